@@ -1,0 +1,46 @@
+# The habits of this project, one target each. `make run` and `make test` set everything up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format typecheck check bench migrate clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install pinned dependencies
+
+run: install ## the demo: API on :8000, paper broker on :8001, SQLite under ./var
+	$(BIN)/order-service demo
+
+test: install ## the whole suite on the embedded default (PostgreSQL/Redis tiers when configured)
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test ## what CI runs
+
+bench: install ## order path: the service vs the SDK straight to the paper broker; paper broker vs bare server
+	$(BIN)/python benchmarks/order_path.py
+	$(BIN)/python benchmarks/paper_broker.py
+
+migrate: install
+	$(BIN)/order-service migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

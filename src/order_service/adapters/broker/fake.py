@@ -1,0 +1,140 @@
+"""``FakeBroker``: an in-memory Broker for tests of the services, with scripted failures."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.reports import OrderStatusReport
+from order_service.domain.values import OrderType, Variety
+from order_service.errors import InvalidTransition, OrderServiceError
+from order_service.services.ports import BrokerSession, Clock, SessionGrant
+
+_MARKET_PRICE = Decimal("100.00")
+
+
+class FakeBroker:
+    """Fills MARKET orders at once, rests the others OPEN; errors can be scripted per call."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
+        self.book: dict[BrokerOrderId, OrderStatusReport] = {}
+        self.calls: defaultdict[str, int] = defaultdict(int)
+        self._failures: defaultdict[str, list[tuple[OrderServiceError, bool]]] = defaultdict(list)
+        self._ids = itertools.count(1)
+        self.tokens: dict[str, str] = {}
+
+    def fail_next(
+        self, operation: str, error: OrderServiceError, *, after_accept: bool = False
+    ) -> None:
+        """Make the next ``operation`` raise ``error``; ``after_accept`` applies the call first."""
+        self._failures[operation].append((error, after_accept))
+
+    def login_url(self, api_key: str, account_id: AccountId) -> str:
+        return f"https://broker.invalid/connect/login?api_key={api_key}&account_id={account_id}"
+
+    async def create_session(
+        self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
+    ) -> SessionGrant:
+        self._enter("create_session")
+        token = f"token-{request_token}"
+        self.tokens[account_id] = token
+        login_at = self._clock.now() if self._clock else datetime.now(UTC)
+        return SessionGrant(token, account_id, login_at)
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId:
+        failure = self._enter("place_order")
+        broker_order_id = BrokerOrderId(f"{next(self._ids):013d}")
+        if failure is None or failure[1]:
+            self.book[broker_order_id] = _new_report(broker_order_id, request, tag)
+        self._raise(failure)
+        return broker_order_id
+
+    async def modify_order(
+        self,
+        session: BrokerSession,
+        variety: Variety,
+        broker_order_id: BrokerOrderId,
+        changes: OrderChanges,
+    ) -> None:
+        failure = self._enter("modify_order")
+        report = self._live(broker_order_id)
+        if failure is None or failure[1]:
+            self.book[broker_order_id] = replace(
+                report,
+                price=changes.price or report.price,
+                quantity=changes.quantity or report.quantity,
+                trigger_price=changes.trigger_price or report.trigger_price,
+            )
+        self._raise(failure)
+
+    async def cancel_order(
+        self, session: BrokerSession, variety: Variety, broker_order_id: BrokerOrderId
+    ) -> None:
+        failure = self._enter("cancel_order")
+        report = self._live(broker_order_id)
+        if failure is None or failure[1]:
+            self.book[broker_order_id] = replace(report, raw_status="CANCELLED")
+        self._raise(failure)
+
+    async def order_history(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[OrderStatusReport]:
+        self._raise(self._enter("order_history"))
+        report = self.book.get(broker_order_id)
+        return [report] if report else []
+
+    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+        self._raise(self._enter("orders"))
+        return list(self.book.values())
+
+    async def close(self) -> None:
+        self.calls["close"] += 1
+
+    def fill(self, broker_order_id: BrokerOrderId, quantity: int | None = None) -> None:
+        """Fill a resting order (fully by default) as the exchange would."""
+        report = self.book[broker_order_id]
+        filled = quantity if quantity is not None else report.quantity
+        status = "COMPLETE" if filled >= report.quantity else "OPEN"
+        self.book[broker_order_id] = replace(
+            report, raw_status=status, filled_quantity=filled, average_price=report.price
+        )
+
+    def _enter(self, operation: str) -> tuple[OrderServiceError, bool] | None:
+        self.calls[operation] += 1
+        queue = self._failures[operation]
+        return queue.pop(0) if queue else None
+
+    @staticmethod
+    def _raise(failure: tuple[OrderServiceError, bool] | None) -> None:
+        if failure is not None:
+            raise failure[0]
+
+    def _live(self, broker_order_id: BrokerOrderId) -> OrderStatusReport:
+        report = self.book.get(broker_order_id)
+        if report is None or report.status is None or report.status.is_terminal:
+            raise InvalidTransition(f"order {broker_order_id} is not open at the broker")
+        return report
+
+
+def _new_report(
+    broker_order_id: BrokerOrderId, request: OrderRequest, tag: str
+) -> OrderStatusReport:
+    market = request.order_type is OrderType.MARKET
+    return OrderStatusReport(
+        broker_order_id=broker_order_id,
+        raw_status="COMPLETE" if market else "OPEN",
+        tag=tag,
+        quantity=request.quantity,
+        filled_quantity=request.quantity if market else 0,
+        price=request.price,
+        trigger_price=request.trigger_price,
+        average_price=request.price or (None if not market else _MARKET_PRICE),
+    )

@@ -1,0 +1,136 @@
+"""The shared repository base, error translation, and the account and strategy repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Executable, Insert, RowMapping, Table, insert, select, true, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.mapping import (
+    Values,
+    account_from_row,
+    account_values,
+    strategy_from_row,
+    strategy_values,
+)
+from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
+from order_service.domain.account import Account, Strategy
+from order_service.domain.ids import AccountId, StrategyId
+from order_service.errors import Conflict, DatabaseError, NotFound, ValidationError
+from order_service.services.ports import DuplicateClientOrderId
+
+# SQLite names the columns of a violated constraint, PostgreSQL names the constraint.
+_CLIENT_ORDER_ID_MARKERS = (CLIENT_ORDER_ID_CONSTRAINT, "orders.account_id, orders.client_order_id")
+# Failures of the database or the way to it, as opposed to refusals of the data.
+_UNAVAILABLE = (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn SQLAlchemy and driver errors into the service's own, where they enter."""
+    try:
+        yield
+    except sa_exc.IntegrityError as exc:
+        raise _integrity_error(exc) from exc
+    except sa_exc.DataError as exc:
+        raise ValidationError("a value does not fit its database column") from exc
+    except _UNAVAILABLE as exc:
+        raise DatabaseError(f"database error: {type(exc).__name__}") from exc
+
+
+def _integrity_error(exc: sa_exc.IntegrityError) -> Exception:
+    message = str(exc.orig)
+    if any(marker in message for marker in _CLIENT_ORDER_ID_MARKERS):
+        return DuplicateClientOrderId(message)
+    return Conflict("the change conflicts with stored data")
+
+
+class SqlRepository:
+    """Runs statements in the unit of work's session, translating every failure."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _execute(
+        self, statement: Executable, rows: Sequence[Values] | None = None
+    ) -> Result[Any]:
+        with translated_errors():
+            if rows is None:
+                return await self._session.execute(statement)
+            return await self._session.execute(statement, rows)
+
+    async def _one_or_none(self, statement: Executable) -> RowMapping | None:
+        return (await self._execute(statement)).mappings().one_or_none()
+
+    async def _all(self, statement: Executable) -> Sequence[RowMapping]:
+        return (await self._execute(statement)).mappings().all()
+
+    async def _changed_rows(self, statement: Executable) -> int:
+        result = await self._execute(statement)
+        return cast("CursorResult[Any]", result).rowcount
+
+    def _insert_or_ignore(self, table: Table, values: Values) -> Insert:
+        """Return an INSERT that leaves an existing row with the same key alone."""
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table).values(values).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(table).values(values).on_conflict_do_nothing()
+        raise DatabaseError(f"unsupported database dialect {dialect}")
+
+
+class SqlAccountRepository(SqlRepository):
+    """Accounts; the API secret and access token are encrypted before they reach a row."""
+
+    def __init__(self, session: AsyncSession, cipher: SecretCipher) -> None:
+        super().__init__(session)
+        self._cipher = cipher
+
+    async def add(self, account: Account) -> None:
+        values = account_values(account, self._cipher, datetime.now(UTC))
+        await self._execute(insert(accounts).values(values))
+
+    async def save(self, account: Account) -> None:
+        values = account_values(account, self._cipher, datetime.now(UTC))
+        del values["account_id"], values["created_at"]
+        statement = (
+            update(accounts).where(accounts.c.account_id == account.account_id).values(values)
+        )
+        if await self._changed_rows(statement) == 0:
+            raise NotFound(f"account {account.account_id} not found")
+
+    async def get(self, account_id: AccountId) -> Account | None:
+        row = await self._one_or_none(select(accounts).where(accounts.c.account_id == account_id))
+        return account_from_row(row, self._cipher) if row is not None else None
+
+    async def list(self, account_ids: frozenset[AccountId] | None) -> list[Account]:
+        """Return the accounts in ``account_ids`` (all of them for None), by id."""
+        statement = select(accounts).order_by(accounts.c.account_id)
+        if account_ids is not None:
+            statement = statement.where(accounts.c.account_id.in_(sorted(account_ids)))
+        return [account_from_row(row, self._cipher) for row in await self._all(statement)]
+
+
+class SqlStrategyRepository(SqlRepository):
+    async def add(self, strategy: Strategy) -> None:
+        await self._execute(insert(strategies).values(strategy_values(strategy)))
+
+    async def get(self, strategy_id: StrategyId) -> Strategy | None:
+        statement = select(strategies).where(strategies.c.strategy_id == strategy_id)
+        row = await self._one_or_none(statement)
+        return strategy_from_row(row) if row is not None else None
+
+    async def get_default(self, account_id: AccountId) -> Strategy | None:
+        statement = select(strategies).where(
+            strategies.c.account_id == account_id, strategies.c.is_default == true()
+        )
+        row = await self._one_or_none(statement)
+        return strategy_from_row(row) if row is not None else None

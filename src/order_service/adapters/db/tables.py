@@ -1,0 +1,167 @@
+"""The schema as SQLAlchemy Core tables; migrations are generated from it and reviewed by hand."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    true,
+)
+
+from order_service.adapters.db.types import ExactDecimal, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+CLIENT_ORDER_ID_CONSTRAINT = "uq_orders_account_id_client_order_id"
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ULID = String(26)
+ACCOUNT_ID = String(32)
+ENUM_TEXT = String(32)  # enums are stored by value so a new member needs no migration
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", ULID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),  # comma-separated Role values
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ULID, primary_key=True),
+    Column("user_id", ULID, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "user_id"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", ACCOUNT_ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("api_key", String(200), nullable=False),
+    Column("api_secret_encrypted", String(), nullable=False),
+    Column("access_token_encrypted", String(), nullable=True),
+    Column("token_expires_at", UtcDateTime(), nullable=True),
+    Column("session_state", ENUM_TEXT, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# No foreign key to users: a grant may name a user that lives in the peer user service.
+user_accounts = Table(
+    "user_accounts",
+    metadata,
+    Column("user_id", ULID, primary_key=True),
+    Column(
+        "account_id",
+        ACCOUNT_ID,
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index(None, "account_id"),
+)
+
+strategies = Table(
+    "strategies",
+    metadata,
+    Column("strategy_id", ULID, primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+# A partial unique index: at most one default per account (the service creates exactly one).
+Index(
+    "uq_strategies_one_default_per_account",
+    strategies.c.account_id,
+    unique=True,
+    sqlite_where=strategies.c.is_default == true(),
+    postgresql_where=strategies.c.is_default == true(),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", ULID, primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("client_order_id", String(), nullable=False),
+    Column("request_fingerprint", String(64), nullable=False),
+    Column("tag", String(20), nullable=False, unique=True),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
+    Column("user_id", ULID, nullable=False),  # no FK: users may live in the peer service
+    # The OrderRequest, flattened.
+    Column("exchange", ENUM_TEXT, nullable=False),
+    Column("tradingsymbol", String(), nullable=False),
+    Column("transaction_type", ENUM_TEXT, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("product", ENUM_TEXT, nullable=False),
+    Column("order_type", ENUM_TEXT, nullable=False),
+    Column("variety", ENUM_TEXT, nullable=False),
+    Column("price", ExactDecimal(), nullable=True),
+    Column("trigger_price", ExactDecimal(), nullable=True),
+    Column("validity", ENUM_TEXT, nullable=False),
+    Column("validity_ttl", Integer, nullable=True),
+    Column("disclosed_quantity", Integer, nullable=True),
+    Column("market_protection", ExactDecimal(), nullable=True),
+    Column("request_tag", String(), nullable=True),
+    Column("request_strategy_id", ULID, nullable=True),
+    # What we know about the broker order.
+    Column("status", ENUM_TEXT, nullable=False),
+    Column("broker_order_id", String(64), nullable=True),
+    Column("broker_status", String(), nullable=True),
+    Column("status_message", String(), nullable=True),
+    Column("exchange_order_id", String(64), nullable=True),
+    Column("filled_quantity", Integer, nullable=False),
+    Column("average_price", ExactDecimal(), nullable=True),
+    Column("modification_count", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "client_order_id", name=CLIENT_ORDER_ID_CONSTRAINT),
+    Index(None, "account_id", "order_id"),  # one account's pages, newest first
+    Index(None, "broker_order_id"),
+    Index(None, "status"),
+    Index(None, "strategy_id"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    # The event log's monotonic sequence; AUTOINCREMENT keeps SQLite from reusing a rowid.
+    Column(
+        "sequence",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("order_id", ULID, ForeignKey("orders.order_id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("status_before", ENUM_TEXT, nullable=True),
+    Column("status_after", ENUM_TEXT, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "order_id"),
+    sqlite_autoincrement=True,
+)

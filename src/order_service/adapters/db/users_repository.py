@@ -1,0 +1,66 @@
+"""Users, their hashed API keys, and the accounts they may act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, RowMapping, insert, select
+
+from order_service.adapters.db.mapping import principal_from_row, roles_text
+from order_service.adapters.db.repositories import SqlRepository
+from order_service.adapters.db.tables import api_keys, user_accounts, users
+from order_service.domain.account import Principal
+from order_service.domain.ids import AccountId, UserId, new_ulid
+
+
+class SqlUserRepository(SqlRepository):
+    """Resolves users to Principals in one query: the user row joined with its grants."""
+
+    async def add(self, principal: Principal, created_at: datetime) -> None:
+        values = {
+            "user_id": principal.user_id,
+            "name": principal.name,
+            "roles": roles_text(principal.roles),
+            "created_at": created_at,
+        }
+        await self._execute(insert(users).values(values))
+        for account_id in sorted(principal.account_ids):
+            await self.grant(principal.user_id, account_id)
+
+    async def get(self, user_id: UserId) -> Principal | None:
+        return await self._principal(users.c.user_id == user_id)
+
+    async def add_api_key(self, user_id: UserId, key_hash: str, created_at: datetime) -> None:
+        values = {
+            "id": new_ulid(),
+            "user_id": user_id,
+            "key_hash": key_hash,
+            "created_at": created_at,
+        }
+        await self._execute(insert(api_keys).values(values))
+
+    async def by_api_key_hash(self, key_hash: str) -> Principal | None:
+        """Return the key's owner; a revoked key belongs to nobody."""
+        owner = select(api_keys.c.user_id).where(
+            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
+        )
+        return await self._principal(users.c.user_id.in_(owner.scalar_subquery()))
+
+    async def grant(self, user_id: UserId, account_id: AccountId) -> None:
+        """Let the user act on the account; granting twice is harmless."""
+        values = {"user_id": user_id, "account_id": account_id}
+        await self._execute(self._insert_or_ignore(user_accounts, values))
+
+    async def _principal(self, condition: ColumnElement[bool]) -> Principal | None:
+        statement = (
+            select(users, user_accounts.c.account_id)
+            .outerjoin(user_accounts, user_accounts.c.user_id == users.c.user_id)
+            .where(condition)
+        )
+        rows = await self._all(statement)
+        return principal_from_row(rows[0], _granted(rows)) if rows else None
+
+
+def _granted(rows: Sequence[RowMapping]) -> frozenset[AccountId]:
+    return frozenset(AccountId(row["account_id"]) for row in rows if row["account_id"] is not None)

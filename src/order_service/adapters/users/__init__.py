@@ -1,0 +1,1 @@
+"""User directories: the local users table (API keys and HS256 JWTs)."""

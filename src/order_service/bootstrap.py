@@ -1,0 +1,144 @@
+"""Composition root: picks the adapters from Settings and returns the services bundle."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from order_service.config import Settings
+from order_service.services.accounts import AccountService
+from order_service.services.amendments import AmendmentService
+from order_service.services.orders import OrderService
+from order_service.services.ports import Broker, Clock, UnitOfWorkFactory, UserDirectory
+from order_service.services.reconcile import ReconcileService
+from order_service.services.users import UserService
+
+Probe = Callable[[], Awaitable[bool]]
+Closer = Callable[[], Awaitable[None]]
+
+
+class SystemClock:
+    """Wall-clock time, always timezone-aware (UTC)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything the entrypoints use, built once per process."""
+
+    settings: Settings
+    orders: OrderService
+    amendments: AmendmentService
+    accounts: AccountService
+    users: UserService
+    reconcile: ReconcileService
+    directory: UserDirectory
+    broker: Broker
+    clock: Clock
+    database_ready: Probe
+    closers: list[Closer] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    uow_factory: UnitOfWorkFactory | None = None,
+    broker: Broker | None = None,
+    clock: Clock | None = None,
+    directory: UserDirectory | None = None,
+    database_ready: Probe | None = None,
+) -> Services:
+    """Build the services; tests pass fakes for any port, production uses the real adapters."""
+    settings.require_production_secrets()
+    clock = clock or SystemClock()
+    closers: list[Closer] = []
+    if uow_factory is None:
+        uow_factory, database_ready, close_db = _sql(settings)
+        closers.append(close_db)
+    if broker is None:
+        broker = _kite(settings)
+    closers.append(broker.close)
+    directory = directory or _directory(settings, uow_factory)
+    return Services(
+        settings=settings,
+        orders=OrderService(uow_factory, broker, clock),
+        amendments=AmendmentService(uow_factory, broker, clock),
+        accounts=AccountService(uow_factory, broker, clock),
+        users=UserService(uow_factory, clock),
+        reconcile=ReconcileService(
+            uow_factory, broker, clock, timedelta(seconds=settings.unknown_grace_seconds)
+        ),
+        directory=directory,
+        broker=broker,
+        clock=clock,
+        database_ready=database_ready or _always_ready,
+        closers=closers,
+    )
+
+
+async def _always_ready() -> bool:
+    return True
+
+
+def _sql(settings: Settings) -> tuple[UnitOfWorkFactory, Probe, Closer]:
+    from order_service.adapters.db.crypto import SecretCipher
+    from order_service.adapters.db.engine import create_engine
+    from order_service.adapters.db.health import database_ready
+    from order_service.adapters.db.unit_of_work import sql_uow_factory
+
+    engine = create_engine(settings.database_url)
+    cipher = SecretCipher(_secret(settings))
+
+    async def probe() -> bool:
+        return await database_ready(engine)
+
+    return sql_uow_factory(engine, cipher), probe, engine.dispose
+
+
+def _secret(settings: Settings) -> str:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return demo_secret(settings.var_dir, "secret-key")
+
+
+def _kite(settings: Settings) -> Broker:
+    from order_service.adapters.broker.kite import KiteBroker
+
+    return KiteBroker(
+        settings.broker_root,
+        settings.broker_login_url,
+        settings.kite_timeout_seconds,
+        settings.broker_threads,
+    )
+
+
+def _directory(settings: Settings, uow_factory: UnitOfWorkFactory) -> UserDirectory:
+    from order_service.adapters.users.local import LocalUserDirectory
+
+    jwt_secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if jwt_secret is None and settings.mode.value == "demo":
+        jwt_secret = demo_secret(settings.var_dir, "jwt-secret")
+    return LocalUserDirectory(uow_factory, jwt_secret)
+
+
+def demo_secret(var_dir: str, name: str) -> str:
+    """Return the demo secret in ``var_dir/name``, generating it (mode 0600) on first use."""
+    path = Path(var_dir) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,1 @@
+"""Pure domain model: values, ids, the order state table, events and broker reports."""

@@ -1,0 +1,92 @@
+"""Trading accounts, their broker sessions, strategies and the users who act on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from order_service.domain.ids import AccountId, StrategyId, UserId
+
+IST = ZoneInfo("Asia/Kolkata")
+TOKEN_EXPIRY_TIME = time(6, 0)  # Kite access tokens expire at 06:00 IST (regulatory)
+DEFAULT_STRATEGY_NAME = "default"
+
+
+class SessionState(StrEnum):
+    ACTIVE = "active"
+    LOGIN_REQUIRED = "login_required"
+
+
+class Role(StrEnum):
+    TRADER = "trader"
+    ADMIN = "admin"
+
+
+def access_token_expiry(login_at: datetime) -> datetime:
+    """Return when a token issued at ``login_at`` expires: the next 06:00 IST."""
+    local = login_at.astimezone(IST)
+    expiry = datetime.combine(local.date(), TOKEN_EXPIRY_TIME, tzinfo=IST)
+    if local >= expiry:
+        expiry += timedelta(days=1)
+    return expiry
+
+
+@dataclass(slots=True)
+class Account:
+    """One Kite trading account, addressed by its broker user id (``AB1234``)."""
+
+    account_id: AccountId
+    api_key: str
+    api_secret: str
+    created_at: datetime
+    access_token: str | None = None
+    token_expires_at: datetime | None = None
+    session_state: SessionState = SessionState.LOGIN_REQUIRED
+    name: str = ""
+
+    def has_live_session(self, now: datetime) -> bool:
+        return (
+            self.session_state is SessionState.ACTIVE
+            and self.access_token is not None
+            and self.token_expires_at is not None
+            and now < self.token_expires_at
+        )
+
+    def start_session(self, access_token: str, login_at: datetime) -> None:
+        self.access_token = access_token
+        self.token_expires_at = access_token_expiry(login_at)
+        self.session_state = SessionState.ACTIVE
+
+    def require_login(self) -> None:
+        self.access_token = None
+        self.session_state = SessionState.LOGIN_REQUIRED
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A named owner of orders inside one account; each account has one default strategy."""
+
+    strategy_id: StrategyId
+    account_id: AccountId
+    name: str
+    is_default: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: a user, its roles and the accounts it may act on."""
+
+    user_id: UserId
+    name: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    account_ids: frozenset[AccountId] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    def can_act_on(self, account_id: AccountId) -> bool:
+        return self.is_admin or account_id in self.account_ids

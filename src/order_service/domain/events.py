@@ -1,0 +1,77 @@
+"""Order events: the append-only record of everything that happened to an order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from order_service.domain.ids import OrderId
+from order_service.domain.status import OrderStatus, OrderTrigger
+
+# Event names are noun + past participle, one per trigger of the state table.
+EVENT_NAMES: dict[OrderTrigger, str] = {
+    OrderTrigger.SUBMIT: "OrderSubmitted",
+    OrderTrigger.DENY: "OrderDenied",
+    OrderTrigger.ACCEPT: "OrderAccepted",
+    OrderTrigger.FAIL: "OrderFailed",
+    OrderTrigger.LOSE_TRACK: "OrderOutcomeUnknown",
+    OrderTrigger.NOT_FOUND: "OrderNotFoundAtBroker",
+    OrderTrigger.REQUEST_MODIFY: "OrderModifyRequested",
+    OrderTrigger.REQUEST_CANCEL: "OrderCancelRequested",
+    OrderTrigger.REPORT_PENDING: "OrderPendingReported",
+    OrderTrigger.REPORT_OPEN: "OrderOpened",
+    OrderTrigger.REPORT_TRIGGER_PENDING: "OrderTriggerPendingReported",
+    OrderTrigger.REPORT_MODIFY_PENDING: "OrderModifyPendingReported",
+    OrderTrigger.REPORT_CANCEL_PENDING: "OrderCancelPendingReported",
+    OrderTrigger.REPORT_COMPLETE: "OrderFilled",
+    OrderTrigger.REPORT_CANCELLED: "OrderCancelled",
+    OrderTrigger.REPORT_REJECTED: "OrderRejected",
+}
+ORDER_REQUESTED = "OrderRequested"
+ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
+ORDER_MODIFIED = "OrderModified"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One thing that happened to an order; ``sequence`` is assigned when it is stored."""
+
+    order_id: OrderId
+    name: str
+    occurred_at: datetime
+    status_before: OrderStatus | None
+    status_after: OrderStatus
+    data: dict[str, Any] = field(default_factory=dict)
+    sequence: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        order_id: OrderId,
+        trigger: OrderTrigger,
+        before: OrderStatus,
+        after: OrderStatus,
+        at: datetime,
+        data: dict[str, Any],
+    ) -> OrderEvent:
+        return cls(order_id, EVENT_NAMES[trigger], at, before, after, dict(data))
+
+    @classmethod
+    def requested(cls, order_id: OrderId, at: datetime, data: dict[str, Any]) -> OrderEvent:
+        return cls(order_id, ORDER_REQUESTED, at, None, OrderStatus.NEW, dict(data))
+
+    @classmethod
+    def fill_update(
+        cls,
+        order_id: OrderId,
+        status: OrderStatus,
+        filled_quantity: int,
+        average_price: Decimal | None,
+        at: datetime,
+    ) -> OrderEvent:
+        data: dict[str, Any] = {"filled_quantity": filled_quantity}
+        if average_price is not None:
+            data["average_price"] = str(average_price)
+        return cls(order_id, ORDER_PARTIALLY_FILLED, at, status, status, data)

@@ -1,0 +1,267 @@
+"""The order aggregate: the caller's intent, our record of the broker order, and its events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from order_service.domain.events import OrderEvent
+from order_service.domain.ids import (
+    AccountId,
+    BrokerOrderId,
+    ClientOrderId,
+    OrderId,
+    StrategyId,
+    UserId,
+)
+from order_service.domain.reports import OrderStatusReport
+from order_service.domain.status import (
+    REPORT_TRIGGERS,
+    OrderStatus,
+    OrderTrigger,
+    can_move,
+    next_status,
+)
+from order_service.domain.values import (
+    Exchange,
+    OrderType,
+    Product,
+    TransactionType,
+    Validity,
+    Variety,
+)
+from order_service.errors import ValidationError
+
+MAX_MODIFICATIONS = 25  # Kite's per-order cap (KITE.md 5.3)
+AUTOMATIC_MARKET_PROTECTION = -1
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What the caller asked for, in Kite's terms, validated on construction."""
+
+    account_id: AccountId
+    exchange: Exchange
+    tradingsymbol: str
+    transaction_type: TransactionType
+    quantity: int
+    product: Product
+    order_type: OrderType
+    variety: Variety = Variety.REGULAR
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    validity: Validity = Validity.DAY
+    validity_ttl: int | None = None
+    disclosed_quantity: int | None = None
+    market_protection: Decimal | None = None
+    tag: str | None = None
+    strategy_id: StrategyId | None = None
+
+    def __post_init__(self) -> None:
+        _check_request(self)
+
+    def fingerprint(self) -> str:
+        """Return a stable hash of the request, to tell a repeat from a different request."""
+        body = {key: _canonical(value) for key, value in asdict(self).items()}
+        encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode()).hexdigest()
+
+    @property
+    def market_protection_to_send(self) -> Decimal | None:
+        """Return the protection to send: MARKET/SL-M default to automatic (Kite rejects 0)."""
+        if self.market_protection is None and self.order_type.is_market:
+            return Decimal(AUTOMATIC_MARKET_PROTECTION)
+        return self.market_protection
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    return value
+
+
+def _check_request(request: OrderRequest) -> None:
+    _check_positive("quantity", request.quantity)
+    if not request.tradingsymbol.strip():
+        raise ValidationError("tradingsymbol must not be empty", field="tradingsymbol")
+    if request.order_type.needs_price and request.price is None:
+        raise ValidationError(f"price is required for {request.order_type} orders", field="price")
+    if request.order_type.needs_trigger and request.trigger_price is None:
+        raise ValidationError(
+            f"trigger_price is required for {request.order_type} orders", field="trigger_price"
+        )
+    for name in ("price", "trigger_price"):
+        value = getattr(request, name)
+        if value is not None and value <= 0:
+            raise ValidationError(f"{name} must be positive", field=name)
+    _check_validity(request.validity, request.validity_ttl)
+    _check_market_protection(request.market_protection)
+    if request.disclosed_quantity is not None and not (
+        0 <= request.disclosed_quantity <= request.quantity
+    ):
+        raise ValidationError(
+            "disclosed_quantity must be between 0 and quantity", field="disclosed_quantity"
+        )
+
+
+def _check_positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise ValidationError(f"{name} must be a positive integer", field=name)
+
+
+def _check_validity(validity: Validity, ttl: int | None) -> None:
+    if validity is Validity.TTL and (ttl is None or ttl <= 0):
+        raise ValidationError("validity TTL needs validity_ttl in minutes", field="validity_ttl")
+    if validity is not Validity.TTL and ttl is not None:
+        raise ValidationError("validity_ttl is only for validity TTL", field="validity_ttl")
+
+
+def _check_market_protection(value: Decimal | None) -> None:
+    if value is None or value == AUTOMATIC_MARKET_PROTECTION:
+        return
+    if not 0 < value <= 100:
+        raise ValidationError(
+            "market_protection is -1 (automatic) or a percentage in (0, 100]",
+            field="market_protection",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanges:
+    """A modification: only the fields given change."""
+
+    quantity: int | None = None
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    order_type: OrderType | None = None
+    validity: Validity | None = None
+    disclosed_quantity: int | None = None
+
+    def __post_init__(self) -> None:
+        if all(value is None for value in asdict(self).values()):
+            raise ValidationError("a modification must change at least one field")
+        if self.quantity is not None:
+            _check_positive("quantity", self.quantity)
+        for name in ("price", "trigger_price"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValidationError(f"{name} must be positive", field=name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(slots=True)
+class Order:
+    """Our record of one broker order; changes only through its methods, each emitting events."""
+
+    order_id: OrderId
+    client_order_id: ClientOrderId
+    request: OrderRequest
+    request_fingerprint: str
+    tag: str
+    strategy_id: StrategyId
+    user_id: UserId
+    created_at: datetime
+    updated_at: datetime
+    status: OrderStatus = OrderStatus.NEW
+    broker_order_id: BrokerOrderId | None = None
+    broker_status: str | None = None
+    status_message: str | None = None
+    exchange_order_id: str | None = None
+    filled_quantity: int = 0
+    average_price: Decimal | None = None
+    modification_count: int = 0
+    version: int = 0
+    pending_events: list[OrderEvent] = field(default_factory=list)
+
+    @property
+    def account_id(self) -> AccountId:
+        return self.request.account_id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    @property
+    def can_be_modified(self) -> bool:
+        return self.modification_count < MAX_MODIFICATIONS
+
+    def move(self, trigger: OrderTrigger, at: datetime, **data: Any) -> None:
+        """Apply ``trigger`` (raising ``InvalidTransition`` if forbidden) and record the event."""
+        before = self.status
+        self.status = next_status(before, trigger)
+        self.updated_at = at
+        self.pending_events.append(
+            OrderEvent.of(self.order_id, trigger, before, self.status, at, data)
+        )
+
+    def record(self, name: str, at: datetime, **data: Any) -> None:
+        """Record an event that does not change the state (a modification accepted, say)."""
+        self.updated_at = at
+        self.pending_events.append(
+            OrderEvent(self.order_id, name, at, self.status, self.status, data)
+        )
+
+    def accept(self, broker_order_id: BrokerOrderId, at: datetime) -> None:
+        self.broker_order_id = broker_order_id
+        self.move(OrderTrigger.ACCEPT, at, broker_order_id=broker_order_id)
+
+    def would_accept(self, report: OrderStatusReport) -> bool:
+        """Return True if ``report`` is news: a forward move or a new fill in the same state."""
+        status = report.status
+        if status is None:
+            return False
+        if status == self.status:
+            return report.filled_quantity != self.filled_quantity
+        return can_move(self.status, REPORT_TRIGGERS[status])
+
+    def apply_report(self, report: OrderStatusReport, at: datetime) -> bool:
+        """Move toward the broker's reported state; return False if the report is stale."""
+        if not self.would_accept(report) or report.status is None:
+            return False
+        status = report.status
+        self._take_report_fields(report)
+        if status == self.status:
+            self._record_fill(at)
+        else:
+            self.move(REPORT_TRIGGERS[status], at, **_report_data(report))
+        return True
+
+    def _take_report_fields(self, report: OrderStatusReport) -> None:
+        self.broker_order_id = self.broker_order_id or report.broker_order_id
+        self.broker_status = report.raw_status
+        self.status_message = report.status_message or self.status_message
+        self.exchange_order_id = report.exchange_order_id or self.exchange_order_id
+        self.filled_quantity = max(self.filled_quantity, report.filled_quantity)
+        self.average_price = report.average_price or self.average_price
+        if report.price is not None or report.trigger_price is not None:
+            self.request = replace(
+                self.request,
+                price=report.price if report.price else self.request.price,
+                trigger_price=report.trigger_price or self.request.trigger_price,
+                quantity=report.quantity or self.request.quantity,
+            )
+
+    def _record_fill(self, at: datetime) -> None:
+        self.updated_at = at
+        self.pending_events.append(
+            OrderEvent.fill_update(
+                self.order_id, self.status, self.filled_quantity, self.average_price, at
+            )
+        )
+
+
+def _report_data(report: OrderStatusReport) -> dict[str, Any]:
+    data: dict[str, Any] = {"broker_status": report.raw_status}
+    if report.filled_quantity:
+        data["filled_quantity"] = report.filled_quantity
+    if report.average_price is not None:
+        data["average_price"] = str(report.average_price)
+    if report.status_message:
+        data["status_message"] = report.status_message
+    return data

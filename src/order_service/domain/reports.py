@@ -1,0 +1,34 @@
+"""Broker truth as plain values: what the broker says about an order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from order_service.domain.ids import BrokerOrderId
+from order_service.domain.status import OrderStatus, map_kite_status
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusReport:
+    """One broker snapshot of an order (a row of the order book or of its history)."""
+
+    broker_order_id: BrokerOrderId
+    raw_status: str
+    tag: str | None = None
+    exchange_order_id: str | None = None
+    quantity: int = 0
+    filled_quantity: int = 0
+    pending_quantity: int = 0
+    cancelled_quantity: int = 0
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    average_price: Decimal | None = None
+    status_message: str | None = None
+    reported_at: datetime | None = None
+
+    @property
+    def status(self) -> OrderStatus | None:
+        """Return our state for the broker's status, or ``None`` if the status is unknown."""
+        return map_kite_status(self.raw_status)

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): the only code that knows HTTP statuses."""

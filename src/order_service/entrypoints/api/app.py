@@ -1,0 +1,44 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from order_service import __version__
+from order_service.bootstrap import Services
+from order_service.entrypoints.api.errors import install_error_handlers
+from order_service.entrypoints.api.middleware import RequestContextMiddleware
+from order_service.entrypoints.api.routes import accounts, operations, orders
+from order_service.entrypoints.workers.supervisor import Supervisor
+
+
+def create_app(services: Services, supervisor: Supervisor | None = None) -> FastAPI:
+    """Build the API around a services bundle; the supervisor (if any) runs with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if supervisor is not None:
+            await supervisor.start()
+        try:
+            yield
+        finally:
+            if supervisor is not None:
+                await supervisor.stop()
+            await services.close()
+
+    app = FastAPI(
+        title="Order Service",
+        version=__version__,
+        description="Order management for Indian markets through Zerodha Kite Connect.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.supervisor = supervisor
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
+    for module in (orders, accounts, operations):
+        app.include_router(module.router)
+    return app

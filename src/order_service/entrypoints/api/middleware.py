@@ -1,0 +1,87 @@
+"""Pure ASGI middleware: request ids in and out, and the request body size limit."""
+
+from __future__ import annotations
+
+import re
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from order_service.domain.ids import new_ulid
+from order_service.entrypoints.api.errors import error_response
+from order_service.errors import PayloadTooLarge
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (the caller's ``X-Request-ID`` if sane) and caps its body."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._too_large(request_id, scope, receive, send)
+            return
+        await self.app(scope, _capped(receive, self.max_body_bytes), _tagged(send, request_id))
+
+    async def _too_large(self, request_id: str, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(details={"max_bytes": self.max_body_bytes})
+        await error_response(request_id, error)(scope, receive, send)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _VALID_REQUEST_ID.match(candidate):
+                return candidate
+    return new_ulid()
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """Count streamed body bytes too: a chunked body has no Content-Length to check."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(details={"max_bytes": limit})
+        return message
+
+    return wrapped
+
+
+def _tagged(send: Send, request_id: str) -> Send:
+    header = (b"x-request-id", request_id.encode("latin-1"))
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+            message = {**message, "headers": [*headers, header]}
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,71 @@
+"""Accounts: add, list, show, and the broker login redirect and callback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import RedirectResponse
+
+from order_service.domain.ids import AccountId
+from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from order_service.entrypoints.api.schemas import AccountIn, AccountOut, ErrorBody
+from order_service.errors import AuthenticationError, ValidationError
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 404, 409, 422, 502, 503)
+}
+Token = Annotated[str, Query(min_length=1, max_length=128)]
+
+
+@router.get("", response_model=list[AccountOut], responses=ERRORS)
+async def list_accounts(services: ServicesDep, principal: PrincipalDep) -> list[AccountOut]:
+    return [AccountOut.of(a) for a in await services.accounts.list_accounts(principal)]
+
+
+@router.post("", status_code=201, response_model=AccountOut, responses=ERRORS)
+async def add_account(
+    body: AccountIn, services: ServicesDep, principal: PrincipalDep
+) -> AccountOut:
+    """Add a Kite account (its secret is stored encrypted); then log it in via /login."""
+    account = await services.accounts.add_account(
+        principal, AccountId(body.account_id), body.api_key, body.api_secret, body.name
+    )
+    return AccountOut.of(account)
+
+
+# Declared before /{account_id} so the callback path is not taken for an account id.
+@router.get("/login/callback", response_model=AccountOut, responses=ERRORS)
+async def login_callback(
+    services: ServicesDep,
+    request_token: Token,
+    account_id: Annotated[str, Query(min_length=1, max_length=16)],
+    status: Annotated[str, Query(max_length=32)] = "success",
+    action: Annotated[str, Query(max_length=32)] = "login",
+) -> AccountOut:
+    """Kite redirects here after login; the request token is exchanged for a session."""
+    if status != "success" or action != "login":
+        raise AuthenticationError(
+            "the broker login did not succeed", details={"status": status, "action": action}
+        )
+    account = await services.accounts.complete_login(AccountId(account_id), request_token)
+    return AccountOut.of(account)
+
+
+@router.get("/{account_id}", response_model=AccountOut, responses=ERRORS)
+async def get_account(
+    account_id: str, services: ServicesDep, principal: PrincipalDep
+) -> AccountOut:
+    return AccountOut.of(await services.accounts.get_account(principal, AccountId(account_id)))
+
+
+@router.get("/{account_id}/login", status_code=302, responses=ERRORS)
+async def login(
+    account_id: str, services: ServicesDep, principal: PrincipalDep
+) -> RedirectResponse:
+    """Redirect to the broker's login page for this account."""
+    url = await services.accounts.login_url(principal, AccountId(account_id))
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError("the broker login URL is not http(s)")
+    return RedirectResponse(url, status_code=302)

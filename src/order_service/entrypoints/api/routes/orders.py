@@ -1,0 +1,146 @@
+"""Orders: place, read, list, modify, cancel, and the order's events."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from order_service.domain.ids import AccountId, ClientOrderId, OrderId, StrategyId
+from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.status import OrderStatus
+from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from order_service.entrypoints.api.schemas import (
+    ErrorBody,
+    OrderEventOut,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    OrderPatch,
+)
+from order_service.errors import OrderServiceError, ValidationError
+from order_service.observability.metrics import ORDER_LATENCY, ORDERS
+from order_service.services.ports import OrderQuery
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 404, 409, 413, 422, 429, 502, 503, 504)
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$"),
+]
+
+
+@router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
+async def place_order(
+    body: OrderIn,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Place an order once: a repeat with the same key and body returns the same order (200)."""
+    started = time.perf_counter()
+    key = _idempotency_key(idempotency_key, body.client_order_id)
+    try:
+        placement = await services.orders.place_order(principal, _request(body), key)
+    except OrderServiceError as exc:
+        ORDERS.labels(exc.error_code.lower()).inc()
+        raise
+    finally:
+        ORDER_LATENCY.labels("total").observe(time.perf_counter() - started)
+    order = placement.order
+    ORDERS.labels(order.status.value.lower() if placement.created else "repeat").inc()
+    if order.status is OrderStatus.UNKNOWN:
+        response.status_code = 202
+        response.headers["Location"] = f"/api/v1/orders/{order.order_id}"
+    elif not placement.created:
+        response.status_code = 200
+    return OrderOut.of(order)
+
+
+@router.get("", response_model=OrderPage, responses=ERRORS)
+async def list_orders(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: OrderStatus | None = None,
+    strategy_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> OrderPage:
+    """List orders newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    query = OrderQuery(
+        account_ids=None,
+        account_id=AccountId(account_id) if account_id else None,
+        status=status,
+        strategy_id=StrategyId(strategy_id) if strategy_id else None,
+        after=OrderId(cursor) if cursor else None,
+        limit=limit,
+    )
+    orders = await services.orders.list_orders(principal, query)
+    next_cursor = orders[-1].order_id if len(orders) == limit else None
+    return OrderPage(items=[OrderOut.of(order) for order in orders], next_cursor=next_cursor)
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+async def get_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
+    return OrderOut.of(await services.orders.get_order(principal, OrderId(order_id)))
+
+
+@router.patch("/{order_id}", response_model=OrderOut, responses=ERRORS)
+async def modify_order(
+    order_id: str, body: OrderPatch, services: ServicesDep, principal: PrincipalDep
+) -> OrderOut:
+    """Modify a working order (Kite allows 25 modifications per order)."""
+    changes = OrderChanges(**body.model_dump(exclude_none=True))
+    order = await services.amendments.modify_order(principal, OrderId(order_id), changes)
+    return OrderOut.of(order)
+
+
+@router.delete("/{order_id}", response_model=OrderOut, responses=ERRORS)
+async def cancel_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
+    """Cancel a working order; the answer carries the state the broker reports afterwards."""
+    order = await services.amendments.cancel_order(principal, OrderId(order_id))
+    return OrderOut.of(order)
+
+
+@router.get("/{order_id}/events", response_model=list[OrderEventOut], responses=ERRORS)
+async def order_events(
+    order_id: str, services: ServicesDep, principal: PrincipalDep
+) -> list[OrderEventOut]:
+    events = await services.orders.order_events(principal, OrderId(order_id))
+    return [OrderEventOut.of(event) for event in events]
+
+
+def _idempotency_key(header: str | None, body_key: str | None) -> ClientOrderId | None:
+    if header and body_key and header != body_key:
+        raise ValidationError(
+            "Idempotency-Key and client_order_id differ; send one, or the same value",
+            field="client_order_id",
+        )
+    key = header or body_key
+    return ClientOrderId(key) if key else None
+
+
+def _request(body: OrderIn) -> OrderRequest:
+    return OrderRequest(
+        account_id=AccountId(body.account_id),
+        strategy_id=StrategyId(body.strategy_id) if body.strategy_id else None,
+        variety=body.variety,
+        exchange=body.exchange,
+        tradingsymbol=body.tradingsymbol.upper(),
+        transaction_type=body.transaction_type,
+        quantity=body.quantity,
+        product=body.product,
+        order_type=body.order_type,
+        price=body.price,
+        trigger_price=body.trigger_price,
+        validity=body.validity,
+        validity_ttl=body.validity_ttl,
+        disclosed_quantity=body.disclosed_quantity,
+        market_protection=body.market_protection,
+        tag=body.tag,
+    )

@@ -1,0 +1,201 @@
+"""Request and response bodies (Pydantic v2); field names are Kite's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from order_service.domain.account import Account
+from order_service.domain.events import OrderEvent
+from order_service.domain.order import Order
+from order_service.domain.values import (
+    Exchange,
+    OrderType,
+    Product,
+    TransactionType,
+    Validity,
+    Variety,
+)
+
+Symbol = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9&_\-.]+$")
+]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PriceIn = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8)]
+Quantity = Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderIn(StrictModel):
+    """A new order; ``client_order_id`` (or the ``Idempotency-Key`` header) makes it idempotent."""
+
+    account_id: Identifier
+    strategy_id: Identifier | None = None
+    client_order_id: Key | None = None
+    variety: Variety = Variety.REGULAR
+    exchange: Exchange
+    tradingsymbol: Symbol
+    transaction_type: TransactionType
+    quantity: Quantity
+    product: Product
+    order_type: OrderType
+    price: PriceIn | None = None
+    trigger_price: PriceIn | None = None
+    validity: Validity = Validity.DAY
+    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
+    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
+    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
+    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class OrderPatch(StrictModel):
+    """A modification: only the fields given change."""
+
+    quantity: Quantity | None = None
+    price: PriceIn | None = None
+    trigger_price: PriceIn | None = None
+    order_type: OrderType | None = None
+    validity: Validity | None = None
+    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    client_order_id: str
+    account_id: str
+    strategy_id: str
+    broker_order_id: str | None
+    exchange_order_id: str | None
+    status: str
+    broker_status: str | None
+    status_message: str | None
+    variety: str
+    exchange: str
+    tradingsymbol: str
+    transaction_type: str
+    order_type: str
+    product: str
+    validity: str
+    validity_ttl: int | None
+    quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+    disclosed_quantity: int | None
+    market_protection: Decimal | None
+    filled_quantity: int
+    average_price: Decimal | None
+    modification_count: int
+    tag: str | None = Field(description="the caller's tag, kept on our order")
+    broker_tag: str = Field(description="the tag sent to the broker, derived from order_id")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        request = order.request
+        return cls(
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            account_id=order.account_id,
+            strategy_id=order.strategy_id,
+            broker_order_id=order.broker_order_id,
+            exchange_order_id=order.exchange_order_id,
+            status=order.status.value,
+            broker_status=order.broker_status,
+            status_message=order.status_message,
+            variety=request.variety.value,
+            exchange=request.exchange.value,
+            tradingsymbol=request.tradingsymbol,
+            transaction_type=request.transaction_type.value,
+            order_type=request.order_type.value,
+            product=request.product.value,
+            validity=request.validity.value,
+            validity_ttl=request.validity_ttl,
+            quantity=request.quantity,
+            price=request.price,
+            trigger_price=request.trigger_price,
+            disclosed_quantity=request.disclosed_quantity,
+            market_protection=request.market_protection,
+            filled_quantity=order.filled_quantity,
+            average_price=order.average_price,
+            modification_count=order.modification_count,
+            tag=request.tag,
+            broker_tag=order.tag,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class OrderEventOut(BaseModel):
+    sequence: int | None
+    order_id: str
+    name: str
+    status_before: str | None
+    status_after: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: OrderEvent) -> OrderEventOut:
+        return cls(
+            sequence=event.sequence,
+            order_id=event.order_id,
+            name=event.name,
+            status_before=event.status_before.value if event.status_before else None,
+            status_after=event.status_after.value,
+            occurred_at=event.occurred_at,
+            data=event.data,
+        )
+
+
+class AccountIn(StrictModel):
+    account_id: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,16}$")]
+    api_key: Identifier
+    api_secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class AccountOut(BaseModel):
+    """An account as callers see it: never its secrets."""
+
+    account_id: str
+    name: str
+    api_key: str
+    session_state: str
+    token_expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        return cls(
+            account_id=account.account_id,
+            name=account.name,
+            api_key=account.api_key,
+            session_state=account.session_state.value,
+            token_expires_at=account.token_expires_at,
+            created_at=account.created_at,
+        )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    retryable: bool
+    request_id: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

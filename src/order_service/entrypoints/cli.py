@@ -1,0 +1,151 @@
+"""``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from order_service.bootstrap import Services, bootstrap
+from order_service.config import Mode, Settings, load_settings
+from order_service.domain.account import Role
+from order_service.domain.ids import AccountId, UserId
+from order_service.errors import OrderServiceError
+from order_service.observability.logging import configure_logging
+
+app = typer.Typer(help="Order Service: order management through Zerodha Kite Connect.")
+users_app = typer.Typer(help="Manage users.")
+keys_app = typer.Typer(help="Manage API keys.")
+accounts_app = typer.Typer(help="Manage trading accounts.")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
+console = Console()
+T = TypeVar("T")
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _with_services(settings: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
+    async def run() -> T:
+        services = bootstrap(settings)
+        try:
+            return await job(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(run())
+    except OrderServiceError as exc:
+        console.print(f"[red]{exc.error_code}[/red]: {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every database migration (idempotent)."""
+    from order_service.adapters.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    console.print("database is at the latest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="bind port")] = None,
+    workers: Annotated[bool, typer.Option(help="also run the background workers")] = False,
+) -> None:
+    """Run the API (production: several of these behind a load balancer)."""
+    from order_service.entrypoints.server import serve_api
+
+    settings = _settings(host=host, port=port)
+    asyncio.run(serve_api(bootstrap(settings), settings, with_workers=workers))
+
+
+@app.command()
+def worker() -> None:
+    """Run the supervised background workers."""
+    from order_service.entrypoints.server import run_workers
+
+    settings = _settings()
+    asyncio.run(run_workers(bootstrap(settings)))
+
+
+@app.command()
+def demo() -> None:
+    """Paper broker + API + workers on the embedded default, with a logged-in PAPER1."""
+    from order_service.entrypoints.demo_runner import run_demo
+
+    settings = _settings(mode=Mode.DEMO)
+    run_demo(settings, console)
+
+
+@app.command("paper-broker")
+def paper_broker(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8001,
+    seed: Annotated[int, typer.Option()] = 1,
+    clock: Annotated[str, typer.Option(help="simulated | real")] = "simulated",
+    state_file: Annotated[Path | None, typer.Option(help="load/save state here")] = None,
+    rate_limits: Annotated[bool, typer.Option(help="enforce Kite's rate limits")] = True,
+) -> None:
+    """Run the Kite-compatible paper broker alone (any Kite SDK program can use it)."""
+    from paper_broker.server import serve as serve_paper
+
+    from paper_broker.config import PaperBrokerConfig
+
+    config = PaperBrokerConfig.from_env(
+        host=host, port=port, seed=seed, clock=clock, state_file=state_file, rate_limits=rate_limits
+    )
+    serve_paper(config)
+
+
+@users_app.command("create")
+def create_user(
+    name: str, admin: Annotated[bool, typer.Option(help="grant the admin role")] = False
+) -> None:
+    """Create a user and print its id."""
+    roles = frozenset({Role.ADMIN} if admin else {Role.TRADER})
+    principal = _with_services(_settings(), lambda s: s.users.create_user(name, roles))
+    console.print(principal.user_id)
+
+
+@keys_app.command("create")
+def create_key(user_id: str) -> None:
+    """Issue an API key for a user and print it (shown once; only its hash is stored)."""
+    key = _with_services(_settings(), lambda s: s.users.create_api_key(UserId(user_id)))
+    console.print(key)
+
+
+@accounts_app.command("add")
+def add_account(
+    account_id: str,
+    api_key: Annotated[str, typer.Option(help="the Kite app's api_key")],
+    api_secret: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    user_id: Annotated[str, typer.Option("--user", help="the user who may act on it")],
+    name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Add a Kite account for a user (the secret is stored encrypted)."""
+
+    async def job(services: Services) -> str:
+        principal = await services.users.get_user(UserId(user_id))
+        account = await services.accounts.add_account(
+            principal, AccountId(account_id.upper()), api_key, api_secret, name
+        )
+        return account.account_id
+
+    console.print(f"added {_with_services(_settings(), job)}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,77 @@
+"""The demo: paper broker + API + workers in one process, a demo user and account PAPER1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from order_service.bootstrap import Services
+from order_service.config import Settings
+from order_service.domain.account import Principal, Role
+from order_service.domain.ids import AccountId, UserId
+from order_service.errors import AuthenticationRequired, NotFound, UpstreamServiceError
+
+DEMO_ACCOUNT = AccountId("PAPER1")
+DEMO_API_KEY = "paper"
+DEMO_API_SECRET = "paper-secret"  # noqa: S105 - the paper broker's published default
+DEMO_USER = "demo"
+
+
+async def prepare_demo(services: Services, settings: Settings) -> str:
+    """Make sure the demo user, its key and PAPER1 exist, log PAPER1 in; return the API key."""
+    key_file = Path(settings.var_dir) / "demo-api-key"
+    principal, key = await _demo_user(services, key_file)
+    try:
+        await services.accounts.get_account(principal, DEMO_ACCOUNT)
+    except NotFound:
+        await services.accounts.add_account(
+            principal, DEMO_ACCOUNT, DEMO_API_KEY, DEMO_API_SECRET, "Paper account"
+        )
+    url = await services.accounts.login_url(principal, DEMO_ACCOUNT)
+    await services.accounts.complete_login(DEMO_ACCOUNT, await request_token_from(url))
+    return key
+
+
+async def _demo_user(services: Services, key_file: Path) -> tuple[Principal, str]:
+    key = await asyncio.to_thread(_read_key, key_file)
+    if key:
+        try:
+            return await services.directory.authenticate(key), key
+        except AuthenticationRequired:
+            pass  # a key from another database: issue a fresh one
+    principal = await services.users.create_user(DEMO_USER, frozenset({Role.TRADER}))
+    key = await services.users.create_api_key(principal.user_id)
+    await asyncio.to_thread(_write_key, key_file, key)
+    return await services.users.get_user(UserId(principal.user_id)), key
+
+
+def _read_key(path: Path) -> str | None:
+    return path.read_text().strip() if path.exists() else None
+
+
+def _write_key(path: Path, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+
+
+async def request_token_from(login_url: str) -> str:
+    """Walk the broker's login redirect as a browser would and return its request token."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        try:
+            response = await client.get(login_url, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise UpstreamServiceError(
+                f"cannot reach the broker login page: {exc}", details={"service": "broker-login"}
+            ) from exc
+    location = str(response.headers.get("location", ""))
+    tokens = parse_qs(urlparse(location).query).get("request_token")
+    if response.status_code != 302 or not tokens:
+        raise UpstreamServiceError(
+            "the broker login did not redirect with a request token",
+            details={"service": "broker-login", "status": response.status_code},
+        )
+    return tokens[0]

@@ -1,0 +1,48 @@
+"""Start the demo processes in one event loop and keep them running."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from order_service.bootstrap import bootstrap
+from order_service.config import Settings
+from order_service.entrypoints.demo import prepare_demo
+from order_service.entrypoints.server import serve_api
+
+
+def run_demo(settings: Settings, console: Console) -> None:
+    """Migrate, start the paper broker, prepare PAPER1, then serve API + workers."""
+    from paper_broker.server import PaperBrokerServer
+
+    from order_service.adapters.db.migrate import upgrade
+    from paper_broker.config import PaperBrokerConfig
+
+    upgrade(settings.database_url)
+    broker = PaperBrokerServer(
+        PaperBrokerConfig.from_env(
+            port=settings.paper_broker_port,
+            redirect_url=f"http://{settings.host}:{settings.port}/api/v1/accounts/login/callback",
+        )
+    )
+    broker_url = broker.start()
+    try:
+        asyncio.run(_serve(settings, console, broker_url))
+    finally:
+        broker.stop()
+
+
+async def _serve(settings: Settings, console: Console, broker_url: str) -> None:
+    services = bootstrap(settings)
+    key = await prepare_demo(services, settings)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]paper broker[/bold] {broker_url}   [bold]API[/bold] {base}/docs")
+    console.print(f"[bold]demo API key[/bold] {key}  (also in {settings.var_dir}/demo-api-key)")
+    console.print(
+        f"try: curl -s -X POST {base}/api/v1/orders -H 'Authorization: Bearer {key}' "
+        '-H \'Content-Type: application/json\' -d \'{"account_id":"PAPER1","exchange":"NSE",'
+        '"tradingsymbol":"INFY","transaction_type":"BUY","quantity":1,"product":"CNC",'
+        '"order_type":"MARKET"}\''
+    )
+    await serve_api(services, settings, with_workers=True)

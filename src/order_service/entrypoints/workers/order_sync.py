@@ -1,0 +1,38 @@
+"""Order sync: pull each account's order book and reconcile it with our orders."""
+
+from __future__ import annotations
+
+from order_service.bootstrap import Services
+from order_service.errors import BrokerUnavailable, OrderServiceError
+from order_service.observability.logging import get_logger
+from order_service.observability.metrics import RECONCILIATION_DRIFT, UNMAPPED_STATUSES
+
+log = get_logger(__name__)
+
+
+class OrderSyncWorker:
+    """One pass: every account with unsettled orders gets one order-book fetch."""
+
+    name = "order_sync"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self.interval = services.settings.sync_interval_seconds
+
+    async def run_once(self) -> None:
+        reconcile = self._services.reconcile
+        unavailable: BrokerUnavailable | None = None
+        for account_id in await reconcile.accounts_to_sync():
+            try:
+                result = await reconcile.sync_account(account_id)
+            except BrokerUnavailable as exc:
+                unavailable = exc  # try the other accounts, then let the supervisor back off
+                continue
+            except OrderServiceError as exc:
+                log.warning("order sync failed", account=account_id, code=exc.error_code)
+                continue
+            RECONCILIATION_DRIFT.labels("order_status").inc(result.updated)
+            RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.failed)
+            UNMAPPED_STATUSES.inc(len(result.unmapped_statuses))
+        if unavailable is not None:
+            raise unavailable

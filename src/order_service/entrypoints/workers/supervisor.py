@@ -1,0 +1,122 @@
+"""The supervisor: runs each worker loop, restarts crashed ones, marks crash-loopers failed.
+
+Expected errors are handled inside the worker per item. ``BrokerUnavailable`` and
+``ServiceUnavailableError`` are retried with capped exponential backoff and jitter. Anything
+else is a crash: logged CRITICAL with the traceback, counted, the worker instance is dropped
+and a fresh one started after a backoff. More than ``max_crashes`` within ``crash_window``
+seconds marks the worker ``failed`` (``/ready`` turns false; the crash-loop alert fires).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from order_service.errors import BrokerUnavailable, ServiceUnavailableError
+from order_service.observability.logging import get_logger
+from order_service.observability.metrics import WORKER_CRASHES, WORKER_LAST_SUCCESS, WORKER_UP
+
+log = get_logger(__name__)
+TRANSIENT = (BrokerUnavailable, ServiceUnavailableError)
+
+
+class Worker(Protocol):
+    name: str
+    interval: float
+
+    async def run_once(self) -> None: ...
+
+
+@dataclass
+class Backoff:
+    initial: float = 0.5
+    maximum: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        base: float = min(self.maximum, self.initial * 2.0**attempt)
+        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
+
+
+@dataclass
+class _Slot:
+    factory: Callable[[], Worker]
+    name: str
+    state: str = "starting"
+    crashes: deque[float] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+class Supervisor:
+    """Owns the worker tasks of one process."""
+
+    def __init__(
+        self,
+        factories: dict[str, Callable[[], Worker]],
+        *,
+        max_crashes: int = 5,
+        crash_window: float = 300.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._slots = [_Slot(factory, name) for name, factory in factories.items()]
+        self._max_crashes = max_crashes
+        self._window = crash_window
+        self._backoff = backoff or Backoff()
+
+    async def start(self) -> None:
+        for slot in self._slots:
+            slot.task = asyncio.create_task(self._supervise(slot), name=f"worker:{slot.name}")
+
+    async def stop(self) -> None:
+        tasks = [slot.task for slot in self._slots if slot.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def status(self) -> dict[str, str]:
+        return {slot.name: slot.state for slot in self._slots}
+
+    async def _supervise(self, slot: _Slot) -> None:
+        while slot.state != "failed":
+            worker = slot.factory()
+            slot.state = "running"
+            WORKER_UP.labels(slot.name).set(1)
+            crashed = await self._run(worker)
+            WORKER_UP.labels(slot.name).set(0)
+            if crashed:
+                await self._after_crash(slot)
+
+    async def _run(self, worker: Worker) -> bool:
+        """Loop the worker until it crashes (True); transient errors only slow it down."""
+        failures = 0
+        while True:
+            try:
+                await worker.run_once()
+            except TRANSIENT as exc:
+                failures += 1
+                log.warning("worker retrying", worker=worker.name, error=str(exc))
+                await asyncio.sleep(self._backoff.delay(failures))
+                continue
+            except Exception:
+                log.critical("worker crashed", worker=worker.name, exc_info=True)
+                WORKER_CRASHES.labels(worker.name).inc()
+                return True
+            failures = 0
+            WORKER_LAST_SUCCESS.labels(worker.name).set(time.time())
+            await asyncio.sleep(worker.interval)
+
+    async def _after_crash(self, slot: _Slot) -> None:
+        now = time.monotonic()
+        slot.crashes.append(now)
+        while slot.crashes and now - slot.crashes[0] > self._window:
+            slot.crashes.popleft()
+        if len(slot.crashes) > self._max_crashes:
+            slot.state = "failed"
+            log.critical("worker crash-looping; marked failed", worker=slot.name)
+            return
+        slot.state = "restarting"
+        await asyncio.sleep(self._backoff.delay(len(slot.crashes)))

@@ -1,0 +1,236 @@
+"""The one exception tree of the order service (standard library only).
+
+    OrderServiceError                    INTERNAL                 base, never raised bare
+    ├── ValidationError                  INVALID_INPUT            a field is semantically wrong
+    │   ├── PayloadTooLarge              PAYLOAD_TOO_LARGE        the body is over the size limit
+    │   ├── InvalidSymbolError           INVALID_SYMBOL           unknown exchange/tradingsymbol
+    │   └── RiskCheckFailed              RISK_<REASON>            a pre-trade check denied the order
+    ├── AuthenticationRequired           UNAUTHENTICATED          no or bad API credentials
+    ├── PermissionDenied                 FORBIDDEN                authenticated but not allowed
+    ├── NotFound                         NOT_FOUND                no such object, or not visible
+    ├── Conflict                         CONFLICT                 generic state conflict
+    │   ├── InvalidTransition            INVALID_TRANSITION       a state machine refused the move
+    │   ├── IdempotencyConflict          IDEMPOTENCY_CONFLICT     same key, different request
+    │   └── OwnershipConflict            OWNERSHIP_CONFLICT       the scope is under the other mode
+    ├── BrokerAPIError                   BROKER_ERROR             the broker refused, other reason
+    │   ├── AuthenticationError          BROKER_SESSION_EXPIRED   TokenException; login required
+    │   ├── InsufficientFundsError       INSUFFICIENT_FUNDS       margin / holdings refused
+    │   ├── OrderRejected                ORDER_REJECTED           OrderException or RMS rejection
+    │   ├── RateLimitError               RATE_LIMITED             our budget or the broker said no
+    │   ├── BrokerUnavailable            BROKER_UNAVAILABLE       connection refused, 5xx on a read
+    │   └── BrokerOutcomeUnknown         BROKER_OUTCOME_UNKNOWN   a write may or may not have landed
+    ├── ServiceUnavailableError          SERVICE_UNAVAILABLE      a peer service or Redis is down
+    │   └── DatabaseError                DATABASE_UNAVAILABLE     the database is unreachable
+    ├── UpstreamServiceError             UPSTREAM_ERROR           a peer answered an HTTP error
+    ├── DataFormatError                  BAD_UPSTREAM_DATA        unparseable broker or peer data
+    └── ConfigurationError               CONFIGURATION            refuse to start
+
+Every error carries a stable machine ``code``, a human ``message``, ``details`` (a dict of
+JSON-safe values) and ``retryable``. HTTP statuses live only in ``entrypoints/api/errors.py``.
+``BrokerOutcomeUnknown`` is the signal the broker adapter raises when a write's outcome is
+ambiguous; the order service turns it into the ``UNKNOWN`` order state, never into a reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class OrderServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL"
+    default_message: ClassVar[str] = "internal error"
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details: dict[str, Any] = dict(details or {})
+        if retryable is not None:
+            self.retryable = retryable
+        super().__init__(self.message)
+
+    @property
+    def error_code(self) -> str:
+        """Return the machine code of this instance (subclasses may vary it per instance)."""
+        return self.code
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-safe body shared by every error response."""
+        return {
+            "code": self.error_code,
+            "message": self.message,
+            "details": self.details,
+            "retryable": self.retryable,
+        }
+
+
+class ValidationError(OrderServiceError):
+    code = "INVALID_INPUT"
+    default_message = "invalid input"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        if field is not None:
+            self.details.setdefault("field", field)
+
+
+class PayloadTooLarge(ValidationError):
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "the request body is too large"
+
+
+class InvalidSymbolError(ValidationError):
+    code = "INVALID_SYMBOL"
+    default_message = "unknown exchange or tradingsymbol"
+
+
+class RiskCheckFailed(ValidationError):
+    code = "RISK"
+    default_message = "the order was denied by a pre-trade check"
+
+    def __init__(self, reason: str, message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reason = reason.upper()
+        self.details.setdefault("reason", self.reason)
+
+    @property
+    def error_code(self) -> str:
+        return f"RISK_{self.reason}"
+
+
+class AuthenticationRequired(OrderServiceError):
+    code = "UNAUTHENTICATED"
+    default_message = "missing or invalid credentials"
+
+
+class PermissionDenied(OrderServiceError):
+    code = "FORBIDDEN"
+    default_message = "not allowed"
+
+
+class NotFound(OrderServiceError):
+    code = "NOT_FOUND"
+    default_message = "not found"
+
+
+class Conflict(OrderServiceError):
+    code = "CONFLICT"
+    default_message = "the request conflicts with the current state"
+
+
+class InvalidTransition(Conflict):
+    code = "INVALID_TRANSITION"
+    default_message = "the state machine refused the move"
+
+
+class IdempotencyConflict(Conflict):
+    code = "IDEMPOTENCY_CONFLICT"
+    default_message = "the idempotency key was already used for a different request"
+
+
+class OwnershipConflict(Conflict):
+    code = "OWNERSHIP_CONFLICT"
+    default_message = "the scope is under another control mode"
+
+
+class BrokerAPIError(OrderServiceError):
+    code = "BROKER_ERROR"
+    default_message = "the broker refused the request"
+
+
+class AuthenticationError(BrokerAPIError):
+    code = "BROKER_SESSION_EXPIRED"
+    default_message = "the broker session has expired; log the account in again"
+
+
+class InsufficientFundsError(BrokerAPIError):
+    code = "INSUFFICIENT_FUNDS"
+    default_message = "insufficient funds"
+
+
+class OrderRejected(BrokerAPIError):
+    code = "ORDER_REJECTED"
+    default_message = "the broker rejected the order"
+
+
+class RateLimitError(BrokerAPIError):
+    code = "RATE_LIMITED"
+    default_message = "rate limited; retry later"
+    retryable = True
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 1.0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.details.setdefault("retry_after_seconds", retry_after)
+
+
+class BrokerUnavailable(BrokerAPIError):
+    code = "BROKER_UNAVAILABLE"
+    default_message = "the broker is unavailable"
+    retryable = True
+
+
+class BrokerOutcomeUnknown(BrokerAPIError):
+    code = "BROKER_OUTCOME_UNKNOWN"
+    default_message = "the broker may or may not have processed the request"
+
+
+class ServiceUnavailableError(OrderServiceError):
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "a required service is unavailable"
+    retryable = True
+
+
+class DatabaseError(ServiceUnavailableError):
+    code = "DATABASE_UNAVAILABLE"
+    default_message = "the database is unavailable"
+
+
+class UpstreamServiceError(OrderServiceError):
+    code = "UPSTREAM_ERROR"
+    default_message = "a peer service answered with an error"
+
+
+class DataFormatError(OrderServiceError):
+    code = "BAD_UPSTREAM_DATA"
+    default_message = "received data that cannot be parsed"
+
+
+class ConfigurationError(OrderServiceError):
+    code = "CONFIGURATION"
+    default_message = "invalid configuration"
+
+
+ALL_ERRORS: tuple[type[OrderServiceError], ...] = (
+    OrderServiceError,
+    ValidationError,
+    PayloadTooLarge,
+    InvalidSymbolError,
+    RiskCheckFailed,
+    AuthenticationRequired,
+    PermissionDenied,
+    NotFound,
+    Conflict,
+    InvalidTransition,
+    IdempotencyConflict,
+    OwnershipConflict,
+    BrokerAPIError,
+    AuthenticationError,
+    InsufficientFundsError,
+    OrderRejected,
+    RateLimitError,
+    BrokerUnavailable,
+    BrokerOutcomeUnknown,
+    ServiceUnavailableError,
+    DatabaseError,
+    UpstreamServiceError,
+    DataFormatError,
+    ConfigurationError,
+)

@@ -1,0 +1,50 @@
+"""Every metric object of the service (prefix order_service_, bounded labels only)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ERRORS = Counter("order_service_errors_total", "Errors raised, by code", ["code"])
+ORDERS = Counter("order_service_orders_total", "Placement requests, by outcome", ["outcome"])
+ORDER_LATENCY = Histogram(
+    "order_service_order_latency_seconds",
+    "Time spent placing an order, by stage",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 7.5),
+)
+BROKER_REQUESTS = Counter(
+    "order_service_broker_requests_total",
+    "Broker calls, by operation and outcome",
+    ["operation", "outcome"],
+)
+BROKER_LATENCY = Histogram(
+    "order_service_broker_latency_seconds",
+    "Broker call latency, by operation",
+    ["operation"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 7.5),
+)
+BROKER_SESSION_EXPIRED = Counter(
+    "order_service_broker_session_expired_total", "Broker sessions found expired"
+)
+ACCOUNTS_LOGIN_REQUIRED = Gauge(
+    "order_service_accounts_login_required", "Accounts whose broker session needs a login"
+)
+ORDERS_UNKNOWN = Gauge("order_service_orders_unknown", "Orders whose placement outcome is unknown")
+RECONCILIATION_DRIFT = Counter(
+    "order_service_reconciliation_drift_total", "Differences found by reconciliation", ["kind"]
+)
+UNMAPPED_STATUSES = Counter(
+    "order_service_unmapped_broker_statuses_total", "Broker statuses we could not map"
+)
+WORKER_CRASHES = Counter(
+    "order_service_worker_crashes_total", "Unexpected worker crashes", ["worker"]
+)
+WORKER_UP = Gauge("order_service_worker_up", "1 while the worker runs", ["worker"])
+WORKER_LAST_SUCCESS = Gauge(
+    "order_service_worker_last_success_timestamp_seconds",
+    "When the worker last completed a pass",
+    ["worker"],
+)
+HTTP_REQUESTS = Counter(
+    "order_service_http_requests_total", "HTTP requests, by route and status", ["route", "status"]
+)

@@ -1,0 +1,82 @@
+"""Accounts: adding them (with their default strategy), and the broker login flow."""
+
+from __future__ import annotations
+
+from order_service.domain.account import DEFAULT_STRATEGY_NAME, Account, Principal, Strategy
+from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
+from order_service.errors import Conflict, NotFound, PermissionDenied
+from order_service.services.access import visible_account
+from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
+
+
+class AccountService:
+    """Adds accounts and keeps their broker sessions."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._broker = broker
+        self._clock = clock
+
+    async def add_account(
+        self,
+        principal: Principal,
+        account_id: AccountId,
+        api_key: str,
+        api_secret: str,
+        name: str = "",
+    ) -> Account:
+        """Add an account with its default strategy, and let the adding user act on it."""
+        now = self._clock.now()
+        account = Account(account_id, api_key, api_secret, now, name=name or account_id)
+        async with self._uow() as uow:
+            if await uow.accounts.get(account_id) is not None:
+                raise Conflict(f"account {account_id} exists", details={"account_id": account_id})
+            await uow.accounts.add(account)
+            strategy_id = StrategyId(new_ulid())
+            await uow.strategies.add(
+                Strategy(strategy_id, account_id, DEFAULT_STRATEGY_NAME, True, now)
+            )
+            await uow.users.grant(principal.user_id, account_id)
+            await uow.commit()
+        return account
+
+    async def grant(self, principal: Principal, user_id: UserId, account_id: AccountId) -> None:
+        if not principal.is_admin:
+            raise PermissionDenied("only an admin may grant account access")
+        async with self._uow() as uow:
+            await visible_account(uow, principal, account_id)
+            if await uow.users.get(user_id) is None:
+                raise NotFound(f"user {user_id} not found")
+            await uow.users.grant(user_id, account_id)
+            await uow.commit()
+
+    async def get_account(self, principal: Principal, account_id: AccountId) -> Account:
+        async with self._uow() as uow:
+            return await visible_account(uow, principal, account_id)
+
+    async def list_accounts(self, principal: Principal) -> list[Account]:
+        async with self._uow() as uow:
+            scope = None if principal.is_admin else principal.account_ids
+            return await uow.accounts.list(scope)
+
+    async def login_url(self, principal: Principal, account_id: AccountId) -> str:
+        """Return the broker's login page for this account."""
+        account = await self.get_account(principal, account_id)
+        return self._broker.login_url(account.api_key, account.account_id)
+
+    async def complete_login(self, account_id: AccountId, request_token: str) -> Account:
+        """Exchange the request token from the login redirect and store the session."""
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
+        grant = await self._broker.create_session(
+            account.account_id, account.api_key, account.api_secret, request_token
+        )
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+            assert account is not None
+            account.start_session(grant.access_token, grant.login_at)
+            await uow.accounts.save(account)
+            await uow.commit()
+        return account

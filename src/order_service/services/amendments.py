@@ -1,0 +1,119 @@
+"""Modify and cancel: sent once; an ambiguous outcome is settled by reading the order back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from order_service.domain.account import Principal
+from order_service.domain.events import ORDER_MODIFIED
+from order_service.domain.ids import OrderId
+from order_service.domain.order import Order, OrderChanges
+from order_service.domain.reports import OrderStatusReport
+from order_service.domain.status import OrderTrigger
+from order_service.errors import BrokerAPIError, BrokerOutcomeUnknown, OrderRejected
+from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
+from order_service.services.writes import OrderWriter, error_data
+
+BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
+
+
+class AmendmentService:
+    """Modifies and cancels working orders at the broker."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._broker = broker
+        self._clock = clock
+        self._writer = OrderWriter(uow_factory, clock)
+
+    async def modify_order(
+        self, principal: Principal, order_id: OrderId, changes: OrderChanges
+    ) -> Order:
+        """Send one modification; the 25-modification cap is checked before sending."""
+        order, session = await self._load(principal, order_id)
+        if not order.can_be_modified:
+            raise OrderRejected(
+                "Maximum allowed order modifications exceeded (25); cancel and place a new order",
+                details={"order_id": order_id, "modification_count": order.modification_count},
+            )
+
+        async def send(session: BrokerSession, order: Order) -> None:
+            assert order.broker_order_id is not None
+            variety = order.request.variety
+            await self._broker.modify_order(session, variety, order.broker_order_id, changes)
+
+        return await self._amend(
+            order, session, OrderTrigger.REQUEST_MODIFY, send, changes.as_dict()
+        )
+
+    async def cancel_order(self, principal: Principal, order_id: OrderId) -> Order:
+        """Send one cancellation; a timed-out cancel is confirmed by reading, never resent."""
+        order, session = await self._load(principal, order_id)
+
+        async def send(session: BrokerSession, order: Order) -> None:
+            assert order.broker_order_id is not None
+            variety = order.request.variety
+            await self._broker.cancel_order(session, variety, order.broker_order_id)
+
+        return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, {})
+
+    async def _load(self, principal: Principal, order_id: OrderId) -> tuple[Order, BrokerSession]:
+        async with self._uow() as uow:
+            order = await visible_order(uow, principal, order_id)
+            account = await visible_account(uow, principal, order.account_id)
+        return order, session_for(account, self._clock.now())
+
+    async def _amend(
+        self,
+        order: Order,
+        session: BrokerSession,
+        trigger: OrderTrigger,
+        send: BrokerCall,
+        changes: dict[str, object],
+    ) -> Order:
+        data = {key: str(value) for key, value in changes.items()}
+        order = await self._writer.update(order, lambda o: o.move(trigger, self._now(), **data))
+        try:
+            await send(session, order)
+        except BrokerOutcomeUnknown:
+            return await self._read_back(order, session)
+        except BrokerAPIError as exc:
+            await self._read_back(order, session, refusal=exc)
+            raise
+        if trigger is OrderTrigger.REQUEST_MODIFY:
+            order = await self._writer.update(
+                order, lambda o: _count_modification(o, self._now(), data)
+            )
+        return await self._read_back(order, session)
+
+    async def _read_back(
+        self, order: Order, session: BrokerSession, refusal: BrokerAPIError | None = None
+    ) -> Order:
+        """Apply the broker's current state of the order; if unreadable, leave it to the sync."""
+        assert order.broker_order_id is not None
+        try:
+            history = await self._broker.order_history(session, order.broker_order_id)
+        except BrokerAPIError:
+            return order
+        if not history:
+            return order
+        latest = history[-1]
+        notes = error_data(refusal) if refusal else {}
+        return await self._writer.update(order, lambda o: _settle(o, latest, self._now(), notes))
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+
+def _count_modification(order: Order, at: datetime, data: dict[str, str]) -> None:
+    order.modification_count += 1
+    order.record(ORDER_MODIFIED, at, **data)
+
+
+def _settle(order: Order, report: OrderStatusReport, at: datetime, notes: dict[str, Any]) -> None:
+    if notes:
+        order.record("OrderAmendmentRefused", at, **notes)
+    order.apply_report(report, at)

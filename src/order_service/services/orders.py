@@ -1,0 +1,179 @@
+"""Order use cases: place (exactly once), read, list, and the order's event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from order_service.domain.account import Principal
+from order_service.domain.events import OrderEvent
+from order_service.domain.ids import ClientOrderId, OrderId, StrategyId, new_order_id, tag_for
+from order_service.domain.order import Order, OrderRequest
+from order_service.domain.status import OrderTrigger
+from order_service.errors import (
+    BrokerAPIError,
+    BrokerOutcomeUnknown,
+    IdempotencyConflict,
+    NotFound,
+)
+from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.ports import (
+    Broker,
+    BrokerSession,
+    Clock,
+    DuplicateClientOrderId,
+    OrderQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from order_service.services.writes import OrderWriter, error_data
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The outcome of a placement request: the order, and whether this request created it."""
+
+    order: Order
+    created: bool
+
+
+class OrderService:
+    """Places orders exactly once and answers questions about them."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._broker = broker
+        self._clock = clock
+        self._writer = OrderWriter(uow_factory, clock)
+
+    async def place_order(
+        self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
+    ) -> Placement:
+        """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN."""
+        order_id = new_order_id()
+        key = client_order_id or ClientOrderId(order_id)
+        async with self._uow() as uow:
+            account = await visible_account(uow, principal, request.account_id)
+            existing = await uow.orders.get_by_client_order_id(request.account_id, key)
+            if existing is not None:
+                return Placement(_same_request(existing, request), created=False)
+            session = session_for(account, self._clock.now())
+            order = await self._new_order(uow, principal, request, order_id, key)
+            try:
+                await uow.orders.add(order)
+                await uow.commit()
+            except DuplicateClientOrderId:
+                return Placement(await self._stored_twin(request, key), created=False)
+        return Placement(await self._send(order, session), created=True)
+
+    async def get_order(self, principal: Principal, order_id: OrderId) -> Order:
+        async with self._uow() as uow:
+            return await visible_order(uow, principal, order_id)
+
+    async def list_orders(self, principal: Principal, query: OrderQuery) -> list[Order]:
+        async with self._uow() as uow:
+            return await uow.orders.list(_scoped(principal, query))
+
+    async def order_events(self, principal: Principal, order_id: OrderId) -> list[OrderEvent]:
+        async with self._uow() as uow:
+            await visible_order(uow, principal, order_id)
+            return await uow.orders.events(order_id)
+
+    async def _new_order(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        request: OrderRequest,
+        order_id: OrderId,
+        key: ClientOrderId,
+    ) -> Order:
+        strategy_id = await _strategy_for(uow, request)
+        now = self._clock.now()
+        order = Order(
+            order_id=order_id,
+            client_order_id=key,
+            request=request,
+            request_fingerprint=request.fingerprint(),
+            tag=tag_for(order_id),
+            strategy_id=strategy_id,
+            user_id=principal.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        order.pending_events.append(OrderEvent.requested(order_id, now, _requested_data(order)))
+        return order
+
+    async def _stored_twin(self, request: OrderRequest, key: ClientOrderId) -> Order:
+        async with self._uow() as uow:
+            existing = await uow.orders.get_by_client_order_id(request.account_id, key)
+        if existing is None:  # the unique index said it exists: it must be visible now
+            raise NotFound("the idempotency key is held by an order that cannot be read")
+        return _same_request(existing, request)
+
+    async def _send(self, order: Order, session: BrokerSession) -> Order:
+        order = await self._writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, self._now()))
+        try:
+            broker_order_id = await self._broker.place_order(session, order.request, order.tag)
+        except BrokerOutcomeUnknown as exc:
+            data = error_data(exc)
+            return await self._writer.update(
+                order, lambda o: o.move(OrderTrigger.LOSE_TRACK, self._now(), **data)
+            )
+        except BrokerAPIError as exc:
+            await self._writer.fail(order, exc)
+            raise
+        return await self._writer.update(order, lambda o: o.accept(broker_order_id, self._now()))
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+
+async def _strategy_for(uow: UnitOfWork, request: OrderRequest) -> StrategyId:
+    if request.strategy_id is not None:
+        strategy = await uow.strategies.get(request.strategy_id)
+        if strategy is None or strategy.account_id != request.account_id:
+            raise NotFound(
+                f"strategy {request.strategy_id} not found in account {request.account_id}",
+                details={"strategy_id": request.strategy_id},
+            )
+        return strategy.strategy_id
+    default = await uow.strategies.get_default(request.account_id)
+    if default is None:
+        raise NotFound(f"account {request.account_id} has no default strategy")
+    return default.strategy_id
+
+
+def _same_request(existing: Order, request: OrderRequest) -> Order:
+    if existing.request_fingerprint != request.fingerprint():
+        raise IdempotencyConflict(
+            "this client_order_id was already used for a different order",
+            details={"order_id": existing.order_id, "client_order_id": existing.client_order_id},
+        )
+    return existing
+
+
+def _scoped(principal: Principal, query: OrderQuery) -> OrderQuery:
+    if principal.is_admin:
+        return query
+    return OrderQuery(
+        account_ids=principal.account_ids,
+        account_id=query.account_id,
+        status=query.status,
+        strategy_id=query.strategy_id,
+        after=query.after,
+        limit=query.limit,
+    )
+
+
+def _requested_data(order: Order) -> dict[str, Any]:
+    request = order.request
+    return {
+        "client_order_id": order.client_order_id,
+        "tag": order.tag,
+        "exchange": request.exchange.value,
+        "tradingsymbol": request.tradingsymbol,
+        "transaction_type": request.transaction_type.value,
+        "quantity": request.quantity,
+        "order_type": request.order_type.value,
+    }

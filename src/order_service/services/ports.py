@@ -1,0 +1,183 @@
+"""The ports the services depend on; adapters implement them, fakes double them in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.events import OrderEvent
+from order_service.domain.ids import (
+    AccountId,
+    BrokerOrderId,
+    ClientOrderId,
+    OrderId,
+    StrategyId,
+    UserId,
+)
+from order_service.domain.order import Order, OrderChanges, OrderRequest
+from order_service.domain.reports import OrderStatusReport
+from order_service.domain.status import OrderStatus
+from order_service.domain.values import Variety
+
+
+OrderList = list[Order]
+EventList = list[OrderEvent]
+AccountList = list[Account]
+AccountIdList = list[AccountId]
+
+
+class DuplicateClientOrderId(Exception):
+    """The (account, client_order_id) pair is already taken by another order."""
+
+
+class StaleWrite(Exception):
+    """The row changed since it was read (optimistic concurrency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSession:
+    """What the broker adapter needs to act for one account."""
+
+    account_id: AccountId
+    api_key: str
+    access_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionGrant:
+    access_token: str
+    broker_user_id: str
+    login_at: datetime
+
+
+class Broker(Protocol):
+    def login_url(self, api_key: str, account_id: AccountId) -> str: ...
+
+    async def create_session(
+        self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
+    ) -> SessionGrant: ...
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId: ...
+
+    async def modify_order(
+        self,
+        session: BrokerSession,
+        variety: Variety,
+        broker_order_id: BrokerOrderId,
+        changes: OrderChanges,
+    ) -> None: ...
+
+    async def cancel_order(
+        self, session: BrokerSession, variety: Variety, broker_order_id: BrokerOrderId
+    ) -> None: ...
+
+    async def order_history(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[OrderStatusReport]: ...
+
+    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]: ...
+
+    async def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """A page of orders; ``account_ids`` None means every account (admins)."""
+
+    account_ids: frozenset[AccountId] | None
+    account_id: AccountId | None = None
+    status: OrderStatus | None = None
+    strategy_id: StrategyId | None = None
+    after: OrderId | None = None
+    limit: int = 50
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> None: ...
+
+    async def save(self, order: Order) -> None: ...
+
+    async def get(self, order_id: OrderId) -> Order | None: ...
+
+    async def get_by_client_order_id(
+        self, account_id: AccountId, client_order_id: ClientOrderId
+    ) -> Order | None: ...
+
+    async def list(self, query: OrderQuery) -> OrderList: ...
+
+    async def list_unsettled(self, account_id: AccountId) -> OrderList: ...
+
+    async def accounts_with_unsettled(self) -> AccountIdList: ...
+
+    async def events(self, order_id: OrderId) -> EventList: ...
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: Account) -> None: ...
+
+    async def save(self, account: Account) -> None: ...
+
+    async def get(self, account_id: AccountId) -> Account | None: ...
+
+    async def list(self, account_ids: frozenset[AccountId] | None) -> list[Account]: ...
+
+
+class StrategyRepository(Protocol):
+    async def add(self, strategy: Strategy) -> None: ...
+
+    async def get(self, strategy_id: StrategyId) -> Strategy | None: ...
+
+    async def get_default(self, account_id: AccountId) -> Strategy | None: ...
+
+
+class UserRepository(Protocol):
+    async def add(self, principal: Principal, created_at: datetime) -> None: ...
+
+    async def get(self, user_id: UserId) -> Principal | None: ...
+
+    async def add_api_key(self, user_id: UserId, key_hash: str, created_at: datetime) -> None: ...
+
+    async def by_api_key_hash(self, key_hash: str) -> Principal | None: ...
+
+    async def grant(self, user_id: UserId, account_id: AccountId) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    orders: OrderRepository
+    accounts: AccountRepository
+    strategies: StrategyRepository
+    users: UserRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class UserDirectory(Protocol):
+    async def authenticate(self, credential: str) -> Principal: ...
+
+
+class HealthCheck(Protocol):
+    async def __call__(self) -> bool: ...

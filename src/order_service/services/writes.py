@@ -1,0 +1,71 @@
+"""Persisting order changes: one short transaction per state change, optimistic on the row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from order_service.domain.ids import AccountId
+from order_service.domain.order import Order
+from order_service.domain.status import OrderTrigger
+from order_service.errors import AuthenticationError, BrokerAPIError, Conflict
+from order_service.services.ports import Clock, StaleWrite, UnitOfWorkFactory
+
+_ATTEMPTS = 3
+
+
+def error_data(exc: BrokerAPIError) -> dict[str, Any]:
+    """Return what an order event records about a broker error."""
+    return {"error_code": exc.error_code, "error_message": exc.message, **exc.details}
+
+
+class OrderWriter:
+    """Applies a change to an order and stores it with its events in the same transaction."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+
+    async def update(self, order: Order, change: Callable[[Order], None]) -> Order:
+        """Apply ``change`` and commit; if the row moved meanwhile, reload and apply it again."""
+        current = order
+        for _ in range(_ATTEMPTS):
+            change(current)
+            async with self._uow() as uow:
+                try:
+                    await uow.orders.save(current)
+                    await uow.commit()
+                    return current
+                except StaleWrite:
+                    pass
+            current = await self._reload(order)
+        raise Conflict(
+            "the order changed concurrently; retry",
+            details={"order_id": order.order_id},
+            retryable=True,
+        )
+
+    async def fail(self, order: Order, exc: BrokerAPIError) -> Order:
+        """Record a definite refusal; an expired session also marks the account."""
+        data = error_data(exc)
+        order = await self.update(
+            order, lambda o: o.move(OrderTrigger.FAIL, self._clock.now(), **data)
+        )
+        if isinstance(exc, AuthenticationError):
+            await self.require_login(order.account_id)
+        return order
+
+    async def require_login(self, account_id: AccountId) -> None:
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+            if account is not None:
+                account.require_login()
+                await uow.accounts.save(account)
+                await uow.commit()
+
+    async def _reload(self, order: Order) -> Order:
+        async with self._uow() as uow:
+            fresh = await uow.orders.get(order.order_id)
+        if fresh is None:
+            raise Conflict("the order disappeared", details={"order_id": order.order_id})
+        return fresh

@@ -1,0 +1,48 @@
+"""The paper broker's whole state: clock, market, users, sessions, exchange, faults, limits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .catalogue import build_catalogue
+from .clock import Clock
+from .config import PaperBrokerConfig
+from .engine import Exchange
+from .faults import Faults
+from .prices import Market
+from .ratelimit import RateLimiter
+from .sessions import Sessions, User
+
+
+class PaperBroker:
+    """Everything one running paper broker knows; all in memory."""
+
+    def __init__(self, config: PaperBrokerConfig) -> None:
+        self.config = config
+        self.clock = Clock(config.clock)
+        self.catalogue = build_catalogue(self.clock.now().date())
+        self.market = Market(config.seed, self.clock.second())
+        self.exchange = Exchange(self.catalogue, self.market, self.clock)
+        self.sessions = Sessions()
+        self.faults = Faults(config.seed)
+        self.limiter = RateLimiter(enabled=config.rate_limits)
+        self.add_user(
+            User(
+                user_id=config.user_id,
+                api_key=config.api_key,
+                api_secret=config.api_secret,
+                funds=config.funds,
+                redirect_url=config.redirect_url,
+            )
+        )
+
+    def add_user(self, user: User) -> None:
+        """A user with empty books and `funds` of cash."""
+        self.sessions.add_user(user)
+        self.exchange.registry.open_account(user.user_id, user.funds)
+
+    def price(self, key: str) -> Decimal | None:
+        instrument = self.catalogue.by_key(key)
+        if instrument is None:
+            return None
+        return self.market.price(instrument, self.clock.second())

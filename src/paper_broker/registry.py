@@ -1,0 +1,44 @@
+"""Where orders, trades and accounts live, indexed by id and by user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .books import Account
+from .errors import InputError
+from .ids import IdFactory
+from .orders import Order, Trade
+
+UNKNOWN_ORDER = "Couldn't find that `order_id`."
+
+
+@dataclass
+class Registry:
+    ids: IdFactory = field(default_factory=IdFactory)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    user_orders: dict[str, dict[str, Order]] = field(default_factory=dict)
+    trades: dict[str, list[Trade]] = field(default_factory=dict)
+    order_trades: dict[str, list[Trade]] = field(default_factory=dict)
+
+    def open_account(self, user_id: str, funds: Decimal) -> Account:
+        account = self.accounts[user_id] = Account(user_id, funds)
+        self.user_orders.setdefault(user_id, {})
+        self.trades.setdefault(user_id, [])
+        return account
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self.user_orders[order.user_id][order.order_id] = order
+
+    def add_trade(self, trade: Trade) -> None:
+        self.trades[trade.user_id].append(trade)
+        self.order_trades.setdefault(trade.order_id, []).append(trade)
+
+    def order(self, user_id: str, order_id: str) -> Order:
+        """One of the user's orders; another user's order is as unknown as a missing one."""
+        order = self.user_orders.get(user_id, {}).get(order_id)
+        if order is None:
+            raise InputError(UNKNOWN_ORDER)
+        return order

@@ -1,0 +1,1 @@
+"""HTTP routes of the paper broker, one module per Kite API area."""

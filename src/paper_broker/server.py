@@ -1,0 +1,86 @@
+"""Running the paper broker: in a background thread (tests, demo) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import replace
+from importlib.util import find_spec
+
+import uvicorn
+
+from .app import create_app
+from .config import PaperBrokerConfig
+
+START_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def _uvicorn_config(config: PaperBrokerConfig) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        http="httptools" if find_spec("httptools") else "h11",
+        loop="uvloop" if find_spec("uvloop") else "asyncio",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+
+
+class PaperBrokerServer:
+    """A paper broker on a daemon thread; `start()` returns once it accepts connections."""
+
+    def __init__(self, config: PaperBrokerConfig) -> None:
+        self.config = config
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the paper broker is not running")
+        return self._url
+
+    def start(self) -> str:
+        """Bind (port 0 picks a free port), serve in the background, return the base URL."""
+        if self._url is not None:
+            return self._url
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.host, self.config.port))
+        host, port = sock.getsockname()[:2]
+        config = replace(self.config, port=port)
+        self._server = uvicorn.Server(_uvicorn_config(config))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="paper-broker"
+        )
+        self._thread.start()
+        self._wait_until_started()
+        self._url = f"http://{host}:{port}"
+        return self._url
+
+    def _wait_until_started(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self._server is not None and not self._server.started:
+            if self._thread is None or not self._thread.is_alive():
+                raise RuntimeError("the paper broker failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the paper broker did not start in time")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Ask uvicorn to shut down (which saves the state file) and wait for it."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._server = self._thread = self._url = None
+
+
+def serve(config: PaperBrokerConfig) -> None:
+    """Serve in the foreground until interrupted."""
+    uvicorn.Server(_uvicorn_config(config)).run()

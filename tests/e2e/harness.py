@@ -1,0 +1,79 @@
+"""Run the real service (API + workers, SQLite, the SDK) on a background thread for e2e tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+import uvicorn
+
+from order_service.adapters.db.migrate import upgrade
+from order_service.bootstrap import bootstrap
+from order_service.config import Settings
+from order_service.entrypoints.api.app import create_app
+from order_service.entrypoints.demo import prepare_demo
+from order_service.entrypoints.workers.registry import build_supervisor
+
+
+class ServiceThread:
+    """The order service exactly as `order-service demo` runs it, minus the paper broker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.api_key = ""
+        self.url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+
+    def start(self) -> ServiceThread:
+        upgrade(self.settings.database_url)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(20) or self._failure is not None:
+            raise RuntimeError(f"the service did not start: {self._failure!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _run(self, sock: socket.socket) -> None:
+        try:
+            asyncio.run(self._serve(sock))
+        except BaseException as exc:  # noqa: BLE001 - surface start-up failures to the test
+            self._failure = exc
+            self._ready.set()
+
+    async def _serve(self, sock: socket.socket) -> None:
+        services = bootstrap(self.settings)
+        self.api_key = await prepare_demo(services, self.settings)
+        app = create_app(services, build_supervisor(services))
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        self._ready.set()
+        await serving
+
+
+def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> object:
+    """Poll ``predicate()`` until it returns something truthy; return it or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()  # type: ignore[operator]
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+        time.sleep(interval)

@@ -1,0 +1,199 @@
+"""Database fixtures: one empty, migrated database per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.engine import create_engine
+from order_service.adapters.db.migrate import upgrade_async
+from order_service.adapters.db.unit_of_work import SqlUnitOfWork, sql_uow_factory
+from order_service.domain.account import Account, SessionState, Strategy
+from order_service.domain.ids import (
+    AccountId,
+    ClientOrderId,
+    StrategyId,
+    UserId,
+    new_order_id,
+    tag_for,
+)
+from order_service.domain.order import Order, OrderRequest
+from order_service.domain.values import Exchange, OrderType, Product, TransactionType
+
+POSTGRES_ENV = "ORDER_SERVICE_TEST_POSTGRES_URL"
+SECRET_KEY = "integration-test-secret"
+NOW = datetime(2026, 1, 5, 9, 15, 30, 123456, tzinfo=UTC)
+ACCOUNT_A = AccountId("AB1234")
+ACCOUNT_B = AccountId("CD5678")
+TRADER = UserId("01JTRADER00000000000000000")
+
+UowFactory = Callable[[], SqlUnitOfWork]
+
+
+def _default_strategy_id(account_id: AccountId) -> StrategyId:
+    return StrategyId(f"{account_id}-default")
+
+
+def _momentum_strategy_id(account_id: AccountId) -> StrategyId:
+    return StrategyId(f"{account_id}-momentum")
+
+
+async def reset_postgres(url: str) -> None:
+    """Leave the database with an empty public schema, as a fresh install has."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return the URL of an empty database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'var' / 'orders.db'}"
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    await reset_postgres(url)
+    return url
+
+
+@pytest_asyncio.fixture
+async def migrated_url(engine_url: str) -> str:
+    await upgrade_async(engine_url)
+    return engine_url
+
+
+@pytest_asyncio.fixture
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(migrated_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def cipher() -> SecretCipher:
+    return SecretCipher(SECRET_KEY)
+
+
+@pytest.fixture
+def uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> UowFactory:
+    return sql_uow_factory(engine, cipher)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What the ``seed`` fixture stored: two accounts, each with a default and a second strategy."""
+
+    account_a: AccountId
+    account_b: AccountId
+    default_a: StrategyId
+    momentum_a: StrategyId
+    default_b: StrategyId
+
+
+def build_account(**overrides: Any) -> Account:
+    values: dict[str, Any] = {
+        "account_id": ACCOUNT_A,
+        "api_key": "kite-api-key",
+        "api_secret": "kite-api-secret-value",
+        "created_at": NOW,
+        "access_token": "kite-access-token-value",
+        "token_expires_at": datetime(2026, 1, 6, 0, 30, tzinfo=UTC),
+        "session_state": SessionState.ACTIVE,
+        "name": "Main account",
+    }
+    return Account(**{**values, **overrides})
+
+
+_REQUEST_FIELDS = frozenset(field.name for field in fields(OrderRequest))
+
+
+def build_order(**overrides: Any) -> Order:
+    """Return a NEW order; any OrderRequest or Order field may be overridden by name."""
+    request_values: dict[str, Any] = {
+        "account_id": ACCOUNT_A,
+        "exchange": Exchange.NSE,
+        "tradingsymbol": "INFY",
+        "transaction_type": TransactionType.BUY,
+        "quantity": 10,
+        "product": Product.CNC,
+        "order_type": OrderType.LIMIT,
+        "price": Decimal("1520.05"),
+    }
+    request_values.update({k: v for k, v in overrides.items() if k in _REQUEST_FIELDS})
+    request = OrderRequest(**request_values)
+    order_id = overrides.get("order_id", new_order_id())
+    values: dict[str, Any] = {
+        "order_id": order_id,
+        "client_order_id": ClientOrderId(f"client-{order_id}"),
+        "request": request,
+        "request_fingerprint": request.fingerprint(),
+        "tag": tag_for(order_id),
+        "strategy_id": _default_strategy_id(request.account_id),
+        "user_id": TRADER,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update({k: v for k, v in overrides.items() if k not in _REQUEST_FIELDS})
+    return Order(**values)
+
+
+@pytest.fixture
+def make_account() -> Callable[..., Account]:
+    """Return the account factory: ``make_account(**overrides)``."""
+    return build_account
+
+
+@pytest.fixture
+def make_order() -> Callable[..., Order]:
+    """Return the order factory: ``make_order(**overrides)``, account AB1234 by default."""
+    return build_order
+
+
+@pytest_asyncio.fixture
+async def seed(uow_factory: UowFactory) -> Seed:
+    """Store two accounts, each with its default strategy and a second one."""
+    async with uow_factory() as uow:
+        for account_id in (ACCOUNT_A, ACCOUNT_B):
+            await uow.accounts.add(build_account(account_id=account_id))
+            for strategy_id, name, is_default in (
+                (_default_strategy_id(account_id), "default", True),
+                (_momentum_strategy_id(account_id), "momentum", False),
+            ):
+                await uow.strategies.add(Strategy(strategy_id, account_id, name, is_default, NOW))
+        await uow.commit()
+    return Seed(
+        ACCOUNT_A,
+        ACCOUNT_B,
+        _default_strategy_id(ACCOUNT_A),
+        _momentum_strategy_id(ACCOUNT_A),
+        _default_strategy_id(ACCOUNT_B),
+    )
+
+
+@pytest.fixture
+def store(uow_factory: UowFactory) -> Callable[..., Awaitable[None]]:
+    """Return ``store(*orders)``: add the orders in one committed unit of work."""
+
+    async def store_orders(*orders: Order) -> None:
+        async with uow_factory() as uow:
+            for order in orders:
+                await uow.orders.add(order)
+            await uow.commit()
+
+    return store_orders

@@ -1,0 +1,93 @@
+"""Every migration runs on an empty database of each engine and yields exactly tables.py."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+
+from order_service.adapters.db.engine import create_engine
+from order_service.adapters.db.migrate import downgrade, upgrade, upgrade_async
+from order_service.adapters.db.tables import metadata
+from order_service.errors import ConfigurationError
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def _table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def _inspect(url: str, check: Any) -> Any:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(check)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_an_empty_database_has_no_tables_until_migrated(engine_url: str) -> None:
+    assert await _inspect(engine_url, _table_names) == set()
+    assert await _inspect(engine_url, _schema_diff) != []
+
+
+@pytest.mark.asyncio
+async def test_upgrade_builds_exactly_the_schema_of_tables_py(migrated_url: str) -> None:
+    assert await _inspect(migrated_url, _schema_diff) == []
+    tables = await _inspect(migrated_url, _table_names)
+    assert tables == set(metadata.tables) | {"alembic_version"}
+
+
+@pytest.mark.asyncio
+async def test_upgrade_twice_changes_nothing(migrated_url: str) -> None:
+    await upgrade_async(migrated_url)
+
+    assert await _inspect(migrated_url, _schema_diff) == []
+
+
+@pytest.mark.asyncio
+async def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(
+    migrated_url: str,
+) -> None:
+    await asyncio.to_thread(downgrade, migrated_url, "base")
+    assert await _inspect(migrated_url, _table_names) == {"alembic_version"}
+
+    await upgrade_async(migrated_url)
+    assert await _inspect(migrated_url, _schema_diff) == []
+
+
+@pytest.mark.asyncio
+async def test_the_stored_revision_is_the_newest(migrated_url: str) -> None:
+    def revision(connection: Connection) -> Any:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    assert await _inspect(migrated_url, revision) == "0001"
+
+
+def test_upgrade_works_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    database = tmp_path / "nested" / "dir" / "orders.db"
+
+    upgrade(f"sqlite+aiosqlite:///{database}")
+
+    assert database.is_file()
+    assert not any(elsewhere.iterdir())
+
+
+def test_upgrade_refuses_an_unusable_url() -> None:
+    with pytest.raises(ConfigurationError):
+        upgrade("not a database url")

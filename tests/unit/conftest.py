@@ -1,0 +1,79 @@
+"""Unit fixtures: the services built by bootstrap() around fakes of every port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from order_service.adapters.broker.fake import FakeBroker
+from order_service.bootstrap import Services, bootstrap
+from order_service.config import Settings
+from order_service.domain.account import Principal, Role
+from order_service.domain.ids import AccountId
+from tests.unit.factories import ACCOUNT
+from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
+
+__all__ = ["ACCOUNT", "World"]
+
+OTHER_ACCOUNT = AccountId("PAPER2")
+
+
+@dataclass
+class World:
+    services: Services
+    store: FakeStore
+    broker: FakeBroker
+    clock: FakeClock
+    trader: Principal
+    api_key: str
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def broker(clock: FakeClock) -> FakeBroker:
+    """The broker behind ``world``; override this fixture to put another double there."""
+    return FakeBroker(clock)
+
+
+@pytest.fixture
+async def world(
+    settings: Settings, store: FakeStore, clock: FakeClock, broker: FakeBroker
+) -> World:
+    services = bootstrap(
+        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
+    )
+    trader, key = await add_trader(services, "trader", ACCOUNT)
+    return World(services, store, broker, clock, trader, key)
+
+
+@pytest.fixture
+async def outsider(world: World) -> Principal:
+    """A second trader with its own logged-in account PAPER2, and no access to PAPER1."""
+    principal, _ = await add_trader(world.services, "outsider", OTHER_ACCOUNT)
+    return principal
+
+
+@pytest.fixture
+async def admin(world: World) -> Principal:
+    return await world.services.users.create_user("admin", frozenset({Role.ADMIN}))
+
+
+async def add_trader(
+    services: Services, name: str, account_id: AccountId
+) -> tuple[Principal, str]:
+    """Create a trader with an API key and a logged-in account; return it re-read with grants."""
+    user = await services.users.create_user(name, frozenset({Role.TRADER}))
+    key = await services.users.create_api_key(user.user_id)
+    await services.accounts.add_account(user, account_id, "paper", "paper-secret")
+    await services.accounts.complete_login(account_id, "request-token")
+    return await services.users.get_user(user.user_id), key
