@@ -167,6 +167,10 @@ class AccountIn(StrictModel):
     name: Annotated[str, StringConstraints(max_length=100)] = ""
 
 
+class GrantIn(StrictModel):
+    user_id: Identifier
+
+
 class AccountOut(BaseModel):
     """An account as callers see it: never its secrets."""
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
 
-from order_service.domain.ids import AccountId
+from order_service.domain.ids import AccountId, UserId
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
-from order_service.entrypoints.api.schemas import AccountIn, AccountOut, ErrorBody
+from order_service.entrypoints.api.schemas import AccountIn, AccountOut, ErrorBody, GrantIn
 from order_service.errors import AuthenticationError, ValidationError
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
@@ -58,6 +58,14 @@ async def get_account(
     account_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> AccountOut:
     return AccountOut.of(await services.accounts.get_account(principal, AccountId(account_id)))
+
+
+@router.post("/{account_id}/users", status_code=204, responses=ERRORS)
+async def grant_access(
+    account_id: str, body: GrantIn, services: ServicesDep, principal: PrincipalDep
+) -> None:
+    """Let another user act on this account (admins only)."""
+    await services.accounts.grant(principal, UserId(body.user_id), AccountId(account_id))
 
 
 @router.get("/{account_id}/login", status_code=302, responses=ERRORS)
