@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 API_KEY = "paper"
-API_SECRET = "paper-secret"
+API_SECRET = "paper-secret"  # noqa: S105 - the paper broker's documented demo secret
 WARMUP_ORDERS = 100
 
 

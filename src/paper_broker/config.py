@@ -41,7 +41,7 @@ class PaperBrokerConfig:
     state_file: Path | None = None
     user_id: str = "PAPER1"
     api_key: str = "paper"
-    api_secret: str = "paper-secret"
+    api_secret: str = "paper-secret"  # noqa: S105 - the documented demo secret
     funds: Decimal = Decimal("1000000")
     redirect_url: str = "http://127.0.0.1:8000/api/v1/accounts/login/callback"
     rate_limits: bool = True

@@ -116,18 +116,7 @@ class Exchange:
     def _create(
         self, user_id: str, request: PlaceRequest, quantity: int, margin: Decimal, now: datetime
     ) -> Order:
-        terms = request.terms
-        state = OrderState(
-            status=AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED,
-            order_type=terms.order_type,
-            quantity=quantity,
-            price=terms.price,
-            trigger_price=terms.trigger_price,
-            validity=terms.validity,
-            disclosed_quantity=terms.disclosed_quantity,
-            market_protection=terms.market_protection,
-            order_timestamp=now,
-        )
+        state = _initial_state(request, quantity, now)
         ids = self.registry.ids
         order = Order(
             order_id=ids.order_id(now),
@@ -138,7 +127,7 @@ class Exchange:
             product=request.product,
             state=state,
             guid=ids.guid(user_id),
-            validity_ttl=terms.validity_ttl,
+            validity_ttl=request.terms.validity_ttl,
             tag=request.tag,
             auction_number=request.auction_number,
             meta=_meta(request),
@@ -180,6 +169,21 @@ class Exchange:
         if request.terms.price:
             return request.terms.price
         return self.market.price(request.instrument, self.clock.second())
+
+
+def _initial_state(request: PlaceRequest, quantity: int, now: datetime) -> OrderState:
+    terms = request.terms
+    return OrderState(
+        status=AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED,
+        order_type=terms.order_type,
+        quantity=quantity,
+        price=terms.price,
+        trigger_price=terms.trigger_price,
+        validity=terms.validity,
+        disclosed_quantity=terms.disclosed_quantity,
+        market_protection=terms.market_protection,
+        order_timestamp=now,
+    )
 
 
 def _slices(request: PlaceRequest) -> list[int]:

@@ -113,20 +113,7 @@ class Execution:
     def _open_cover_leg(self, entry: Order, now: datetime) -> None:
         """The system-placed stop-loss leg of a filled cover order."""
         ids = self.registry.ids
-        state = OrderState(
-            status=TRIGGER_PENDING,
-            order_type="SL-M",
-            quantity=entry.state.quantity,
-            price=Decimal(0),
-            trigger_price=entry.state.trigger_price,
-            validity="DAY",
-            disclosed_quantity=0,
-            market_protection=entry.state.market_protection,
-            order_timestamp=now,
-            exchange_order_id=ids.exchange_order_id(),
-            exchange_timestamp=now,
-            exchange_update_timestamp=now,
-        )
+        state = _cover_leg_state(entry, ids.exchange_order_id(), now)
         leg = Order(
             order_id=ids.order_id(now),
             user_id=entry.user_id,
@@ -177,6 +164,24 @@ class Execution:
     def _drop_book(self, token: int) -> None:
         self.books.pop(token, None)
         self.market.watchers.pop(token, None)
+
+
+def _cover_leg_state(entry: Order, exchange_order_id: str, now: datetime) -> OrderState:
+    return OrderState(
+        status=TRIGGER_PENDING,
+        order_type="SL-M",
+        quantity=entry.state.quantity,
+        price=Decimal(0),
+        trigger_price=entry.state.trigger_price,
+        validity="DAY",
+        disclosed_quantity=0,
+        # A limit entry may carry no protection; the system's stop leg uses the automatic one.
+        market_protection=entry.state.market_protection or Decimal(-1),
+        order_timestamp=now,
+        exchange_order_id=exchange_order_id,
+        exchange_timestamp=now,
+        exchange_update_timestamp=now,
+    )
 
 
 def _status_after_modify(order: Order) -> str:

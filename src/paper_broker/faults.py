@@ -64,7 +64,8 @@ class Faults:
     """The active faults, tried in the order they were added."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"faults:{seed}")
+        # Reproducible by design: faults must repeat under a seed, nothing here is secret.
+        self._rng = random.Random(f"faults:{seed}")  # noqa: S311
         self._next_id = 0
         self.items: dict[str, Fault] = {}
 

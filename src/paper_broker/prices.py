@@ -52,7 +52,8 @@ class PriceWalk:
 
     def __init__(self, seed: int, instrument: Instrument, anchor_second: int) -> None:
         self.tick = instrument.tick_size if instrument.tick_size else Decimal("0.05")
-        self.rng = random.Random(f"{seed}:{instrument.instrument_token}")
+        # Reproducible by design: prices must repeat under a seed.
+        self.rng = random.Random(f"{seed}:{instrument.instrument_token}")  # noqa: S311
         self.sigma = OPTION_SIGMA if instrument.segment == "NFO-OPT" else STOCK_SIGMA
         self.second = anchor_second
         self.steps = 0

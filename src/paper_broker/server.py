@@ -17,7 +17,7 @@ START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
-def _uvicorn_config(config: PaperBrokerConfig) -> uvicorn.Config:
+def _uvicorn_config(config: PaperBrokerConfig, log_level: str = "warning") -> uvicorn.Config:
     return uvicorn.Config(
         create_app(config),
         host=config.host,
@@ -25,7 +25,7 @@ def _uvicorn_config(config: PaperBrokerConfig) -> uvicorn.Config:
         http="httptools" if find_spec("httptools") else "h11",
         loop="uvloop" if find_spec("uvloop") else "asyncio",
         access_log=False,
-        log_level="warning",
+        log_level=log_level,
         timeout_graceful_shutdown=1,
     )
 
@@ -83,4 +83,4 @@ class PaperBrokerServer:
 
 def serve(config: PaperBrokerConfig) -> None:
     """Serve in the foreground until interrupted."""
-    uvicorn.Server(_uvicorn_config(config)).run()
+    uvicorn.Server(_uvicorn_config(config, log_level="info")).run()

@@ -13,7 +13,7 @@ from .clock import next_token_expiry
 from .errors import INVALID_SESSION, InputError, TokenError
 
 REQUEST_TOKEN_SECONDS = 300
-EXPIRED_TOKEN = "Token is invalid or has expired."
+EXPIRED_TOKEN = "Token is invalid or has expired."  # noqa: S105 - a message, not a secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ NEEDS_PRICE = frozenset({"LIMIT", "SL"})
 NEEDS_TRIGGER = frozenset({"SL", "SL-M"})
 NEEDS_PROTECTION = frozenset({"MARKET", "SL-M"})
 MAX_AUTOSLICES = 10
+# Far beyond any real order, and small enough for exact Decimal arithmetic (28 digits).
+MAX_QUANTITY = 10**8
+MAX_PRICE = Decimal(10**9)
 TAG_PATTERN = re.compile(r"[A-Za-z0-9]{1,20}")
 TAG_MESSAGE = "`tag` should be max 8 characters"
 PROTECTION_MESSAGE = (
@@ -244,7 +247,7 @@ def _int(form: Form, name: str, minimum: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise invalid(name) from exc
-    if value < minimum:
+    if not minimum <= value <= MAX_QUANTITY:
         raise invalid(name)
     return value
 
@@ -259,6 +262,6 @@ def _decimal(form: Form, name: str, *, allow_negative: bool = False) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation as exc:
         raise invalid(name) from exc
-    if not value.is_finite() or (value < 0 and not allow_negative):
+    if not value.is_finite() or abs(value) >= MAX_PRICE or (value < 0 and not allow_negative):
         raise invalid(name)
     return value

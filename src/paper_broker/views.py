@@ -13,6 +13,14 @@ from .sessions import Session, User
 EXCHANGES = ["NSE", "NFO", "BFO", "CDS", "BSE", "MCX", "BCD", "MF"]
 PRODUCTS = ["CNC", "NRML", "MIS", "BO", "CO"]
 ORDER_TYPES = ["MARKET", "LIMIT", "SL", "SL-M"]
+DAY_FIELDS = (
+    "buy_quantity",
+    "buy_price",
+    "buy_value",
+    "sell_quantity",
+    "sell_price",
+    "sell_value",
+)
 UTILISED_FIELDS = (
     "debits",
     "exposure",
@@ -32,44 +40,58 @@ UTILISED_FIELDS = (
 def order_view(order: Order, state: OrderState | None = None) -> dict[str, Any]:
     """One order (or one entry of its history) with every field Kite sends."""
     state = order.state if state is None else state
+    return {**_identity(order), **_terms(state), **_progress(state)}
+
+
+def _identity(order: Order) -> dict[str, Any]:
     instrument = order.instrument
     return {
         "account_id": order.user_id,
         "placed_by": order.user_id,
         "terminal_id": None,
         "order_id": order.order_id,
-        "exchange_order_id": state.exchange_order_id,
         "parent_order_id": order.parent_order_id,
-        "status": state.status,
-        "status_message": state.status_message,
-        "status_message_raw": state.status_message,
-        "order_timestamp": format_timestamp(state.order_timestamp),
-        "exchange_update_timestamp": format_timestamp(state.exchange_update_timestamp),
-        "exchange_timestamp": format_timestamp(state.exchange_timestamp),
+        "guid": order.guid,
         "variety": order.variety,
-        "modified": state.modified,
         "exchange": instrument.exchange,
         "tradingsymbol": instrument.tradingsymbol,
         "instrument_token": instrument.instrument_token,
-        "order_type": state.order_type,
         "transaction_type": order.transaction_type,
-        "validity": state.validity,
-        "validity_ttl": order.validity_ttl or 0,
         "product": order.product,
+        "validity_ttl": order.validity_ttl or 0,
+        "auction_number": order.auction_number,
+        "meta": order.meta,
+        "tag": order.tag,
+        "tags": order.tags,
+    }
+
+
+def _terms(state: OrderState) -> dict[str, Any]:
+    return {
+        "order_type": state.order_type,
+        "validity": state.validity,
         "quantity": state.quantity,
         "disclosed_quantity": state.disclosed_quantity,
         "price": state.price,
         "trigger_price": state.trigger_price,
+        "market_protection": state.market_protection,
+    }
+
+
+def _progress(state: OrderState) -> dict[str, Any]:
+    return {
+        "status": state.status,
+        "status_message": state.status_message,
+        "status_message_raw": state.status_message,
+        "exchange_order_id": state.exchange_order_id,
+        "order_timestamp": format_timestamp(state.order_timestamp),
+        "exchange_update_timestamp": format_timestamp(state.exchange_update_timestamp),
+        "exchange_timestamp": format_timestamp(state.exchange_timestamp),
+        "modified": state.modified,
         "average_price": state.average_price,
         "filled_quantity": state.filled_quantity,
         "pending_quantity": state.pending_quantity,
         "cancelled_quantity": state.cancelled_quantity,
-        "auction_number": order.auction_number,
-        "market_protection": state.market_protection,
-        "meta": order.meta,
-        "tag": order.tag,
-        "tags": order.tags,
-        "guid": order.guid,
     }
 
 
@@ -98,23 +120,14 @@ def trade_view(trade: Trade) -> dict[str, Any]:
 
 def position_view(position: Position, last_price: Decimal, close_price: Decimal) -> dict[str, Any]:
     """A position in Kite's shape; every position is a day position (no overnight carry)."""
-    buy_q, sell_q = position.buy_quantity, position.sell_quantity
-    buy_price = position.buy_value / buy_q if buy_q else ZERO
-    sell_price = position.sell_value / sell_q if sell_q else ZERO
+    totals = _totals(position)
     quantity = position.quantity
     value = position.sell_value - position.buy_value
     pnl = value + quantity * last_price
-    matched = min(buy_q, sell_q)
+    buy_price, sell_price = totals["buy_price"], totals["sell_price"]
+    matched = min(position.buy_quantity, position.sell_quantity)
     realised = matched * (sell_price - buy_price) if matched else ZERO
     average = buy_price if quantity > 0 else sell_price if quantity < 0 else ZERO
-    day = {
-        "day_buy_quantity": buy_q,
-        "day_buy_price": buy_price,
-        "day_buy_value": position.buy_value,
-        "day_sell_quantity": sell_q,
-        "day_sell_price": sell_price,
-        "day_sell_value": position.sell_value,
-    }
     return {
         "tradingsymbol": position.instrument.tradingsymbol,
         "exchange": position.instrument.exchange,
@@ -131,15 +144,22 @@ def position_view(position: Position, last_price: Decimal, close_price: Decimal)
         "m2m": pnl,
         "unrealised": pnl - realised,
         "realised": realised,
+        **totals,
+        **{f"day_{name}": totals[name] for name in DAY_FIELDS},
+    }
+
+
+def _totals(position: Position) -> dict[str, Any]:
+    buy_q, sell_q = position.buy_quantity, position.sell_quantity
+    return {
         "buy_quantity": buy_q,
-        "buy_price": buy_price,
+        "buy_price": position.buy_value / buy_q if buy_q else ZERO,
         "buy_value": position.buy_value,
         "buy_m2m": position.buy_value,
         "sell_quantity": sell_q,
-        "sell_price": sell_price,
+        "sell_price": position.sell_value / sell_q if sell_q else ZERO,
         "sell_value": position.sell_value,
         "sell_m2m": position.sell_value,
-        **day,
     }
 
 

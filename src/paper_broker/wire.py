@@ -23,9 +23,11 @@ _HTML_TITLES = {
 
 
 def _default(value: Any) -> Any:
-    # The one place where exact Decimals become JSON numbers, as Kite sends them.
+    # The one place where exact Decimals become JSON numbers, as Kite sends them: whole
+    # amounts without a fraction (`"price": 300`), the others as floats.
     if isinstance(value, Decimal):
-        return float(value)
+        whole = value.to_integral_value()
+        return int(whole) if value == whole else float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -1,10 +1,16 @@
-"""Unit fixtures: the services built by bootstrap() around fakes of every port."""
+"""Unit fixtures: the services built by bootstrap() around fakes of every port.
+
+Async fixtures use ``pytest_asyncio.fixture``: pytest-asyncio runs in strict mode.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.bootstrap import Services, bootstrap
@@ -14,7 +20,7 @@ from order_service.domain.ids import AccountId
 from tests.unit.factories import ACCOUNT
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
-__all__ = ["ACCOUNT", "World"]
+__all__ = ["ACCOUNT", "World", "eventually"]
 
 OTHER_ACCOUNT = AccountId("PAPER2")
 
@@ -45,7 +51,7 @@ def broker(clock: FakeClock) -> FakeBroker:
     return FakeBroker(clock)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def world(
     settings: Settings, store: FakeStore, clock: FakeClock, broker: FakeBroker
 ) -> World:
@@ -56,24 +62,31 @@ async def world(
     return World(services, store, broker, clock, trader, key)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def outsider(world: World) -> Principal:
     """A second trader with its own logged-in account PAPER2, and no access to PAPER1."""
     principal, _ = await add_trader(world.services, "outsider", OTHER_ACCOUNT)
     return principal
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def admin(world: World) -> Principal:
     return await world.services.users.create_user("admin", frozenset({Role.ADMIN}))
 
 
-async def add_trader(
-    services: Services, name: str, account_id: AccountId
-) -> tuple[Principal, str]:
+async def add_trader(services: Services, name: str, account_id: AccountId) -> tuple[Principal, str]:
     """Create a trader with an API key and a logged-in account; return it re-read with grants."""
     user = await services.users.create_user(name, frozenset({Role.TRADER}))
     key = await services.users.create_api_key(user.user_id)
     await services.accounts.add_account(user, account_id, "paper", "paper-secret")
     await services.accounts.complete_login(account_id, "request-token")
     return await services.users.get_user(user.user_id), key
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Let the event loop run until ``condition`` holds; fail after about two seconds."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the condition never held")

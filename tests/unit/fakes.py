@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 from dataclasses import replace
@@ -9,11 +10,26 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from order_service.adapters.broker.fake import FakeBroker
 from order_service.domain.account import Account, Principal, Strategy
 from order_service.domain.events import OrderEvent
-from order_service.domain.ids import AccountId, ClientOrderId, OrderId, StrategyId, UserId
-from order_service.domain.order import Order
-from order_service.services.ports import DuplicateClientOrderId, OrderQuery, StaleWrite
+from order_service.domain.ids import (
+    AccountId,
+    BrokerOrderId,
+    ClientOrderId,
+    OrderId,
+    StrategyId,
+    UserId,
+)
+from order_service.domain.order import Order, OrderRequest
+from order_service.domain.status import OrderStatus
+from order_service.services.ports import (
+    BrokerSession,
+    Clock,
+    DuplicateClientOrderId,
+    OrderQuery,
+    StaleWrite,
+)
 
 
 class FakeClock:
@@ -40,6 +56,9 @@ class FakeStore:
         self.grants: set[tuple[UserId, AccountId]] = set()
         self.sequence = itertools.count(1)
         self.commits = 0
+        # Yield to the event loop on idempotency-key reads, so concurrent requests interleave
+        # between the read and the insert as they would against a real database.
+        self.yield_on_key_read = False
 
 
 class _Orders:
@@ -69,10 +88,14 @@ class _Orders:
     async def get_by_client_order_id(
         self, account_id: AccountId, client_order_id: ClientOrderId
     ) -> Order | None:
-        for order in self._store.orders.values():
-            if (order.account_id, order.client_order_id) == (account_id, client_order_id):
-                return copy.deepcopy(order)
-        return None
+        found = [
+            copy.deepcopy(order)
+            for order in self._store.orders.values()
+            if (order.account_id, order.client_order_id) == (account_id, client_order_id)
+        ]
+        if self._store.yield_on_key_read:
+            await asyncio.sleep(0)  # after the read: another request may insert meanwhile
+        return found[0] if found else None
 
     async def list(self, query: OrderQuery) -> list[Order]:
         orders = sorted(self._store.orders.values(), key=lambda o: o.order_id, reverse=True)
@@ -220,3 +243,36 @@ _APPLY = {
     "key": lambda s, kv: s.keys.__setitem__(kv[0], kv[1]),
     "grant": lambda s, g: s.grants.add(g),
 }
+
+
+class StoreCheckingBroker(FakeBroker):
+    """A FakeBroker that notes what the store held for the order when ``place_order`` began."""
+
+    def __init__(self, clock: Clock, store: FakeStore) -> None:
+        super().__init__(clock)
+        self._store = store
+        self.seen: list[tuple[OrderStatus, list[str]]] = []
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId:
+        (order,) = [o for o in self._store.orders.values() if o.tag == tag]
+        events = [e.name for e in self._store.events if e.order_id == order.order_id]
+        self.seen.append((order.status, events))
+        return await super().place_order(session, request, tag)
+
+
+class GatedBroker(FakeBroker):
+    """A FakeBroker whose ``place_order`` waits at a gate until the test opens it."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().place_order(session, request, tag)

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from order_service.domain.account import IST, Account, Principal, Role, SessionState, access_token_expiry
+from order_service.domain.account import (
+    IST,
+    Account,
+    Principal,
+    Role,
+    SessionState,
+    access_token_expiry,
+)
 from order_service.domain.ids import AccountId, UserId
 from tests.unit.factories import ACCOUNT, NOW
 

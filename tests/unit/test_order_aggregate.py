@@ -83,7 +83,12 @@ def test_modifications_are_capped_at_25() -> None:
         (OrderStatus.PENDING, "COMPLETE", OrderStatus.COMPLETE, "OrderFilled"),
         (OrderStatus.OPEN, "CANCELLED", OrderStatus.CANCELLED, "OrderCancelled"),
         (OrderStatus.UNKNOWN, "OPEN PENDING", OrderStatus.PENDING, "OrderPendingReported"),
-        (OrderStatus.OPEN, "MODIFY PENDING", OrderStatus.MODIFY_PENDING, "OrderModifyPendingReported"),
+        (
+            OrderStatus.OPEN,
+            "MODIFY PENDING",
+            OrderStatus.MODIFY_PENDING,
+            "OrderModifyPendingReported",
+        ),
         (OrderStatus.MODIFY_PENDING, "MODIFIED", OrderStatus.OPEN, "OrderOpened"),
         (OrderStatus.TRIGGER_PENDING, "REJECTED", OrderStatus.REJECTED, "OrderRejected"),
     ],

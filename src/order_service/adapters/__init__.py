@@ -1,0 +1,1 @@
+"""Adapters: the technologies behind the ports (database, broker, coordination, users)."""

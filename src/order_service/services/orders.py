@@ -8,7 +8,14 @@ from typing import Any
 
 from order_service.domain.account import Principal
 from order_service.domain.events import OrderEvent
-from order_service.domain.ids import ClientOrderId, OrderId, StrategyId, new_order_id, tag_for
+from order_service.domain.ids import (
+    AccountId,
+    ClientOrderId,
+    OrderId,
+    StrategyId,
+    new_order_id,
+    tag_for,
+)
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
@@ -46,6 +53,7 @@ class OrderService:
         self._broker = broker
         self._clock = clock
         self._writer = OrderWriter(uow_factory, clock)
+        self._default_strategies: dict[AccountId, StrategyId] = {}
 
     async def place_order(
         self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
@@ -55,16 +63,21 @@ class OrderService:
         key = client_order_id or ClientOrderId(order_id)
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
-            existing = await uow.orders.get_by_client_order_id(request.account_id, key)
-            if existing is not None:
-                return Placement(_same_request(existing, request), created=False)
+            if client_order_id is not None:  # a fresh ULID key cannot have been used before
+                existing = await uow.orders.get_by_client_order_id(request.account_id, key)
+                if existing is not None:
+                    return Placement(_same_request(existing, request), created=False)
             session = session_for(account, self._clock.now())
             order = await self._new_order(uow, principal, request, order_id, key)
             try:
                 await uow.orders.add(order)
                 await uow.commit()
             except DuplicateClientOrderId:
-                return Placement(await self._stored_twin(request, key), created=False)
+                taken = True  # a concurrent request with this key won; read its order after
+            else:
+                taken = False
+        if taken:
+            return Placement(await self._stored_twin(request, key), created=False)
         return Placement(await self._send(order, session), created=True)
 
     async def get_order(self, principal: Principal, order_id: OrderId) -> Order:
@@ -88,7 +101,7 @@ class OrderService:
         order_id: OrderId,
         key: ClientOrderId,
     ) -> Order:
-        strategy_id = await _strategy_for(uow, request)
+        strategy_id = await self._strategy_for(uow, request)
         now = self._clock.now()
         order = Order(
             order_id=order_id,
@@ -128,19 +141,32 @@ class OrderService:
     def _now(self) -> datetime:
         return self._clock.now()
 
+    async def _strategy_for(self, uow: UnitOfWork, request: OrderRequest) -> StrategyId:
+        if request.strategy_id is not None:
+            return await _named_strategy(uow, request)
+        # The default strategy is created with its account and can never be deleted.
+        cached = self._default_strategies.get(request.account_id)
+        if cached is None:
+            cached = await _default_strategy(uow, request.account_id)
+            self._default_strategies[request.account_id] = cached
+        return cached
 
-async def _strategy_for(uow: UnitOfWork, request: OrderRequest) -> StrategyId:
-    if request.strategy_id is not None:
-        strategy = await uow.strategies.get(request.strategy_id)
-        if strategy is None or strategy.account_id != request.account_id:
-            raise NotFound(
-                f"strategy {request.strategy_id} not found in account {request.account_id}",
-                details={"strategy_id": request.strategy_id},
-            )
-        return strategy.strategy_id
-    default = await uow.strategies.get_default(request.account_id)
+
+async def _named_strategy(uow: UnitOfWork, request: OrderRequest) -> StrategyId:
+    assert request.strategy_id is not None
+    strategy = await uow.strategies.get(request.strategy_id)
+    if strategy is None or strategy.account_id != request.account_id:
+        raise NotFound(
+            f"strategy {request.strategy_id} not found in account {request.account_id}",
+            details={"strategy_id": request.strategy_id},
+        )
+    return strategy.strategy_id
+
+
+async def _default_strategy(uow: UnitOfWork, account_id: AccountId) -> StrategyId:
+    default = await uow.strategies.get_default(account_id)
     if default is None:
-        raise NotFound(f"account {request.account_id} has no default strategy")
+        raise NotFound(f"account {account_id} has no default strategy")
     return default.strategy_id
 
 

@@ -16,10 +16,13 @@ from ..clock import format_timestamp, parse_moment
 from ..errors import InputError, KiteError, PermissionDenied, invalid
 from ..persistence import save
 from ..sessions import User
+from ..validation import MAX_PRICE
 from ..views import order_view, trade_view
 from ..wire import error, json_body, success
 from .guard import broker_of
 
+MAX_CLOCK_STEP_SECONDS = 10 * 366 * 86_400
+MAX_FUNDS = Decimal(10**15)
 AdminHandler = Callable[[Request, PaperBroker], Awaitable[Any]]
 
 
@@ -65,7 +68,7 @@ async def move_clock(request: Request, broker: PaperBroker) -> dict[str, Any]:
             broker.clock.set(parse_moment(str(spec["set"])))
         except ValueError as exc:
             raise invalid("set") from exc
-    elif isinstance(spec.get("advance_seconds"), int | float):
+    elif _is_number(spec.get("advance_seconds"), MAX_CLOCK_STEP_SECONDS):
         broker.clock.advance(float(spec["advance_seconds"]))
     else:
         raise InputError("Send `advance_seconds` or `set`.")
@@ -100,6 +103,8 @@ async def add_user(request: Request, broker: PaperBroker) -> dict[str, Any]:
         )
     except (KeyError, InvalidOperation) as exc:
         raise InputError("A user needs `user_id` and numeric `funds`.") from exc
+    if not user.funds.is_finite() or not 0 <= user.funds < MAX_FUNDS:
+        raise invalid("funds")
     broker.add_user(user)
     return {"user_id": user.user_id, "api_key": user.api_key}
 
@@ -162,12 +167,17 @@ async def _object(request: Request) -> dict[str, Any]:
     return body
 
 
+def _is_number(value: Any, bound: float) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and abs(value) <= bound
+
+
 def _price(raw: Any, key: str) -> Decimal:
     try:
         price = Decimal(str(raw))
     except InvalidOperation as exc:
         raise InputError(f"Invalid price for {key}.") from exc
-    if not price.is_finite() or price <= 0:
+    if not price.is_finite() or not 0 < price < MAX_PRICE:
         raise InputError(f"Invalid price for {key}.")
     return price
 

@@ -31,7 +31,8 @@ async def login(request: Request) -> Response:
         ("type", "login"),
         ("status", "success"),
     ]
-    return RedirectResponse(_with_query(user.redirect_url, query), status_code=302)
+    location = _with_query(user.redirect_url, query)
+    return RedirectResponse(location, status_code=302, headers={"content-type": "text/html"})
 
 
 def _with_query(url: str, pairs: list[tuple[str, str]]) -> str:

@@ -60,14 +60,27 @@ async def reset_postgres(url: str) -> None:
         await engine.dispose()
 
 
+def _postgres_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    return url
+
+
+@pytest_asyncio.fixture
+async def postgres_url() -> str:
+    """Return the URL of an empty PostgreSQL database (skip the test when none is configured)."""
+    url = _postgres_url()
+    await reset_postgres(url)
+    return url
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])
 async def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Return the URL of an empty database."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'var' / 'orders.db'}"
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} not set")
+    url = _postgres_url()
     await reset_postgres(url)
     return url
 
@@ -120,7 +133,10 @@ def build_account(**overrides: Any) -> Account:
     return Account(**{**values, **overrides})
 
 
-_REQUEST_FIELDS = frozenset(field.name for field in fields(OrderRequest))
+# Order and OrderRequest both have these: a bare name sets the Order's,
+# request_<name> the request's.
+_SHARED_FIELDS = frozenset({"tag", "strategy_id"})
+_REQUEST_FIELDS = frozenset(field.name for field in fields(OrderRequest)) - _SHARED_FIELDS
 
 
 def build_order(**overrides: Any) -> Order:
@@ -135,7 +151,11 @@ def build_order(**overrides: Any) -> Order:
         "order_type": OrderType.LIMIT,
         "price": Decimal("1520.05"),
     }
-    request_values.update({k: v for k, v in overrides.items() if k in _REQUEST_FIELDS})
+    for name in list(overrides):
+        if name in _REQUEST_FIELDS:
+            request_values[name] = overrides.pop(name)
+        elif name.startswith("request_") and name.removeprefix("request_") in _SHARED_FIELDS:
+            request_values[name.removeprefix("request_")] = overrides.pop(name)
     request = OrderRequest(**request_values)
     order_id = overrides.get("order_id", new_order_id())
     values: dict[str, Any] = {
@@ -149,8 +169,7 @@ def build_order(**overrides: Any) -> Order:
         "created_at": NOW,
         "updated_at": NOW,
     }
-    values.update({k: v for k, v in overrides.items() if k not in _REQUEST_FIELDS})
-    return Order(**values)
+    return Order(**{**values, **overrides})
 
 
 @pytest.fixture

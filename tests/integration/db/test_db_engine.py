@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -40,6 +42,18 @@ async def unreachable_engine(
     engine = create_engine(url)
     yield engine
     await engine.dispose()
+    await _sqlite_workers_stopped()
+
+
+async def _sqlite_workers_stopped(deadline_seconds: float = 5.0) -> None:
+    """Wait for aiosqlite's worker threads to end while the event loop still runs.
+
+    After a failed connect aiosqlite stops its worker without awaiting it; if the test's
+    loop closed first, the worker would fail to hand back its result in another thread.
+    """
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, deadline_seconds)
 
 
 @pytest.mark.asyncio
@@ -64,6 +78,15 @@ async def test_the_directory_of_a_sqlite_file_is_created(
     assert await database_ready(sqlite_engine)
 
 
+@pytest.mark.asyncio
+async def test_an_in_memory_database_works_with_its_single_connection() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        assert await database_ready(engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.parametrize(
     "url", ["not a url", "sqlite:///orders.db", "nosuchdb+driver://host/db", "postgresql://h/db"]
 )
@@ -74,21 +97,25 @@ def test_an_unusable_url_refuses_to_start(url: str) -> None:
 
 @pytest.mark.asyncio
 async def test_a_pooled_postgresql_connection_killed_by_the_server_is_replaced(
-    engine: AsyncEngine,
+    postgres_url: str,
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("pool pre-ping is configured for PostgreSQL only")
-    async with engine.connect() as connection:
-        first_pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    killer = create_engine(str(engine.url.render_as_string(hide_password=False)))
-    async with killer.connect() as connection:
-        await connection.execute(text(f"SELECT pg_terminate_backend({int(first_pid)})"))
-    await killer.dispose()
+    engine, killer = create_engine(postgres_url), create_engine(postgres_url)
+    try:
+        first_pid = await _backend_pid(engine)
+        async with killer.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
 
-    async with engine.connect() as connection:
-        second_pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        second_pid = await _backend_pid(engine)  # the pool hands out a fresh connection
+    finally:
+        await engine.dispose()
+        await killer.dispose()
 
     assert second_pid != first_pid
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
 @pytest.mark.asyncio
@@ -121,7 +148,10 @@ async def test_a_write_to_an_unreachable_database_raises_database_error(
 ) -> None:
     uow: SqlUnitOfWork = sql_uow_factory(unreachable_engine, SecretCipher("key"))()
 
-    with pytest.raises(DatabaseError):
+    async def add_and_commit() -> None:
         async with uow:
             await uow.accounts.add(make_account())
             await uow.commit()
+
+    with pytest.raises(DatabaseError):
+        await add_and_commit()

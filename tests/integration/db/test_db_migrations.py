@@ -14,7 +14,7 @@ from sqlalchemy import Connection, inspect, text
 from order_service.adapters.db.engine import create_engine
 from order_service.adapters.db.migrate import downgrade, upgrade, upgrade_async
 from order_service.adapters.db.tables import metadata
-from order_service.errors import ConfigurationError
+from order_service.errors import ConfigurationError, DatabaseError
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
@@ -91,3 +91,8 @@ def test_upgrade_works_from_any_working_directory(
 def test_upgrade_refuses_an_unusable_url() -> None:
     with pytest.raises(ConfigurationError):
         upgrade("not a database url")
+
+
+def test_upgrade_of_an_unreachable_database_is_a_database_error() -> None:
+    with pytest.raises(DatabaseError):
+        upgrade("postgresql+asyncpg://postgres@127.0.0.1:1/test")

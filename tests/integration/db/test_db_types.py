@@ -64,8 +64,8 @@ async def test_an_instant_comes_back_aware_in_utc(probe_engine: AsyncEngine) -> 
     row = await _round_trip(probe_engine, at=placed_at)
 
     assert row.at == placed_at
-    assert row.at.utcoffset() == timedelta(0)
-    assert row.at.replace(tzinfo=None) == datetime(2026, 1, 5, 3, 45, 30, 123456)
+    assert row.at.tzinfo == UTC
+    assert row.at == datetime(2026, 1, 5, 3, 45, 30, 123456, tzinfo=UTC)
 
 
 @pytest.mark.asyncio
@@ -101,4 +101,5 @@ def test_utc_instants_are_stored_naive_on_sqlite_and_aware_on_postgresql() -> No
 
     assert on_sqlite == datetime(2026, 1, 5, 3, 45)  # noqa: DTZ001 - SQLite's storage form
     assert on_postgresql == at
-    assert on_postgresql is not None and on_postgresql.tzinfo is UTC
+    assert on_postgresql is not None
+    assert on_postgresql.tzinfo is UTC

@@ -54,10 +54,13 @@ async def test_work_left_uncommitted_is_rolled_back(
 async def test_an_error_inside_rolls_back_and_propagates(
     uow_factory: UowFactory, make_account: Callable[..., Account]
 ) -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    async def add_then_fail() -> None:
         async with uow_factory() as uow:
             await uow.accounts.add(make_account())
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await add_then_fail()
 
     assert not await _account_exists(uow_factory, make_account().account_id)
 

@@ -54,16 +54,15 @@ class Paper:
         return parse_qs(urlsplit(reply.headers["location"]).query)["request_token"][0]
 
     def login(
-        self, api_key: str = "paper", api_secret: str = "paper-secret", **kwargs: Any
+        self, api_key: str | None = None, api_secret: str | None = None, **kwargs: Any
     ) -> KiteConnect:
+        api_key = api_key or self.api_key
         kite = KiteConnect(api_key, root=self.url, **kwargs)
-        kite.generate_session(self.request_token(api_key), api_secret)
+        kite.generate_session(self.request_token(api_key), api_secret or self.api_secret)
         return kite
 
     @staticmethod
-    def place_market(
-        kite: KiteConnect, side: str = "BUY", quantity: int = 1, **extra: Any
-    ) -> str:
+    def place_market(kite: KiteConnect, side: str = "BUY", quantity: int = 1, **extra: Any) -> str:
         order_id: str = kite.place_order(
             variety="regular",
             exchange="NSE",

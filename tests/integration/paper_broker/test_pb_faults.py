@@ -28,7 +28,8 @@ def test_timeout_after_accept_times_the_client_out_but_keeps_the_order(paper: Pa
         paper.place_market(kite, tag="lost1")
 
     (order,) = kite.orders()
-    assert order["tag"] == "lost1" and order["status"] == "COMPLETE"
+    assert order["tag"] == "lost1"
+    assert order["status"] == "COMPLETE"
 
 
 def test_error_after_accept_is_a_503_network_exception_with_the_order_placed(
@@ -46,7 +47,7 @@ def test_error_after_accept_is_a_503_network_exception_with_the_order_placed(
 def test_reject_refuses_the_order_without_creating_it(paper: Paper, kite: KiteConnect) -> None:
     paper.fault(route="place_order", kind="reject", message="Order blocked by RMS.", count=1)
 
-    with pytest.raises(OrderException, match="Order blocked by RMS.") as raised:
+    with pytest.raises(OrderException, match=r"Order blocked by RMS\.") as raised:
         paper.place_market(kite)
 
     assert raised.value.code == 400

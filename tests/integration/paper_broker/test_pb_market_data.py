@@ -25,10 +25,13 @@ def test_instruments_csv_parses_with_the_sdk_types(kite: KiteConnect) -> None:
 
     by_symbol = {row["tradingsymbol"]: row for row in rows}
     infy = by_symbol["INFY"]
-    assert infy["instrument_token"] == 408065 and isinstance(infy["instrument_token"], int)
+    assert infy["instrument_token"] == 408065
+    assert isinstance(infy["instrument_token"], int)
     assert infy["exchange_token"] == "1594"
-    assert infy["tick_size"] == 0.05 and infy["lot_size"] == 1
-    assert infy["expiry"] == "" and infy["strike"] == 0.0
+    assert infy["tick_size"] == 0.05
+    assert infy["lot_size"] == 1
+    assert infy["expiry"] == ""
+    assert infy["strike"] == 0.0
     assert (infy["segment"], infy["exchange"], infy["instrument_type"]) == ("NSE", "NSE", "EQ")
     assert {"RELIANCE", "TCS", "SBIN", "HDFCBANK"} <= set(by_symbol)
     assert all(isinstance(row["last_price"], float) for row in rows)
@@ -78,12 +81,14 @@ def test_quote_returns_known_keys_only(kite: KiteConnect) -> None:
 def test_ltp_and_ohlc_agree_with_admin_prices(paper: Paper, kite: KiteConnect) -> None:
     paper.set_prices({"NSE:SBIN": "812.35"})
 
-    assert kite.ltp("NSE:SBIN") == {
-        "NSE:SBIN": {"instrument_token": 779521, "last_price": 812.35}
-    }
+    assert kite.ltp("NSE:SBIN") == {"NSE:SBIN": {"instrument_token": 779521, "last_price": 812.35}}
     ohlc = kite.ohlc(["NSE:SBIN", "BSE:NOPE"])
     assert set(ohlc) == {"NSE:SBIN"}
     assert ohlc["NSE:SBIN"]["ohlc"]["low"] <= 812.35
+    paper.set_prices({"NSE:SBIN": "812"})
+    whole = kite.ltp("NSE:SBIN")["NSE:SBIN"]["last_price"]
+    assert whole == 812
+    assert isinstance(whole, int)  # Kite writes whole prices without a fraction
     assert kite.ltp() == {}
 
 
@@ -129,7 +134,8 @@ def test_open_orders_block_margin(paper: Paper, kite: KiteConnect) -> None:
 def test_holdings_start_empty(kite: KiteConnect) -> None:
     assert kite.holdings() == []
     assert kite.positions() == {"net": [], "day": []}
-    assert kite.orders() == [] and kite.trades() == []
+    assert kite.orders() == []
+    assert kite.trades() == []
 
 
 @pytest.mark.parametrize(

@@ -42,12 +42,15 @@ def test_a_market_order_completes_at_once_with_a_trade_and_a_position(
 
     order_id = paper.place_market(kite, quantity=3, tag="run1")
 
-    assert isinstance(order_id, str) and order_id.isdigit()
+    assert isinstance(order_id, str)
+    assert order_id.isdigit()
     (order,) = kite.orders()
     assert set(order) == ORDER_FIELDS
     assert order["status"] == "COMPLETE"
-    assert order["filled_quantity"] == 3 and order["pending_quantity"] == 0
-    assert order["tag"] == "run1" and order["tags"] == ["run1"]
+    assert order["filled_quantity"] == 3
+    assert order["pending_quantity"] == 0
+    assert order["tag"] == "run1"
+    assert order["tags"] == ["run1"]
     assert isinstance(order["order_timestamp"], datetime)
     (trade,) = kite.order_trades(order_id)
     assert set(trade) == TRADE_FIELDS
@@ -74,9 +77,7 @@ def test_fills_move_cash(paper: Paper, kite: KiteConnect) -> None:
     assert kite.positions()["net"][0]["quantity"] == 0
 
 
-def test_order_history_walks_through_the_interim_statuses(
-    paper: Paper, kite: KiteConnect
-) -> None:
+def test_order_history_walks_through_the_interim_statuses(paper: Paper, kite: KiteConnect) -> None:
     order_id = paper.place_market(kite)
 
     history = kite.order_history(order_id)
@@ -112,7 +113,8 @@ def test_a_limit_order_rests_is_modified_and_fills_when_the_price_crosses(
         "MODIFIED",
         "OPEN",
     ]
-    assert modified[-1]["price"] == new_price and modified[-1]["quantity"] == 2
+    assert modified[-1]["price"] == new_price
+    assert modified[-1]["quantity"] == 2
     assert modified[-1]["modified"] is True
 
     paper.set_prices({"NSE:INFY": str(paper.on_tick(price * 0.8))})
@@ -231,9 +233,7 @@ def test_an_ioc_limit_that_cannot_trade_is_cancelled(paper: Paper, kite: KiteCon
 
 def test_futures_trade_in_lots(paper: Paper, kite: KiteConnect) -> None:
     futures = [row for row in kite.instruments("NFO") if row["instrument_type"] == "FUT"]
-    nifty = min(
-        (row for row in futures if row["name"] == "NIFTY"), key=lambda row: row["expiry"]
-    )
+    nifty = min((row for row in futures if row["name"] == "NIFTY"), key=lambda row: row["expiry"])
 
     order_id = kite.place_order(
         variety="regular", exchange="NFO", tradingsymbol=nifty["tradingsymbol"],
@@ -258,12 +258,30 @@ def test_a_cover_order_opens_a_stop_leg_and_exits_through_it(
     orders = {order["order_id"]: order for order in kite.orders()}
     (leg,) = [order for order in orders.values() if order["parent_order_id"] == entry_id]
     assert orders[entry_id]["product"] == "CO"
-    assert leg["status"] == "TRIGGER PENDING" and leg["transaction_type"] == "SELL"
+    assert leg["status"] == "TRIGGER PENDING"
+    assert leg["transaction_type"] == "SELL"
 
     kite.exit_order("co", leg["order_id"], parent_order_id=entry_id)
 
     assert kite.order_history(leg["order_id"])[-1]["status"] == "COMPLETE"
     assert kite.positions()["net"][0]["quantity"] == 0
+
+
+def test_the_stop_of_a_limit_cover_order_can_be_moved(paper: Paper, kite: KiteConnect) -> None:
+    price = paper.ltp(kite)
+    entry_id = kite.place_order(
+        variety="co", exchange="NSE", tradingsymbol="INFY", transaction_type="BUY", quantity=1,
+        product="MIS", order_type="LIMIT", price=paper.on_tick(price * 1.01),
+        trigger_price=paper.on_tick(price * 0.95),
+    )  # fmt: skip
+    (leg,) = [order for order in kite.orders() if order["parent_order_id"] == entry_id]
+
+    new_trigger = paper.on_tick(price * 0.9)
+    kite.modify_order("co", leg["order_id"], parent_order_id=entry_id, trigger_price=new_trigger)
+
+    last = kite.order_history(leg["order_id"])[-1]
+    assert last["status"] == "TRIGGER PENDING"
+    assert last["trigger_price"] == new_trigger
 
 
 def test_autoslice_splits_at_the_freeze_quantity(paper: Paper) -> None:

@@ -28,9 +28,7 @@ def server() -> Iterator[PaperBrokerServer]:
 
 
 @pytest.mark.parametrize("moment", [SATURDAY_NOON, FRIDAY_EVENING, "2026-12-07T09:14:59+05:30"])
-def test_regular_orders_are_refused_when_the_market_is_closed(
-    paper: Paper, moment: str
-) -> None:
+def test_regular_orders_are_refused_when_the_market_is_closed(paper: Paper, moment: str) -> None:
     paper.post("clock", {"set": moment})
     kite = paper.login()
 

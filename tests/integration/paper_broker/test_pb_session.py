@@ -22,6 +22,7 @@ def test_login_redirects_at_once_with_a_request_token_and_echoes_redirect_params
     reply = paper.redirect(redirect_params="account_id=acc-42&x=1")
 
     assert reply.status_code == 302
+    assert reply.headers["content-type"].startswith("text/html")
     location = urlsplit(reply.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == (
         "http://127.0.0.1:8000/api/v1/accounts/login/callback"
@@ -58,7 +59,9 @@ def test_generate_session_returns_the_full_session_object(paper: Paper) -> None:
     assert kite.access_token == session["access_token"]
     for field in ("public_token", "enctoken", "refresh_token", "silo", "avatar_url"):
         assert field in session
-    assert session["exchanges"] and session["products"] and session["order_types"]
+    assert session["exchanges"]
+    assert session["products"]
+    assert session["order_types"]
     assert session["meta"] == {"demat_consent": "physical"}
     assert kite.profile()["user_id"] == "PAPER1"
 

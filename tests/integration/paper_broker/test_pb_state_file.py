@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import requests
 from kiteconnect import KiteConnect
 
 from paper_broker import PaperBrokerConfig, PaperBrokerServer
@@ -14,10 +16,6 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     first = PaperBrokerServer(config)
     url = first.start()
     kite = KiteConnect("paper", root=url)
-    from urllib.parse import parse_qs, urlsplit
-
-    import requests
-
     location = requests.get(
         f"{url}/connect/login", params={"api_key": "paper"}, allow_redirects=False, timeout=5
     ).headers["location"]
@@ -37,7 +35,8 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         "margins": kite.margins(),
     }
     first.stop()
-    assert config.state_file is not None and config.state_file.exists()
+    assert config.state_file is not None
+    assert config.state_file.exists()
 
     second = PaperBrokerServer(config)
     kite.root = second.start()

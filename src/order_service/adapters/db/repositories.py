@@ -24,7 +24,13 @@ from order_service.adapters.db.mapping import (
 from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
 from order_service.domain.account import Account, Strategy
 from order_service.domain.ids import AccountId, StrategyId
-from order_service.errors import Conflict, DatabaseError, NotFound, ValidationError
+from order_service.errors import (
+    ConfigurationError,
+    Conflict,
+    DatabaseError,
+    NotFound,
+    ValidationError,
+)
 from order_service.services.ports import DuplicateClientOrderId
 
 # SQLite names the columns of a violated constraint, PostgreSQL names the constraint.
@@ -43,7 +49,7 @@ def translated_errors() -> Iterator[None]:
     except sa_exc.DataError as exc:
         raise ValidationError("a value does not fit its database column") from exc
     except _UNAVAILABLE as exc:
-        raise DatabaseError(f"database error: {type(exc).__name__}") from exc
+        raise DatabaseError(f"the database is unavailable ({type(exc).__name__})") from exc
 
 
 def _integrity_error(exc: sa_exc.IntegrityError) -> Exception:
@@ -84,7 +90,7 @@ class SqlRepository:
             return postgresql.insert(table).values(values).on_conflict_do_nothing()
         if dialect == "sqlite":
             return sqlite.insert(table).values(values).on_conflict_do_nothing()
-        raise DatabaseError(f"unsupported database dialect {dialect}")
+        raise ConfigurationError(f"unsupported database dialect {dialect}")
 
 
 class SqlAccountRepository(SqlRepository):

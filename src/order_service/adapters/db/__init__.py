@@ -1,0 +1,1 @@
+"""The database adapter: SQLAlchemy Core on SQLite or PostgreSQL behind the repository ports."""

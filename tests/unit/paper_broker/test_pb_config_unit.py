@@ -1,0 +1,68 @@
+"""PaperBrokerConfig.from_env: PAPER_BROKER_* variables, overrides win, None ignored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from paper_broker import PaperBrokerConfig
+
+
+def test_defaults_are_the_documented_demo_user() -> None:
+    config = PaperBrokerConfig.from_env({})
+
+    assert config == PaperBrokerConfig()
+    assert (config.user_id, config.api_key, config.api_secret) == (
+        "PAPER1",
+        "paper",
+        "paper-secret",
+    )
+    assert config.funds == Decimal(1_000_000)
+    assert (config.host, config.port, config.clock) == ("127.0.0.1", 8001, "simulated")
+
+
+def test_environment_is_parsed_into_types() -> None:
+    config = PaperBrokerConfig.from_env(
+        {
+            "PAPER_BROKER_PORT": "9001",
+            "PAPER_BROKER_SEED": "42",
+            "PAPER_BROKER_FUNDS": "2500.50",
+            "PAPER_BROKER_RATE_LIMITS": "false",
+            "PAPER_BROKER_STATE_FILE": "var/paper.json",
+            "PAPER_BROKER_CLOCK": "real",
+            "OTHER_PORT": "1",
+        }
+    )
+
+    assert config.port == 9001
+    assert config.seed == 42
+    assert config.funds == Decimal("2500.50")
+    assert config.rate_limits is False
+    assert config.state_file == Path("var/paper.json")
+    assert config.clock == "real"
+
+
+def test_overrides_win_and_none_is_ignored() -> None:
+    config = PaperBrokerConfig.from_env(
+        {"PAPER_BROKER_PORT": "9001", "PAPER_BROKER_SEED": "5"},
+        port=9100,
+        seed=None,
+        funds="10",
+        state_file="x.json",
+    )
+
+    assert (config.port, config.seed, config.funds) == (9100, 5, Decimal(10))
+    assert config.state_file == Path("x.json")
+
+
+def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPER_BROKER_USER_ID", "ZZ9999")
+
+    assert PaperBrokerConfig.from_env().user_id == "ZZ9999"
+
+
+def test_an_unknown_clock_is_refused() -> None:
+    with pytest.raises(ValueError, match="clock"):
+        PaperBrokerConfig(clock="lunar")

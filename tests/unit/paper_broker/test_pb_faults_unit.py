@@ -1,0 +1,75 @@
+"""Fault selection: route matching, counts and seeded probabilities."""
+
+from __future__ import annotations
+
+import pytest
+
+from paper_broker.errors import InputError
+from paper_broker.faults import Faults
+
+
+def test_a_fault_matches_its_route_or_any_route_with_a_star() -> None:
+    faults = Faults(seed=1)
+    faults.add({"route": "orders", "kind": "http_429"})
+
+    assert faults.pick("trades") is None
+    picked = faults.pick("orders")
+    assert picked is not None
+    assert picked.kind == "http_429"
+    faults.add({"route": "*", "kind": "latency", "delay_ms": 5})
+    trades = faults.pick("trades")
+    assert trades is not None
+    assert trades.kind == "latency"
+
+
+def test_count_is_consumed() -> None:
+    faults = Faults(seed=1)
+    faults.add({"route": "profile", "kind": "reject", "count": 2})
+
+    assert [faults.pick("profile") is not None for _ in range(4)] == [True, True, False, False]
+
+
+def test_rms_rejections_only_apply_to_placements() -> None:
+    faults = Faults(seed=1)
+    faults.add({"route": "*", "kind": "rms_reject"})
+
+    assert faults.pick("orders") is None
+    assert faults.pick("place_order") is not None
+
+
+def test_probabilities_are_reproducible_under_a_seed() -> None:
+    def pattern(seed: int) -> list[bool]:
+        faults = Faults(seed)
+        faults.add({"route": "*", "kind": "http_429", "probability": 0.3})
+        return [faults.pick("orders") is not None for _ in range(200)]
+
+    assert pattern(1) == pattern(1)
+    assert pattern(1) != pattern(2)
+    assert 30 < sum(pattern(1)) < 90
+
+
+def test_clear_and_dump() -> None:
+    faults = Faults(seed=1)
+    first = faults.add({"route": "orders", "kind": "html_502", "message": "x"})
+
+    assert faults.dump()[0]["fault_id"] == first.fault_id == "fault-1"
+    faults.clear()
+    assert faults.dump() == []
+    assert faults.pick("orders") is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"route": "orders", "kind": "melt"},
+        {"route": "everything", "kind": "latency"},
+        {"route": "orders", "kind": "latency", "probability": -0.1},
+        {"route": "orders", "kind": "latency", "probability": "half"},
+        {"route": "orders", "kind": "latency", "count": 0},
+        {"route": "orders", "kind": "latency", "delay_ms": True},
+        {"route": "orders", "kind": "latency", "colour": "red"},
+    ],
+)
+def test_bad_specs(spec: dict[str, object]) -> None:
+    with pytest.raises(InputError):
+        Faults(seed=1).add(spec)

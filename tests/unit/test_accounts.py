@@ -1,0 +1,88 @@
+"""Accounts and users: adding, granting, logging in to the broker, issuing API keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from order_service.domain.account import Principal, Role, SessionState
+from order_service.domain.ids import AccountId, UserId
+from order_service.errors import Conflict, NotFound, PermissionDenied
+from order_service.services.users import hash_api_key, is_api_key
+from tests.unit.conftest import OTHER_ACCOUNT, World
+from tests.unit.factories import ACCOUNT
+
+pytestmark = pytest.mark.asyncio
+
+NO_USER = UserId("01NOSUCHUSER00000000000000")
+
+
+async def test_an_added_account_gets_a_default_strategy_and_a_grant(world: World) -> None:
+    account = await world.services.accounts.get_account(world.trader, ACCOUNT)
+    assert account.session_state is SessionState.ACTIVE
+    assert account.access_token == "token-request-token"
+    defaults = [s for s in world.store.strategies.values() if s.account_id == ACCOUNT]
+    assert [(s.name, s.is_default) for s in defaults] == [("default", True)]
+    assert (world.trader.user_id, ACCOUNT) in world.store.grants
+
+
+async def test_an_account_cannot_be_added_twice(world: World) -> None:
+    with pytest.raises(Conflict):
+        await world.services.accounts.add_account(world.trader, ACCOUNT, "k", "s")
+
+
+async def test_an_admin_grants_access_to_an_account(
+    world: World, outsider: Principal, admin: Principal
+) -> None:
+    await world.services.accounts.grant(admin, world.trader.user_id, OTHER_ACCOUNT)
+    trader = await world.services.users.get_user(world.trader.user_id)
+    assert trader.account_ids == {ACCOUNT, OTHER_ACCOUNT}
+    account = await world.services.accounts.get_account(trader, OTHER_ACCOUNT)
+    assert account.account_id == OTHER_ACCOUNT
+
+
+async def test_only_an_admin_grants(world: World, outsider: Principal) -> None:
+    with pytest.raises(PermissionDenied):
+        await world.services.accounts.grant(world.trader, outsider.user_id, ACCOUNT)
+    assert (outsider.user_id, ACCOUNT) not in world.store.grants
+
+
+async def test_a_grant_needs_an_existing_user_and_account(world: World, admin: Principal) -> None:
+    with pytest.raises(NotFound):
+        await world.services.accounts.grant(admin, NO_USER, ACCOUNT)
+    with pytest.raises(NotFound):
+        await world.services.accounts.grant(admin, world.trader.user_id, AccountId("NOPE"))
+
+
+async def test_the_login_url_names_the_account(world: World) -> None:
+    url = await world.services.accounts.login_url(world.trader, ACCOUNT)
+    assert "account_id=PAPER1" in url
+    assert "api_key=paper" in url
+
+
+async def test_a_login_for_an_unknown_account_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.services.accounts.complete_login(AccountId("NOPE"), "request-token")
+    assert world.broker.calls["create_session"] == 1  # the fixture's own login only
+
+
+async def test_a_login_starts_a_fresh_session(world: World) -> None:
+    world.clock.advance(24 * 3600)
+    account = await world.services.accounts.complete_login(ACCOUNT, "next-day")
+    assert account.access_token == "token-next-day"
+    assert account.has_live_session(world.clock.now())
+
+
+async def test_a_user_defaults_to_trader_and_keys_are_stored_hashed(world: World) -> None:
+    user = await world.services.users.create_user("plain", frozenset())
+    assert user.roles == {Role.TRADER}
+    key = await world.services.users.create_api_key(user.user_id)
+    assert is_api_key(key)
+    assert key not in world.store.keys
+    assert world.store.keys[hash_api_key(key)] == user.user_id
+
+
+async def test_unknown_users_are_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.services.users.get_user(NO_USER)
+    with pytest.raises(NotFound):
+        await world.services.users.create_api_key(NO_USER)

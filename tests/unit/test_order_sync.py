@@ -1,0 +1,90 @@
+"""The order sync worker: one order-book fetch per account with unsettled orders."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import REGISTRY
+
+from order_service.domain.account import Principal
+from order_service.domain.order import Order
+from order_service.domain.status import OrderStatus
+from order_service.entrypoints.workers.order_sync import OrderSyncWorker
+from order_service.entrypoints.workers.registry import build_supervisor
+from order_service.errors import AuthenticationError, BrokerUnavailable
+from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
+from tests.unit.factories import ACCOUNT, make_limit_request
+
+pytestmark = pytest.mark.asyncio
+
+
+def drift(kind: str) -> float:
+    labels = {"kind": kind}
+    return REGISTRY.get_sample_value("order_service_reconciliation_drift_total", labels) or 0.0
+
+
+async def resting(world: World, principal: Principal, account_id: str = ACCOUNT) -> Order:
+    request = make_limit_request(account_id=account_id)
+    order = (await world.services.orders.place_order(principal, request, None)).order
+    assert order.broker_order_id is not None
+    return order
+
+
+def status_of(world: World, order: Order) -> OrderStatus:
+    return world.store.orders[order.order_id].status
+
+
+async def test_a_pass_applies_the_brokers_reports(world: World) -> None:
+    order = await resting(world, world.trader)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    before = drift("order_status")
+
+    await OrderSyncWorker(world.services).run_once()
+
+    assert status_of(world, order) is OrderStatus.COMPLETE
+    assert drift("order_status") == before + 1
+    assert world.broker.calls["orders"] == 1
+
+
+async def test_the_interval_comes_from_the_settings(world: World) -> None:
+    worker = OrderSyncWorker(world.services)
+    assert worker.interval == world.services.settings.sync_interval_seconds
+    assert worker.name == "order_sync"
+
+
+async def test_an_unreachable_broker_for_one_account_does_not_stop_the_others(
+    world: World, outsider: Principal
+) -> None:
+    mine = await resting(world, world.trader)
+    theirs = await resting(world, outsider, OTHER_ACCOUNT)
+    world.broker.fail_next("orders", BrokerUnavailable())  # PAPER1 is synced first
+
+    with pytest.raises(BrokerUnavailable):
+        await OrderSyncWorker(world.services).run_once()
+
+    assert status_of(world, mine) is OrderStatus.PENDING
+    assert status_of(world, theirs) is OrderStatus.OPEN
+
+
+async def test_an_expected_error_is_logged_and_the_pass_goes_on(
+    world: World, outsider: Principal
+) -> None:
+    mine = await resting(world, world.trader)
+    theirs = await resting(world, outsider, OTHER_ACCOUNT)
+    world.broker.fail_next("orders", AuthenticationError())
+
+    await OrderSyncWorker(world.services).run_once()
+
+    assert status_of(world, mine) is OrderStatus.PENDING
+    assert status_of(world, theirs) is OrderStatus.OPEN
+
+
+async def test_the_supervised_sync_settles_orders(world: World) -> None:
+    order = await resting(world, world.trader)
+    supervisor = build_supervisor(world.services)
+
+    await supervisor.start()
+    await eventually(lambda: status_of(world, order) is OrderStatus.OPEN)
+    await supervisor.stop()
+
+    assert supervisor.status() == {"order_sync": "running"}
