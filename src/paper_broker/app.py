@@ -34,11 +34,12 @@ def create_app(config: PaperBrokerConfig) -> Starlette:
             save(app.state.broker, state_file)
 
     app = Starlette(
+        # Starlette tries routes in order: the hot order routes come first.
         routes=[
-            *session.ROUTES,
-            *account.ROUTES,
             *orders.ROUTES,
+            *account.ROUTES,
             *market.ROUTES,
+            *session.ROUTES,
             *admin.ROUTES,
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},

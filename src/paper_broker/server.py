@@ -49,10 +49,11 @@ class PaperBrokerServer:
         """Bind (port 0 picks a free port), serve in the background, return the base URL."""
         if self._url is not None:
             return self._url
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.host, self.config.port))
-        host, port = sock.getsockname()[:2]
+        port: int = sock.getsockname()[1]
         config = replace(self.config, port=port)
         self._server = uvicorn.Server(_uvicorn_config(config))
         self._thread = threading.Thread(
@@ -60,7 +61,7 @@ class PaperBrokerServer:
         )
         self._thread.start()
         self._wait_until_started()
-        self._url = f"http://{host}:{port}"
+        self._url = f"http://{_connectable(self.config.host)}:{port}"
         return self._url
 
     def _wait_until_started(self) -> None:
@@ -79,6 +80,15 @@ class PaperBrokerServer:
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_SECONDS)
         self._server = self._thread = self._url = None
+
+
+def _connectable(host: str) -> str:
+    """The address a client should dial for a server bound to `host`."""
+    if host in {"0.0.0.0", ""}:  # noqa: S104 - mapping a wildcard bind, not binding one
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def serve(config: PaperBrokerConfig) -> None:

@@ -163,11 +163,6 @@ async def test_an_amendment_needs_a_live_session(world: World, open_order: Order
     assert world.broker.calls["cancel_order"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG amendments.py _amend: an AuthenticationError does not mark the account "
-    "login_required (only placement does, via OrderWriter.fail)",
-)
 async def test_an_expired_session_on_cancel_requires_a_login(
     world: World, open_order: Order
 ) -> None:
@@ -178,11 +173,6 @@ async def test_an_expired_session_on_cancel_requires_a_login(
     assert account.session_state is SessionState.LOGIN_REQUIRED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG order.py _take_report_fields: replace() re-validates the request with the "
-    "report's quantity but our stale disclosed_quantity, raising ValidationError",
-)
 async def test_a_smaller_quantity_with_a_smaller_disclosed_quantity_is_read_back(
     world: World,
 ) -> None:

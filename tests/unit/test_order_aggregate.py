@@ -165,10 +165,6 @@ def test_a_repeated_report_is_not_news() -> None:
     assert names(order) == ["OrderPartiallyFilled"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG order.py would_accept: a same-state report with fewer fills counts as news",
-)
 def test_a_stale_partial_fill_is_ignored() -> None:
     order = working_order()
     order.apply_report(make_report("OPEN", filled_quantity=6, average_price=Decimal(1521)), LATER)

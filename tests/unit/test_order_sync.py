@@ -87,4 +87,4 @@ async def test_the_supervised_sync_settles_orders(world: World) -> None:
     await eventually(lambda: status_of(world, order) is OrderStatus.OPEN)
     await supervisor.stop()
 
-    assert supervisor.status() == {"order_sync": "running"}
+    assert supervisor.status() == {"order_sync": "stopped"}

@@ -195,14 +195,7 @@ async def test_a_racing_repeat_with_a_different_body_is_a_conflict(world: World)
     [
         OrderRejected("RMS: blocked", details={"broker_status": 400}),
         InsufficientFundsError(details={"required": "95417.84", "available": "74251.80"}),
-        pytest.param(
-            InvalidSymbolError("Invalid `tradingsymbol`."),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG orders.py _send catches only BrokerAPIError; InvalidSymbolError "
-                "(a ValidationError) escapes and leaves the order SUBMITTING",
-            ),
-        ),
+        InvalidSymbolError("Invalid `tradingsymbol`."),
         BrokerAPIError("Invalid `tag`."),
     ],
     ids=lambda error: type(error).__name__,

@@ -242,11 +242,6 @@ async def test_an_unreachable_broker_is_raised_to_the_worker(world: World) -> No
         await world.services.reconcile.sync_account(ACCOUNT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG reconcile.py sync_account: an AuthenticationError from the order book does "
-    "not mark the account login_required, so the worker retries a dead token every pass",
-)
 async def test_an_expired_session_found_by_the_sync_requires_a_login(world: World) -> None:
     await world.services.orders.place_order(world.trader, make_limit_request(), None)
     world.broker.fail_next("orders", AuthenticationError())
@@ -256,3 +251,26 @@ async def test_an_expired_session_found_by_the_sync_requires_a_login(world: Worl
 
     account = await world.services.accounts.get_account(world.trader, ACCOUNT)
     assert account.session_state is SessionState.LOGIN_REQUIRED
+
+
+async def test_a_report_our_request_would_not_validate_does_not_wedge_the_sync(
+    world: World,
+) -> None:
+    orders = world.services.orders
+    reduced = (
+        await orders.place_order(
+            world.trader, make_limit_request(quantity=20, disclosed_quantity=10), None
+        )
+    ).order
+    filled = (await orders.place_order(world.trader, make_limit_request(), None)).order
+    assert reduced.broker_order_id is not None
+    assert filled.broker_order_id is not None
+    # Modified at Kite's own terminal: 5 shares (and a smaller disclosed quantity, not reported).
+    report = world.broker.book[reduced.broker_order_id]
+    world.broker.book[reduced.broker_order_id] = replace(report, quantity=5)
+    world.broker.fill(filled.broker_order_id)
+
+    result = await world.services.reconcile.sync_account(ACCOUNT)
+
+    assert result.updated == 2
+    assert (await stored(world, filled)).status is OrderStatus.COMPLETE

@@ -36,10 +36,12 @@ def new_ulid() -> str:
         millis = time.time_ns() // 1_000_000
         if millis <= _last[0]:
             millis, randomness = _last[0], _last[1] + 1
+            if randomness >> 80:  # the millisecond's random space is spent: borrow the next one
+                millis, randomness = millis + 1, 0
         else:
             randomness = int.from_bytes(os.urandom(10), "big")
         _last[0], _last[1] = millis, randomness
-    return _encode(millis, 10) + _encode(randomness & ((1 << 80) - 1), 16)
+    return _encode(millis, 10) + _encode(randomness, 16)
 
 
 def new_order_id() -> OrderId:

@@ -37,6 +37,9 @@ from order_service.domain.values import (
 from order_service.errors import ValidationError
 
 MAX_MODIFICATIONS = 25  # Kite's per-order cap (KITE.md 5.3)
+_AMENDABLE = frozenset(
+    {"quantity", "price", "trigger_price", "order_type", "validity", "disclosed_quantity"}
+)
 AUTOMATIC_MARKET_PROTECTION = -1
 
 
@@ -217,7 +220,7 @@ class Order:
         if status is None:
             return False
         if status == self.status:
-            return report.filled_quantity != self.filled_quantity
+            return report.filled_quantity > self.filled_quantity
         return can_move(self.status, REPORT_TRIGGERS[status])
 
     def apply_report(self, report: OrderStatusReport, at: datetime) -> bool:
@@ -239,13 +242,27 @@ class Order:
         self.exchange_order_id = report.exchange_order_id or self.exchange_order_id
         self.filled_quantity = max(self.filled_quantity, report.filled_quantity)
         self.average_price = report.average_price or self.average_price
-        if report.price is not None or report.trigger_price is not None:
-            self.request = replace(
-                self.request,
-                price=report.price if report.price else self.request.price,
-                trigger_price=report.trigger_price or self.request.trigger_price,
-                quantity=report.quantity or self.request.quantity,
-            )
+        terms = {
+            "price": report.price,
+            "trigger_price": report.trigger_price,
+            "quantity": report.quantity or None,
+            "disclosed_quantity": report.disclosed_quantity,
+        }
+        self.amend_terms({key: value for key, value in terms.items() if value is not None})
+
+    def amend_terms(self, terms: dict[str, Any]) -> None:
+        """Take the working terms the broker holds (after a modify, or as reported).
+
+        Broker truth is not ours to refuse: terms our request validation would reject are
+        left as they were rather than failing the caller (the status is taken regardless).
+        """
+        fields = {key: value for key, value in terms.items() if key in _AMENDABLE}
+        if not fields:
+            return
+        try:
+            self.request = replace(self.request, **fields)
+        except ValidationError:
+            return
 
     def _record_fill(self, at: datetime) -> None:
         self.updated_at = at

@@ -22,6 +22,7 @@ class OrderStatusReport:
     filled_quantity: int = 0
     pending_quantity: int = 0
     cancelled_quantity: int = 0
+    disclosed_quantity: int | None = None
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     average_price: Decimal | None = None

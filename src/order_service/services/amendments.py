@@ -12,10 +12,16 @@ from order_service.domain.ids import OrderId
 from order_service.domain.order import Order, OrderChanges
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderTrigger
-from order_service.errors import BrokerAPIError, BrokerOutcomeUnknown, OrderRejected
+from order_service.errors import (
+    AuthenticationError,
+    BrokerAPIError,
+    BrokerOutcomeUnknown,
+    OrderRejected,
+    OrderServiceError,
+)
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
-from order_service.services.writes import OrderWriter, error_data
+from order_service.services.writes import BROKER_REFUSALS, OrderWriter, error_data
 
 BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
 
@@ -45,9 +51,7 @@ class AmendmentService:
             variety = order.request.variety
             await self._broker.modify_order(session, variety, order.broker_order_id, changes)
 
-        return await self._amend(
-            order, session, OrderTrigger.REQUEST_MODIFY, send, changes.as_dict()
-        )
+        return await self._amend(order, session, OrderTrigger.REQUEST_MODIFY, send, changes)
 
     async def cancel_order(self, principal: Principal, order_id: OrderId) -> Order:
         """Send one cancellation; a timed-out cancel is confirmed by reading, never resent."""
@@ -58,7 +62,7 @@ class AmendmentService:
             variety = order.request.variety
             await self._broker.cancel_order(session, variety, order.broker_order_id)
 
-        return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, {})
+        return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, None)
 
     async def _load(self, principal: Principal, order_id: OrderId) -> tuple[Order, BrokerSession]:
         async with self._uow() as uow:
@@ -72,25 +76,28 @@ class AmendmentService:
         session: BrokerSession,
         trigger: OrderTrigger,
         send: BrokerCall,
-        changes: dict[str, object],
+        changes: OrderChanges | None,
     ) -> Order:
-        data = {key: str(value) for key, value in changes.items()}
+        fields = changes.as_dict() if changes is not None else {}
+        data = {key: str(value) for key, value in fields.items()}
         order = await self._writer.update(order, lambda o: o.move(trigger, self._now(), **data))
         try:
             await send(session, order)
         except BrokerOutcomeUnknown:
             return await self._read_back(order, session)
-        except BrokerAPIError as exc:
+        except BROKER_REFUSALS as exc:
+            if isinstance(exc, AuthenticationError):
+                await self._writer.require_login(order.account_id)
             await self._read_back(order, session, refusal=exc)
             raise
-        if trigger is OrderTrigger.REQUEST_MODIFY:
+        if changes is not None:
             order = await self._writer.update(
-                order, lambda o: _count_modification(o, self._now(), data)
+                order, lambda o: _count_modification(o, changes, self._now(), data)
             )
         return await self._read_back(order, session)
 
     async def _read_back(
-        self, order: Order, session: BrokerSession, refusal: BrokerAPIError | None = None
+        self, order: Order, session: BrokerSession, refusal: OrderServiceError | None = None
     ) -> Order:
         """Apply the broker's current state of the order; if unreadable, leave it to the sync."""
         assert order.broker_order_id is not None
@@ -108,8 +115,11 @@ class AmendmentService:
         return self._clock.now()
 
 
-def _count_modification(order: Order, at: datetime, data: dict[str, str]) -> None:
+def _count_modification(
+    order: Order, changes: OrderChanges, at: datetime, data: dict[str, str]
+) -> None:
     order.modification_count += 1
+    order.amend_terms(changes.as_dict())
     order.record(ORDER_MODIFIED, at, **data)
 
 

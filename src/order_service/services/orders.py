@@ -19,7 +19,6 @@ from order_service.domain.ids import (
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
-    BrokerAPIError,
     BrokerOutcomeUnknown,
     IdempotencyConflict,
     NotFound,
@@ -34,7 +33,7 @@ from order_service.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from order_service.services.writes import OrderWriter, error_data
+from order_service.services.writes import BROKER_REFUSALS, OrderWriter, error_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +132,7 @@ class OrderService:
             return await self._writer.update(
                 order, lambda o: o.move(OrderTrigger.LOSE_TRACK, self._now(), **data)
             )
-        except BrokerAPIError as exc:
+        except BROKER_REFUSALS as exc:
             await self._writer.fail(order, exc)
             raise
         return await self._writer.update(order, lambda o: o.accept(broker_order_id, self._now()))

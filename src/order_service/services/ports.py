@@ -23,7 +23,6 @@ from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 
-
 OrderList = list[Order]
 EventList = list[OrderEvent]
 AccountList = list[Account]

@@ -63,7 +63,11 @@ class ReconcileService:
         except AuthenticationError:
             return SyncResult()
         fetched_at = self._clock.now()
-        book = _Book(await self._broker.orders(session))
+        try:
+            book = _Book(await self._broker.orders(session))
+        except AuthenticationError:
+            await self._writer.require_login(account_id)
+            raise
         result = SyncResult(unmapped_statuses=book.unmapped())
         for order in orders:
             await self._apply(order, book, fetched_at, result)

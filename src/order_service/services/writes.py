@@ -8,13 +8,21 @@ from typing import Any
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderTrigger
-from order_service.errors import AuthenticationError, BrokerAPIError, Conflict
+from order_service.errors import (
+    AuthenticationError,
+    BrokerAPIError,
+    Conflict,
+    InvalidSymbolError,
+    OrderServiceError,
+)
 from order_service.services.ports import Clock, StaleWrite, UnitOfWorkFactory
 
 _ATTEMPTS = 3
+# What a broker call raises when the broker certainly refused (not an ambiguous outcome).
+BROKER_REFUSALS = (BrokerAPIError, InvalidSymbolError)
 
 
-def error_data(exc: BrokerAPIError) -> dict[str, Any]:
+def error_data(exc: OrderServiceError) -> dict[str, Any]:
     """Return what an order event records about a broker error."""
     return {"error_code": exc.error_code, "error_message": exc.message, **exc.details}
 
@@ -45,7 +53,7 @@ class OrderWriter:
             retryable=True,
         )
 
-    async def fail(self, order: Order, exc: BrokerAPIError) -> Order:
+    async def fail(self, order: Order, exc: OrderServiceError) -> Order:
         """Record a definite refusal; an expired session also marks the account."""
         data = error_data(exc)
         order = await self.update(

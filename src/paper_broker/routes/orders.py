@@ -66,9 +66,9 @@ async def trades(call: Call) -> list[dict[str, Any]]:
 
 
 ROUTES = [
+    Route("/orders/{variety}", place_order, methods=["POST"]),
     Route("/orders", orders, methods=["GET"]),
     Route("/trades", trades, methods=["GET"]),
-    Route("/orders/{variety}", place_order, methods=["POST"]),
     Route("/orders/{order_id}", order_history, methods=["GET"]),
     Route("/orders/{order_id}/trades", order_trades, methods=["GET"]),
     Route("/orders/{variety}/{order_id}", modify_order, methods=["PUT"]),

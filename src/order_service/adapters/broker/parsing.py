@@ -24,6 +24,7 @@ def order_report(row: dict[str, Any]) -> OrderStatusReport:
             filled_quantity=int(row.get("filled_quantity") or 0),
             pending_quantity=int(row.get("pending_quantity") or 0),
             cancelled_quantity=int(row.get("cancelled_quantity") or 0),
+            disclosed_quantity=_int_or_none(row.get("disclosed_quantity")),
             price=decimal_or_none(row.get("price")),
             trigger_price=decimal_or_none(row.get("trigger_price")),
             average_price=decimal_or_none(row.get("average_price")),
@@ -66,6 +67,10 @@ def ist_datetime(value: object) -> datetime | None:
     if isinstance(value, str) and len(value) == 19:
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
     return None
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value in (None, "") else int(str(value))
 
 
 def _text(value: object) -> str | None:

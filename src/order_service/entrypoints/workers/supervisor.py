@@ -85,8 +85,11 @@ class Supervisor:
             worker = slot.factory()
             slot.state = "running"
             WORKER_UP.labels(slot.name).set(1)
-            crashed = await self._run(worker)
-            WORKER_UP.labels(slot.name).set(0)
+            try:
+                crashed = await self._run(worker)
+            finally:
+                WORKER_UP.labels(slot.name).set(0)
+                slot.state = "stopped"
             if crashed:
                 await self._after_crash(slot)
 
