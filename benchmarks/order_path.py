@@ -14,6 +14,7 @@ import asyncio
 import multiprocessing as mp
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -21,8 +22,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
-
-import sys
 
 # This folder holds paper_broker.py (a benchmark), which would shadow the paper_broker package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -95,7 +94,7 @@ def _sdk_client(paper_url: str) -> KiteConnect:
     kite = KiteConnect("paper", root=paper_url)
     login = httpx.get(f"{paper_url}/connect/login", params={"api_key": "paper", "v": 3})
     token = parse_qs(urlparse(login.headers["location"]).query)["request_token"][0]
-    kite.generate_session(token, api_secret="paper-secret")
+    kite.generate_session(token, api_secret="paper-secret")  # noqa: S106 - the paper default
     return kite
 
 

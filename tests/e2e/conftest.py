@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
 
 from order_service.config import load_settings
+from paper_broker.config import PaperBrokerConfig
+from paper_broker.server import PaperBrokerServer
 from tests.e2e.harness import ServiceThread
 
 

@@ -61,10 +61,15 @@ class ServiceThread:
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         serving = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started and not serving.done():
-            await asyncio.sleep(0.01)
+        await self._until_started(serving)
         self._ready.set()
         await serving
+
+    async def _until_started(self, serving: asyncio.Task[None]) -> None:
+        for _ in range(2000):  # uvicorn offers no started event; poll its flag for up to 20 s
+            if self._server is None or self._server.started or serving.done():
+                return
+            await asyncio.sleep(0.01)
 
 
 def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> object:
