@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
@@ -87,6 +88,21 @@ class Broker(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class RateBudget(Protocol):
+    """Per-account request budgets, shared by every process that uses the same store."""
+
+    async def reserve(self, account_id: AccountId, bucket: Bucket, max_wait: float) -> float:
+        """Reserve the earliest slot; return the seconds to wait before sending (0 if none).
+
+        A slot further than ``max_wait`` away reserves nothing and raises ``RateLimitError``
+        with ``retry_after`` set to that delay; an unreachable store raises
+        ``ServiceUnavailableError`` (fail closed).
+        """
+        ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
