@@ -12,8 +12,10 @@ from pathlib import Path
 from order_service.config import Settings
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
+from order_service.services.baskets import BasketService
 from order_service.services.orders import OrderService
 from order_service.services.ports import Broker, Clock, UnitOfWorkFactory, UserDirectory
+from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.users import UserService
 
@@ -35,9 +37,11 @@ class Services:
     settings: Settings
     orders: OrderService
     amendments: AmendmentService
+    baskets: BasketService
     accounts: AccountService
     users: UserService
     reconcile: ReconcileService
+    postbacks: PostbackService
     directory: UserDirectory
     broker: Broker
     clock: Clock
@@ -69,15 +73,18 @@ def bootstrap(
         broker = _kite(settings)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory)
+    orders = OrderService(uow_factory, broker, clock)
     return Services(
         settings=settings,
-        orders=OrderService(uow_factory, broker, clock),
+        orders=orders,
+        baskets=BasketService(orders),
         amendments=AmendmentService(uow_factory, broker, clock),
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         reconcile=ReconcileService(
             uow_factory, broker, clock, timedelta(seconds=settings.unknown_grace_seconds)
         ),
+        postbacks=PostbackService(uow_factory, clock),
         directory=directory,
         broker=broker,
         clock=clock,

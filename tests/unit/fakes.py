@@ -97,6 +97,20 @@ class _Orders:
             await asyncio.sleep(0)  # after the read: another request may insert meanwhile
         return found[0] if found else None
 
+    async def get_by_broker_order_id(
+        self, account_id: AccountId, broker_order_id: BrokerOrderId
+    ) -> Order | None:
+        for order in self._store.orders.values():
+            if (order.account_id, order.broker_order_id) == (account_id, broker_order_id):
+                return copy.deepcopy(order)
+        return None
+
+    async def get_by_tag(self, tag: str) -> Order | None:
+        for order in self._store.orders.values():
+            if order.tag == tag:
+                return copy.deepcopy(order)
+        return None
+
     async def list(self, query: OrderQuery) -> list[Order]:
         orders = sorted(self._store.orders.values(), key=lambda o: o.order_id, reverse=True)
         return [copy.deepcopy(o) for o in orders if _matches(o, query)][: query.limit]

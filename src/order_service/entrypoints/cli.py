@@ -100,9 +100,8 @@ def paper_broker(
     rate_limits: Annotated[bool, typer.Option(help="enforce Kite's rate limits")] = True,
 ) -> None:
     """Run the Kite-compatible paper broker alone (any Kite SDK program can use it)."""
-    from paper_broker.server import serve as serve_paper
-
     from paper_broker.config import PaperBrokerConfig
+    from paper_broker.server import serve as serve_paper
 
     config = PaperBrokerConfig.from_env(
         host=host, port=port, seed=seed, clock=clock, state_file=state_file, rate_limits=rate_limits

@@ -14,10 +14,9 @@ from order_service.entrypoints.server import serve_api
 
 def run_demo(settings: Settings, console: Console) -> None:
     """Migrate, start the paper broker, prepare PAPER1, then serve API + workers."""
-    from paper_broker.server import PaperBrokerServer
-
     from order_service.adapters.db.migrate import upgrade
     from paper_broker.config import PaperBrokerConfig
+    from paper_broker.server import PaperBrokerServer
 
     upgrade(settings.database_url)
     broker = PaperBrokerServer(

@@ -23,6 +23,12 @@ BROKER_LATENCY = Histogram(
     ["operation"],
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 7.5),
 )
+RATE_LIMIT_WAIT = Histogram(
+    "order_service_rate_limit_wait_seconds",
+    "Time a broker call waited for its account's rate budget, by bucket",
+    ["bucket"],
+    buckets=(0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
 BROKER_SESSION_EXPIRED = Counter(
     "order_service_broker_session_expired_total", "Broker sessions found expired"
 )

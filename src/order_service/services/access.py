@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from order_service.domain.account import Account, Principal
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
 from order_service.errors import AuthenticationError, NotFound
-from order_service.services.ports import BrokerSession, UnitOfWork
+from order_service.services.ports import BrokerSession, Clock, UnitOfWork, UnitOfWorkFactory
 
 
 async def visible_account(uow: UnitOfWork, principal: Principal, account_id: AccountId) -> Account:
@@ -45,3 +46,21 @@ def session_for(account: Account, now: datetime) -> BrokerSession:
             details={"account_id": account.account_id, "session_state": "login_required"},
         )
     return BrokerSession(account.account_id, account.api_key, account.access_token)
+
+
+def stored_sessions(
+    uow_factory: UnitOfWorkFactory, clock: Clock
+) -> Callable[[AccountId], Awaitable[BrokerSession | None]]:
+    """Return a reader of each account's stored broker session (None when it must log in)."""
+
+    async def current(account_id: AccountId) -> BrokerSession | None:
+        async with uow_factory() as uow:
+            account = await uow.accounts.get(account_id)
+        if account is None:
+            return None
+        try:
+            return session_for(account, clock.now())
+        except AuthenticationError:
+            return None
+
+    return current

@@ -18,6 +18,7 @@ from order_service.errors import (
     BrokerOutcomeUnknown,
     OrderRejected,
     OrderServiceError,
+    ServiceUnavailableError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
@@ -103,7 +104,10 @@ class AmendmentService:
         assert order.broker_order_id is not None
         try:
             history = await self._broker.order_history(session, order.broker_order_id)
-        except BrokerAPIError:
+        except AuthenticationError:
+            await self._writer.require_login(order.account_id)
+            return order
+        except (BrokerAPIError, ServiceUnavailableError):
             return order
         if not history:
             return order

@@ -14,12 +14,14 @@ from order_service.errors import (
     Conflict,
     InvalidSymbolError,
     OrderServiceError,
+    ServiceUnavailableError,
 )
 from order_service.services.ports import Clock, StaleWrite, UnitOfWorkFactory
 
 _ATTEMPTS = 3
-# What a broker call raises when the broker certainly refused (not an ambiguous outcome).
-BROKER_REFUSALS = (BrokerAPIError, InvalidSymbolError)
+# What a broker call raises when the request certainly took no effect (not an ambiguous
+# outcome): the broker refused it, or the gateway never sent it (its budget store was down).
+BROKER_REFUSALS = (BrokerAPIError, InvalidSymbolError, ServiceUnavailableError)
 
 
 def error_data(exc: OrderServiceError) -> dict[str, Any]:

@@ -9,8 +9,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id, tag_for
@@ -28,6 +26,8 @@ from order_service.errors import (
     RateLimitError,
 )
 from order_service.services.ports import BrokerSession
+from paper_broker.config import PaperBrokerConfig
+from paper_broker.server import PaperBrokerServer
 
 pytestmark = pytest.mark.asyncio
 ACCOUNT = AccountId("PAPER1")
@@ -73,6 +73,10 @@ def _request(**overrides: Any) -> OrderRequest:
     return OrderRequest(**fields)
 
 
+def _price(admin: httpx.Client, price: str) -> None:
+    admin.post("/prices", json={"NSE:INFY": price}).raise_for_status()
+
+
 def _fault(admin: httpx.Client, route: str, kind: str, **extra: Any) -> None:
     body = {"route": route, "kind": kind, "count": 1, "delay_ms": 1500, **extra}
     admin.post("/faults", json=body).raise_for_status()
@@ -87,7 +91,8 @@ async def test_place_then_read_back_by_history_and_book(
     history = await broker.order_history(session, broker_order_id)
     assert [r.raw_status for r in history][-1] == "COMPLETE"
     assert history[0].raw_status == "PUT ORDER REQ RECEIVED"
-    assert history[-1].average_price is not None and history[-1].filled_quantity == 1
+    assert history[-1].average_price is not None
+    assert history[-1].filled_quantity == 1
     book = {r.tag: r for r in await broker.orders(session)}
     assert book[tag].broker_order_id == broker_order_id
 
@@ -96,7 +101,7 @@ async def test_modify_and_cancel_a_resting_limit(
     kite: tuple[KiteBroker, BrokerSession], admin: httpx.Client
 ) -> None:
     broker, session = kite
-    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    _price(admin, "1500.00")
     request = _request(order_type=OrderType.LIMIT, price=Decimal("1400.00"))
     order_id = await broker.place_order(session, request, tag_for(new_order_id()))
     await broker.modify_order(
@@ -140,13 +145,18 @@ async def test_each_fault_becomes_its_error(
     known = await broker.place_order(session, _request(), tag_for(new_order_id()))
     _fault(admin, route, kind)
     with pytest.raises(expected) as caught:
-        if operation == "place":
-            await broker.place_order(session, _request(), tag_for(new_order_id()))
-        elif operation == "orders":
-            await broker.orders(session)
-        else:
-            await broker.order_history(session, known)
+        await _call(broker, session, operation, known)
     assert caught.value.details["operation"] in {"place_order", "orders", "order_history"}
+
+
+async def _call(
+    broker: KiteBroker, session: BrokerSession, operation: str, known: BrokerOrderId
+) -> object:
+    if operation == "place":
+        return await broker.place_order(session, _request(), tag_for(new_order_id()))
+    if operation == "orders":
+        return await broker.orders(session)
+    return await broker.order_history(session, known)
 
 
 async def test_refusals_are_typed_with_the_brokers_words(
@@ -169,7 +179,7 @@ async def test_the_twenty_sixth_modification_is_refused(
     kite: tuple[KiteBroker, BrokerSession], admin: httpx.Client
 ) -> None:
     broker, session = kite
-    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    _price(admin, "1500.00")
     request = _request(order_type=OrderType.LIMIT, price=Decimal("1300.00"))
     order_id = await broker.place_order(session, request, tag_for(new_order_id()))
     for step in range(25):

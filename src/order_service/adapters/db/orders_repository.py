@@ -15,7 +15,7 @@ from order_service.adapters.db.mapping import (
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import order_events, orders
 from order_service.domain.events import OrderEvent
-from order_service.domain.ids import AccountId, ClientOrderId, OrderId
+from order_service.domain.ids import AccountId, BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.services.ports import OrderQuery, StaleWrite
@@ -56,6 +56,18 @@ class SqlOrderRepository(SqlRepository):
                 orders.c.account_id == account_id, orders.c.client_order_id == client_order_id
             )
         )
+
+    async def get_by_broker_order_id(
+        self, account_id: AccountId, broker_order_id: BrokerOrderId
+    ) -> Order | None:
+        return await self._first(
+            select(orders).where(
+                orders.c.account_id == account_id, orders.c.broker_order_id == broker_order_id
+            )
+        )
+
+    async def get_by_tag(self, tag: str) -> Order | None:
+        return await self._first(select(orders).where(orders.c.tag == tag))
 
     async def list(self, query: OrderQuery) -> list[Order]:
         """Return one page, newest first; the next page starts after the last order id."""

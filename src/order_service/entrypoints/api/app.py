@@ -11,7 +11,13 @@ from order_service import __version__
 from order_service.bootstrap import Services
 from order_service.entrypoints.api.errors import install_error_handlers
 from order_service.entrypoints.api.middleware import RequestContextMiddleware
-from order_service.entrypoints.api.routes import accounts, operations, orders
+from order_service.entrypoints.api.routes import (
+    accounts,
+    baskets,
+    operations,
+    orders,
+    postbacks,
+)
 from order_service.entrypoints.workers.supervisor import Supervisor
 
 
@@ -39,6 +45,6 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
     app.state.supervisor = supervisor
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
-    for module in (orders, accounts, operations):
+    for module in (orders, baskets, accounts, postbacks, operations):
         app.include_router(module.router)
     return app

@@ -55,6 +55,58 @@ class OrderIn(StrictModel):
     tag: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
+class BasketOrderIn(StrictModel):
+    """The order every leg of a basket places (quantity is multiplied per account)."""
+
+    strategy_id: Identifier | None = None
+    variety: Variety = Variety.REGULAR
+    exchange: Exchange
+    tradingsymbol: Symbol
+    transaction_type: TransactionType
+    quantity: Quantity
+    product: Product
+    order_type: OrderType
+    price: PriceIn | None = None
+    trigger_price: PriceIn | None = None
+    validity: Validity = Validity.DAY
+    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
+    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
+    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
+    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class BasketLegIn(StrictModel):
+    account_id: Identifier
+    multiplier: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class BasketIn(StrictModel):
+    """One order for several accounts; ``basket_id`` or ``Idempotency-Key`` makes it repeatable."""
+
+    basket_id: (
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-.]+$")
+        ]
+        | None
+    ) = None
+    order: BasketOrderIn
+    legs: Annotated[list[BasketLegIn], Field(min_length=1, max_length=50)]
+
+
+class BasketLegOut(BaseModel):
+    account_id: str
+    outcome: str = Field(description="placed | repeated | unknown | error")
+    http_status: int
+    order: OrderOut | None = None
+    error: ErrorInfo | None = None
+
+
+class BasketOut(BaseModel):
+    placed: int
+    failed: int
+    legs: list[BasketLegOut]
+
+
 class OrderPatch(StrictModel):
     """A modification: only the fields given change."""
 
@@ -191,6 +243,13 @@ class AccountOut(BaseModel):
             token_expires_at=account.token_expires_at,
             created_at=account.created_at,
         )
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    retryable: bool
 
 
 class ErrorDetail(BaseModel):

@@ -1,0 +1,1 @@
+"""Coordination between requests and processes: rate budgets (in-process and Redis)."""

@@ -1,0 +1,80 @@
+"""Baskets: one order fanned out to several accounts, with a result per account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+
+from order_service.domain.ids import AccountId, StrategyId
+from order_service.domain.order import OrderRequest
+from order_service.domain.status import OrderStatus
+from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from order_service.entrypoints.api.errors import status_for
+from order_service.entrypoints.api.schemas import (
+    BasketIn,
+    BasketLegOut,
+    BasketOrderIn,
+    BasketOut,
+    ErrorBody,
+    ErrorInfo,
+    OrderOut,
+)
+from order_service.errors import ValidationError
+from order_service.observability.metrics import ERRORS as ERROR_COUNT
+from order_service.services.baskets import BasketLeg, LegResult
+
+router = APIRouter(prefix="/api/v1/baskets", tags=["baskets"])
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 413, 422)}
+BasketKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=40, pattern=r"^[A-Za-z0-9_\-.]+$")
+]
+
+
+@router.post("", response_model=BasketOut, responses=ERRORS)
+async def place_basket(
+    body: BasketIn,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    idempotency_key: BasketKey = None,
+) -> BasketOut:
+    """Place the order on every account; each leg succeeds or fails on its own."""
+    if idempotency_key and body.basket_id and idempotency_key != body.basket_id:
+        raise ValidationError("Idempotency-Key and basket_id differ", field="basket_id")
+    legs = [BasketLeg(AccountId(leg.account_id), leg.multiplier) for leg in body.legs]
+    template = _template(body.order, legs[0].account_id)
+    results = await services.baskets.place_basket(
+        principal, template, legs, idempotency_key or body.basket_id
+    )
+    outs = [_leg_out(result) for result in results]
+    failed = sum(1 for out in outs if out.error is not None)
+    return BasketOut(placed=len(outs) - failed, failed=failed, legs=outs)
+
+
+def _template(order: BasketOrderIn, account_id: AccountId) -> OrderRequest:
+    fields = order.model_dump()
+    strategy = fields.pop("strategy_id")
+    fields["tradingsymbol"] = fields["tradingsymbol"].upper()
+    return OrderRequest(
+        account_id=account_id, strategy_id=StrategyId(strategy) if strategy else None, **fields
+    )
+
+
+def _leg_out(result: LegResult) -> BasketLegOut:
+    if result.error is not None:
+        ERROR_COUNT.labels(result.error.error_code).inc()
+        info = ErrorInfo(**result.error.to_dict())
+        return BasketLegOut(
+            account_id=result.account_id,
+            outcome="error",
+            http_status=status_for(result.error),
+            error=info,
+        )
+    assert result.placement is not None
+    order = result.placement.order
+    outcome, status = ("placed", 201) if result.placement.created else ("repeated", 200)
+    if order.status is OrderStatus.UNKNOWN:
+        outcome, status = "unknown", 202
+    return BasketLegOut(
+        account_id=result.account_id, outcome=outcome, http_status=status, order=OrderOut.of(order)
+    )

@@ -1,0 +1,175 @@
+"""``GuardedBroker``: the Broker port with each account's rate budget, circuit breaker and one
+token reload in front of another Broker.
+
+Every call first passes the account's breaker (fail fast while it is open), then reserves its
+slot in the account's budget and waits for it, so the broker never sees more than Kite allows.
+A TokenException means the broker did not process the request: if the account's stored session
+has another token (a login happened meanwhile) the call is sent once more with it, even a
+placement; otherwise the error goes up and the use case marks the account ``login_required``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from order_service.domain.budget import Bucket
+from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.reports import OrderStatusReport
+from order_service.domain.values import Variety
+from order_service.errors import (
+    AuthenticationError,
+    BrokerOutcomeUnknown,
+    BrokerUnavailable,
+    DataFormatError,
+    OrderServiceError,
+)
+from order_service.services.breaker import CircuitBreaker
+from order_service.services.ports import Broker, BrokerSession, RateBudget, SessionGrant
+
+T = TypeVar("T")
+SessionSource = Callable[[AccountId], Awaitable[BrokerSession | None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+# The broker, or the way to it, is unwell; any other error is the broker answering.
+INFRASTRUCTURE_FAILURES = (BrokerUnavailable, BrokerOutcomeUnknown, DataFormatError)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayPolicy:
+    max_wait: float = 5.0
+    breaker_failures: int = 5
+    breaker_cooldown: float = 10.0
+
+
+class GuardedBroker:
+    """Paces, guards and re-authenticates the calls to ``inner``, per account."""
+
+    def __init__(
+        self,
+        inner: Broker,
+        budget: RateBudget,
+        sessions: SessionSource,
+        policy: GatewayPolicy | None = None,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._inner = inner
+        self._budget = budget
+        self._sessions = sessions
+        self._policy = policy or GatewayPolicy()
+        self._now = now
+        self._sleep = sleep
+        self._breakers: dict[AccountId, CircuitBreaker] = {}
+
+    def login_url(self, api_key: str, account_id: AccountId) -> str:
+        return self._inner.login_url(api_key, account_id)
+
+    async def create_session(
+        self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
+    ) -> SessionGrant:
+        def send() -> Awaitable[SessionGrant]:
+            return self._inner.create_session(account_id, api_key, api_secret, request_token)
+
+        return await self._guarded(account_id, Bucket.OTHER, send)
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId:
+        def send(current: BrokerSession) -> Awaitable[BrokerOrderId]:
+            return self._inner.place_order(current, request, tag)
+
+        return await self._with_session(session, Bucket.ORDERS, send)
+
+    async def modify_order(
+        self,
+        session: BrokerSession,
+        variety: Variety,
+        broker_order_id: BrokerOrderId,
+        changes: OrderChanges,
+    ) -> None:
+        def send(current: BrokerSession) -> Awaitable[None]:
+            return self._inner.modify_order(current, variety, broker_order_id, changes)
+
+        await self._with_session(session, Bucket.ORDERS, send)
+
+    async def cancel_order(
+        self, session: BrokerSession, variety: Variety, broker_order_id: BrokerOrderId
+    ) -> None:
+        def send(current: BrokerSession) -> Awaitable[None]:
+            return self._inner.cancel_order(current, variety, broker_order_id)
+
+        await self._with_session(session, Bucket.OTHER, send)
+
+    async def order_history(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[OrderStatusReport]:
+        def send(current: BrokerSession) -> Awaitable[list[OrderStatusReport]]:
+            return self._inner.order_history(current, broker_order_id)
+
+        return await self._with_session(session, Bucket.OTHER, send)
+
+    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.orders)
+
+    async def close(self) -> None:
+        try:
+            await self._inner.close()
+        finally:
+            await self._budget.close()
+
+    async def _with_session(
+        self,
+        session: BrokerSession,
+        bucket: Bucket,
+        send: Callable[[BrokerSession], Awaitable[T]],
+    ) -> T:
+        try:
+            return await self._guarded(session.account_id, bucket, lambda: send(session))
+        except AuthenticationError:
+            fresh = await self._sessions(session.account_id)
+            if fresh is None or fresh.access_token == session.access_token:
+                raise
+            return await self._guarded(fresh.account_id, bucket, lambda: send(fresh))
+
+    async def _guarded(
+        self, account_id: AccountId, bucket: Bucket, send: Callable[[], Awaitable[T]]
+    ) -> T:
+        breaker = self._breaker(account_id)
+        trial = breaker.admit()
+        try:
+            wait = await self._budget.reserve(account_id, bucket, self._policy.max_wait)
+            if wait > 0:
+                await self._sleep(wait)
+            return await _observed(breaker, send)
+        finally:
+            breaker.release(trial)
+
+    def _breaker(self, account_id: AccountId) -> CircuitBreaker:
+        breaker = self._breakers.get(account_id)
+        if breaker is None:
+            policy = self._policy
+            breaker = CircuitBreaker(
+                account_id, policy.breaker_failures, policy.breaker_cooldown, self._now
+            )
+            self._breakers[account_id] = breaker
+        return breaker
+
+
+async def _observed(breaker: CircuitBreaker, send: Callable[[], Awaitable[T]]) -> T:
+    """Call the broker and tell the breaker whether it answered."""
+    try:
+        result = await send()
+    except INFRASTRUCTURE_FAILURES:
+        breaker.failed()
+        raise
+    except OrderServiceError:
+        breaker.answered()
+        raise
+    breaker.answered()
+    return result
