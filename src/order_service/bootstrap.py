@@ -10,11 +10,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from order_service.config import Settings
+from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.orders import OrderService
-from order_service.services.ports import Broker, Clock, UnitOfWorkFactory, UserDirectory
+from order_service.services.ports import (
+    Broker,
+    Clock,
+    RateBudget,
+    UnitOfWorkFactory,
+    UserDirectory,
+)
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.users import UserService
@@ -70,7 +77,7 @@ def bootstrap(
         uow_factory, database_ready, close_db = _sql(settings)
         closers.append(close_db)
     if broker is None:
-        broker = _kite(settings)
+        broker = _guarded(settings, _kite(settings), uow_factory, clock)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory)
     orders = OrderService(uow_factory, broker, clock)
@@ -127,6 +134,46 @@ def _kite(settings: Settings) -> Broker:
         settings.kite_timeout_seconds,
         settings.broker_threads,
     )
+
+
+def _guarded(
+    settings: Settings, broker: Broker, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> Broker:
+    """Put the accounts' rate budgets, circuit breakers and token reload in front of ``broker``."""
+    from order_service.adapters.coordination.metered import MeteredRateBudget
+    from order_service.services.access import stored_sessions
+    from order_service.services.gateway import GatewayPolicy, GuardedBroker
+
+    policy = GatewayPolicy(
+        settings.rate_max_wait_seconds,
+        settings.breaker_failures,
+        settings.breaker_cooldown_seconds,
+    )
+    budget = MeteredRateBudget(_rate_budget(settings))
+    return GuardedBroker(broker, budget, stored_sessions(uow_factory, clock), policy)
+
+
+def _rate_budget(settings: Settings) -> RateBudget:
+    """Shared through Redis when it is configured, else this process's own."""
+    rules = BudgetRules(
+        {
+            Bucket.ORDERS: (
+                Window(settings.rate_orders_per_second, 1.0),
+                Window(settings.rate_orders_per_minute, 60.0),
+                Window(settings.rate_orders_per_day, 86_400.0),
+            ),
+            Bucket.OTHER: (Window(settings.rate_other_per_second, 1.0),),
+            Bucket.QUOTES: (Window(settings.rate_quotes_per_second, 1.0),),
+        },
+        settings.rate_margin_seconds,
+    )
+    if settings.redis_url:
+        from order_service.adapters.coordination.redis import RedisRateBudget
+
+        return RedisRateBudget(settings.redis_url, rules)
+    from order_service.adapters.coordination.memory import InProcessRateBudget
+
+    return InProcessRateBudget(rules)
 
 
 def _directory(settings: Settings, uow_factory: UnitOfWorkFactory) -> UserDirectory:

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     var_dir: str = "./var"
+    rate_orders_per_second: Annotated[int, Field(ge=1)] = 10
+    rate_orders_per_minute: Annotated[int, Field(ge=1)] = 400
+    rate_orders_per_day: Annotated[int, Field(ge=1)] = 5000
+    rate_other_per_second: Annotated[int, Field(ge=1)] = 10
+    rate_quotes_per_second: Annotated[int, Field(ge=1)] = 1
+    rate_margin_seconds: Annotated[float, Field(ge=0, le=1)] = 0.05
+    rate_max_wait_seconds: Annotated[float, Field(ge=0)] = 5.0
+    breaker_failures: Annotated[int, Field(ge=1)] = 5
+    breaker_cooldown_seconds: Annotated[float, Field(gt=0)] = 10.0
 
     @field_validator("database_url")
     @classmethod

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol
 
 from .orders import OPEN, TRIGGER_PENDING, Order
 from .prices import NEVER_ABOVE, NEVER_BELOW
+
+MARKET_TYPES = frozenset({"MARKET", "SL-M"})
+
+
+class Watched(Protocol):
+    """Anything else a book watches the price for (GTT triggers)."""
+
+    @property
+    def watch_id(self) -> int: ...
+
+    def thresholds(self) -> tuple[int, int]: ...
 
 
 def to_ticks(price: Decimal, tick_size: Decimal) -> int:
@@ -16,7 +28,7 @@ def to_ticks(price: Decimal, tick_size: Decimal) -> int:
 def is_marketable(order: Order, ticks: int) -> bool:
     """An OPEN order trades now: MARKET always; a BUY LIMIT at or below, a SELL at or above."""
     state = order.state
-    if state.order_type in {"MARKET", "SL-M"}:
+    if state.order_type in MARKET_TYPES:
         return True
     limit = to_ticks(state.price, order.instrument.tick_size)
     return ticks <= limit if order.is_buy else ticks >= limit
@@ -38,24 +50,38 @@ def thresholds(order: Order) -> tuple[int, int]:
     if state.status == OPEN and state.order_type in {"LIMIT", "SL"}:
         limit = to_ticks(state.price, tick)
         return (limit, NEVER_ABOVE) if order.is_buy else (NEVER_BELOW, limit)
+    if state.status == OPEN and state.order_type in MARKET_TYPES:
+        # A partly filled market order trades again on every step until it is done.
+        return NEVER_ABOVE, NEVER_BELOW
     return NEVER_BELOW, NEVER_ABOVE
 
 
 class Book:
-    """Resting orders of one instrument; the price walk consults `low`/`high` on every step."""
+    """Resting orders and triggers of one instrument; the walk consults `low`/`high` each step."""
 
-    __slots__ = ("high", "low", "on_fire", "orders", "token")
+    __slots__ = ("high", "low", "on_fire", "orders", "token", "triggers")
 
     def __init__(self, token: int, on_fire: Callable[[Book, int, int], None]) -> None:
         self.token = token
         self.orders: dict[str, Order] = {}
+        self.triggers: dict[int, Watched] = {}
         self.on_fire = on_fire
         self.low = NEVER_BELOW
         self.high = NEVER_ABOVE
 
+    @property
+    def is_empty(self) -> bool:
+        return not self.orders and not self.triggers
+
     def add(self, order: Order) -> None:
         self.orders[order.order_id] = order
-        low, high = thresholds(order)
+        self._widen(*thresholds(order))
+
+    def watch(self, item: Watched) -> None:
+        self.triggers[item.watch_id] = item
+        self._widen(*item.thresholds())
+
+    def _widen(self, low: int, high: int) -> None:
         self.low = max(self.low, low)
         self.high = min(self.high, high)
 
@@ -63,12 +89,16 @@ class Book:
         if self.orders.pop(order_id, None) is not None:
             self.refresh()
 
+    def unwatch(self, watch_id: int) -> None:
+        if self.triggers.pop(watch_id, None) is not None:
+            self.refresh()
+
     def refresh(self) -> None:
         self.low, self.high = NEVER_BELOW, NEVER_ABOVE
         for order in self.orders.values():
-            low, high = thresholds(order)
-            self.low = max(self.low, low)
-            self.high = min(self.high, high)
+            self._widen(*thresholds(order))
+        for item in self.triggers.values():
+            self._widen(*item.thresholds())
 
     def fire(self, ticks: int, second: int) -> None:
         self.on_fire(self, ticks, second)
@@ -76,6 +106,14 @@ class Book:
     def due(self, ticks: int) -> list[Order]:
         """Orders the price `ticks` reaches, in time priority."""
         return [order for order in self.orders.values() if _reached(order, ticks)]
+
+    def due_triggers(self, ticks: int) -> list[Watched]:
+        return [item for item in self.triggers.values() if _crossed(item.thresholds(), ticks)]
+
+
+def _crossed(bounds: tuple[int, int], ticks: int) -> bool:
+    low, high = bounds
+    return ticks <= low or ticks >= high
 
 
 def _reached(order: Order, ticks: int) -> bool:

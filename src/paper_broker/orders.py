@@ -22,6 +22,8 @@ CANCEL_PENDING = "CANCEL PENDING"
 COMPLETE = "COMPLETE"
 CANCELLED = "CANCELLED"
 REJECTED = "REJECTED"
+# What postbacks and the ticker report for a modification or a partial fill.
+UPDATE = "UPDATE"
 
 TERMINAL = frozenset({COMPLETE, CANCELLED, REJECTED})
 # States in which a client may still modify or cancel the order.
@@ -47,6 +49,7 @@ class OrderState:
     exchange_timestamp: datetime | None = None
     exchange_update_timestamp: datetime | None = None
     status_message: str | None = None
+    status_message_raw: str | None = None
     filled_quantity: int = 0
     average_price: Decimal = Decimal(0)
     cancelled_quantity: int = 0
@@ -94,6 +97,18 @@ class Order:
     @property
     def is_buy(self) -> bool:
         return self.transaction_type == "BUY"
+
+    @property
+    def unplaced_quantity(self) -> int:
+        """Quantity of an iceberg's legs not placed yet (zero for other orders)."""
+        iceberg = self.meta.get("iceberg")
+        return int(iceberg["remaining_quantity"]) if iceberg else 0
+
+    @property
+    def outstanding_quantity(self) -> int:
+        """Everything the order may still trade: its own pending units and unplaced legs."""
+        state = self.state
+        return state.quantity - state.filled_quantity + self.unplaced_quantity
 
     @property
     def tags(self) -> list[str]:

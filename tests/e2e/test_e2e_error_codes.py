@@ -179,10 +179,13 @@ class TestBrokerErrors:
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
         _fault(admin, "place_order", "http_429")
-        response = api.post("/api/v1/orders", json=MARKET)
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        response = api.post("/api/v1/orders", json=MARKET, headers=key)
         error = _error(response, 429, "RATE_LIMITED")
         assert error["retryable"] is True
         assert int(response.headers["retry-after"]) >= 1
+        retry = api.post("/api/v1/orders", json=MARKET, headers=key)
+        assert retry.status_code == 201, retry.text  # nothing was placed: the key is free again
 
     def test_expired_token_is_session_expired_then_login_restores(
         self, api: httpx.Client, admin: httpx.Client

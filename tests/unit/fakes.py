@@ -67,7 +67,8 @@ class _Orders:
         self._staged = staged
 
     async def add(self, order: Order) -> None:
-        for other in self._store.orders.values():
+        staged = {o.order_id: o for kind, o in self._staged if kind == "order"}  # type: ignore[misc]
+        for other in {**self._store.orders, **staged}.values():
             if (other.account_id, other.client_order_id) == (
                 order.account_id,
                 order.client_order_id,

@@ -15,10 +15,14 @@ from order_service.domain.status import OrderStatus
 from order_service.errors import (
     AuthenticationError,
     BrokerAPIError,
+    BrokerOutcomeUnknown,
+    BrokerUnavailable,
     IdempotencyConflict,
     InsufficientFundsError,
     InvalidSymbolError,
     OrderRejected,
+    OrderServiceError,
+    RateLimitError,
 )
 from order_service.services.orders import Placement
 from tests.unit.conftest import OTHER_ACCOUNT, World
@@ -263,3 +267,55 @@ async def test_a_new_login_lets_orders_through_again(world: World) -> None:
         await place(world)
     await world.services.accounts.complete_login(ACCOUNT, "fresh-token")
     assert (await place(world)).order.status is OrderStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RateLimitError(retry_after=1.0), BrokerUnavailable("connection refused")],
+    ids=["rate-limited", "unreachable"],
+)
+async def test_a_retryable_failure_does_not_consume_the_key(
+    world: World, error: OrderServiceError
+) -> None:
+    world.broker.fail_next("place_order", error)
+    with pytest.raises(type(error)):
+        await place(world, KEY)
+
+    retry = await place(world, KEY)
+
+    assert retry.created
+    assert retry.order.status is OrderStatus.PENDING
+    assert world.broker.calls["place_order"] == 2
+    attempts = [o for o in world.store.orders.values() if o.status is OrderStatus.FAILED]
+    assert len(attempts) == 1
+    assert attempts[0].client_order_id == attempts[0].order_id
+    released = await world.services.orders.order_events(world.trader, attempts[0].order_id)
+    assert released[-1].name == "IdempotencyKeyReleased"
+    assert released[-1].data["client_order_id"] == KEY
+    assert (await place(world, KEY)).order.order_id == retry.order.order_id
+
+
+async def test_a_refused_order_keeps_its_key(world: World) -> None:
+    world.broker.fail_next("place_order", OrderRejected("RMS: blocked"))
+    with pytest.raises(OrderRejected):
+        await place(world, KEY)
+
+    repeat = await place(world, KEY)
+
+    assert not repeat.created
+    assert repeat.order.status is OrderStatus.FAILED
+    assert world.broker.calls["place_order"] == 1
+
+
+async def test_an_unknown_order_absent_after_the_grace_window_frees_its_key(world: World) -> None:
+    world.broker.fail_next("place_order", BrokerOutcomeUnknown("timed out"))
+    first = await place(world, KEY)
+    assert first.order.status is OrderStatus.UNKNOWN
+    world.clock.advance(world.services.settings.unknown_grace_seconds + 1)
+    await world.services.reconcile.sync_account(ACCOUNT)
+
+    retry = await place(world, KEY)
+
+    assert retry.created
+    assert retry.order.order_id != first.order.order_id
+    assert retry.order.status is OrderStatus.PENDING

@@ -32,6 +32,11 @@ EVENT_NAMES: dict[OrderTrigger, str] = {
 ORDER_REQUESTED = "OrderRequested"
 ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
 ORDER_MODIFIED = "OrderModified"
+KEY_RELEASED = "IdempotencyKeyReleased"
+# Failures that prove the broker never took the order, so the caller's key may be retried.
+RETRYABLE_FAILURE_CODES = frozenset(
+    {"RATE_LIMITED", "BROKER_UNAVAILABLE", "BROKER_SESSION_EXPIRED"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +80,13 @@ class OrderEvent:
         if average_price is not None:
             data["average_price"] = str(average_price)
         return cls(order_id, ORDER_PARTIALLY_FILLED, at, status, status, data)
+
+
+def is_retryable_failure(event: OrderEvent) -> bool:
+    """Return True if this (last) event failed the order without it reaching the broker."""
+    if event.name == EVENT_NAMES[OrderTrigger.NOT_FOUND]:
+        return True
+    return event.name == EVENT_NAMES[OrderTrigger.FAIL] and (
+        event.data.get("error_code") in RETRYABLE_FAILURE_CODES
+        or event.data.get("reason") == "not found at the broker"
+    )

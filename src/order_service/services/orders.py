@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from order_service.domain.account import Principal
-from order_service.domain.events import OrderEvent
+from order_service.domain.events import KEY_RELEASED, OrderEvent, is_retryable_failure
 from order_service.domain.ids import (
     AccountId,
     ClientOrderId,
@@ -17,7 +17,7 @@ from order_service.domain.ids import (
     tag_for,
 )
 from order_service.domain.order import Order, OrderRequest
-from order_service.domain.status import OrderTrigger
+from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BrokerOutcomeUnknown,
     IdempotencyConflict,
@@ -30,6 +30,7 @@ from order_service.services.ports import (
     Clock,
     DuplicateClientOrderId,
     OrderQuery,
+    StaleWrite,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -64,14 +65,14 @@ class OrderService:
             account = await visible_account(uow, principal, request.account_id)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
                 existing = await uow.orders.get_by_client_order_id(request.account_id, key)
-                if existing is not None:
-                    return Placement(_same_request(existing, request), created=False)
+                if existing is not None and not await self._release(uow, existing, request):
+                    return Placement(existing, created=False)
             session = session_for(account, self._clock.now())
             order = await self._new_order(uow, principal, request, order_id, key)
             try:
                 await uow.orders.add(order)
                 await uow.commit()
-            except DuplicateClientOrderId:
+            except (DuplicateClientOrderId, StaleWrite):
                 taken = True  # a concurrent request with this key won; read its order after
             else:
                 taken = False
@@ -115,6 +116,25 @@ class OrderService:
         )
         order.pending_events.append(OrderEvent.requested(order_id, now, _requested_data(order)))
         return order
+
+    async def _release(self, uow: UnitOfWork, existing: Order, request: OrderRequest) -> bool:
+        """Free the key of an attempt that certainly never reached the broker, for a retry.
+
+        A rate limit, an unreachable broker, an expired session or an order of unknown outcome
+        that the broker's book proved absent consumed nothing: retrying the same key must try
+        again. The failed attempt keeps its history under its own id.
+        """
+        _same_request(existing, request)
+        if existing.status is not OrderStatus.FAILED:
+            return False
+        events = await uow.orders.events(existing.order_id)
+        if not events or not is_retryable_failure(events[-1]):
+            return False
+        key = existing.client_order_id
+        existing.client_order_id = ClientOrderId(existing.order_id)
+        existing.record(KEY_RELEASED, self._clock.now(), client_order_id=key)
+        await uow.orders.save(existing)
+        return True
 
     async def _stored_twin(self, request: OrderRequest, key: ClientOrderId) -> Order:
         async with self._uow() as uow:

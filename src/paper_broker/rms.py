@@ -1,0 +1,40 @@
+"""The RMS checks that refuse an order after it was accepted, in Kite's words."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .orders import Order
+from .prices import PriceWalk
+
+CIRCUIT_RULE = "RMS:Rule: Check circuit limit including square off order exceeds"
+PRICED_TYPES = frozenset({"LIMIT", "SL"})
+STOP_TYPES = frozenset({"SL", "SL-M"})
+
+
+def circuit_breach(order_type: str, price: Decimal, trigger: Decimal, walk: PriceWalk) -> str | None:
+    """Kite's message when a price or trigger lies outside the day's circuit band, else None."""
+    checks = []
+    if order_type in PRICED_TYPES:
+        checks.append(("price", price))
+    if order_type in STOP_TYPES:
+        checks.append(("trigger price", trigger))
+    for name, value in checks:
+        ticks = value / walk.tick
+        if ticks > walk.upper:
+            return _message(name, "higher", "upper", walk.upper * walk.tick)
+        if ticks < walk.lower:
+            return _message(name, "lower", "lower", walk.lower * walk.tick)
+    return None
+
+
+def circuit_rejection(order: Order, walk: PriceWalk) -> str | None:
+    state = order.state
+    return circuit_breach(state.order_type, state.price, state.trigger_price, walk)
+
+
+def _message(name: str, relation: str, side: str, limit: Decimal) -> str:
+    return (
+        f"Your order {name} is {relation} than the current {side} circuit limit of {limit}. "
+        "Place an order within the daily range."
+    )
