@@ -35,9 +35,11 @@ typecheck: install
 
 check: lint typecheck test ## what CI runs
 
-bench: install ## order path: the service vs the SDK straight to the paper broker; paper broker vs bare server
-	$(BIN)/python benchmarks/order_path.py
-	$(BIN)/python benchmarks/paper_broker.py
+bench: install ## order path vs the SDK direct; paper broker vs a bare server; pacing; exactly-once chaos
+	$(BIN)/python -m benchmarks.order_path
+	$(BIN)/python -m benchmarks.paper_broker
+	$(BIN)/python -m benchmarks.pacing
+	$(BIN)/python -m benchmarks.chaos
 
 migrate: install
 	$(BIN)/order-service migrate

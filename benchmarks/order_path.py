@@ -4,30 +4,22 @@ One run, same machine, same paper broker: N MARKET orders placed (a) with the of
 directly against the paper broker and (b) over HTTP through the order service (API, SQLite,
 SDK, paper broker), first with C concurrent clients (throughput) and then one client at a time
 (latency overhead). Prints orders/s, p50 and p99 for each and the ratios DESIGN.md section 13
-sets targets for. Usage: python benchmarks/order_path.py [--orders N] [--clients C]
+sets targets for. Usage: python -m benchmarks.order_path [--orders N] [--clients C]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing as mp
-import socket
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-# This folder holds paper_broker.py (a benchmark), which would shadow the paper_broker package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+import httpx
+from kiteconnect import KiteConnect
 
-import httpx  # noqa: E402
-from kiteconnect import KiteConnect  # noqa: E402
+from benchmarks.harness import Stack, start_stack
 
 ORDER = {
     "exchange": "NSE",
@@ -37,56 +29,6 @@ ORDER = {
     "product": "CNC",
     "order_type": "MARKET",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run_paper(port: int) -> None:
-    from paper_broker.config import PaperBrokerConfig
-    from paper_broker.server import serve
-
-    serve(PaperBrokerConfig(port=port, rate_limits=False, funds=Decimal("1000000000000")))
-
-
-def _run_service(port: int, paper_url: str, var_dir: str, workers: bool) -> None:
-    from order_service.adapters.db.migrate import upgrade
-    from order_service.bootstrap import bootstrap
-    from order_service.config import load_settings
-    from order_service.entrypoints.demo import prepare_demo
-    from order_service.entrypoints.server import serve_api
-    from order_service.observability.logging import configure_logging
-
-    settings = load_settings(
-        port=port,
-        kite_root=paper_url,
-        var_dir=var_dir,
-        log_level="WARNING",
-        database_url=f"sqlite+aiosqlite:///{var_dir}/bench.db",
-    )
-    configure_logging("WARNING")
-    upgrade(settings.database_url)
-
-    async def main() -> None:
-        services = bootstrap(settings)
-        await prepare_demo(services, settings)
-        await serve_api(services, settings, with_workers=workers)
-
-    asyncio.run(main())
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 def _sdk_client(paper_url: str) -> KiteConnect:
@@ -158,7 +100,7 @@ def _row(name: str, clients: int, figures: tuple[float, float, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--sequential", type=int, default=300, help="orders for the 1-client run")
@@ -166,32 +108,11 @@ def main() -> None:
         "--without-workers", action="store_true", help="no order sync (isolates the API path)"
     )
     args = parser.parse_args()
-
-    var_dir = tempfile.mkdtemp(prefix="order-path-")
-    paper_port, api_port = _free_port(), _free_port()
-    paper_url, api_url = f"http://127.0.0.1:{paper_port}", f"http://127.0.0.1:{api_port}"
-    ctx = mp.get_context("spawn")
-    processes = [
-        ctx.Process(target=_run_paper, args=(paper_port,), daemon=True),
-        ctx.Process(
-            target=_run_service,
-            args=(api_port, paper_url, var_dir, not args.without_workers),
-            daemon=True,
-        ),
-    ]
-    processes[0].start()
-    _wait_http(f"{paper_url}/_admin/state")
-    processes[1].start()
-    _wait_http(f"{api_url}/health")
-    key_file = Path(var_dir) / "demo-api-key"
-    while not key_file.exists():
-        time.sleep(0.1)
-    key = key_file.read_text().strip()
+    stack: Stack = start_stack(workers=not args.without_workers)
     try:
-        _report(args, paper_url, api_url, key)
+        _report(args, stack.paper_url, stack.api_url, stack.api_key)
     finally:
-        for process in processes:
-            process.terminate()
+        stack.stop()
 
 
 def _report(args: argparse.Namespace, paper_url: str, api_url: str, key: str) -> None:
