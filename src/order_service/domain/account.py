@@ -45,6 +45,11 @@ class Account:
     token_expires_at: datetime | None = None
     session_state: SessionState = SessionState.LOGIN_REQUIRED
     name: str = ""
+    removed_at: datetime | None = None
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
 
     def has_live_session(self, now: datetime) -> bool:
         return (
@@ -58,6 +63,15 @@ class Account:
         self.access_token = access_token
         self.token_expires_at = access_token_expiry(login_at)
         self.session_state = SessionState.ACTIVE
+
+    def remove(self, at: datetime) -> None:
+        """Hide the account and forget its session; its orders keep their history."""
+        self.removed_at = at
+        self.require_login()
+
+    def restore(self, api_key: str, api_secret: str, name: str) -> None:
+        self.api_key, self.api_secret, self.name = api_key, api_secret, name
+        self.removed_at = None
 
     def require_login(self) -> None:
         self.access_token = None

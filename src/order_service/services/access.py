@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from order_service.domain.account import Account, Principal
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
 from order_service.errors import AuthenticationError, NotFound
-from order_service.services.ports import BrokerSession, Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.ports import (
+    BrokerSession,
+    Clock,
+    SessionSource,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 
 async def visible_account(uow: UnitOfWork, principal: Principal, account_id: AccountId) -> Account:
     """Return the account if this principal may act on it, else raise ``NotFound``."""
     allowed = principal.can_act_on(account_id) or await _granted_since(uow, principal, account_id)
     account = await uow.accounts.get(account_id) if allowed else None
-    if account is None:
+    if account is None or account.is_removed:
         raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
     return account
 
@@ -48,9 +53,7 @@ def session_for(account: Account, now: datetime) -> BrokerSession:
     return BrokerSession(account.account_id, account.api_key, account.access_token)
 
 
-def stored_sessions(
-    uow_factory: UnitOfWorkFactory, clock: Clock
-) -> Callable[[AccountId], Awaitable[BrokerSession | None]]:
+def stored_sessions(uow_factory: UnitOfWorkFactory, clock: Clock) -> SessionSource:
     """Return a reader of each account's stored broker session (None when it must log in)."""
 
     async def current(account_id: AccountId) -> BrokerSession | None:

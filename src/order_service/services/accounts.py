@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from order_service.domain.account import DEFAULT_STRATEGY_NAME, Account, Principal, Strategy
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
 from order_service.errors import Conflict, NotFound, PermissionDenied
 from order_service.services.access import visible_account
-from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
+from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
 
 
 class AccountService:
@@ -27,18 +29,40 @@ class AccountService:
     ) -> Account:
         """Add an account with its default strategy, and let the adding user act on it."""
         now = self._clock.now()
-        account = Account(account_id, api_key, api_secret, now, name=name or account_id)
         async with self._uow() as uow:
-            if await uow.accounts.get(account_id) is not None:
+            existing = await uow.accounts.get(account_id)
+            if existing is not None and not existing.is_removed:
                 raise Conflict(f"account {account_id} exists", details={"account_id": account_id})
-            await uow.accounts.add(account)
-            strategy_id = StrategyId(new_ulid())
-            await uow.strategies.add(
-                Strategy(strategy_id, account_id, DEFAULT_STRATEGY_NAME, True, now)
-            )
+            if existing is not None:  # a removed account comes back with its history
+                existing.restore(api_key, api_secret, name or account_id)
+                account = existing
+                await uow.accounts.save(account)
+            else:
+                account = Account(account_id, api_key, api_secret, now, name=name or account_id)
+                await self._create(uow, account, now)
             await uow.users.grant(principal.user_id, account_id)
             await uow.commit()
         return account
+
+    async def remove_account(self, principal: Principal, account_id: AccountId) -> None:
+        """Remove an account with no unsettled orders; its orders keep their history."""
+        async with self._uow() as uow:
+            account = await visible_account(uow, principal, account_id)
+            unsettled = await uow.orders.list_unsettled(account_id)
+            if unsettled:
+                raise Conflict(
+                    f"account {account_id} has {len(unsettled)} unsettled orders",
+                    details={"account_id": account_id, "unsettled_orders": len(unsettled)},
+                )
+            account.remove(self._clock.now())
+            await uow.accounts.save(account)
+            await uow.commit()
+
+    async def _create(self, uow: UnitOfWork, account: Account, now: datetime) -> None:
+        await uow.accounts.add(account)
+        strategy_id = StrategyId(new_ulid())
+        default = Strategy(strategy_id, account.account_id, DEFAULT_STRATEGY_NAME, True, now)
+        await uow.strategies.add(default)
 
     async def grant(self, principal: Principal, user_id: UserId, account_id: AccountId) -> None:
         if not principal.is_admin:
@@ -57,7 +81,7 @@ class AccountService:
     async def list_accounts(self, principal: Principal) -> list[Account]:
         async with self._uow() as uow:
             scope = None if principal.is_admin else principal.account_ids
-            return await uow.accounts.list(scope)
+            return [a for a in await uow.accounts.list(scope) if not a.is_removed]
 
     async def login_url(self, principal: Principal, account_id: AccountId) -> str:
         """Return the broker's login page for this account."""
@@ -68,7 +92,7 @@ class AccountService:
         """Exchange the request token from the login redirect and store the session."""
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id)
-        if account is None:
+        if account is None or account.is_removed:
             raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
         grant = await self._broker.create_session(
             account.account_id, account.api_key, account.api_secret, request_token

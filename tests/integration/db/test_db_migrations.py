@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
 from order_service.adapters.db.engine import create_engine
-from order_service.adapters.db.migrate import downgrade, upgrade, upgrade_async
+from order_service.adapters.db.migrate import alembic_config, downgrade, upgrade, upgrade_async
 from order_service.adapters.db.tables import metadata
 from order_service.errors import ConfigurationError, DatabaseError
 
@@ -71,7 +72,9 @@ async def test_the_stored_revision_is_the_newest(migrated_url: str) -> None:
     def revision(connection: Connection) -> Any:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
 
-    assert await _inspect(migrated_url, revision) == "0001"
+    head = ScriptDirectory.from_config(alembic_config(migrated_url)).get_current_head()
+    assert head == "0002"
+    assert await _inspect(migrated_url, revision) == head
 
 
 def test_upgrade_works_from_any_working_directory(

@@ -154,6 +154,7 @@ def account_values(account: Account, cipher: SecretCipher, now: datetime) -> Val
         "access_token_encrypted": cipher.encrypt(token) if token is not None else None,
         "token_expires_at": account.token_expires_at,
         "session_state": account.session_state.value,
+        "removed_at": account.removed_at,
         "created_at": account.created_at,
         "updated_at": now,
     }
@@ -170,6 +171,7 @@ def account_from_row(row: RowMapping, cipher: SecretCipher) -> Account:
         token_expires_at=row["token_expires_at"],
         session_state=SessionState(row["session_state"]),
         name=row["name"],
+        removed_at=row["removed_at"],
     )
 
 

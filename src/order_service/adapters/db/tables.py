@@ -66,6 +66,8 @@ accounts = Table(
     Column("session_state", ENUM_TEXT, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Removed accounts keep their row (their orders' history refers to them); they are hidden.
+    Column("removed_at", UtcDateTime(), nullable=True),
 )
 
 # No foreign key to users: a grant may name a user that lives in the peer user service.

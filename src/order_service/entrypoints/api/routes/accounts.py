@@ -60,6 +60,12 @@ async def get_account(
     return AccountOut.of(await services.accounts.get_account(principal, AccountId(account_id)))
 
 
+@router.delete("/{account_id}", status_code=204, responses=ERRORS)
+async def remove_account(account_id: str, services: ServicesDep, principal: PrincipalDep) -> None:
+    """Remove an account with no unsettled orders (409 otherwise); its history stays."""
+    await services.accounts.remove_account(principal, AccountId(account_id))
+
+
 @router.post("/{account_id}/users", status_code=204, responses=ERRORS)
 async def grant_access(
     account_id: str, body: GrantIn, services: ServicesDep, principal: PrincipalDep

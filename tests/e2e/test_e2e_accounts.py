@@ -1,0 +1,40 @@
+"""Accounts over HTTP: add, log in, show, remove (refused while orders are unsettled), restore."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.harness import wait_for
+from tests.e2e.test_e2e_baskets import ORDER, _second_account
+
+
+def test_an_account_is_removed_only_when_settled_and_can_come_back(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    account = _second_account(api, admin)
+    shown = api.get(f"/api/v1/accounts/{account}").json()
+    assert shown["session_state"] == "active"
+    assert "api_secret" not in shown
+    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    body = {**ORDER, "account_id": account, "order_type": "LIMIT", "price": "1450.00"}
+    resting = api.post("/api/v1/orders", json=body).json()
+    wait_for(lambda: api.get(f"/api/v1/orders/{resting['order_id']}").json()["status"] == "OPEN")
+
+    refused = api.delete(f"/api/v1/accounts/{account}")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["unsettled_orders"] == 1
+
+    assert api.delete(f"/api/v1/orders/{resting['order_id']}").json()["status"] == "CANCELLED"
+    assert api.delete(f"/api/v1/accounts/{account}").status_code == 204
+    assert api.get(f"/api/v1/accounts/{account}").status_code == 404
+    assert account not in {a["account_id"] for a in api.get("/api/v1/accounts").json()}
+    gone = api.post("/api/v1/orders", json={**ORDER, "account_id": account})
+    assert gone.json()["error"]["code"] == "NOT_FOUND"
+    history = api.get(f"/api/v1/orders/{resting['order_id']}")
+    assert history.json()["status"] == "CANCELLED"  # the history outlives the account
+
+    again = {"account_id": account, "api_key": f"key{account}", "api_secret": f"secret{account}"}
+    restored = api.post("/api/v1/accounts", json=again)
+    assert restored.status_code == 201, restored.text
+    assert restored.json()["session_state"] == "login_required"
+    assert api.get(f"/api/v1/orders/{resting['order_id']}").json()["status"] == "CANCELLED"
