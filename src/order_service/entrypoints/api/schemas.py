@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
-from order_service.domain.order import Order
+from order_service.domain.ids import AccountId, StrategyId
+from order_service.domain.order import Order, OrderRequest
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -33,46 +34,42 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OrderIn(StrictModel):
+class OrderTerms(StrictModel):
+    """What to trade, in Kite's terms; shared by single orders and baskets."""
+
+    strategy_id: Identifier | None = None
+    variety: Variety = Variety.REGULAR
+    exchange: Exchange
+    tradingsymbol: Symbol
+    transaction_type: TransactionType
+    quantity: Quantity
+    product: Product
+    order_type: OrderType
+    price: PriceIn | None = None
+    trigger_price: PriceIn | None = None
+    validity: Validity = Validity.DAY
+    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
+    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
+    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
+    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    def to_request(self, account_id: AccountId) -> OrderRequest:
+        """Build the domain request (which checks what the schema cannot) for one account."""
+        fields = self.model_dump(include=set(OrderTerms.model_fields))
+        strategy = fields.pop("strategy_id")
+        fields["tradingsymbol"] = fields["tradingsymbol"].upper()
+        return OrderRequest(
+            account_id=account_id,
+            strategy_id=StrategyId(strategy) if strategy else None,
+            **fields,
+        )
+
+
+class OrderIn(OrderTerms):
     """A new order; ``client_order_id`` (or the ``Idempotency-Key`` header) makes it idempotent."""
 
     account_id: Identifier
-    strategy_id: Identifier | None = None
     client_order_id: Key | None = None
-    variety: Variety = Variety.REGULAR
-    exchange: Exchange
-    tradingsymbol: Symbol
-    transaction_type: TransactionType
-    quantity: Quantity
-    product: Product
-    order_type: OrderType
-    price: PriceIn | None = None
-    trigger_price: PriceIn | None = None
-    validity: Validity = Validity.DAY
-    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
-    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
-    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
-    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
-
-
-class BasketOrderIn(StrictModel):
-    """The order every leg of a basket places (quantity is multiplied per account)."""
-
-    strategy_id: Identifier | None = None
-    variety: Variety = Variety.REGULAR
-    exchange: Exchange
-    tradingsymbol: Symbol
-    transaction_type: TransactionType
-    quantity: Quantity
-    product: Product
-    order_type: OrderType
-    price: PriceIn | None = None
-    trigger_price: PriceIn | None = None
-    validity: Validity = Validity.DAY
-    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
-    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
-    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
-    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class BasketLegIn(StrictModel):
@@ -89,7 +86,7 @@ class BasketIn(StrictModel):
         ]
         | None
     ) = None
-    order: BasketOrderIn
+    order: OrderTerms
     legs: Annotated[list[BasketLegIn], Field(min_length=1, max_length=50)]
 
 

@@ -6,15 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
-from order_service.domain.ids import AccountId, StrategyId
-from order_service.domain.order import OrderRequest
+from order_service.domain.ids import AccountId
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.errors import status_for
 from order_service.entrypoints.api.schemas import (
     BasketIn,
     BasketLegOut,
-    BasketOrderIn,
     BasketOut,
     ErrorBody,
     ErrorInfo,
@@ -42,22 +40,13 @@ async def place_basket(
     if idempotency_key and body.basket_id and idempotency_key != body.basket_id:
         raise ValidationError("Idempotency-Key and basket_id differ", field="basket_id")
     legs = [BasketLeg(AccountId(leg.account_id), leg.multiplier) for leg in body.legs]
-    template = _template(body.order, legs[0].account_id)
+    template = body.order.to_request(legs[0].account_id)
     results = await services.baskets.place_basket(
         principal, template, legs, idempotency_key or body.basket_id
     )
     outs = [_leg_out(result) for result in results]
     failed = sum(1 for out in outs if out.error is not None)
     return BasketOut(placed=len(outs) - failed, failed=failed, legs=outs)
-
-
-def _template(order: BasketOrderIn, account_id: AccountId) -> OrderRequest:
-    fields = order.model_dump()
-    strategy = fields.pop("strategy_id")
-    fields["tradingsymbol"] = fields["tradingsymbol"].upper()
-    return OrderRequest(
-        account_id=account_id, strategy_id=StrategyId(strategy) if strategy else None, **fields
-    )
 
 
 def _leg_out(result: LegResult) -> BasketLegOut:

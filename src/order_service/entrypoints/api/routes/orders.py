@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from order_service.domain.ids import AccountId, ClientOrderId, OrderId, StrategyId
-from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.order import OrderChanges
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.schemas import (
@@ -45,7 +45,8 @@ async def place_order(
     started = time.perf_counter()
     key = _idempotency_key(idempotency_key, body.client_order_id)
     try:
-        placement = await services.orders.place_order(principal, _request(body), key)
+        request = body.to_request(AccountId(body.account_id))
+        placement = await services.orders.place_order(principal, request, key)
     except OrderServiceError as exc:
         ORDERS.labels(exc.error_code.lower()).inc()
         raise
@@ -123,24 +124,3 @@ def _idempotency_key(header: str | None, body_key: str | None) -> ClientOrderId 
         )
     key = header or body_key
     return ClientOrderId(key) if key else None
-
-
-def _request(body: OrderIn) -> OrderRequest:
-    return OrderRequest(
-        account_id=AccountId(body.account_id),
-        strategy_id=StrategyId(body.strategy_id) if body.strategy_id else None,
-        variety=body.variety,
-        exchange=body.exchange,
-        tradingsymbol=body.tradingsymbol.upper(),
-        transaction_type=body.transaction_type,
-        quantity=body.quantity,
-        product=body.product,
-        order_type=body.order_type,
-        price=body.price,
-        trigger_price=body.trigger_price,
-        validity=body.validity,
-        validity_ttl=body.validity_ttl,
-        disclosed_quantity=body.disclosed_quantity,
-        market_protection=body.market_protection,
-        tag=body.tag,
-    )
