@@ -1,4 +1,4 @@
-"""The admission rule of the rate budgets: never overfills a window, and admits as early as it can."""
+"""The admission rule of the rate budgets: never overfills a window, admits as early as it can."""
 
 from __future__ import annotations
 
@@ -29,15 +29,25 @@ margins = st.sampled_from([0.0, 0.01, DEFAULT_MARGIN_SECONDS])
 steps = st.lists(st.floats(0.0, 2.0, allow_nan=False, allow_infinity=False), max_size=40)
 
 
-def overfilled(times: list[float], windows: list[Window], margin: float) -> bool:
-    """Brute force: do some ``limit + 1`` consecutive admissions span less than a window?"""
+def overfilled(
+    times: list[float], windows: list[Window], margin: float, slack: float = TOLERANCE
+) -> bool:
+    """Brute force: do some ``limit + 1`` consecutive admissions span less than a window?
+
+    ``slack`` forgives float rounding: positive to accept a time that fits within it, negative
+    (see ``blocked``) to accept a time that is refused within it.
+    """
     ordered = sorted(times)
     for window in windows:
         width = window.seconds + margin
         for first in range(len(ordered) - window.limit):
-            if ordered[first + window.limit] - ordered[first] < width - TOLERANCE:
+            if ordered[first + window.limit] - ordered[first] < width - slack:
                 return True
     return False
+
+
+def blocked(times: list[float], windows: list[Window], margin: float) -> bool:
+    return overfilled(times, windows, margin, slack=-TOLERANCE)
 
 
 def admit_all(arrivals: list[float], windows: list[Window], margin: float) -> list[float]:
@@ -74,7 +84,7 @@ def test_no_earlier_time_would_have_fitted(
     for fraction in [0.0, 1.0, *fractions]:
         earlier = now + (latest_earlier - now) * fraction
         if now <= earlier <= latest_earlier:
-            assert overfilled([*admitted, earlier], windows, margin), (earlier, at)
+            assert blocked([*admitted, earlier], windows, margin), (earlier, at)
 
 
 @given(
@@ -97,8 +107,8 @@ def test_a_gap_between_future_reservations_is_used(
     assert at >= now
     assert not overfilled([*admitted, at], windows, margin)
     if at - now > 2 * TOLERANCE:
-        assert overfilled([*admitted, now], windows, margin)
-        assert overfilled([*admitted, at - 2 * TOLERANCE], windows, margin)
+        assert blocked([*admitted, now], windows, margin)
+        assert blocked([*admitted, at - 2 * TOLERANCE], windows, margin)
 
 
 @settings(max_examples=25)

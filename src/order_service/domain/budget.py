@@ -80,12 +80,14 @@ def _blocked(
 ) -> Iterator[tuple[float, float]]:
     """Yield the open spans where one more admission would overfill a window.
 
-    Each run of ``limit`` consecutive admissions blocks every time less than a window's length
-    after its first and before its last; older runs end before ``now`` and are skipped.
+    A run of ``limit`` consecutive admissions shorter than a window blocks every time less than
+    the window's length after its first and before its last; runs that end before ``now`` are
+    skipped.
     """
     for window in windows:
         width = window.seconds + margin
         recent = times[bisect.bisect_right(times, now - width) :]
         for first in range(len(recent) - window.limit + 1):
             last = recent[first + window.limit - 1]
-            yield last - width, recent[first] + width
+            if recent[first] + width > last:
+                yield last - width, recent[first] + width

@@ -69,9 +69,10 @@ class CircuitBreaker:
     def _open_error(self) -> BrokerUnavailable:
         assert self._opened_at is not None
         retry_after = max(self._opened_at + self._cooldown - self._now(), 0.0)
+        why = f"not calling it for {retry_after:.1f} s" if retry_after else "one trial call is out"
         return BrokerUnavailable(
             f"circuit open: the broker failed {self._failures} times in a row for account "
-            f"{self._account_id}; not calling it for {retry_after:.1f} s",
+            f"{self._account_id}; {why}",
             details={
                 "account_id": self._account_id,
                 "circuit": "open",

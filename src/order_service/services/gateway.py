@@ -29,10 +29,15 @@ from order_service.errors import (
     OrderServiceError,
 )
 from order_service.services.breaker import CircuitBreaker
-from order_service.services.ports import Broker, BrokerSession, RateBudget, SessionGrant
+from order_service.services.ports import (
+    Broker,
+    BrokerSession,
+    RateBudget,
+    SessionGrant,
+    SessionSource,
+)
 
 T = TypeVar("T")
-SessionSource = Callable[[AccountId], Awaitable[BrokerSession | None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 # The broker, or the way to it, is unwell; any other error is the broker answering.
@@ -41,6 +46,8 @@ INFRASTRUCTURE_FAILURES = (BrokerUnavailable, BrokerOutcomeUnknown, DataFormatEr
 
 @dataclass(frozen=True, slots=True)
 class GatewayPolicy:
+    """How long a call may wait for its slot, and when an account's circuit opens and probes."""
+
     max_wait: float = 5.0
     breaker_failures: int = 5
     breaker_cooldown: float = 10.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -88,6 +88,10 @@ class Broker(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+# Reads an account's stored broker session; None when the account must log in again.
+SessionSource = Callable[[AccountId], Awaitable[BrokerSession | None]]
 
 
 class RateBudget(Protocol):

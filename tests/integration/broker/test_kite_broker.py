@@ -102,12 +102,12 @@ async def test_modify_and_cancel_a_resting_limit(
 ) -> None:
     broker, session = kite
     _price(admin, "1500.00")
-    request = _request(order_type=OrderType.LIMIT, price=Decimal("1400.00"))
+    request = _request(order_type=OrderType.LIMIT, price=Decimal("1450.00"))
     order_id = await broker.place_order(session, request, tag_for(new_order_id()))
     await broker.modify_order(
-        session, Variety.REGULAR, order_id, OrderChanges(price=Decimal("1410.50"))
+        session, Variety.REGULAR, order_id, OrderChanges(price=Decimal("1460.50"))
     )
-    assert (await broker.order_history(session, order_id))[-1].price == Decimal("1410.50")
+    assert (await broker.order_history(session, order_id))[-1].price == Decimal("1460.50")
     await broker.cancel_order(session, Variety.REGULAR, order_id)
     assert (await broker.order_history(session, order_id))[-1].raw_status == "CANCELLED"
     with pytest.raises(OrderRejected):
@@ -180,10 +180,10 @@ async def test_the_twenty_sixth_modification_is_refused(
 ) -> None:
     broker, session = kite
     _price(admin, "1500.00")
-    request = _request(order_type=OrderType.LIMIT, price=Decimal("1300.00"))
+    request = _request(order_type=OrderType.LIMIT, price=Decimal("1430.00"))
     order_id = await broker.place_order(session, request, tag_for(new_order_id()))
     for step in range(25):
-        change = OrderChanges(price=Decimal("1300.00") + Decimal(step + 1) / 20)
+        change = OrderChanges(price=Decimal("1430.00") + Decimal(step + 1) / 20)
         await broker.modify_order(session, Variety.REGULAR, order_id, change)
     with pytest.raises(OrderRejected, match="modifications"):
         await broker.modify_order(session, Variety.REGULAR, order_id, OrderChanges(quantity=2))

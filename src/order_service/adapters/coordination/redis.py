@@ -39,7 +39,10 @@ for i, key in ipairs(KEYS) do
     local times = {}
     for j = 2, #flat, 2 do times[#times + 1] = tonumber(flat[j]) end
     for first = 1, #times - limit + 1 do
-      spans[#spans + 1] = {times[first + limit - 1] - width, times[first] + width}
+      local last = times[first + limit - 1]
+      if times[first] + width > last then
+        spans[#spans + 1] = {last - width, times[first] + width}
+      end
     end
   end
 end
