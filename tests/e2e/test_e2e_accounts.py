@@ -15,6 +15,8 @@ def test_an_account_is_removed_only_when_settled_and_can_come_back(
     shown = api.get(f"/api/v1/accounts/{account}").json()
     assert shown["session_state"] == "active"
     assert "api_secret" not in shown
+    assert shown["limits"]["orders_per_second"] == 10
+    assert shown["limits"]["modifications_per_order"] == 25
     admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
     body = {**ORDER, "account_id": account, "order_type": "LIMIT", "price": "1450.00"}
     resting = api.post("/api/v1/orders", json=body).json()

@@ -53,8 +53,9 @@ def error_response(request_id: str, error: errors.OrderServiceError) -> JSONResp
     ERRORS.labels(error.error_code).inc()
     body = {"error": {**error.to_dict(), "request_id": request_id}}
     headers = {"X-Request-ID": request_id} if request_id else {}
-    if isinstance(error, errors.RateLimitError):
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    retry_after = error.details.get("retry_after_seconds")
+    if isinstance(retry_after, int | float):  # a rate limit, or an open circuit
+        headers["Retry-After"] = str(max(1, round(retry_after)))
     return JSONResponse(body, status_code=status_for(error), headers=headers)
 
 

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from order_service.config import Settings
 from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, StrategyId
-from order_service.domain.order import Order, OrderRequest
+from order_service.domain.order import MAX_MODIFICATIONS, Order, OrderRequest
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -220,6 +221,27 @@ class GrantIn(StrictModel):
     user_id: Identifier
 
 
+class AccountLimits(BaseModel):
+    """What the service lets through to the broker for this account (Kite's limits)."""
+
+    orders_per_second: int
+    orders_per_minute: int
+    orders_per_day: int
+    other_requests_per_second: int
+    quotes_per_second: int
+    modifications_per_order: int = MAX_MODIFICATIONS
+
+    @classmethod
+    def of(cls, settings: Settings) -> AccountLimits:
+        return cls(
+            orders_per_second=settings.rate_orders_per_second,
+            orders_per_minute=settings.rate_orders_per_minute,
+            orders_per_day=settings.rate_orders_per_day,
+            other_requests_per_second=settings.rate_other_per_second,
+            quotes_per_second=settings.rate_quotes_per_second,
+        )
+
+
 class AccountOut(BaseModel):
     """An account as callers see it: never its secrets."""
 
@@ -229,9 +251,10 @@ class AccountOut(BaseModel):
     session_state: str
     token_expires_at: datetime | None
     created_at: datetime
+    limits: AccountLimits
 
     @classmethod
-    def of(cls, account: Account) -> AccountOut:
+    def of(cls, account: Account, settings: Settings) -> AccountOut:
         return cls(
             account_id=account.account_id,
             name=account.name,
@@ -239,6 +262,7 @@ class AccountOut(BaseModel):
             session_state=account.session_state.value,
             token_expires_at=account.token_expires_at,
             created_at=account.created_at,
+            limits=AccountLimits.of(settings),
         )
 
 

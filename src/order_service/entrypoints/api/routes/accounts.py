@@ -21,7 +21,10 @@ Token = Annotated[str, Query(min_length=1, max_length=128)]
 
 @router.get("", response_model=list[AccountOut], responses=ERRORS)
 async def list_accounts(services: ServicesDep, principal: PrincipalDep) -> list[AccountOut]:
-    return [AccountOut.of(a) for a in await services.accounts.list_accounts(principal)]
+    return [
+        AccountOut.of(a, services.settings)
+        for a in await services.accounts.list_accounts(principal)
+    ]
 
 
 @router.post("", status_code=201, response_model=AccountOut, responses=ERRORS)
@@ -32,7 +35,7 @@ async def add_account(
     account = await services.accounts.add_account(
         principal, AccountId(body.account_id), body.api_key, body.api_secret, body.name
     )
-    return AccountOut.of(account)
+    return AccountOut.of(account, services.settings)
 
 
 # Declared before /{account_id} so the callback path is not taken for an account id.
@@ -50,14 +53,15 @@ async def login_callback(
             "the broker login did not succeed", details={"status": status, "action": action}
         )
     account = await services.accounts.complete_login(AccountId(account_id), request_token)
-    return AccountOut.of(account)
+    return AccountOut.of(account, services.settings)
 
 
 @router.get("/{account_id}", response_model=AccountOut, responses=ERRORS)
 async def get_account(
     account_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> AccountOut:
-    return AccountOut.of(await services.accounts.get_account(principal, AccountId(account_id)))
+    account = await services.accounts.get_account(principal, AccountId(account_id))
+    return AccountOut.of(account, services.settings)
 
 
 @router.delete("/{account_id}", status_code=204, responses=ERRORS)
