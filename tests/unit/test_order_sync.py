@@ -10,9 +10,9 @@ from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.registry import build_supervisor
-from order_service.errors import AuthenticationError, BrokerUnavailable
+from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
 from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
-from tests.unit.factories import ACCOUNT, make_limit_request
+from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 
 pytestmark = pytest.mark.asyncio
 
@@ -88,3 +88,16 @@ async def test_the_supervised_sync_settles_orders(world: World) -> None:
     await supervisor.stop()
 
     assert supervisor.status() == {"order_sync": "stopped"}
+
+
+async def test_the_sync_publishes_how_many_orders_are_unknown_and_for_how_long(
+    world: World,
+) -> None:
+    world.broker.fail_next("place_order", BrokerOutcomeUnknown("timed out"))
+    await world.services.orders.place_order(world.trader, make_request(), None)
+    world.clock.advance(12)  # within the grace window: still unknown, not yet failed
+
+    await OrderSyncWorker(world.services).run_once()
+
+    assert REGISTRY.get_sample_value("order_service_orders_unknown") == 1
+    assert REGISTRY.get_sample_value("order_service_order_unknown_age_seconds") == 12

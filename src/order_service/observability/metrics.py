@@ -36,6 +36,10 @@ ACCOUNTS_LOGIN_REQUIRED = Gauge(
     "order_service_accounts_login_required", "Accounts whose broker session needs a login"
 )
 ORDERS_UNKNOWN = Gauge("order_service_orders_unknown", "Orders whose placement outcome is unknown")
+ORDER_UNKNOWN_AGE = Gauge(
+    "order_service_order_unknown_age_seconds",
+    "How long the oldest unknown-outcome order has waited",
+)
 RECONCILIATION_DRIFT = Counter(
     "order_service_reconciliation_drift_total", "Differences found by reconciliation", ["kind"]
 )

@@ -11,7 +11,7 @@ from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
-from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
+from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
 
 # Orders whose send may have happened (or, for NEW, surely did not) and whose broker id we lack.
@@ -48,6 +48,14 @@ class ReconcileService:
     async def accounts_to_sync(self) -> list[AccountId]:
         async with self._uow() as uow:
             return await uow.orders.accounts_with_unsettled()
+
+    async def unknown_ages(self, limit: int = 1000) -> list[float]:
+        """Return how long (seconds) each order of unknown outcome has waited, oldest first."""
+        query = OrderQuery(account_ids=None, status=OrderStatus.UNKNOWN, limit=limit)
+        async with self._uow() as uow:
+            orders = await uow.orders.list(query)
+        now = self._clock.now()
+        return sorted(((now - order.updated_at).total_seconds() for order in orders), reverse=True)
 
     async def sync_account(self, account_id: AccountId) -> SyncResult:
         """Fetch the account's order book once and apply it to every unsettled order."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 from order_service.bootstrap import Services
 from order_service.errors import BrokerUnavailable, OrderServiceError
 from order_service.observability.logging import get_logger
-from order_service.observability.metrics import RECONCILIATION_DRIFT, UNMAPPED_STATUSES
+from order_service.observability.metrics import (
+    ORDER_UNKNOWN_AGE,
+    ORDERS_UNKNOWN,
+    RECONCILIATION_DRIFT,
+    UNMAPPED_STATUSES,
+)
 
 log = get_logger(__name__)
 
@@ -34,5 +39,11 @@ class OrderSyncWorker:
             RECONCILIATION_DRIFT.labels("order_status").inc(result.updated)
             RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.failed)
             UNMAPPED_STATUSES.inc(len(result.unmapped_statuses))
+        await self._observe_unknown()
         if unavailable is not None:
             raise unavailable
+
+    async def _observe_unknown(self) -> None:
+        ages = await self._services.reconcile.unknown_ages()
+        ORDERS_UNKNOWN.set(len(ages))
+        ORDER_UNKNOWN_AGE.set(ages[0] if ages else 0)
