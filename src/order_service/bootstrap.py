@@ -113,10 +113,16 @@ def _sql(settings: Settings) -> tuple[UnitOfWorkFactory, Probe, Closer]:
     engine = create_engine(settings.database_url)
     cipher = SecretCipher(_secret(settings))
 
+    factory = sql_uow_factory(engine, cipher)
+
     async def probe() -> bool:
         return await database_ready(engine)
 
-    return sql_uow_factory(engine, cipher), probe, engine.dispose
+    async def close() -> None:
+        await factory.close()
+        await engine.dispose()
+
+    return factory, probe, close
 
 
 def _secret(settings: Settings) -> str:

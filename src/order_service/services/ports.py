@@ -31,7 +31,11 @@ AccountIdList = list[AccountId]
 
 
 class DuplicateClientOrderId(Exception):
-    """The (account, client_order_id) pair is already taken by another order."""
+    """The (account, client_order_id) pair is already taken by another order.
+
+    Like every refusal of a write, it surfaces from the write itself or, at the latest, from
+    the unit of work's ``commit()`` (an adapter may hold writes back until then).
+    """
 
 
 class StaleWrite(Exception):

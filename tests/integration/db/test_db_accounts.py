@@ -99,8 +99,9 @@ async def test_saving_an_unknown_account_is_not_found(
     uow_factory: UowFactory, make_account: MakeAccount
 ) -> None:
     async with uow_factory() as uow:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound):  # by the commit at the latest
             await uow.accounts.save(make_account())
+            await uow.commit()
 
 
 @pytest.mark.asyncio

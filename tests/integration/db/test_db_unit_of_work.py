@@ -91,6 +91,7 @@ async def test_a_conflicting_insert_is_a_conflict(
     with pytest.raises(Conflict):
         async with uow_factory() as uow:
             await uow.accounts.add(make_account())
+            await uow.commit()
 
 
 @pytest.mark.asyncio

@@ -92,6 +92,7 @@ async def test_a_grant_to_an_unknown_account_is_a_conflict(uow_factory: UowFacto
     async with uow_factory() as uow:
         with pytest.raises(Conflict):
             await uow.users.grant(ALICE, AccountId("ZZ0000"))
+            await uow.commit()
 
 
 @pytest.mark.asyncio

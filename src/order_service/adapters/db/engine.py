@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from order_service.adapters.db.runners import SqliteGate
 from order_service.errors import ConfigurationError, DatabaseError
 
 # Applied to every new SQLite connection: WAL lets readers run beside the writer,
@@ -80,7 +81,7 @@ def _refused_as_configuration() -> Iterator[None]:
 def ensure_sqlite_directory(url: URL) -> None:
     """Create the directory of a file database; SQLite creates the file but not its parents."""
     database = url.database
-    if url.get_backend_name() != "sqlite" or database is None or not _is_sqlite_file(url):
+    if url.get_backend_name() != "sqlite" or database is None or not is_sqlite_file(url):
         return
     try:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -103,20 +104,22 @@ def _json_default(value: object) -> str:
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
     ensure_sqlite_directory(url)
-    pool: dict[str, Any] = {}
-    if _is_sqlite_file(url):  # an in-memory database already has its one shared connection
-        # One connection: SQLite has one writer at a time, and queueing for the pool in the
-        # event loop is far cheaper than SQLite's busy handler, which sleeps; it also rules out
-        # the SQLITE_BUSY a WAL read transaction gets when it tries to write after a commit.
-        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
-    engine = create_async_engine(url, json_serializer=dumps_json, **pool)
+    engine = create_async_engine(url, json_serializer=dumps_json)
     event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
     return engine
 
 
-def _is_sqlite_file(url: URL) -> bool:
+def sqlite_gate(url: URL) -> SqliteGate:
+    """Return the thread that will own the SQLite file's connection, set up like the engine."""
+    return SqliteGate(url, _apply_sqlite_pragmas, json_serializer=dumps_json)
+
+
+def is_sqlite_file(url: URL) -> bool:
+    """Return True for a SQLite database in a file (not in memory, not a URI)."""
     database = url.database
-    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+    if url.get_backend_name() != "sqlite" or not database:
+        return False
+    return database != ":memory:" and not str(database).startswith("file:")
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

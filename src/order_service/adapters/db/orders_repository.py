@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 
-from sqlalchemy import ColumnElement, Select, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
 
 from order_service.adapters.db.mapping import (
     event_from_row,
@@ -20,6 +20,14 @@ from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.services.ports import OrderQuery, StaleWrite
 
+# Built once: statements given their values as parameters compile once and stay cached, where
+# .values(**row) would coerce every column of every order into a new bind parameter.
+_INSERT_ORDER = insert(orders)
+_INSERT_EVENTS = insert(order_events)
+_UPDATE_ORDER = update(orders).where(
+    orders.c.order_id == bindparam("match_order_id"),
+    orders.c.version == bindparam("match_version"),
+)
 UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
 
 
@@ -28,20 +36,15 @@ class SqlOrderRepository(SqlRepository):
 
     async def add(self, order: Order) -> None:
         """Insert the order and its pending events; a taken key raises DuplicateClientOrderId."""
-        await self._execute(insert(orders).values(**order_values(order), version=order.version))
+        await self._execute(_INSERT_ORDER, [{**order_values(order), "version": order.version}])
         await self._store_events(order)
 
     async def save(self, order: Order) -> None:
         """Write the order if nobody else did since it was read, else raise StaleWrite."""
         values = order_values(order)
-        del values["order_id"]
-        statement = (
-            update(orders)
-            .where(orders.c.order_id == order.order_id, orders.c.version == order.version)
-            .values(**values, version=order.version + 1)
-        )
-        if await self._changed_rows(statement) == 0:
-            raise StaleWrite(order.order_id)
+        key = {"match_order_id": values.pop("order_id"), "match_version": order.version}
+        parameters = {**values, **key, "version": order.version + 1}
+        await self._expect_rows(_UPDATE_ORDER, parameters, StaleWrite(order.order_id))
         await self._store_events(order)
         order.version += 1
 
@@ -105,7 +108,7 @@ class SqlOrderRepository(SqlRepository):
     async def _store_events(self, order: Order) -> None:
         if order.pending_events:
             rows = [event_values(event) for event in order.pending_events]
-            await self._execute(insert(order_events), rows)
+            await self._execute(_INSERT_EVENTS, rows)
         order.pending_events.clear()
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from sqlalchemy import Executable, Insert, RowMapping, Table, insert, select, true, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.mapping import (
@@ -21,6 +18,7 @@ from order_service.adapters.db.mapping import (
     strategy_from_row,
     strategy_values,
 )
+from order_service.adapters.db.runners import StatementRunner
 from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
 from order_service.domain.account import Account, Strategy
 from order_service.domain.ids import AccountId, StrategyId
@@ -60,32 +58,39 @@ def _integrity_error(exc: sa_exc.IntegrityError) -> Exception:
 
 
 class SqlRepository:
-    """Runs statements in the unit of work's session, translating every failure."""
+    """Runs statements in the unit of work's transaction, translating every failure."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, runner: StatementRunner) -> None:
+        self._runner = runner
 
-    async def _execute(
-        self, statement: Executable, rows: Sequence[Values] | None = None
-    ) -> Result[Any]:
+    async def _execute(self, statement: Executable, rows: Sequence[Values] | None = None) -> None:
         with translated_errors():
-            if rows is None:
-                return await self._session.execute(statement)
-            return await self._session.execute(statement, rows)
+            await self._runner.run(statement, rows)
 
     async def _one_or_none(self, statement: Executable) -> RowMapping | None:
-        return (await self._execute(statement)).mappings().one_or_none()
+        rows = await self._all(statement)
+        if len(rows) > 1:
+            raise Conflict("a lookup that must be unique found several rows")
+        return rows[0] if rows else None
 
     async def _all(self, statement: Executable) -> Sequence[RowMapping]:
-        return (await self._execute(statement)).mappings().all()
+        with translated_errors():
+            return await self._runner.fetch(statement)
 
-    async def _changed_rows(self, statement: Executable) -> int:
-        result = await self._execute(statement)
-        return cast("CursorResult[Any]", result).rowcount
+    async def _expect_rows(
+        self, statement: Executable, parameters: Values | None, otherwise: Exception
+    ) -> None:
+        """Run a write that must change a row; ``otherwise`` is raised if it changed none.
+
+        The check may come at the next read or at commit (SQLite batches its writes), so
+        callers treat it as part of committing.
+        """
+        with translated_errors():
+            await self._runner.run_checked(statement, parameters, otherwise)
 
     def _insert_or_ignore(self, table: Table, values: Values) -> Insert:
         """Return an INSERT that leaves an existing row with the same key alone."""
-        dialect = self._session.get_bind().dialect.name
+        dialect = self._runner.dialect_name
         if dialect == "postgresql":
             return postgresql.insert(table).values(values).on_conflict_do_nothing()
         if dialect == "sqlite":
@@ -96,8 +101,8 @@ class SqlRepository:
 class SqlAccountRepository(SqlRepository):
     """Accounts; the API secret and access token are encrypted before they reach a row."""
 
-    def __init__(self, session: AsyncSession, cipher: SecretCipher) -> None:
-        super().__init__(session)
+    def __init__(self, runner: StatementRunner, cipher: SecretCipher) -> None:
+        super().__init__(runner)
         self._cipher = cipher
 
     async def add(self, account: Account) -> None:
@@ -110,8 +115,9 @@ class SqlAccountRepository(SqlRepository):
         statement = (
             update(accounts).where(accounts.c.account_id == account.account_id).values(values)
         )
-        if await self._changed_rows(statement) == 0:
-            raise NotFound(f"account {account.account_id} not found")
+        await self._expect_rows(
+            statement, None, NotFound(f"account {account.account_id} not found")
+        )
 
     async def get(self, account_id: AccountId) -> Account | None:
         row = await self._one_or_none(select(accounts).where(accounts.c.account_id == account_id))

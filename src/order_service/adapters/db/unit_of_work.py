@@ -1,20 +1,26 @@
-"""The SQL unit of work: one session, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one transaction, rolled back unless committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.orders_repository import SqlOrderRepository
 from order_service.adapters.db.repositories import (
     SqlAccountRepository,
     SqlStrategyRepository,
     translated_errors,
+)
+from order_service.adapters.db.runners import (
+    SessionRunner,
+    StatementRunner,
+    ThreadedSqliteRunner,
 )
 from order_service.adapters.db.users_repository import SqlUserRepository
 from order_service.errors import DatabaseError
@@ -28,17 +34,15 @@ from order_service.services.ports import (
 
 
 class SqlUnitOfWork:
-    """Gives the repositories one session; ``async with`` rolls back whatever was not committed."""
+    """Gives the repositories one transaction; ``async with`` rolls back what was not committed."""
 
-    def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], cipher: SecretCipher
-    ) -> None:
-        # A session holds no connection until its first statement, so making one here is cheap.
-        self._session = session_factory()
-        self.orders: OrderRepository = SqlOrderRepository(self._session)
-        self.accounts: AccountRepository = SqlAccountRepository(self._session, cipher)
-        self.strategies: StrategyRepository = SqlStrategyRepository(self._session)
-        self.users: UserRepository = SqlUserRepository(self._session)
+    def __init__(self, runner: StatementRunner, cipher: SecretCipher) -> None:
+        # No connection is taken until the first statement, so making one here is cheap.
+        self._runner = runner
+        self.orders: OrderRepository = SqlOrderRepository(runner)
+        self.accounts: AccountRepository = SqlAccountRepository(runner, cipher)
+        self.strategies: StrategyRepository = SqlStrategyRepository(runner)
+        self.users: UserRepository = SqlUserRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self
@@ -50,31 +54,47 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._session.rollback()
+            await self._runner.rollback()
         except (SQLAlchemyError, OSError) as rollback_error:
             # A failed rollback must not hide the error that caused it.
             if exc is None:
                 raise DatabaseError("could not roll back the transaction") from rollback_error
         finally:
-            await self._session.close()
+            await self._runner.close()
 
     async def commit(self) -> None:
         with translated_errors():
-            await self._session.commit()
+            await self._runner.commit()
 
     async def rollback(self) -> None:
         with translated_errors():
-            await self._session.rollback()
+            await self._runner.rollback()
 
 
-def sql_uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> Callable[[], SqlUnitOfWork]:
+class SqlUnitOfWorkFactory:
+    """Makes units of work for one database; SQLite files get their own connection thread."""
+
+    def __init__(self, engine: AsyncEngine, cipher: SecretCipher) -> None:
+        self._cipher = cipher
+        self._gate = sqlite_gate(engine.url) if is_sqlite_file(engine.url) else None
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        runner: StatementRunner
+        if self._gate is not None:
+            runner = ThreadedSqliteRunner(self._gate)
+        else:
+            runner = SessionRunner(self._sessions())
+        return SqlUnitOfWork(runner, self._cipher)
+
+    async def close(self) -> None:
+        if self._gate is not None:
+            await asyncio.to_thread(self._gate.dispose)
+
+
+def sql_uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> SqlUnitOfWorkFactory:
     """Return a factory of units of work bound to ``engine``."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    def new_unit_of_work() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions, cipher)
-
-    return new_unit_of_work
+    return SqlUnitOfWorkFactory(engine, cipher)
 
 
 if TYPE_CHECKING:

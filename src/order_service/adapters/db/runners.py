@@ -1,0 +1,190 @@
+"""How a unit of work's statements reach the database.
+
+``SessionRunner`` drives SQLAlchemy's ``AsyncSession`` (asyncpg for PostgreSQL), one await per
+statement. For a SQLite file, ``ThreadedSqliteRunner`` gives the work to the one thread that
+owns the SQLite connection, and holds writes back until the next read or the commit, so a
+unit of work that writes an order and its events and commits crosses threads once: aiosqlite
+would cross three or four times per statement (cursor, execute, fetch, close), which
+dominated the order path. SQLite has one writer at a time anyway, so the gate also serializes
+units of work, in the event loop rather than in SQLite's sleeping busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy import Connection, Engine, Executable, RowMapping, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import URL, CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+Rows = Sequence[dict[str, Any]] | None
+
+
+class StatementRunner(Protocol):
+    """What the repositories need from a transaction."""
+
+    @property
+    def dialect_name(self) -> str: ...
+
+    async def run(self, statement: Executable, rows: Rows = None) -> None: ...
+
+    async def fetch(self, statement: Executable) -> Sequence[RowMapping]: ...
+
+    async def run_checked(
+        self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SessionRunner:
+    """Statements through an ``AsyncSession`` (its transaction begins with the first one)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def dialect_name(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    async def run(self, statement: Executable, rows: Rows = None) -> None:
+        await self._session.execute(statement, rows)
+
+    async def fetch(self, statement: Executable) -> Sequence[RowMapping]:
+        return (await self._session.execute(statement)).mappings().all()
+
+    async def run_checked(
+        self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
+    ) -> None:
+        result = await self._session.execute(statement, parameters)
+        if cast("CursorResult[Any]", result).rowcount == 0:
+            raise otherwise
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        await self._session.rollback()
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+class SqliteGate:
+    """The one thread, connection pool and lock of a SQLite database file."""
+
+    def __init__(self, url: URL, on_connect: Callable[[Any, Any], None], **engine: Any) -> None:
+        self.engine: Engine = create_sync_engine(url.set(drivername="sqlite"), **engine)
+        event.listen(self.engine, "connect", on_connect)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self.lock = asyncio.Lock()
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, fn)
+
+    def dispose(self) -> None:
+        self.thread.submit(self.engine.dispose).result()
+        self.thread.shutdown(wait=True)
+
+
+class ThreadedSqliteRunner:
+    """A unit of work's transaction on the gate's thread; holds the gate until it ends."""
+
+    def __init__(self, gate: SqliteGate) -> None:
+        self._gate = gate
+        self._connection: Connection | None = None
+        self._pending: list[_Write] = []
+
+    @property
+    def dialect_name(self) -> str:
+        return "sqlite"
+
+    async def run(self, statement: Executable, rows: Rows = None) -> None:
+        self._pending.append(_Write(statement, rows, None))
+
+    async def run_checked(
+        self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
+    ) -> None:
+        self._pending.append(_Write(statement, parameters, otherwise))
+
+    async def fetch(self, statement: Executable) -> Sequence[RowMapping]:
+        writes = self._take_pending()
+        return await self._on_thread(
+            lambda c: _flushed(c, writes).execute(statement).mappings().all(), ending=False
+        )
+
+    async def commit(self) -> None:
+        writes = self._take_pending()
+        if writes or self._connection is not None:
+            await self._on_thread(lambda c: _flushed(c, writes).commit(), ending=True)
+
+    async def rollback(self) -> None:
+        self._pending.clear()
+        if self._connection is not None:
+            await self._on_thread(lambda c: c.rollback(), ending=True)
+
+    async def close(self) -> None:
+        await self.rollback()
+
+    def _take_pending(self) -> list[_Write]:
+        writes, self._pending = self._pending, []
+        return writes
+
+    async def _on_thread(self, work: Callable[[Connection], T], *, ending: bool) -> T:
+        """Run ``work`` in one hop: connecting first if needed, closing after if ``ending``."""
+        connection = self._connection
+        if connection is None:
+            await self._gate.lock.acquire()
+        try:
+            connection, result = await self._gate.call(
+                lambda: _step(self._gate.engine, connection, work, ending)
+            )
+        except BaseException:
+            self._connection = None
+            self._gate.lock.release()
+            raise
+        self._connection = None if ending else connection
+        if ending:
+            self._gate.lock.release()
+        return result
+
+
+def _step(
+    engine: Engine, connection: Connection | None, work: Callable[[Connection], T], ending: bool
+) -> tuple[Connection, T]:
+    """On the gate's thread: connect if needed, work, and close when the transaction ends."""
+    connection = connection or engine.connect()
+    try:
+        result = work(connection)
+    except BaseException:
+        connection.close()  # closing rolls back; the transaction is over
+        raise
+    if ending:
+        connection.close()
+    return connection, result
+
+
+class _Write:
+    """A statement held back until the transaction's next read or its commit."""
+
+    __slots__ = ("otherwise", "parameters", "statement")
+
+    def __init__(self, statement: Executable, parameters: Any, otherwise: Exception | None) -> None:
+        self.statement, self.parameters, self.otherwise = statement, parameters, otherwise
+
+
+def _flushed(connection: Connection, writes: list[_Write]) -> Connection:
+    for write in writes:
+        result = connection.execute(write.statement, write.parameters)
+        if write.otherwise is not None and result.rowcount == 0:
+            raise write.otherwise
+    return connection
