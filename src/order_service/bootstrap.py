@@ -89,7 +89,11 @@ def bootstrap(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         reconcile=ReconcileService(
-            uow_factory, broker, clock, timedelta(seconds=settings.unknown_grace_seconds)
+            uow_factory,
+            broker,
+            clock,
+            timedelta(seconds=settings.unknown_grace_seconds),
+            request_window=timedelta(seconds=_request_window(settings)),
         ),
         postbacks=PostbackService(uow_factory, clock),
         directory=directory,
@@ -98,6 +102,11 @@ def bootstrap(
         database_ready=database_ready or _always_ready,
         closers=closers,
     )
+
+
+def _request_window(settings: Settings) -> float:
+    """How long a placing request can live: budget wait, the broker's timeout, and slack."""
+    return settings.rate_max_wait_seconds + settings.kite_timeout_seconds * 2 + 5
 
 
 async def _always_ready() -> bool:

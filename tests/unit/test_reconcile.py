@@ -274,3 +274,29 @@ async def test_a_report_our_request_would_not_validate_does_not_wedge_the_sync(
 
     assert result.updated == 2
     assert (await stored(world, filled)).status is OrderStatus.COMPLETE
+
+
+async def test_a_submitting_order_is_left_to_its_request_for_the_whole_request_window(
+    world: World,
+) -> None:
+    """A request may wait for its rate-budget slot longer than the grace for unknown orders."""
+    from datetime import timedelta
+
+    from order_service.services.reconcile import ReconcileService
+
+    reconcile = ReconcileService(
+        lambda: FakeUnitOfWork(world.store),
+        world.broker,
+        world.clock,
+        unknown_grace=timedelta(seconds=2),
+        request_window=timedelta(seconds=20),
+    )
+    order = await insert(world, OrderStatus.SUBMITTING)
+
+    world.clock.advance(5)
+    assert (await reconcile.sync_account(ACCOUNT)).failed == 0
+    assert (await stored(world, order)).status is OrderStatus.SUBMITTING
+
+    world.clock.advance(16)
+    assert (await reconcile.sync_account(ACCOUNT)).failed == 1
+    assert (await stored(world, order)).status is OrderStatus.FAILED

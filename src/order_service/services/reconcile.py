@@ -38,11 +38,16 @@ class ReconcileService:
         broker: Broker,
         clock: Clock,
         unknown_grace: timedelta = timedelta(seconds=60),
+        request_window: timedelta = timedelta(seconds=0),
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
         self._grace = unknown_grace
+        # A NEW or SUBMITTING order belongs to the request placing it for as long as that
+        # request can live (its wait for a rate-budget slot plus the broker's timeout); only a
+        # crash leaves one behind longer, and only then may the book decide its fate.
+        self._in_flight = max(unknown_grace, request_window)
         self._writer = OrderWriter(uow_factory, clock)
 
     async def accounts_to_sync(self) -> list[AccountId]:
@@ -84,8 +89,10 @@ class ReconcileService:
     async def _apply(
         self, order: Order, book: _Book, fetched_at: datetime, result: SyncResult
     ) -> None:
-        past_grace = fetched_at - order.updated_at >= self._grace
-        if order.status in _IN_FLIGHT and not past_grace:
+        waited = fetched_at - order.updated_at
+        in_flight = order.status in _IN_FLIGHT
+        past_grace = waited >= (self._in_flight if in_flight else self._grace)
+        if in_flight and not past_grace:
             return  # the placing request is still running; it records its own outcome
         report = book.find(order)
         if report is None:
