@@ -46,6 +46,11 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def bind(**fields: str) -> None:
+    """Attach fields (account, order_id) to every log line of the current request or task."""
+    structlog.contextvars.bind_contextvars(**fields)
+
+
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from order_service.bootstrap import Services
 from order_service.errors import BrokerUnavailable, OrderServiceError
-from order_service.observability.logging import get_logger
+from order_service.observability.logging import bind, get_logger
 from order_service.observability.metrics import (
     ORDER_UNKNOWN_AGE,
     ORDERS_UNKNOWN,
@@ -28,6 +28,7 @@ class OrderSyncWorker:
         reconcile = self._services.reconcile
         unavailable: BrokerUnavailable | None = None
         for account_id in await reconcile.accounts_to_sync():
+            bind(account=account_id)
             try:
                 result = await reconcile.sync_account(account_id)
             except BrokerUnavailable as exc:

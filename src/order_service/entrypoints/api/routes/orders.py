@@ -20,6 +20,7 @@ from order_service.entrypoints.api.schemas import (
     OrderPatch,
 )
 from order_service.errors import OrderServiceError, ValidationError
+from order_service.observability.logging import bind
 from order_service.observability.metrics import ORDER_LATENCY, ORDERS
 from order_service.services.ports import OrderQuery
 
@@ -43,6 +44,7 @@ async def place_order(
 ) -> OrderOut:
     """Place an order once: a repeat with the same key and body returns the same order (200)."""
     started = time.perf_counter()
+    bind(account=body.account_id)
     key = _idempotency_key(idempotency_key, body.client_order_id)
     try:
         request = body.to_request(AccountId(body.account_id))
@@ -88,6 +90,7 @@ async def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
 async def get_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
+    bind(order_id=order_id)
     return OrderOut.of(await services.orders.get_order(principal, OrderId(order_id)))
 
 
@@ -96,6 +99,7 @@ async def modify_order(
     order_id: str, body: OrderPatch, services: ServicesDep, principal: PrincipalDep
 ) -> OrderOut:
     """Modify a working order (Kite allows 25 modifications per order)."""
+    bind(order_id=order_id)
     changes = OrderChanges(**body.model_dump(exclude_none=True))
     order = await services.amendments.modify_order(principal, OrderId(order_id), changes)
     return OrderOut.of(order)
@@ -104,6 +108,7 @@ async def modify_order(
 @router.delete("/{order_id}", response_model=OrderOut, responses=ERRORS)
 async def cancel_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
     """Cancel a working order; the answer carries the state the broker reports afterwards."""
+    bind(order_id=order_id)
     order = await services.amendments.cancel_order(principal, OrderId(order_id))
     return OrderOut.of(order)
 
