@@ -2,9 +2,11 @@
 
 Both servers run in their own processes so that the client threads do not share a GIL with them.
 The bare server answers every `POST /orders/regular` with Kite's success envelope and nothing else;
-it is the physical ceiling of SDK + HTTP on this machine. Target: paper >= 70 % of bare.
+it is the physical ceiling of SDK + HTTP on this machine. Target: paper >= 70 % of bare. With
+`--postbacks`, a third server is measured: a paper broker posting every fill to a sink (the bare
+server's `/hook`), to show what delivering postbacks costs placement.
 
-    python benchmarks/paper_broker.py [--orders 2000] [--clients 1 8]
+    python benchmarks/paper_broker.py [--orders 2000] [--clients 1 8] [--postbacks]
 """
 
 from __future__ import annotations
@@ -56,8 +58,17 @@ async def _bare_place(request: Request) -> Response:
     return Response(b'{"status":"success","data":{"order_id":"1"}}', media_type="application/json")
 
 
+async def _sink(request: Request) -> Response:
+    await request.body()
+    return Response(b"ok")
+
+
 def _run_bare(port: int, ready: Event, stop: Event) -> None:
-    app = Starlette(routes=[Route("/orders/regular", _bare_place, methods=["POST"])])
+    routes = [
+        Route("/orders/regular", _bare_place, methods=["POST"]),
+        Route("/hook", _sink, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -78,9 +89,11 @@ def _run_bare(port: int, ready: Event, stop: Event) -> None:
     thread.join()
 
 
-def _run_paper(port: int, ready: Event, stop: Event) -> None:
+def _run_paper(port: int, ready: Event, stop: Event, postback_url: str | None = None) -> None:
     package = _paper_broker()
-    config = package.PaperBrokerConfig(port=port, rate_limits=False, funds=Decimal("1e12"))
+    config = package.PaperBrokerConfig(
+        port=port, rate_limits=False, funds=Decimal("1e12"), postback_url=postback_url
+    )
     server = package.PaperBrokerServer(config)
     server.start()
     ready.set()
@@ -154,11 +167,11 @@ def _measure(url: str, access_token: str, orders: int, clients: int) -> Result:
 
 
 def _serve(
-    target: Callable[[int, Event, Event], None],
+    target: Callable[..., None], *extra: object
 ) -> tuple[str, Event, multiprocessing.Process]:
     port = _free_port()
     ready, stop = multiprocessing.Event(), multiprocessing.Event()
-    process = multiprocessing.Process(target=target, args=(port, ready, stop), daemon=True)
+    process = multiprocessing.Process(target=target, args=(port, ready, stop, *extra), daemon=True)
     process.start()
     if not ready.wait(30):
         raise RuntimeError(f"{target.__name__} did not start")
@@ -169,26 +182,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=2000, help="placements per measurement")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="client threads")
+    parser.add_argument("--postbacks", action="store_true", help="also measure with postbacks")
     args = parser.parse_args()
-    paper_url, paper_stop, paper = _serve(_run_paper)
     bare_url, bare_stop, bare = _serve(_run_bare)
+    servers = {"paper": _serve(_run_paper)}
+    if args.postbacks:
+        servers["paper+pb"] = _serve(_run_paper, f"{bare_url}/hook")
     try:
-        token = _login(paper_url)
-        print(f"{'server':<8}{'clients':>8}{'orders/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
+        tokens = {name: _login(url) for name, (url, _, _) in servers.items()}
+        print(f"{'server':<10}{'clients':>8}{'orders/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
         for clients in args.clients:
-            results = {
-                "bare": _measure(bare_url, "bench", args.orders, clients),
-                "paper": _measure(paper_url, token, args.orders, clients),
-            }
+            results = {"bare": _measure(bare_url, "bench", args.orders, clients)}
+            for name, (url, _, _) in servers.items():
+                results[name] = _measure(url, tokens[name], args.orders, clients)
             for name, result in results.items():
                 print(
-                    f"{name:<8}{clients:>8}{result.rate:>11.0f}"
+                    f"{name:<10}{clients:>8}{result.rate:>11.0f}"
                     f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
                 )
-            ratio = results["paper"].rate / results["bare"].rate
-            print(f"paper/bare with {clients} client(s): {ratio:.0%}")
+            for name in servers:
+                ratio = results[name].rate / results["bare"].rate
+                print(f"{name}/bare with {clients} client(s): {ratio:.0%}")
     finally:
-        for stop, process in ((paper_stop, paper), (bare_stop, bare)):
+        for _, stop, process in [*servers.values(), (bare_url, bare_stop, bare)]:
             stop.set()
             process.join(10)
 

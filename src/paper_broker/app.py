@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,38 +16,74 @@ from .broker import PaperBroker
 from .config import PaperBrokerConfig
 from .errors import KiteError, RouteNotFound
 from .persistence import load, save
-from .routes import account, admin, market, orders, session
+from .routes import (
+    account,
+    admin,
+    gtt,
+    history,
+    margins,
+    market,
+    orders,
+    portfolio,
+    session,
+    ticker,
+)
 from .wire import error
 
 logger = logging.getLogger("paper_broker")
+PUMP_SECONDS = 1.0
 
 
 def create_app(config: PaperBrokerConfig) -> Starlette:
     """A Kite Connect v3 look-alike served at the host root."""
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state_file = config.state_file
-        if state_file is not None and state_file.exists():
-            load(app.state.broker, state_file)
-        yield
-        if state_file is not None:
-            save(app.state.broker, state_file)
-
     app = Starlette(
         # Starlette tries routes in order: the hot order routes come first.
         routes=[
             *orders.ROUTES,
             *account.ROUTES,
+            *portfolio.ROUTES,
+            *gtt.ROUTES,
+            *margins.ROUTES,
+            *history.ROUTES,
             *market.ROUTES,
             *session.ROUTES,
             *admin.ROUTES,
+            *ticker.ROUTES,
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
     app.state.broker = PaperBroker(config)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Load the state file, run the postback queue and the market pump, save on the way out."""
+    state_file = app.state.broker.config.state_file
+    if state_file is not None and state_file.exists():
+        load(app.state.broker, state_file)
+    workers = [
+        asyncio.create_task(app.state.broker.feed.postbacks.run()),
+        asyncio.create_task(_pump(app)),
+    ]
+    yield
+    for worker in workers:
+        worker.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+    if state_file is not None:
+        save(app.state.broker, state_file)
+
+
+async def _pump(app: Starlette) -> None:
+    """Keep the market moving between requests so fills, expiries and updates happen on time."""
+    while True:
+        await asyncio.sleep(PUMP_SECONDS)
+        try:
+            app.state.broker.exchange.sync()
+        except Exception:
+            # Supervised edge: a bug in one catch-up must not freeze the market for good.
+            logger.exception("the market pump failed")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -9,15 +9,22 @@ from .clock import Clock
 from .config import PaperBrokerConfig
 from .engine import Exchange
 from .faults import Faults
+from .gtt import Gtts
+from .postbacks import Postbacks
 from .prices import Market
 from .ratelimit import RateLimiter
 from .sessions import Sessions, User
+from .updates import OrderFeed
 
 
 class PaperBroker:
-    """Everything one running paper broker knows; all in memory."""
+    """Everything one running paper broker knows; all in memory.
 
-    def __init__(self, config: PaperBrokerConfig) -> None:
+    The order feed (postback queue and ticker connections) belongs to the running server and
+    is handed over when the admin API resets the broker.
+    """
+
+    def __init__(self, config: PaperBrokerConfig, feed: OrderFeed | None = None) -> None:
         self.config = config
         self.clock = Clock(config.clock)
         self.catalogue = build_catalogue(self.clock.now().date())
@@ -26,6 +33,10 @@ class PaperBroker:
         self.sessions = Sessions()
         self.faults = Faults(config.seed)
         self.limiter = RateLimiter(enabled=config.rate_limits)
+        self.feed = feed if feed is not None else OrderFeed(Postbacks(config.postback_delays))
+        self.feed.users = self.sessions.users
+        self.exchange.execution.listener = self.feed.publish
+        self.gtts = Gtts(self.exchange)
         self.add_user(
             User(
                 user_id=config.user_id,
@@ -33,6 +44,7 @@ class PaperBroker:
                 api_secret=config.api_secret,
                 funds=config.funds,
                 redirect_url=config.redirect_url,
+                postback_url=config.postback_url,
             )
         )
 

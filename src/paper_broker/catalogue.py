@@ -16,12 +16,12 @@ STRIKES_EACH_SIDE = 2
 NFO_SEGMENT_BYTE = 2
 
 _EQUITIES = (
-    # tradingsymbol, name, instrument_token (Kite's NSE tokens), reference price
-    ("INFY", "INFOSYS", 408065, "1580.00"),
-    ("RELIANCE", "RELIANCE INDUSTRIES", 738561, "1510.00"),
-    ("TCS", "TATA CONSULTANCY SERV LT", 2953217, "3150.00"),
-    ("SBIN", "STATE BANK OF INDIA", 779521, "965.00"),
-    ("HDFCBANK", "HDFC BANK", 341249, "1005.00"),
+    # tradingsymbol, name, instrument_token (Kite's NSE tokens), reference price, ISIN
+    ("INFY", "INFOSYS", 408065, "1580.00", "INE009A01021"),
+    ("RELIANCE", "RELIANCE INDUSTRIES", 738561, "1510.00", "INE002A01018"),
+    ("TCS", "TATA CONSULTANCY SERV LT", 2953217, "3150.00", "INE467B01029"),
+    ("SBIN", "STATE BANK OF INDIA", 779521, "965.00", "INE062A01020"),
+    ("HDFCBANK", "HDFC BANK", 341249, "1005.00", "INE040A01034"),
 )
 
 
@@ -54,7 +54,7 @@ def build_catalogue(today: date) -> Catalogue:
     return Catalogue(items)
 
 
-def _equity(symbol: str, name: str, token: int, price: str) -> Instrument:
+def _equity(symbol: str, name: str, token: int, price: str, isin: str) -> Instrument:
     return Instrument(
         instrument_token=token,
         tradingsymbol=symbol,
@@ -65,6 +65,7 @@ def _equity(symbol: str, name: str, token: int, price: str) -> Instrument:
         tick_size=TICK,
         lot_size=1,
         base_price=Decimal(price),
+        isin=isin,
     )
 
 

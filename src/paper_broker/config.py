@@ -21,12 +21,19 @@ def _parse_path(raw: str) -> Path | None:
     return Path(raw) if raw.strip() else None
 
 
+def _parse_optional(raw: str) -> str | None:
+    return raw.strip() or None
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "port": int,
     "seed": int,
     "funds": Decimal,
     "rate_limits": _parse_bool,
     "state_file": _parse_path,
+    "postback_url": _parse_optional,
+    "postback_retries": int,
+    "postback_backoff": float,
 }
 
 
@@ -45,10 +52,21 @@ class PaperBrokerConfig:
     funds: Decimal = Decimal("1000000")
     redirect_url: str = "http://127.0.0.1:8000/api/v1/accounts/login/callback"
     rate_limits: bool = True
+    # Where the default user's order updates are POSTed; None sends none.
+    postback_url: str | None = None
+    # A failed postback is retried this many times, waiting backoff, 2x, 4x … seconds.
+    postback_retries: int = 3
+    postback_backoff: float = 0.5
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCK_MODES:
             raise ValueError(f"clock must be one of {CLOCK_MODES}, not {self.clock!r}")
+        if self.postback_retries < 0 or self.postback_backoff < 0:
+            raise ValueError("postback retries and backoff cannot be negative")
+
+    @property
+    def postback_delays(self) -> tuple[float, ...]:
+        return tuple(self.postback_backoff * 2**attempt for attempt in range(self.postback_retries))
 
     @classmethod
     def from_env(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from .clock import Clock
 from .errors import InputError, OrderError
 from .execution import Execution
 from .instruments import Catalogue
+from .matching import Watched
 from .orders import (
     AMO_REQ_RECEIVED,
     CANCEL_PENDING,
@@ -20,19 +21,31 @@ from .orders import (
     MODIFY_PENDING,
     MODIFY_VALIDATION_PENDING,
     OPEN,
-    PUT_ORDER_REQ_RECEIVED,
     REJECTED,
-    VALIDATION_PENDING,
+    UPDATE,
     WORKING,
     Order,
-    OrderState,
+)
+from .placement import (
+    changes,
+    current_terms,
+    first_leg,
+    initial_state,
+    is_buy,
+    meta,
+    slices,
+    tag_slices,
 )
 from .prices import Market
 from .registry import Registry
+from .rms import check_holdings, circuit_breach
+from .rollover import roll_over
+from .schedule import Schedule
 from .validation import Form, PlaceRequest, Terms, check_terms, parse_modify
 
 MARKET_CLOSED = "Markets are closed right now. Use GTT for placing long standing orders instead."
 PAST_TENSE = {COMPLETE: "completed", CANCELLED: "cancelled", REJECTED: "rejected"}
+TTL_EXPIRED = "Order expired: its validity (TTL) ran out."
 
 
 class Exchange:
@@ -43,80 +56,121 @@ class Exchange:
         self.market = market
         self.clock = clock
         self.registry = Registry()
-        self.execution = Execution(self.registry, market, clock)
+        self.execution = Execution(self.registry, market)
+        self.schedule = Schedule(clock.second())
+        self.on_crossed: Callable[[list[Watched]], None] | None = None
+        # Called with the rollover's second once the new trading day has started.
+        self.day_hooks: list[Callable[[int], None]] = []
 
     def place(self, user_id: str, request: PlaceRequest, reject: str | None = None) -> list[str]:
         """Accept an order (several when autosliced); refusals leave no order behind."""
         if request.variety != "amo" and not self.clock.is_market_open():
             raise InputError(MARKET_CLOSED)
         account = self.registry.accounts[user_id]
+        if request.product == "CNC" and request.transaction_type == "SELL":
+            self._check_holdings(user_id, request)
         price = self._reference_price(request)
-        is_buy = request.transaction_type == "BUY"
-        slices = [
-            (
-                quantity,
-                account.required_margin(
-                    request.instrument, request.product, is_buy, quantity, price
-                ),
-            )
-            for quantity in _slices(request)
+        item, product, buying = request.instrument, request.product, is_buy(request)
+        parts = [
+            (quantity, account.required_margin(item, product, buying, quantity, price))
+            for quantity in slices(request)
         ]
-        account.block(sum((margin for _, margin in slices), Decimal(0)))
-        now = self.clock.now()
-        orders = [self._create(user_id, request, q, margin, now) for q, margin in slices]
+        account.block(sum((margin for _, margin in parts), Decimal(0)))
+        now, second = self.clock.now(), self.clock.second()
+        orders = [self._create(user_id, request, q, margin, now) for q, margin in parts]
         if request.autoslice:
-            _tag_slices(orders)
+            tag_slices(orders)
         for order in orders:
-            self._submit(order, now, reject)
+            self._submit(order, second, reject)
         return [order.order_id for order in orders]
 
     def modify(self, user_id: str, order_id: str, form: Form) -> Order:
         order = self._working(user_id, order_id, "modified")
         if order.modifications >= MAX_MODIFICATIONS:
             raise OrderError("Maximum allowed order modifications exceeded.")
-        terms = parse_modify(form, _terms(order))
+        terms = parse_modify(form, current_terms(order))
         check_terms(order.instrument, order.transaction_type, terms)
-        price = terms.price or self.execution.ticks(order) * order.instrument.tick_size
-        needed = self.registry.accounts[user_id].required_margin(
-            order.instrument, order.product, order.is_buy, terms.quantity, price
+        if terms.quantity <= order.state.filled_quantity:
+            raise InputError("Quantity should be greater than the filled quantity.")
+        walk = self.market.walk(order.instrument, self.clock.second())
+        breach = circuit_breach(terms.order_type, terms.price, terms.trigger_price, walk)
+        if breach is not None:
+            raise OrderError(breach)
+        units = terms.quantity - order.state.filled_quantity + order.unplaced_quantity
+        account = self.registry.accounts[user_id]
+        needed = account.required_margin(
+            order.instrument, order.product, order.is_buy, units, terms.price or walk.price
         )
-        self.registry.accounts[user_id].reblock(order.blocked_margin, needed)
+        account.reblock(order.blocked_margin, needed)
         order.blocked_margin = needed
         self._apply_modification(order, terms)
         return order
 
     def cancel(self, user_id: str, order_id: str, parent_order_id: str | None = None) -> Order:
         order = self._working(user_id, order_id, "cancelled")
-        now = self.clock.now()
+        second = self.clock.second()
         self.execution.unrest(order)
         if parent_order_id and order.parent_order_id == parent_order_id:
             # Exiting a cover order's stop leg squares the position off at market.
-            order.move(status=OPEN, order_type="MARKET", exchange_update_timestamp=now)
-            self.execution.fill(order, self.execution.ticks(order), now)
+            order.move(status=OPEN, order_type="MARKET", exchange_update_timestamp=self.clock.now())
+            self.execution.work(order, second)
             return order
         order.move(status=CANCEL_PENDING)
-        self.execution.cancel(order, now)
+        self.execution.cancel(order, second)
         return order
 
     def sync(self) -> None:
-        """Bring instruments with working orders up to the clock; release AMOs in session."""
+        """Bring the exchange up to the clock: timed events, resting orders, AMOs, triggers."""
         second = self.clock.second()
+        execution = self.execution
+        if execution.went_live:
+            self._schedule_expiries()
+        if second >= self.schedule.next_at:
+            self._run_events(second)
+        self._walk_books(second)
+        if execution.amo_queue and self.clock.is_market_open():
+            for order in list(execution.amo_queue.values()):
+                del execution.amo_queue[order.order_id]
+                execution.submit(order, second)
+        if execution.crossed and self.on_crossed is not None:
+            crossed, execution.crossed = execution.crossed, []
+            self.on_crossed(crossed)
+
+    def _walk_books(self, second: int) -> None:
         for token in list(self.execution.books):
             instrument = self.catalogue.by_token(token)
             if instrument is not None:
                 self.market.walk(instrument, second)
-        queue = self.execution.amo_queue
-        if queue and self.clock.is_market_open():
-            now = self.clock.now()
-            for order in list(queue.values()):
-                del queue[order.order_id]
-                order.move(status=VALIDATION_PENDING)
-                self.execution.go_live(order, now)
+
+    def _schedule_expiries(self) -> None:
+        for order in self.execution.went_live:
+            deadline = order.state.order_timestamp.timestamp() + (order.validity_ttl or 0) * 60
+            self.schedule.expire_at(int(deadline), order.order_id)
+        self.execution.went_live.clear()
+
+    def _run_events(self, second: int) -> None:
+        while (event := self.schedule.pop_due(second)) is not None:
+            at, order_id = event
+            self._walk_books(at)
+            if order_id is None:
+                roll_over(self, at)
+                for hook in self.day_hooks:
+                    hook(at)
+                continue
+            order = self.registry.orders.get(order_id)
+            if order is not None and order.status in WORKING and order.state.validity == "TTL":
+                self.execution.cancel(order, at, TTL_EXPIRED)
+
+    def _check_holdings(self, user_id: str, request: PlaceRequest) -> None:
+        book = self.execution.books.get(request.instrument.instrument_token)
+        waiting = [*(book.orders.values() if book else ()), *self.execution.amo_queue.values()]
+        check_holdings(self.registry.accounts[user_id], request, waiting)
 
     def _create(
         self, user_id: str, request: PlaceRequest, quantity: int, margin: Decimal, now: datetime
     ) -> Order:
-        state = _initial_state(request, quantity, now)
+        leg_quantity = first_leg(request, quantity)
+        state = initial_state(request, leg_quantity, now)
         ids = self.registry.ids
         order = Order(
             order_id=ids.order_id(now),
@@ -130,32 +184,33 @@ class Exchange:
             validity_ttl=request.terms.validity_ttl,
             tag=request.tag,
             auction_number=request.auction_number,
-            meta=_meta(request),
+            meta=meta(request, leg_quantity),
             blocked_margin=margin,
             history=[state],
         )
         self.registry.add_order(order)
         return order
 
-    def _submit(self, order: Order, now: datetime, reject: str | None) -> None:
+    def _submit(self, order: Order, second: int, reject: str | None) -> None:
         if order.status == AMO_REQ_RECEIVED and not self.clock.is_market_open():
             self.execution.amo_queue[order.order_id] = order
             return
-        self.execution.submit(order, now, reject)
+        self.execution.submit(order, second, reject)
 
     def _apply_modification(self, order: Order, terms: Terms) -> None:
         was_queued = order.status == AMO_REQ_RECEIVED
         self.execution.unrest(order)
         order.modifications += 1
-        now = self.clock.now()
+        now, second = self.clock.now(), self.clock.second()
         order.move(status=MODIFY_VALIDATION_PENDING, order_timestamp=now)
         order.move(status=MODIFY_PENDING)
-        order.move(status=MODIFIED, modified=True, exchange_update_timestamp=now, **_changes(terms))
+        order.move(status=MODIFIED, modified=True, exchange_update_timestamp=now, **changes(terms))
+        self.execution.notify(order, UPDATE)
         if was_queued:
             order.move(status=AMO_REQ_RECEIVED)
-            self._submit(order, now, None)
+            self._submit(order, second, None)
         else:
-            self.execution.work(order, now)
+            self.execution.work(order, second)
 
     def _working(self, user_id: str, order_id: str, verb: str) -> Order:
         order = self.registry.order(user_id, order_id)
@@ -169,72 +224,3 @@ class Exchange:
         if request.terms.price:
             return request.terms.price
         return self.market.price(request.instrument, self.clock.second())
-
-
-def _initial_state(request: PlaceRequest, quantity: int, now: datetime) -> OrderState:
-    terms = request.terms
-    return OrderState(
-        status=AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED,
-        order_type=terms.order_type,
-        quantity=quantity,
-        price=terms.price,
-        trigger_price=terms.trigger_price,
-        validity=terms.validity,
-        disclosed_quantity=terms.disclosed_quantity,
-        market_protection=terms.market_protection,
-        order_timestamp=now,
-    )
-
-
-def _slices(request: PlaceRequest) -> list[int]:
-    """Autoslice splits at the freeze quantity; otherwise one order."""
-    quantity, freeze = request.terms.quantity, request.instrument.freeze_quantity
-    if not request.autoslice or not freeze or quantity <= freeze:
-        return [quantity]
-    return [freeze] * (quantity // freeze) + ([quantity % freeze] if quantity % freeze else [])
-
-
-def _tag_slices(orders: list[Order]) -> None:
-    parent = orders[0].order_id
-    for order in orders:
-        order.system_tags = ["autoslice", f"autoslice:{parent}"]
-
-
-def _meta(request: PlaceRequest) -> dict[str, Any]:
-    if request.variety != "iceberg" or not request.iceberg_legs or not request.iceberg_quantity:
-        return {}
-    quantity = request.terms.quantity
-    leg = {
-        "leg": 1,
-        "legs": request.iceberg_legs,
-        "leg_quantity": request.iceberg_quantity,
-        "total_quantity": quantity,
-        "remaining_quantity": quantity,
-    }
-    return {"iceberg": leg}
-
-
-def _terms(order: Order) -> Terms:
-    state = order.state
-    return Terms(
-        order_type=state.order_type,
-        quantity=state.quantity,
-        price=state.price,
-        trigger_price=state.trigger_price,
-        validity=state.validity,
-        disclosed_quantity=state.disclosed_quantity,
-        market_protection=state.market_protection,
-        validity_ttl=order.validity_ttl,
-    )
-
-
-def _changes(terms: Terms) -> dict[str, Any]:
-    return {
-        "order_type": terms.order_type,
-        "quantity": terms.quantity,
-        "price": terms.price,
-        "trigger_price": terms.trigger_price,
-        "validity": terms.validity,
-        "disclosed_quantity": terms.disclosed_quantity,
-        "market_protection": terms.market_protection,
-    }

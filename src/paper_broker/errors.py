@@ -4,6 +4,7 @@ KiteError (GeneralException, 500)
 ├── InputError (InputException, 400)
 ├── OrderError (OrderException, 400)
 ├── MarginError (MarginException, 400)
+├── HoldingError (HoldingException, 400)
 ├── TokenError (TokenException, 403)
 ├── PermissionDenied (PermissionException, 403)
 ├── NetworkError (NetworkException, 503; 429 when rate limited)
@@ -39,6 +40,11 @@ class OrderError(KiteError):
 
 class MarginError(KiteError):
     error_type = "MarginException"
+    status = 400
+
+
+class HoldingError(KiteError):
+    error_type = "HoldingException"
     status = 400
 
 

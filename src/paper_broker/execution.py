@@ -1,12 +1,18 @@
-"""Working live orders: the status sequence from validation to a fill, trigger or cancel."""
+"""Working live orders: the status sequence from validation to fills, a trigger or a cancel.
+
+Every method takes the simulated `second` it acts at and reads prices at that second only, so
+that it can run inside a price walk's step (when a resting order fires) without advancing the
+walk it is called from.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from decimal import Decimal
 
-from .clock import Clock, second_to_datetime
-from .matching import Book, is_marketable, is_triggered
+from .clock import second_to_datetime
+from .legs import cover_leg, next_iceberg_leg
+from .matching import Book, Watched, is_marketable, is_triggered
 from .orders import (
     CANCELLED,
     COMPLETE,
@@ -16,172 +22,214 @@ from .orders import (
     REJECTED,
     STOP_TYPES,
     TRIGGER_PENDING,
+    UPDATE,
     VALIDATION_PENDING,
     Order,
-    OrderState,
     Trade,
 )
 from .prices import Market
 from .registry import Registry
+from .rms import CIRCUIT_RULE, circuit_rejection
+
+Listener = Callable[[Order, str], None]
 
 
 class Execution:
     """Moves orders through Kite's statuses against the simulated market."""
 
-    def __init__(self, registry: Registry, market: Market, clock: Clock) -> None:
+    def __init__(self, registry: Registry, market: Market) -> None:
         self.registry = registry
         self.market = market
-        self.clock = clock
         self.books: dict[int, Book] = {}
         self.amo_queue: dict[str, Order] = {}
+        self.listener: Listener | None = None
+        # Triggers the walk crossed; placing their orders must wait until the walk is done.
+        self.crossed: list[Watched] = []
+        # TTL orders that went live, for the exchange's expiry schedule.
+        self.went_live: list[Order] = []
 
-    def submit(self, order: Order, now: datetime, reject: str | None) -> None:
+    def notify(self, order: Order, event: str) -> None:
+        if self.listener is not None:
+            self.listener(order, event)
+
+    def submit(self, order: Order, second: int, reject: str | None = None) -> None:
         """Validate and send to the exchange, or reject as the RMS would after acceptance."""
         order.move(status=VALIDATION_PENDING)
         if reject is not None:
-            order.move(status=REJECTED, status_message=reject, exchange_update_timestamp=now)
-            self.release(order)
+            self.reject(order, second, reject, reject)
             return
-        self.go_live(order, now)
+        message = circuit_rejection(order, self.market.walk(order.instrument, second))
+        if message is not None:
+            self.reject(order, second, message, CIRCUIT_RULE)
+            return
+        self.go_live(order, second)
 
-    def go_live(self, order: Order, now: datetime) -> None:
-        order.move(status=OPEN_PENDING)
-        status = TRIGGER_PENDING if order.state.order_type in STOP_TYPES else OPEN
+    def reject(self, order: Order, second: int, message: str, raw: str) -> None:
+        when = second_to_datetime(second)
         order.move(
-            status=status,
-            exchange_order_id=self.registry.ids.exchange_order_id(),
-            exchange_timestamp=now,
-            exchange_update_timestamp=now,
+            status=REJECTED,
+            status_message=message,
+            status_message_raw=raw,
+            exchange_update_timestamp=when,
         )
-        self.work(order, now)
+        self.release(order)
+        self.notify(order, REJECTED)
 
-    def work(self, order: Order, now: datetime) -> None:
-        """Work an order that just went live: trade, trigger, rest or (IOC) cancel."""
+    def go_live(self, order: Order, second: int) -> None:
+        when = second_to_datetime(second)
+        order.move(status=OPEN_PENDING, exchange_order_id=self.registry.ids.exchange_order_id())
+        status = TRIGGER_PENDING if order.state.order_type in STOP_TYPES else OPEN
+        order.move(status=status, exchange_timestamp=when, exchange_update_timestamp=when)
+        if order.state.validity == "TTL":
+            self.went_live.append(order)
+        self.work(order, second)
+
+    def work(self, order: Order, second: int) -> None:
+        """Work an order that just went live or changed: trade, trigger, rest or (IOC) cancel."""
         if order.state.status == MODIFIED:
             order.move(status=_status_after_modify(order))
-        ticks = self.ticks(order)
+        ticks = self.market.walk(order.instrument, second).ticks
         if order.state.status == TRIGGER_PENDING:
             if is_triggered(order, ticks):
-                self._trigger(order, ticks, now)
+                self._trigger(order, ticks, second)
             else:
                 self.rest(order)
         elif is_marketable(order, ticks):
-            self.fill(order, ticks, now)
+            self.trade(order, ticks, second)
+            self._after_trade(order, second)
         elif order.state.validity == "IOC":
-            self.cancel(order, now)
+            self.cancel(order, second)
         else:
             self.rest(order)
 
-    def fill(self, order: Order, ticks: int, when: datetime) -> None:
-        """Fill the whole remaining quantity at `ticks`."""
+    def _after_trade(self, order: Order, second: int) -> None:
+        """What is left of an order after its first trade: IOC cancels it, others rest."""
+        if order.state.status == OPEN:
+            if order.state.validity == "IOC":
+                self.cancel(order, second)
+            else:
+                self.rest(order)
+
+    def trade(self, order: Order, ticks: int, second: int) -> None:
+        """Fill as much as the second's volume allows at `ticks`; the rest stays OPEN."""
+        state = order.state
+        left = state.quantity - state.filled_quantity
+        quantity = min(left, self.market.volume(order.instrument, second))
         price = ticks * order.instrument.tick_size
-        quantity = order.state.quantity - order.state.filled_quantity
-        self.release(order)
+        filled = state.filled_quantity + quantity
+        average = (state.average_price * state.filled_quantity + price * quantity) / filled
+        self._release_share(order, quantity)
+        done = filled == state.quantity
+        when = second_to_datetime(second)
         order.move(
-            status=COMPLETE,
-            filled_quantity=order.state.quantity,
-            average_price=price,
+            status=COMPLETE if done else OPEN,
+            filled_quantity=filled,
+            average_price=average.quantize(Decimal("0.0001")),
             exchange_update_timestamp=when,
         )
-        self.registry.add_trade(_trade(self.registry, order, quantity, price, when))
+        self.registry.add_trade(_trade(self.registry, order, quantity, price, second))
         self.registry.accounts[order.user_id].apply_fill(
             order.instrument, order.product, order.is_buy, quantity, price
         )
-        if order.variety == "co" and order.parent_order_id is None:
-            self._open_cover_leg(order, when)
+        self.notify(order, COMPLETE if done else UPDATE)
+        if done:
+            self._after_complete(order, second)
 
-    def cancel(self, order: Order, now: datetime) -> None:
+    def _after_complete(self, order: Order, second: int) -> None:
+        when = second_to_datetime(second)
+        if order.variety == "co" and order.parent_order_id is None:
+            leg = cover_leg(order, self.registry.ids, when)
+            self.registry.add_order(leg)
+            self.rest(leg)
+            return
+        following = next_iceberg_leg(order, self.registry.ids, when)
+        if following is not None:
+            self.registry.add_order(following)
+            self.submit(following, second)
+
+    def cancel(self, order: Order, second: int, message: str | None = None) -> None:
         self.unrest(order)
         cancelled = order.state.quantity - order.state.filled_quantity
-        order.move(status=CANCELLED, cancelled_quantity=cancelled, exchange_update_timestamp=now)
+        order.move(
+            status=CANCELLED,
+            cancelled_quantity=cancelled,
+            status_message=message,
+            status_message_raw=message,
+            exchange_update_timestamp=second_to_datetime(second),
+        )
         self.release(order)
+        self.notify(order, CANCELLED)
 
     def release(self, order: Order) -> None:
         self.registry.accounts[order.user_id].release(order.blocked_margin)
         order.blocked_margin = Decimal(0)
 
-    def ticks(self, order: Order) -> int:
-        return self.market.walk(order.instrument, self.clock.second()).ticks
+    def _release_share(self, order: Order, quantity: int) -> None:
+        """Free the margin blocked for `quantity` units of what the order may still trade."""
+        share = order.blocked_margin * quantity / order.outstanding_quantity
+        self.registry.accounts[order.user_id].release(share)
+        order.blocked_margin -= share
 
-    def _trigger(self, order: Order, ticks: int, when: datetime) -> None:
-        order.move(status=OPEN, exchange_update_timestamp=when)
+    def _trigger(self, order: Order, ticks: int, second: int) -> None:
+        order.move(status=OPEN, exchange_update_timestamp=second_to_datetime(second))
         if is_marketable(order, ticks):
-            self.fill(order, ticks, when)
+            self.trade(order, ticks, second)
+            self._after_trade(order, second)
         else:
             self.rest(order)
-
-    def _open_cover_leg(self, entry: Order, now: datetime) -> None:
-        """The system-placed stop-loss leg of a filled cover order."""
-        ids = self.registry.ids
-        state = _cover_leg_state(entry, ids.exchange_order_id(), now)
-        leg = Order(
-            order_id=ids.order_id(now),
-            user_id=entry.user_id,
-            variety="co",
-            instrument=entry.instrument,
-            transaction_type="SELL" if entry.is_buy else "BUY",
-            product="CO",
-            state=state,
-            guid=ids.guid(entry.user_id),
-            tag=entry.tag,
-            parent_order_id=entry.order_id,
-            history=[state],
-        )
-        self.registry.add_order(leg)
-        self.rest(leg)
 
     # -- resting orders -----------------------------------------------------------------------
 
     def on_fire(self, book: Book, ticks: int, second: int) -> None:
-        """A price step reached resting orders: trigger stops, fill limits at their own price."""
-        when = second_to_datetime(second)
+        """A price step reached resting orders: trigger stops, trade limits at their own price."""
         for order in book.due(ticks):
             del book.orders[order.order_id]
             if order.state.status == TRIGGER_PENDING:
-                self._trigger(order, ticks, when)
-            else:
-                self.fill(order, int(order.state.price / order.instrument.tick_size), when)
+                self._trigger(order, ticks, second)
+                continue
+            at = ticks if order.state.order_type in {"MARKET", "SL-M"} else _limit_ticks(order)
+            self.trade(order, at, second)
+            if order.state.status == OPEN:
+                book.orders[order.order_id] = order
+        for item in book.due_triggers(ticks):
+            del book.triggers[item.watch_id]
+            self.crossed.append(item)
         book.refresh()
-        if not book.orders:
+        if book.is_empty:
             self._drop_book(book.token)
 
-    def rest(self, order: Order) -> None:
-        token = order.instrument.instrument_token
+    def book(self, token: int) -> Book:
         book = self.books.get(token)
         if book is None:
             book = self.books[token] = Book(token, self.on_fire)
             self.market.watchers[token] = book
-        book.add(order)
+        return book
+
+    def rest(self, order: Order) -> None:
+        self.book(order.instrument.instrument_token).add(order)
 
     def unrest(self, order: Order) -> None:
         self.amo_queue.pop(order.order_id, None)
         book = self.books.get(order.instrument.instrument_token)
         if book is not None:
             book.remove(order.order_id)
-            if not book.orders:
+            if book.is_empty:
                 self._drop_book(book.token)
+
+    def unwatch(self, token: int, watch_id: int) -> None:
+        book = self.books.get(token)
+        if book is not None:
+            book.unwatch(watch_id)
+            if book.is_empty:
+                self._drop_book(token)
 
     def _drop_book(self, token: int) -> None:
         self.books.pop(token, None)
         self.market.watchers.pop(token, None)
 
 
-def _cover_leg_state(entry: Order, exchange_order_id: str, now: datetime) -> OrderState:
-    return OrderState(
-        status=TRIGGER_PENDING,
-        order_type="SL-M",
-        quantity=entry.state.quantity,
-        price=Decimal(0),
-        trigger_price=entry.state.trigger_price,
-        validity="DAY",
-        disclosed_quantity=0,
-        # A limit entry may carry no protection; the system's stop leg uses the automatic one.
-        market_protection=entry.state.market_protection or Decimal(-1),
-        order_timestamp=now,
-        exchange_order_id=exchange_order_id,
-        exchange_timestamp=now,
-        exchange_update_timestamp=now,
-    )
+def _limit_ticks(order: Order) -> int:
+    return int(order.state.price / order.instrument.tick_size)
 
 
 def _status_after_modify(order: Order) -> str:
@@ -192,9 +240,8 @@ def _status_after_modify(order: Order) -> str:
     return TRIGGER_PENDING if is_stop and not was_triggered else OPEN
 
 
-def _trade(
-    registry: Registry, order: Order, quantity: int, price: Decimal, when: datetime
-) -> Trade:
+def _trade(registry: Registry, order: Order, quantity: int, price: Decimal, second: int) -> Trade:
+    when = second_to_datetime(second)
     return Trade(
         trade_id=registry.ids.trade_id(),
         order_id=order.order_id,

@@ -23,6 +23,11 @@ ROUTES = frozenset(
         "margins",
         "quote",
         "instruments",
+        "historical",
+        "gtt",
+        "order_margins",
+        "charges",
+        "trigger_range",
         "*",
     }
 )
@@ -36,10 +41,16 @@ BEFORE_KINDS = frozenset(
         "html_504",
         "latency",
         "token_expired",
+        "error",
+        "empty_json",
+        "no_content_type",
     }
 )
 AFTER_KINDS = frozenset({"timeout_after_accept", "error_after_accept", "reset", "rms_reject"})
 KINDS = BEFORE_KINDS | AFTER_KINDS
+FIELDS = frozenset(
+    {"route", "kind", "probability", "count", "delay_ms", "message", "error_type", "status"}
+)
 # Kinds that only mean something for a placement.
 PLACE_ONLY = frozenset({"rms_reject"})
 
@@ -53,6 +64,9 @@ class Fault:
     count: int | None = None
     delay_ms: int = 2000
     message: str | None = None
+    # For kind "error": the `error_type` and HTTP status of the error reply.
+    error_type: str = "GeneralException"
+    status: int | None = None
 
     def applies_to(self, route: str) -> bool:
         if self.count == 0 or self.route not in (route, "*"):
@@ -95,7 +109,7 @@ class Faults:
 
 
 def _checked(spec: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(spec) - {"route", "kind", "probability", "count", "delay_ms", "message"}
+    unknown = set(spec) - FIELDS
     if unknown:
         raise InputError(f"Unknown fault fields: {', '.join(sorted(unknown))}.")
     route, kind = spec.get("route", "*"), spec.get("kind")
@@ -110,7 +124,16 @@ def _checked(spec: dict[str, Any]) -> dict[str, Any]:
         "count": None if spec.get("count") is None else _number(spec, "count", 0, int, 1, None),
         "delay_ms": _number(spec, "delay_ms", 2000, int, 0, 600_000),
         "message": None if spec.get("message") is None else str(spec["message"]),
+        "error_type": _error_type(spec),
+        "status": None if spec.get("status") is None else _number(spec, "status", 0, int, 200, 599),
     }
+
+
+def _error_type(spec: dict[str, Any]) -> str:
+    value = spec.get("error_type", "GeneralException")
+    if not isinstance(value, str) or not value.isidentifier():
+        raise invalid("error_type")
+    return value
 
 
 def _number(

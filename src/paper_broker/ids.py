@@ -16,6 +16,7 @@ class IdFactory:
     orders: int = 0
     exchange_orders: int = 0
     trades: int = 0
+    triggers: int = 0
 
     def order_id(self, now: datetime) -> str:
         self.orders += 1
@@ -28,6 +29,10 @@ class IdFactory:
     def trade_id(self) -> str:
         self.trades += 1
         return str(TRADE_BASE + self.trades)
+
+    def trigger_id(self) -> int:
+        self.triggers += 1
+        return 100_000 + self.triggers
 
     def guid(self, user_id: str) -> str:
         return f"{self.orders:06d}X{user_id}"

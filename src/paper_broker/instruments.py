@@ -41,6 +41,7 @@ class Instrument:
     strike: Decimal = Decimal(0)
     freeze_quantity: int = 0
     underlying: str = ""
+    isin: str = ""
 
     @property
     def key(self) -> str:

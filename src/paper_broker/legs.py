@@ -63,18 +63,7 @@ def next_iceberg_leg(done: Order, ids: IdFactory, now: datetime) -> Order | None
         return None
     quantity = min(iceberg["leg_quantity"], iceberg["remaining_quantity"])
     placed = iceberg["total_quantity"] - iceberg["remaining_quantity"] + quantity
-    terms = done.state
-    state = OrderState(
-        status=PUT_ORDER_REQ_RECEIVED,
-        order_type=terms.order_type,
-        quantity=quantity,
-        price=terms.price,
-        trigger_price=terms.trigger_price,
-        validity=terms.validity,
-        disclosed_quantity=terms.disclosed_quantity,
-        market_protection=terms.market_protection,
-        order_timestamp=now,
-    )
+    state = _fresh(done.state, quantity, now)
     leg = replace(
         done,
         order_id=ids.order_id(now),
@@ -94,3 +83,18 @@ def next_iceberg_leg(done: Order, ids: IdFactory, now: datetime) -> Order | None
     )
     done.blocked_margin = Decimal(0)
     return leg
+
+
+def _fresh(terms: OrderState, quantity: int, now: datetime) -> OrderState:
+    """A just-received order on the same terms."""
+    return OrderState(
+        status=PUT_ORDER_REQ_RECEIVED,
+        order_type=terms.order_type,
+        quantity=quantity,
+        price=terms.price,
+        trigger_price=terms.trigger_price,
+        validity=terms.validity,
+        disclosed_quantity=terms.disclosed_quantity,
+        market_protection=terms.market_protection,
+        order_timestamp=now,
+    )

@@ -11,13 +11,15 @@ from typing import Any
 
 import orjson
 
-from .books import Account, Position
+from .books import Account, Holding, Position
 from .broker import PaperBroker
+from .gtt import ACTIVE, GttOrder, Trigger
 from .instruments import Instrument
 from .orders import AMO_REQ_RECEIVED, WORKING, Order, OrderState, Trade
+from .schedule import Schedule
 from .sessions import Session, User
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save(broker: PaperBroker, path: Path) -> None:
@@ -32,7 +34,9 @@ def save(broker: PaperBroker, path: Path) -> None:
         "accounts": [_encode_account(account) for account in registry.accounts.values()],
         "orders": [_encode_order(order) for order in registry.orders.values()],
         "trades": [_encode(trade) for trades in registry.trades.values() for trade in trades],
+        "triggers": [_encode(trigger) for trigger in registry.triggers.values()],
         "prices": {str(token): level for token, level in broker.market.levels().items()},
+        "day_end": broker.exchange.schedule.day_end,
     }
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +63,9 @@ def load(broker: PaperBroker, path: Path) -> None:
         _restore_order(broker, raw)
     for raw in state["trades"]:
         registry.add_trade(_decode_with_instrument(Trade, raw, broker))
+    for raw in state.get("triggers", []):
+        _restore_trigger(broker, raw)
+    _restore_schedule(broker, int(state.get("day_end", broker.exchange.schedule.day_end)))
     levels = {int(token): float(level) for token, level in state["prices"].items()}
     broker.market.restore_levels(levels, list(broker.catalogue))
 
@@ -71,6 +78,29 @@ def _restore_account(broker: PaperBroker, raw: dict[str, Any]) -> None:
     for item in raw["positions"]:
         position = _decode_with_instrument(Position, item, broker)
         account.positions[(position.instrument.key, position.product)] = position
+    for item in raw.get("holdings", []):
+        holding = _decode_with_instrument(Holding, item, broker)
+        account.holdings[holding.instrument.key] = holding
+
+
+def _restore_trigger(broker: PaperBroker, raw: dict[str, Any]) -> None:
+    raw = dict(raw)
+    raw["orders"] = [_decode(GttOrder, item) for item in raw["orders"]]
+    raw["trigger_values"] = [Decimal(value) for value in raw["trigger_values"]]
+    trigger = _decode_with_instrument(Trigger, raw, broker)
+    broker.exchange.registry.triggers[trigger.trigger_id] = trigger
+    if trigger.status == ACTIVE:
+        broker.gtts.watch(trigger)
+
+
+def _restore_schedule(broker: PaperBroker, day_end: int) -> None:
+    """Resume the day that was saved: missed rollovers run on the first catch-up."""
+    exchange = broker.exchange
+    exchange.schedule = Schedule(exchange.clock.second())
+    exchange.schedule.day_end = exchange.schedule.next_at = day_end
+    for order in exchange.registry.orders.values():
+        if order.status in WORKING and order.state.validity == "TTL":
+            exchange.execution.went_live.append(order)
 
 
 def _restore_order(broker: PaperBroker, raw: dict[str, Any]) -> None:
@@ -90,6 +120,7 @@ def _restore_order(broker: PaperBroker, raw: dict[str, Any]) -> None:
 def _encode_account(account: Account) -> dict[str, Any]:
     data = _encode(account)
     data["positions"] = [_encode(position) for position in account.positions.values()]
+    data["holdings"] = [_encode(holding) for holding in account.holdings.values()]
     return data
 
 

@@ -90,6 +90,8 @@ class PriceWalk:
         self.level = float(instrument.base_price)
         self.ticks = self._round(self.level)
         self.bars: deque[list[int]] = deque(maxlen=MAX_BARS)
+        self.close = self.open = self.high = self.low = self.ticks
+        self.lower, self.upper = 1, NEVER_ABOVE
         self._start_day()
 
     def _round(self, level: float) -> int:

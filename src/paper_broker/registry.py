@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .books import Account
 from .errors import InputError
 from .ids import IdFactory
 from .orders import Order, Trade
+
+if TYPE_CHECKING:
+    from .gtt import Trigger
 
 UNKNOWN_ORDER = "Couldn't find that `order_id`."
 
@@ -21,6 +25,7 @@ class Registry:
     user_orders: dict[str, dict[str, Order]] = field(default_factory=dict)
     trades: dict[str, list[Trade]] = field(default_factory=dict)
     order_trades: dict[str, list[Trade]] = field(default_factory=dict)
+    triggers: dict[int, Trigger] = field(default_factory=dict)
 
     def open_account(self, user_id: str, funds: Decimal) -> Account:
         account = self.accounts[user_id] = Account(user_id, funds)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .books import Account
+from .errors import HoldingError
 from .orders import Order
 from .prices import PriceWalk
+from .validation import PlaceRequest
 
 CIRCUIT_RULE = "RMS:Rule: Check circuit limit including square off order exceeds"
 PRICED_TYPES = frozenset({"LIMIT", "SL"})
 STOP_TYPES = frozenset({"SL", "SL-M"})
 
 
-def circuit_breach(order_type: str, price: Decimal, trigger: Decimal, walk: PriceWalk) -> str | None:
+def circuit_breach(
+    order_type: str, price: Decimal, trigger: Decimal, walk: PriceWalk
+) -> str | None:
     """Kite's message when a price or trigger lies outside the day's circuit band, else None."""
     checks = []
     if order_type in PRICED_TYPES:
@@ -38,3 +43,18 @@ def _message(name: str, relation: str, side: str, limit: Decimal) -> str:
         f"Your order {name} is {relation} than the current {side} circuit limit of {limit}. "
         "Place an order within the daily range."
     )
+
+
+def check_holdings(account: Account, request: PlaceRequest, waiting: list[Order]) -> None:
+    """Refuse a delivery sale beyond holdings, today's delivery buys and pending sales."""
+    instrument = request.instrument
+    available = account.sellable(instrument)
+    for order in waiting:
+        if order.user_id == account.user_id and order.product == "CNC" and not order.is_buy:
+            available -= order.outstanding_quantity
+    available = max(available, 0)
+    if request.terms.quantity > available:
+        raise HoldingError(
+            f"Insufficient holdings. You can sell at most {available} {instrument.tradingsymbol} "
+            "(holdings and today's delivery buys, less pending sell orders)."
+        )

@@ -25,6 +25,7 @@ class User:
     redirect_url: str
     user_name: str = "Paper Trader"
     email: str = "paper@example.com"
+    postback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,10 @@ class Sessions:
     def add_user(self, user: User) -> None:
         if user.user_id in self.users:
             raise InputError(f"User {user.user_id} already exists.")
+        self.users[user.user_id] = user
+
+    def replace_user(self, user: User) -> None:
+        """Swap a user's settings (URLs); keys and books stay."""
         self.users[user.user_id] = user
 
     def user_for_key(self, api_key: str, user_id: str | None = None) -> User:

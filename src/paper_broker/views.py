@@ -1,11 +1,9 @@
-"""Kite's response shapes for orders, trades, positions, margins, profile and quotes."""
+"""Kite's response shapes for orders, trades, the profile and the session."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from .books import ZERO, Account, Position
 from .clock import format_time, format_timestamp
 from .orders import Order, OrderState, Trade
 from .sessions import Session, User
@@ -13,28 +11,6 @@ from .sessions import Session, User
 EXCHANGES = ["NSE", "NFO", "BFO", "CDS", "BSE", "MCX", "BCD", "MF"]
 PRODUCTS = ["CNC", "NRML", "MIS", "BO", "CO"]
 ORDER_TYPES = ["MARKET", "LIMIT", "SL", "SL-M"]
-DAY_FIELDS = (
-    "buy_quantity",
-    "buy_price",
-    "buy_value",
-    "sell_quantity",
-    "sell_price",
-    "sell_value",
-)
-UTILISED_FIELDS = (
-    "debits",
-    "exposure",
-    "m2m_realised",
-    "m2m_unrealised",
-    "option_premium",
-    "payout",
-    "span",
-    "holding_sales",
-    "turnover",
-    "liquid_collateral",
-    "stock_collateral",
-    "delivery",
-)
 
 
 def order_view(order: Order, state: OrderState | None = None) -> dict[str, Any]:
@@ -82,7 +58,7 @@ def _progress(state: OrderState) -> dict[str, Any]:
     return {
         "status": state.status,
         "status_message": state.status_message,
-        "status_message_raw": state.status_message,
+        "status_message_raw": state.status_message_raw or state.status_message,
         "exchange_order_id": state.exchange_order_id,
         "order_timestamp": format_timestamp(state.order_timestamp),
         "exchange_update_timestamp": format_timestamp(state.exchange_update_timestamp),
@@ -116,69 +92,6 @@ def trade_view(trade: Trade) -> dict[str, Any]:
         "order_timestamp": format_time(trade.order_timestamp),
         "exchange_timestamp": format_timestamp(trade.filled_at),
     }
-
-
-def position_view(position: Position, last_price: Decimal, close_price: Decimal) -> dict[str, Any]:
-    """A position in Kite's shape; every position is a day position (no overnight carry)."""
-    totals = _totals(position)
-    quantity = position.quantity
-    value = position.sell_value - position.buy_value
-    pnl = value + quantity * last_price
-    buy_price, sell_price = totals["buy_price"], totals["sell_price"]
-    matched = min(position.buy_quantity, position.sell_quantity)
-    realised = matched * (sell_price - buy_price) if matched else ZERO
-    average = buy_price if quantity > 0 else sell_price if quantity < 0 else ZERO
-    return {
-        "tradingsymbol": position.instrument.tradingsymbol,
-        "exchange": position.instrument.exchange,
-        "instrument_token": position.instrument.instrument_token,
-        "product": position.product,
-        "quantity": quantity,
-        "overnight_quantity": 0,
-        "multiplier": 1,
-        "average_price": average,
-        "close_price": close_price,
-        "last_price": last_price,
-        "value": value,
-        "pnl": pnl,
-        "m2m": pnl,
-        "unrealised": pnl - realised,
-        "realised": realised,
-        **totals,
-        **{f"day_{name}": totals[name] for name in DAY_FIELDS},
-    }
-
-
-def _totals(position: Position) -> dict[str, Any]:
-    buy_q, sell_q = position.buy_quantity, position.sell_quantity
-    return {
-        "buy_quantity": buy_q,
-        "buy_price": position.buy_value / buy_q if buy_q else ZERO,
-        "buy_value": position.buy_value,
-        "buy_m2m": position.buy_value,
-        "sell_quantity": sell_q,
-        "sell_price": position.sell_value / sell_q if sell_q else ZERO,
-        "sell_value": position.sell_value,
-        "sell_m2m": position.sell_value,
-    }
-
-
-def segment_view(account: Account | None) -> dict[str, Any]:
-    """Funds of one segment; the commodity segment of a paper user is empty but enabled."""
-    cash = account.cash if account else ZERO
-    blocked = account.blocked if account else ZERO
-    opening = account.opening_balance if account else ZERO
-    available = {
-        "adhoc_margin": 0,
-        "cash": cash,
-        "opening_balance": opening,
-        "live_balance": cash - blocked,
-        "collateral": 0,
-        "intraday_payin": 0,
-    }
-    utilised = dict.fromkeys(UTILISED_FIELDS, ZERO)
-    utilised["debits"] = blocked
-    return {"enabled": True, "net": cash - blocked, "available": available, "utilised": utilised}
 
 
 def profile_view(user: User) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from ..broker import PaperBroker
 from ..clock import format_timestamp, parse_moment
 from ..errors import InputError, KiteError, PermissionDenied, invalid
+from ..gtt import trigger_view
 from ..persistence import save
 from ..sessions import User
 from ..validation import MAX_PRICE
@@ -23,6 +25,7 @@ from .guard import broker_of
 
 MAX_CLOCK_STEP_SECONDS = 10 * 366 * 86_400
 MAX_FUNDS = Decimal(10**15)
+URL_FIELDS = frozenset({"postback_url", "redirect_url"})
 AdminHandler = Callable[[Request, PaperBroker], Awaitable[Any]]
 
 
@@ -91,7 +94,19 @@ async def set_prices(request: Request, broker: PaperBroker) -> dict[str, Any]:
 
 @admin
 async def add_user(request: Request, broker: PaperBroker) -> dict[str, Any]:
+    """Add a user, or set the postback and redirect URLs of an existing one."""
     spec = await _object(request)
+    existing = broker.sessions.users.get(str(spec.get("user_id")))
+    if existing is not None and set(spec) <= URL_FIELDS | {"user_id"}:
+        user = replace(existing, **{name: _url(spec, name) for name in URL_FIELDS & set(spec)})
+        broker.sessions.replace_user(user)
+        return _user(user)
+    user = _new_user(spec, broker)
+    broker.add_user(user)
+    return _user(user)
+
+
+def _new_user(spec: dict[str, Any], broker: PaperBroker) -> User:
     config = broker.config
     try:
         user = User(
@@ -100,18 +115,38 @@ async def add_user(request: Request, broker: PaperBroker) -> dict[str, Any]:
             api_secret=str(spec.get("api_secret", config.api_secret)),
             funds=Decimal(str(spec.get("funds", config.funds))),
             redirect_url=str(spec.get("redirect_url", config.redirect_url)),
+            postback_url=_url(spec, "postback_url"),
         )
     except (KeyError, InvalidOperation) as exc:
         raise InputError("A user needs `user_id` and numeric `funds`.") from exc
     if not user.funds.is_finite() or not 0 <= user.funds < MAX_FUNDS:
         raise invalid("funds")
-    broker.add_user(user)
-    return {"user_id": user.user_id, "api_key": user.api_key}
+    return user
+
+
+def _url(spec: dict[str, Any], name: str) -> Any:
+    value = spec.get(name)
+    if value is not None and (not isinstance(value, str) or "://" not in value):
+        raise invalid(name)
+    if value is None and name == "redirect_url":
+        raise invalid(name)
+    return value
+
+
+def _user(user: User) -> dict[str, Any]:
+    return {
+        "user_id": user.user_id,
+        "api_key": user.api_key,
+        "redirect_url": user.redirect_url,
+        "postback_url": user.postback_url,
+    }
 
 
 @admin
 async def reset(request: Request, broker: PaperBroker) -> bool:
-    request.app.state.broker = PaperBroker(broker.config)
+    # The order feed belongs to the server: its queue and open ticker connections carry over.
+    broker.feed.postbacks.clear()
+    request.app.state.broker = PaperBroker(broker.config, feed=broker.feed)
     return True
 
 
@@ -130,24 +165,38 @@ def describe(broker: PaperBroker) -> dict[str, Any]:
     registry = broker.exchange.registry
     return {
         "clock": _clock(broker),
-        "users": [
-            {"user_id": user.user_id, "api_key": user.api_key, "redirect_url": user.redirect_url}
-            for user in broker.sessions.users.values()
-        ],
+        "users": [_user(user) for user in broker.sessions.users.values()],
         "funds": {
             user_id: {"cash": account.cash, "blocked": account.blocked}
             for user_id, account in registry.accounts.items()
         },
         "orders": [order_view(order) for order in registry.orders.values()],
         "trades": [trade_view(trade) for trades in registry.trades.values() for trade in trades],
+        **_books(broker),
+        "gtts": [trigger_view(trigger) for trigger in registry.triggers.values()],
+        "faults": broker.faults.dump(),
+        "postbacks": broker.feed.postbacks.state(),
+        "ticker": {"connections": broker.feed.connections},
+    }
+
+
+def _books(broker: PaperBroker) -> dict[str, Any]:
+    accounts = broker.exchange.registry.accounts.items()
+    return {
         "positions": {
             user_id: [
                 {"instrument": key, "product": product, "quantity": position.quantity}
                 for (key, product), position in account.positions.items()
             ]
-            for user_id, account in registry.accounts.items()
+            for user_id, account in accounts
         },
-        "faults": broker.faults.dump(),
+        "holdings": {
+            user_id: [
+                {"instrument": key, "quantity": item.quantity, "t1_quantity": item.t1_quantity}
+                for key, item in account.holdings.items()
+            ]
+            for user_id, account in accounts
+        },
     }
 
 

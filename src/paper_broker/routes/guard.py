@@ -17,6 +17,20 @@ from ..sessions import Session
 from ..wire import AbortResponse, error, html_error, success
 
 OMS_FAILURE = "Request failed (kitetrade-oms)."
+# The status each `error_type` arrives with on Kite (KITE.md 3.4), for kind "error".
+ERROR_STATUS = {
+    "TokenException": 403,
+    "PermissionException": 403,
+    "UserException": 403,
+    "TwoFAException": 403,
+    "InputException": 400,
+    "OrderException": 400,
+    "MarginException": 400,
+    "HoldingException": 400,
+    "NetworkException": 503,
+    "DataException": 502,
+    "GeneralException": 500,
+}
 DEFAULT_REJECTION = "Order rejected by the exchange."
 DEFAULT_RMS_REJECTION = "RMS:Rule: Check circuit limit including square off order exceeds"
 
@@ -101,7 +115,25 @@ async def _before(
         return error(TokenError("Incorrect `api_key` or `access_token`."))
     if kind == "reject":
         return error(_rejection(fault, route))
+    return _malformed(fault)
+
+
+def _malformed(fault: Fault) -> Response | None:
+    """Replies that break Kite's envelope, for exercising a client's defences."""
+    if fault.kind == "error":
+        return error(_chosen_error(fault))
+    if fault.kind == "empty_json":
+        return Response(b"", media_type="application/json")
+    if fault.kind == "no_content_type":
+        # Starlette adds no Content-Type when the response has no media type.
+        return Response(b'{"status":"success","data":{}}')
     return None
+
+
+def _chosen_error(fault: Fault) -> KiteError:
+    status = fault.status or ERROR_STATUS.get(fault.error_type, 500)
+    kind: type[KiteError] = type(fault.error_type, (KiteError,), {"error_type": fault.error_type})
+    return kind(fault.message or "Injected error.", status=status)
 
 
 def _rejection(fault: Fault, route: str) -> KiteError:

@@ -8,18 +8,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..broker import PaperBroker
-from ..clock import format_timestamp, second_to_datetime
 from ..errors import InputError
 from ..instruments import Instrument, render_csv
 from ..prices import PriceWalk
+from ..quotes import ohlc_view, quote_view
 from ..ratelimit import OTHER, QUOTE
 from ..wire import csv_response
 from .guard import Call, kite_call
 
 QUOTE_LIMIT = 500
 LTP_LIMIT = 1000
-DEPTH_LEVELS = 5
-CIRCUIT = 10  # percent either side of the close
 
 
 @kite_call("instruments", OTHER)
@@ -36,7 +34,7 @@ async def instruments(call: Call) -> Response:
 
 @kite_call("quote", QUOTE)
 async def quote(call: Call) -> dict[str, Any]:
-    return {key: _full(key, item, walk) for key, item, walk in _requested(call, QUOTE_LIMIT)}
+    return {key: quote_view(item, walk) for key, item, walk in requested(call, QUOTE_LIMIT)}
 
 
 @kite_call("quote", QUOTE)
@@ -45,9 +43,9 @@ async def ohlc(call: Call) -> dict[str, Any]:
         key: {
             "instrument_token": item.instrument_token,
             "last_price": walk.price,
-            "ohlc": _ohlc(walk),
+            "ohlc": ohlc_view(walk),
         }
-        for key, item, walk in _requested(call, LTP_LIMIT)
+        for key, item, walk in requested(call, LTP_LIMIT)
     }
 
 
@@ -55,11 +53,11 @@ async def ohlc(call: Call) -> dict[str, Any]:
 async def ltp(call: Call) -> dict[str, Any]:
     return {
         key: {"instrument_token": item.instrument_token, "last_price": walk.price}
-        for key, item, walk in _requested(call, LTP_LIMIT)
+        for key, item, walk in requested(call, LTP_LIMIT)
     }
 
 
-def _requested(call: Call, limit: int) -> list[tuple[str, Instrument, PriceWalk]]:
+def requested(call: Call, limit: int) -> list[tuple[str, Instrument, PriceWalk]]:
     """Known instruments among the `i` parameters; unknown keys are silently left out."""
     keys = call.request.query_params.getlist("i")
     if len(keys) > limit:
@@ -74,55 +72,6 @@ def _known(broker: PaperBroker, keys: list[str]) -> list[tuple[str, Instrument]]
 
 def _walk(broker: PaperBroker, item: Instrument) -> PriceWalk:
     return broker.market.walk(item, broker.clock.second())
-
-
-def _ohlc(walk: PriceWalk) -> dict[str, Any]:
-    tick = walk.tick
-    return {
-        "open": walk.open * tick,
-        "high": walk.high * tick,
-        "low": walk.low * tick,
-        "close": walk.close * tick,
-    }
-
-
-def _full(key: str, item: Instrument, walk: PriceWalk) -> dict[str, Any]:
-    close = walk.close * walk.tick
-    moment = format_timestamp(second_to_datetime(walk.second))
-    volume = walk.steps * (item.lot_size or 1) * 3
-    return {
-        "instrument_token": item.instrument_token,
-        "timestamp": moment,
-        "last_trade_time": moment,
-        "last_price": walk.price,
-        "last_quantity": item.lot_size or 1,
-        "buy_quantity": volume // 4,
-        "sell_quantity": volume // 4,
-        "volume": volume,
-        "average_price": (walk.high + walk.low) * walk.tick / 2,
-        "oi": 0,
-        "oi_day_high": 0,
-        "oi_day_low": 0,
-        "net_change": walk.price - close,
-        "lower_circuit_limit": walk.tick * int(walk.close * (100 - CIRCUIT) / 100),
-        "upper_circuit_limit": walk.tick * int(walk.close * (100 + CIRCUIT) / 100),
-        "ohlc": _ohlc(walk),
-        "depth": _depth(walk, item.lot_size or 1),
-    }
-
-
-def _depth(walk: PriceWalk, lot: int) -> dict[str, list[dict[str, Any]]]:
-    def side(sign: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "price": (walk.ticks + sign * level) * walk.tick,
-                "quantity": lot * (level * 7 % 11 + 1),
-                "orders": level % 3 + 1,
-            }
-            for level in range(1, DEPTH_LEVELS + 1)
-        ]
-
-    return {"buy": side(-1), "sell": side(1)}
 
 
 ROUTES = [

@@ -99,9 +99,13 @@ async def test_saving_an_unknown_account_is_not_found(
     uow_factory: UowFactory, make_account: MakeAccount
 ) -> None:
     async with uow_factory() as uow:
-        with pytest.raises(NotFound):  # by the commit at the latest
+
+        async def save_and_commit() -> None:
             await uow.accounts.save(make_account())
             await uow.commit()
+
+        with pytest.raises(NotFound):  # by the commit at the latest
+            await save_and_commit()
 
 
 @pytest.mark.asyncio

@@ -161,9 +161,13 @@ async def test_a_repeated_client_order_id_is_refused_by_add(
     await store(make_order(client_order_id=key))
 
     async with uow_factory() as uow:
-        with pytest.raises(DuplicateClientOrderId):  # by the commit at the latest
+
+        async def add_and_commit() -> None:
             await uow.orders.add(make_order(client_order_id=key))
             await uow.commit()
+
+        with pytest.raises(DuplicateClientOrderId):  # by the commit at the latest
+            await add_and_commit()
 
 
 @pytest.mark.asyncio
@@ -210,9 +214,13 @@ async def test_a_repeated_tag_is_a_conflict_not_a_duplicate_key(
     await store(first)
 
     async with uow_factory() as uow:
-        with pytest.raises(Conflict):
+
+        async def add_and_commit() -> None:
             await uow.orders.add(make_order(tag=first.tag))
             await uow.commit()
+
+        with pytest.raises(Conflict):
+            await add_and_commit()
 
 
 @pytest.mark.asyncio

@@ -88,10 +88,13 @@ async def test_a_conflicting_insert_is_a_conflict(
         await uow.accounts.add(make_account())
         await uow.commit()
 
-    with pytest.raises(Conflict):
+    async def add_again() -> None:
         async with uow_factory() as uow:
             await uow.accounts.add(make_account())
             await uow.commit()
+
+    with pytest.raises(Conflict):
+        await add_again()
 
 
 @pytest.mark.asyncio

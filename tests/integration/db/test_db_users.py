@@ -90,9 +90,13 @@ async def test_a_grant_to_an_unknown_account_is_a_conflict(uow_factory: UowFacto
     await _add_user(uow_factory, Principal(ALICE, "Alice", frozenset({Role.TRADER})))
 
     async with uow_factory() as uow:
-        with pytest.raises(Conflict):
+
+        async def grant_and_commit() -> None:
             await uow.users.grant(ALICE, AccountId("ZZ0000"))
             await uow.commit()
+
+        with pytest.raises(Conflict):
+            await grant_and_commit()
 
 
 @pytest.mark.asyncio

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pytest
 import requests
+import uvicorn
 from kiteconnect import KiteConnect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from paper_broker import PaperBrokerConfig, PaperBrokerServer
 
@@ -39,6 +48,21 @@ class Paper:
 
     def set_prices(self, prices: dict[str, str]) -> Any:
         return self.post("prices", prices)
+
+    def advance(self, seconds: float) -> Any:
+        return self.post("clock", {"advance_seconds": seconds})
+
+    def next_day(self) -> KiteConnect:
+        """Move the clock just past the next midnight IST (one trading-day rollover).
+
+        The move may pass 06:00 IST, when sessions die, so this logs in again.
+        """
+        now = time.time() + self.state()["clock"]["offset_seconds"]
+        self.advance(86_400 - (now + 19_800) % 86_400 + 60)
+        return self.login()
+
+    def set_postback(self, url: str | None, user_id: str = "PAPER1") -> Any:
+        return self.post("users", {"user_id": user_id, "postback_url": url})
 
     def redirect(self, api_key: str = "paper", **params: str) -> requests.Response:
         return requests.get(
@@ -100,8 +124,65 @@ class Paper:
         return round(round(price / tick) * tick, 2)
 
 
+class Receiver:
+    """A postback endpoint on its own thread: records each body, can fail the first few."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.failures = 0
+        self.calls = 0
+        app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/hook"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    async def _hook(self, request: Request) -> Response:
+        self.calls += 1
+        body = await request.body()
+        if self.failures:
+            self.failures -= 1
+            return Response(status_code=500)
+        self.bodies.append(body)
+        return Response("ok")
+
+    def start(self) -> None:
+        self._thread.start()
+        while not self._server.started:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+
+    def payloads(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The first `count` payloads, waiting for them to arrive."""
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(self.bodies) >= count, f"{len(self.bodies)} of {count} postbacks arrived"
+        return [orjson.loads(body) for body in self.bodies[:count]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
 def start_server(**overrides: Any) -> PaperBrokerServer:
-    settings: dict[str, Any] = {"port": 0, "seed": 7, "rate_limits": False, **overrides}
+    settings: dict[str, Any] = {
+        "port": 0,
+        "seed": 7,
+        "rate_limits": False,
+        "postback_backoff": 0.05,
+        **overrides,
+    }
     server = PaperBrokerServer(PaperBrokerConfig(**settings))
     server.start()
     return server

@@ -18,7 +18,7 @@ VALID: dict[str, Any] = {
     "quantity": 1,
     "product": "CNC",
     "order_type": "LIMIT",
-    "price": 1000,
+    "price": 1500,
 }
 
 
@@ -44,7 +44,7 @@ VALID: dict[str, Any] = {
         ({"validity": "TTL"}, "Invalid `validity_ttl`."),
         ({"price": None}, "Invalid `price`."),
         ({"order_type": "SL", "price": 1000}, "Invalid `trigger_price`."),
-        ({"order_type": "SL", "trigger_price": 1001}, "Trigger price for stoploss buy"),
+        ({"order_type": "SL", "trigger_price": 1501}, "Trigger price for stoploss buy"),
         ({"disclosed_quantity": 2}, "Invalid `disclosed_quantity`."),
         ({"variety": "bo"}, "Invalid `variety`."),
         ({"variety": "iceberg"}, "Invalid `iceberg_legs`."),
@@ -93,11 +93,11 @@ def test_modify_validates_the_new_terms(kite: KiteConnect) -> None:
     order_id = kite.place_order(**VALID)
 
     with pytest.raises(InputException, match="Tick size"):
-        kite.modify_order("regular", order_id, price=1000.01)
+        kite.modify_order("regular", order_id, price=1500.01)
     with pytest.raises(InputException, match="market protection"):
         kite.modify_order("regular", order_id, order_type="MARKET")
 
-    assert kite.order_history(order_id)[-1]["price"] == 1000
+    assert kite.order_history(order_id)[-1]["price"] == 1500
 
 
 def test_garbage_in_numeric_fields_is_never_a_server_error(kite: KiteConnect) -> None:
@@ -106,7 +106,7 @@ def test_garbage_in_numeric_fields_is_never_a_server_error(kite: KiteConnect) ->
     fields = ("quantity", "price", "trigger_price", "market_protection", "disclosed_quantity")
     for field in fields:
         for garbage in ("NaN-ish", "1e999999", "1E+30", "9" * 40, "inf", "sNaN"):
-            body = {**VALID, "order_type": "SL", "trigger_price": 1000, field: garbage}
+            body = {**VALID, "order_type": "SL", "trigger_price": 1500, field: garbage}
             reply = requests.post(url, data=body, headers=headers, timeout=5)
             assert reply.status_code == 400, (field, garbage)
             assert reply.json()["error_type"] == "InputException"

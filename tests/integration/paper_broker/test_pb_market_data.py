@@ -79,15 +79,15 @@ def test_quote_returns_known_keys_only(kite: KiteConnect) -> None:
 
 
 def test_ltp_and_ohlc_agree_with_admin_prices(paper: Paper, kite: KiteConnect) -> None:
-    paper.set_prices({"NSE:SBIN": "812.35"})
+    paper.set_prices({"NSE:SBIN": "912.35"})
 
-    assert kite.ltp("NSE:SBIN") == {"NSE:SBIN": {"instrument_token": 779521, "last_price": 812.35}}
+    assert kite.ltp("NSE:SBIN") == {"NSE:SBIN": {"instrument_token": 779521, "last_price": 912.35}}
     ohlc = kite.ohlc(["NSE:SBIN", "BSE:NOPE"])
     assert set(ohlc) == {"NSE:SBIN"}
-    assert ohlc["NSE:SBIN"]["ohlc"]["low"] <= 812.35
-    paper.set_prices({"NSE:SBIN": "812"})
+    assert ohlc["NSE:SBIN"]["ohlc"]["low"] <= 912.35
+    paper.set_prices({"NSE:SBIN": "912"})
     whole = kite.ltp("NSE:SBIN")["NSE:SBIN"]["last_price"]
-    assert whole == 812
+    assert whole == 912
     assert isinstance(whole, int)  # Kite writes whole prices without a fraction
     assert kite.ltp() == {}
 

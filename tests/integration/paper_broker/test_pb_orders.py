@@ -90,10 +90,13 @@ def test_order_history_walks_through_the_interim_statuses(paper: Paper, kite: Ki
         "OPEN",
         "COMPLETE",
     ]
-    for entry in history[:3]:
+    for entry in history[:2]:
         assert entry["exchange_order_id"] is None
         assert entry["exchange_timestamp"] is None
-    assert history[3]["exchange_order_id"] == history[4]["exchange_order_id"] is not None
+    # The exchange order id exists from OPEN PENDING on; the exchange timestamp from OPEN.
+    assert history[2]["exchange_order_id"] == history[4]["exchange_order_id"] is not None
+    assert history[2]["exchange_timestamp"] is None
+    assert isinstance(history[3]["exchange_timestamp"], datetime)
     assert all(entry["order_id"] == order_id for entry in history)
 
 
@@ -101,10 +104,10 @@ def test_a_limit_order_rests_is_modified_and_fills_when_the_price_crosses(
     paper: Paper, kite: KiteConnect
 ) -> None:
     price = paper.ltp(kite)
-    order_id = paper.place_limit(kite, paper.on_tick(price * 0.9))
+    order_id = paper.place_limit(kite, paper.on_tick(price * 0.95))
     assert kite.order_history(order_id)[-1]["status"] == "OPEN"
 
-    new_price = paper.on_tick(price * 0.85)
+    new_price = paper.on_tick(price * 0.94)
     assert kite.modify_order("regular", order_id, price=new_price, quantity=2) == order_id
     modified = kite.order_history(order_id)
     assert [entry["status"] for entry in modified[-4:]] == [
@@ -117,7 +120,7 @@ def test_a_limit_order_rests_is_modified_and_fills_when_the_price_crosses(
     assert modified[-1]["quantity"] == 2
     assert modified[-1]["modified"] is True
 
-    paper.set_prices({"NSE:INFY": str(paper.on_tick(price * 0.8))})
+    paper.set_prices({"NSE:INFY": str(paper.on_tick(price * 0.93))})
 
     final = kite.order_history(order_id)[-1]
     assert final["status"] == "COMPLETE"
@@ -152,7 +155,7 @@ def test_a_stop_loss_waits_for_its_trigger(paper: Paper, kite: KiteConnect) -> N
 
 
 def test_cancel_an_open_order(paper: Paper, kite: KiteConnect) -> None:
-    order_id = paper.place_limit(kite, paper.on_tick(paper.ltp(kite) * 0.9), quantity=4)
+    order_id = paper.place_limit(kite, paper.on_tick(paper.ltp(kite) * 0.95), quantity=4)
 
     assert kite.cancel_order("regular", order_id) == order_id
 
@@ -188,12 +191,12 @@ def test_unknown_orders_are_input_errors(kite: KiteConnect) -> None:
 
 def test_the_twenty_sixth_modification_is_refused(paper: Paper, kite: KiteConnect) -> None:
     price = paper.ltp(kite)
-    order_id = paper.place_limit(kite, paper.on_tick(price * 0.8))
+    order_id = paper.place_limit(kite, paper.on_tick(price * 0.95))
     for step in range(25):
-        kite.modify_order("regular", order_id, price=paper.on_tick(price * 0.8) - 0.05 * step)
+        kite.modify_order("regular", order_id, price=paper.on_tick(price * 0.95 - 0.05 * step))
 
     with pytest.raises(OrderException, match="Maximum allowed order modifications exceeded"):
-        kite.modify_order("regular", order_id, price=paper.on_tick(price * 0.7))
+        kite.modify_order("regular", order_id, price=paper.on_tick(price * 0.93))
 
     assert kite.cancel_order("regular", order_id) == order_id
 
@@ -224,7 +227,7 @@ def test_intraday_orders_need_a_fifth_of_the_value(kite: KiteConnect) -> None:
 
 
 def test_an_ioc_limit_that_cannot_trade_is_cancelled(paper: Paper, kite: KiteConnect) -> None:
-    price = paper.on_tick(paper.ltp(kite) * 0.9)
+    price = paper.on_tick(paper.ltp(kite) * 0.95)
 
     order_id = paper.place_limit(kite, price, validity="IOC")
 

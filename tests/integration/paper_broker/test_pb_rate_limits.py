@@ -53,3 +53,13 @@ def test_limits_are_per_user(paper: Paper, kite: KiteConnect) -> None:
     kite.ltp("NSE:INFY")
 
     assert other.ltp("NSE:INFY")
+
+
+def test_historical_data_is_limited_to_three_a_second(kite: KiteConnect) -> None:
+    for _ in range(3):
+        kite.historical_data(408065, "2024-01-01", "2024-01-05", "day")
+
+    with pytest.raises(NetworkException, match="Too many requests") as raised:
+        kite.historical_data(408065, "2024-01-01", "2024-01-05", "day")
+
+    assert raised.value.code == 429

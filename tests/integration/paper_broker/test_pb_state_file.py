@@ -26,7 +26,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     )  # fmt: skip
     resting = kite.place_order(
         variety="regular", exchange="NSE", tradingsymbol="SBIN", transaction_type="BUY",
-        quantity=1, product="CNC", order_type="LIMIT", price=100,
+        quantity=1, product="CNC", order_type="LIMIT", price=900,
     )  # fmt: skip
     before = {
         "orders": kite.orders(),

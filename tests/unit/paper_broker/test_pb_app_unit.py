@@ -46,7 +46,7 @@ async def test_a_bug_is_a_general_exception_500_in_the_envelope(
 
 @pytest.mark.asyncio
 async def test_unknown_routes_are_404_route_not_found(client: httpx.AsyncClient) -> None:
-    reply = await client.get("/gtt/triggers")
+    reply = await client.get("/alerts")
 
     assert reply.status_code == 404
     assert reply.json()["message"] == "Route not found"
@@ -83,6 +83,9 @@ async def test_admin_clock_and_price_inputs_are_checked(client: httpx.AsyncClien
         ("/_admin/users", {"funds": "1"}),
         ("/_admin/users", {"user_id": "X", "funds": "NaN"}),
         ("/_admin/clock", {"advance_seconds": 1e300}),
+        ("/_admin/users", {"user_id": "PAPER1", "postback_url": "nowhere"}),
+        ("/_admin/users", {"user_id": "X2", "postback_url": 5}),
+        ("/_admin/users", {"user_id": "PAPER1", "funds": "5"}),
     ]
     for path, body in bad:
         reply = await client.post(path, json=body)
@@ -101,3 +104,18 @@ async def test_state_can_be_saved_on_demand(tmp_path: Path) -> None:
 
     assert reply.status_code == 200
     assert (tmp_path / "s.json").exists()
+
+
+@pytest.mark.asyncio
+async def test_a_users_postback_url_can_be_set_and_cleared(client: httpx.AsyncClient) -> None:
+    url = "http://127.0.0.1:9000/hook"
+
+    added = await client.post("/_admin/users", json={"user_id": "PAPER1", "postback_url": url})
+    cleared = await client.post("/_admin/users", json={"user_id": "PAPER1", "postback_url": None})
+    state = (await client.get("/_admin/state")).json()["data"]
+
+    assert added.json()["data"]["postback_url"] == url
+    assert cleared.json()["data"]["postback_url"] is None
+    assert state["users"][0]["postback_url"] is None
+    assert state["postbacks"]["queued"] == 0
+    assert state["ticker"] == {"connections": 0}

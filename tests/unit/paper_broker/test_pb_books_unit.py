@@ -38,9 +38,13 @@ def test_reducing_a_position_needs_no_margin(catalogue: Catalogue) -> None:
     infy = _get(catalogue, "NSE:INFY")
     account.apply_fill(infy, "CNC", True, 10, Decimal(100))
 
-    assert account.required_margin(infy, "CNC", False, 10, Decimal(100)) == 0
-    assert account.required_margin(infy, "CNC", False, 11, Decimal(100)) == Decimal(1100)
-    assert account.required_margin(infy, "MIS", False, 5, Decimal(100)) == Decimal(100)
+    account.apply_fill(infy, "MIS", True, 10, Decimal(100))
+
+    assert account.required_margin(infy, "MIS", False, 10, Decimal(100)) == 0
+    assert account.required_margin(infy, "MIS", False, 11, Decimal(100)) == Decimal(220)
+    assert account.required_margin(infy, "NRML", False, 5, Decimal(100)) == Decimal(500)
+    # A delivery sale is covered by holdings (checked at placement), never by margin.
+    assert account.required_margin(infy, "CNC", False, 11, Decimal(100)) == 0
 
 
 def test_blocking_more_than_available_is_refused_in_kite_words() -> None:

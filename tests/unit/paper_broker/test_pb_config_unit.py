@@ -66,3 +66,24 @@ def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPa
 def test_an_unknown_clock_is_refused() -> None:
     with pytest.raises(ValueError, match="clock"):
         PaperBrokerConfig(clock="lunar")
+
+
+def test_postback_settings_come_from_the_environment() -> None:
+    config = PaperBrokerConfig.from_env(
+        {
+            "PAPER_BROKER_POSTBACK_URL": "http://127.0.0.1:9000/hook",
+            "PAPER_BROKER_POSTBACK_RETRIES": "2",
+            "PAPER_BROKER_POSTBACK_BACKOFF": "0.25",
+        }
+    )
+
+    assert config.postback_url == "http://127.0.0.1:9000/hook"
+    assert config.postback_delays == (0.25, 0.5)
+    assert PaperBrokerConfig().postback_url is None
+    assert PaperBrokerConfig.from_env({"PAPER_BROKER_POSTBACK_URL": " "}).postback_url is None
+    assert PaperBrokerConfig().postback_delays == (0.5, 1.0, 2.0)
+
+
+def test_negative_postback_retries_are_refused() -> None:
+    with pytest.raises(ValueError, match="cannot be negative"):
+        PaperBrokerConfig(postback_retries=-1)

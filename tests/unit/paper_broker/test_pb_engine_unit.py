@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from conftest import FakeWall
 
 
+# A buy limit below the market yet inside INFY's circuit band (1580 * 0.9 = 1422).
+RESTING = {"order_type": "LIMIT", "price": "1450"}
+
+
 def request(catalogue: Catalogue, variety: str = "regular", **fields: str) -> PlaceRequest:
     form = {
         "exchange": "NSE",
@@ -91,9 +95,9 @@ def test_a_refused_margin_leaves_no_order(exchange: Exchange) -> None:
 
 
 def test_cancel_releases_the_margin(exchange: Exchange) -> None:
-    form = {"order_type": "LIMIT", "price": "100", "quantity": "3"}
+    form = {"order_type": "LIMIT", "price": "1450", "quantity": "3"}
     (order_id,) = exchange.place("U1", request(exchange.catalogue, **form))
-    assert exchange.registry.accounts["U1"].blocked == 300
+    assert exchange.registry.accounts["U1"].blocked == 4350
 
     exchange.cancel("U1", order_id)
 
@@ -104,29 +108,29 @@ def test_cancel_releases_the_margin(exchange: Exchange) -> None:
 
 
 def test_modifications_are_capped(exchange: Exchange) -> None:
-    (order_id,) = exchange.place("U1", request(exchange.catalogue, order_type="LIMIT", price="100"))
+    (order_id,) = exchange.place("U1", request(exchange.catalogue, **RESTING))
     for number in range(MAX_MODIFICATIONS):
-        exchange.modify("U1", order_id, {"price": str(100 - number)})
+        exchange.modify("U1", order_id, {"price": str(1450 - number)})
 
     with pytest.raises(OrderError, match=r"Maximum allowed order modifications exceeded\."):
-        exchange.modify("U1", order_id, {"price": "50"})
-    assert exchange.registry.orders[order_id].state.price == 76
+        exchange.modify("U1", order_id, {"price": "1430"})
+    assert exchange.registry.orders[order_id].state.price == 1426
 
 
 def test_a_modification_that_needs_more_margin_than_available_changes_nothing(
     exchange: Exchange,
 ) -> None:
-    (order_id,) = exchange.place("U1", request(exchange.catalogue, order_type="LIMIT", price="100"))
+    (order_id,) = exchange.place("U1", request(exchange.catalogue, **RESTING))
 
     with pytest.raises(MarginError):
         exchange.modify("U1", order_id, {"quantity": "20000"})
 
     assert exchange.registry.orders[order_id].state.quantity == 10
-    assert exchange.registry.accounts["U1"].blocked == 1000
+    assert exchange.registry.accounts["U1"].blocked == 14500
 
 
 def test_modifying_a_limit_into_a_stop_waits_for_the_trigger(exchange: Exchange) -> None:
-    (order_id,) = exchange.place("U1", request(exchange.catalogue, order_type="LIMIT", price="100"))
+    (order_id,) = exchange.place("U1", request(exchange.catalogue, **RESTING))
     trigger = str((ticks_of(exchange) + 200) * Decimal("0.05"))
 
     exchange.modify("U1", order_id, {"order_type": "SL-M", "trigger_price": trigger})
@@ -189,7 +193,7 @@ def test_autoslices_block_margin_per_slice(exchange: Exchange) -> None:
         "tradingsymbol": future.tradingsymbol,
         "product": "NRML",
         "order_type": "LIMIT",
-        "price": "100",
+        "price": "26000",
         "quantity": str(future.freeze_quantity + future.lot_size),
         "autoslice": "true",
     }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import paper_broker.routes
 from paper_broker.errors import InputError
-from paper_broker.faults import Faults
+from paper_broker.faults import ROUTES, Faults
 
 
 def test_a_fault_matches_its_route_or_any_route_with_a_star() -> None:
@@ -58,6 +62,9 @@ def test_clear_and_dump() -> None:
     assert faults.pick("orders") is None
 
 
+KITE_CALL = re.compile(r'kite_call\("([a-z_]+)"')
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -68,8 +75,28 @@ def test_clear_and_dump() -> None:
         {"route": "orders", "kind": "latency", "count": 0},
         {"route": "orders", "kind": "latency", "delay_ms": True},
         {"route": "orders", "kind": "latency", "colour": "red"},
+        {"route": "orders", "kind": "error", "error_type": "no spaces allowed"},
+        {"route": "orders", "kind": "error", "status": 99},
+        {"route": "orders", "kind": "error", "status": 600},
     ],
 )
 def test_bad_specs(spec: dict[str, object]) -> None:
     with pytest.raises(InputError):
         Faults(seed=1).add(spec)
+
+
+def test_an_error_fault_carries_its_type_and_status() -> None:
+    fault = Faults(seed=1).add(
+        {"route": "gtt", "kind": "error", "error_type": "MarginException", "status": 400}
+    )
+
+    assert (fault.error_type, fault.status) == ("MarginException", 400)
+    assert Faults(seed=1).add({"kind": "empty_json"}).error_type == "GeneralException"
+
+
+def test_every_route_of_the_api_can_take_a_fault() -> None:
+    sources = Path(paper_broker.routes.__file__).parent.glob("*.py")
+    names = {name for path in sources for name in KITE_CALL.findall(path.read_text())}
+
+    assert names
+    assert names <= ROUTES

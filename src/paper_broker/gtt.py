@@ -1,0 +1,237 @@
+"""GTT (good-till-triggered) triggers: standing orders the paper exchange places on a crossing.
+
+A single trigger fires when the price reaches its value from the side the price was on when it
+was created; a two-leg (OCO) trigger fires its first order at or below the lower value and its
+second at or above the upper one. The instrument's book watches the values on every price
+step; the orders are placed once the walk is done, as regular DAY orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from .clock import format_timestamp
+from .engine import Exchange
+from .errors import InputError, KiteError
+from .instruments import Instrument
+from .matching import Watched, to_ticks
+from .prices import NEVER_ABOVE, NEVER_BELOW
+from .validation import PlaceRequest, Terms
+from .wire import dumps
+
+ACTIVE, TRIGGERED, DELETED, EXPIRED = "active", "triggered", "deleted", "expired"
+LIFETIME = timedelta(days=365)
+UNKNOWN_TRIGGER = "Invalid trigger ID."
+
+
+@dataclass(slots=True)
+class GttOrder:
+    transaction_type: str
+    quantity: int
+    order_type: str
+    product: str
+    price: Decimal
+    result: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Trigger:
+    trigger_id: int
+    user_id: str
+    kind: str
+    instrument: Instrument
+    trigger_values: list[Decimal]
+    last_price: Decimal
+    orders: list[GttOrder]
+    created_at: datetime
+    updated_at: datetime
+    status: str = ACTIVE
+    # For a single trigger: whether it fires on the way up (it was created below the value).
+    rising: bool = False
+    app_id: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def watch_id(self) -> int:
+        return self.trigger_id
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + LIFETIME
+
+    def thresholds(self) -> tuple[int, int]:
+        ticks = [to_ticks(value, self.instrument.tick_size) for value in self.trigger_values]
+        if self.kind == "two-leg":
+            return ticks[0], ticks[1]
+        return (NEVER_BELOW, ticks[0]) if self.rising else (ticks[0], NEVER_ABOVE)
+
+    def leg(self, ticks: int) -> int:
+        """Which order a crossing at `ticks` fires."""
+        return 1 if self.kind == "two-leg" and ticks >= self.thresholds()[1] else 0
+
+
+class Gtts:
+    """Every user's triggers, placed into the exchange when the price crosses them."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        exchange.on_crossed = self.fire
+        exchange.day_hooks.append(self.expire)
+
+    @property
+    def triggers(self) -> dict[int, Trigger]:
+        return self.exchange.registry.triggers
+
+    def create(self, trigger: Trigger) -> int:
+        self.triggers[trigger.trigger_id] = trigger
+        self._watch(trigger)
+        return trigger.trigger_id
+
+    def get(self, user_id: str, trigger_id: int) -> Trigger:
+        trigger = self.triggers.get(trigger_id)
+        if trigger is None or trigger.user_id != user_id:
+            raise InputError(UNKNOWN_TRIGGER)
+        return trigger
+
+    def listed(self, user_id: str) -> list[Trigger]:
+        return [t for t in self.triggers.values() if t.user_id == user_id and t.status != DELETED]
+
+    def replace(self, old: Trigger, new: Trigger) -> int:
+        if old.status != ACTIVE:
+            raise InputError(f"Trigger is {old.status}; only an active trigger can be modified.")
+        self._unwatch(old)
+        new.created_at = old.created_at
+        self.triggers[old.trigger_id] = new
+        self._watch(new)
+        return new.trigger_id
+
+    def delete(self, trigger: Trigger, now: datetime) -> int:
+        if trigger.status == DELETED:
+            raise InputError(UNKNOWN_TRIGGER)
+        self._unwatch(trigger)
+        trigger.status, trigger.updated_at = DELETED, now
+        return trigger.trigger_id
+
+    def watch(self, trigger: Trigger) -> None:
+        """Watch a restored trigger again."""
+        self._watch(trigger)
+
+    def fire(self, crossed: list[Watched]) -> None:
+        """Place the orders of triggers the price crossed (waiting while the market is shut)."""
+        for item in crossed:
+            trigger = self.triggers.get(item.watch_id)
+            if trigger is None or trigger.status != ACTIVE:
+                continue
+            if not self.exchange.clock.is_market_open():
+                self._watch(trigger)
+                continue
+            self._place(trigger)
+
+    def expire(self, second: int) -> None:
+        for trigger in self.triggers.values():
+            if trigger.status == ACTIVE and trigger.expires_at.timestamp() <= second:
+                self._unwatch(trigger)
+                trigger.status = EXPIRED
+
+    def _place(self, trigger: Trigger) -> None:
+        exchange = self.exchange
+        walk = exchange.market.walk(trigger.instrument, exchange.clock.second())
+        order = trigger.orders[trigger.leg(walk.ticks)]
+        now = exchange.clock.now()
+        try:
+            (order_id,) = exchange.place(trigger.user_id, _request(trigger, order))
+            outcome = {"status": "success", "order_id": order_id, "rejection_reason": None}
+        except KiteError as exc:
+            outcome = {"status": "failed", "order_id": "", "rejection_reason": exc.message}
+        order.result = _result(trigger, order, walk.price, now, outcome)
+        trigger.status, trigger.updated_at = TRIGGERED, now
+
+    def _watch(self, trigger: Trigger) -> None:
+        self.exchange.execution.book(trigger.instrument.instrument_token).watch(trigger)
+
+    def _unwatch(self, trigger: Trigger) -> None:
+        self.exchange.execution.unwatch(trigger.instrument.instrument_token, trigger.trigger_id)
+
+
+def _request(trigger: Trigger, order: GttOrder) -> PlaceRequest:
+    terms = Terms(
+        order_type=order.order_type,
+        quantity=order.quantity,
+        price=order.price,
+        trigger_price=Decimal(0),
+        validity="DAY",
+        disclosed_quantity=0,
+        market_protection=Decimal(0),
+    )
+    return PlaceRequest(
+        variety="regular",
+        instrument=trigger.instrument,
+        transaction_type=order.transaction_type,
+        product=order.product,
+        terms=terms,
+    )
+
+
+def _result(
+    trigger: Trigger, order: GttOrder, price: Decimal, now: datetime, outcome: dict[str, Any]
+) -> dict[str, Any]:
+    meta = {"app_id": trigger.app_id, "gtt": trigger.trigger_id}
+    # Kept as plain JSON values so that it reads back the same from a state file.
+    result = {
+        "account_id": trigger.user_id,
+        "exchange": trigger.instrument.exchange,
+        "tradingsymbol": trigger.instrument.tradingsymbol,
+        "validity": "DAY",
+        "product": order.product,
+        "order_type": order.order_type,
+        "transaction_type": order.transaction_type,
+        "quantity": order.quantity,
+        "price": order.price,
+        "meta": orjson.dumps(meta).decode(),
+        "timestamp": format_timestamp(now),
+        "triggered_at": price,
+        "order_result": outcome,
+    }
+    parsed: dict[str, Any] = orjson.loads(dumps(result))
+    return parsed
+
+
+def trigger_view(trigger: Trigger) -> dict[str, Any]:
+    instrument = trigger.instrument
+    return {
+        "id": trigger.trigger_id,
+        "user_id": trigger.user_id,
+        "parent_trigger": None,
+        "type": trigger.kind,
+        "created_at": format_timestamp(trigger.created_at),
+        "updated_at": format_timestamp(trigger.updated_at),
+        "expires_at": format_timestamp(trigger.expires_at),
+        "status": trigger.status,
+        "condition": {
+            "exchange": instrument.exchange,
+            "last_price": trigger.last_price,
+            "tradingsymbol": instrument.tradingsymbol,
+            "trigger_values": trigger.trigger_values,
+            "instrument_token": instrument.instrument_token,
+        },
+        "orders": [_order_view(instrument, order) for order in trigger.orders],
+        "meta": trigger.meta,
+    }
+
+
+def _order_view(instrument: Instrument, order: GttOrder) -> dict[str, Any]:
+    return {
+        "exchange": instrument.exchange,
+        "tradingsymbol": instrument.tradingsymbol,
+        "product": order.product,
+        "order_type": order.order_type,
+        "transaction_type": order.transaction_type,
+        "quantity": order.quantity,
+        "price": order.price,
+        "result": order.result,
+    }
