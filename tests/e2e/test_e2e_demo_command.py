@@ -80,3 +80,6 @@ def test_demo_serves_a_market_order_to_complete(demo: tuple[str, Path]) -> None:
     assert ready["broker_sessions"] == {"PAPER1": True}
     assert ready["workers"] == {"order_sync": "running"}
     assert (directory / "var" / "order-service.db").exists()
+    metrics = httpx.get(f"{url}/metrics").text  # the demo's paper broker posts updates back
+    wait_for(lambda: 'order_service_postbacks_total{outcome="' in httpx.get(f"{url}/metrics").text)
+    assert "order_service_orders_total" in metrics

@@ -202,3 +202,16 @@ def test_a_report_adopts_the_broker_id_only_when_missing() -> None:
     assert order.broker_order_id == "777"
     order.apply_report(make_report("COMPLETE", broker_order_id=BrokerOrderId("888")), LATER)
     assert order.broker_order_id == "777"
+
+
+@pytest.mark.parametrize("start", [OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING])
+def test_an_update_postback_records_a_fill_in_place(start: OrderStatus) -> None:
+    order = working_order(start, broker_status="OPEN")
+
+    assert order.apply_report(make_report("UPDATE", filled_quantity=4), LATER)
+    assert not order.apply_report(make_report("UPDATE", filled_quantity=4), LATER)
+
+    assert order.status is start
+    assert order.filled_quantity == 4
+    assert order.broker_status == "OPEN"
+    assert names(order) == ["OrderPartiallyFilled"]

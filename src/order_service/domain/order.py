@@ -216,7 +216,7 @@ class Order:
 
     def would_accept(self, report: OrderStatusReport) -> bool:
         """Return True if ``report`` is news: a forward move or a new fill in the same state."""
-        status = report.status
+        status = self._status_of(report)
         if status is None:
             return False
         if status == self.status:
@@ -225,9 +225,9 @@ class Order:
 
     def apply_report(self, report: OrderStatusReport, at: datetime) -> bool:
         """Move toward the broker's reported state; return False if the report is stale."""
-        if not self.would_accept(report) or report.status is None:
+        status = self._status_of(report)
+        if not self.would_accept(report) or status is None:
             return False
-        status = report.status
         self._take_report_fields(report)
         if status == self.status:
             self._record_fill(at)
@@ -235,9 +235,13 @@ class Order:
             self.move(REPORT_TRIGGERS[status], at, **_report_data(report))
         return True
 
+    def _status_of(self, report: OrderStatusReport) -> OrderStatus | None:
+        return self.status if report.is_update else report.status
+
     def _take_report_fields(self, report: OrderStatusReport) -> None:
         self.broker_order_id = self.broker_order_id or report.broker_order_id
-        self.broker_status = report.raw_status
+        if not report.is_update:
+            self.broker_status = report.raw_status
         self.status_message = report.status_message or self.status_message
         self.exchange_order_id = report.exchange_order_id or self.exchange_order_id
         self.filled_quantity = max(self.filled_quantity, report.filled_quantity)

@@ -33,3 +33,8 @@ class OrderStatusReport:
     def status(self) -> OrderStatus | None:
         """Return our state for the broker's status, or ``None`` if the status is unknown."""
         return map_kite_status(self.raw_status)
+
+    @property
+    def is_update(self) -> bool:
+        """A postback's UPDATE: a fill or a modification that leaves the order where it was."""
+        return self.raw_status.strip().upper() == "UPDATE"

@@ -92,19 +92,31 @@ def demo() -> None:
 
 @app.command("paper-broker")
 def paper_broker(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8001,
-    seed: Annotated[int, typer.Option()] = 1,
-    clock: Annotated[str, typer.Option(help="simulated | real")] = "simulated",
+    host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default 8001")] = None,
+    seed: Annotated[int | None, typer.Option(help="default 1")] = None,
+    clock: Annotated[str | None, typer.Option(help="simulated (default) | real")] = None,
     state_file: Annotated[Path | None, typer.Option(help="load/save state here")] = None,
-    rate_limits: Annotated[bool, typer.Option(help="enforce Kite's rate limits")] = True,
+    rate_limits: Annotated[
+        bool | None, typer.Option("--rate-limits/--no-rate-limits", help="Kite's limits (on)")
+    ] = None,
+    postback_url: Annotated[str | None, typer.Option(help="POST order updates here")] = None,
 ) -> None:
-    """Run the Kite-compatible paper broker alone (any Kite SDK program can use it)."""
+    """Run the Kite-compatible paper broker alone (any Kite SDK program can use it).
+
+    Each flag overrides its PAPER_BROKER_* variable; see docs/paper-broker.md.
+    """
     from paper_broker.config import PaperBrokerConfig
     from paper_broker.server import serve as serve_paper
 
     config = PaperBrokerConfig.from_env(
-        host=host, port=port, seed=seed, clock=clock, state_file=state_file, rate_limits=rate_limits
+        host=host,
+        port=port,
+        seed=seed,
+        clock=clock,
+        state_file=state_file,
+        rate_limits=rate_limits,
+        postback_url=postback_url,
     )
     serve_paper(config)
 

@@ -19,10 +19,12 @@ def run_demo(settings: Settings, console: Console) -> None:
     from paper_broker.server import PaperBrokerServer
 
     upgrade(settings.database_url)
+    api = f"http://{settings.host}:{settings.port}"
     broker = PaperBrokerServer(
         PaperBrokerConfig.from_env(
             port=settings.paper_broker_port,
-            redirect_url=f"http://{settings.host}:{settings.port}/api/v1/accounts/login/callback",
+            redirect_url=f"{api}/api/v1/accounts/login/callback",
+            postback_url=f"{api}/api/v1/broker/postback",
         )
     )
     broker_url = broker.start()

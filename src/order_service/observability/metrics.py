@@ -55,6 +55,6 @@ WORKER_LAST_SUCCESS = Gauge(
     "When the worker last completed a pass",
     ["worker"],
 )
-HTTP_REQUESTS = Counter(
-    "order_service_http_requests_total", "HTTP requests, by route and status", ["route", "status"]
+POSTBACKS = Counter(
+    "order_service_postbacks_total", "Broker postbacks received, by outcome", ["outcome"]
 )

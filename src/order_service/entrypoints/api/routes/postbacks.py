@@ -11,6 +11,7 @@ from order_service.domain.ids import AccountId
 from order_service.entrypoints.api.deps import ServicesDep
 from order_service.entrypoints.api.schemas import ErrorBody
 from order_service.errors import ValidationError
+from order_service.observability.metrics import POSTBACKS
 from order_service.services.postbacks import Postback
 
 router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
@@ -29,6 +30,7 @@ async def receive_postback(request: Request, services: ServicesDep) -> dict[str,
         report=order_report(payload),
     )
     outcome = await services.postbacks.apply(postback)
+    POSTBACKS.labels(outcome.value).inc()
     return {"outcome": outcome.value}
 
 
