@@ -24,7 +24,7 @@ accounts_app = typer.Typer(help="Manage trading accounts.")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
-console = Console()
+console = Console(soft_wrap=True)  # keys and URLs must stay copyable on one line
 T = TypeVar("T")
 
 
@@ -101,24 +101,41 @@ def paper_broker(
         bool | None, typer.Option("--rate-limits/--no-rate-limits", help="Kite's limits (on)")
     ] = None,
     postback_url: Annotated[str | None, typer.Option(help="POST order updates here")] = None,
+    price_replay: Annotated[Path | None, typer.Option(help="replay prices from this CSV")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(metavar="SPEC", help="a fault: kind=http_429,route=orders,… (repeatable)"),
+    ] = None,
 ) -> None:
     """Run the Kite-compatible paper broker alone (any Kite SDK program can use it).
 
     Each flag overrides its PAPER_BROKER_* variable; see docs/paper-broker.md.
     """
     from paper_broker.config import PaperBrokerConfig
+    from paper_broker.errors import ConfigError
+    from paper_broker.faults import parse_fault_spec
     from paper_broker.server import serve as serve_paper
 
-    config = PaperBrokerConfig.from_env(
-        host=host,
-        port=port,
-        seed=seed,
-        clock=clock,
-        state_file=state_file,
-        rate_limits=rate_limits,
-        postback_url=postback_url,
-    )
-    serve_paper(config)
+    try:
+        faults = tuple(parse_fault_spec(spec) for spec in fault) if fault else None
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from exc
+    try:
+        config = PaperBrokerConfig.from_env(
+            host=host,
+            port=port,
+            seed=seed,
+            clock=clock,
+            state_file=state_file,
+            rate_limits=rate_limits,
+            postback_url=postback_url,
+            price_replay=price_replay,
+            faults=faults,
+        )
+        serve_paper(config)
+    except ConfigError as exc:
+        typer.echo(f"paper broker not started: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @users_app.command("create")

@@ -21,6 +21,16 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    _redact,
+]
+# Libraries that narrate their routine work at INFO (migrations, every HTTP call).
+_QUIET = ("uvicorn.access", "urllib3", "kiteconnect", "alembic", "httpx", "httpcore")
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """Route structlog and the standard library through one JSON (or console) renderer."""
     renderer: Any = (
@@ -29,20 +39,29 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*_SHARED, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
-    for noisy in ("uvicorn.access", "urllib3", "kiteconnect"):
+    _route_standard_logging(level, renderer)
+
+
+def _route_standard_logging(level: str, renderer: Any) -> None:
+    """Give records of the standard library (uvicorn, alembic…) the same shape and redaction."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_SHARED],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []  # propagate to the root handler instead
+    for noisy in _QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
