@@ -13,6 +13,7 @@ from .gtt import Gtts
 from .postbacks import Postbacks
 from .prices import Market
 from .ratelimit import RateLimiter
+from .replay import load_tapes
 from .sessions import Sessions, User
 from .updates import OrderFeed
 
@@ -28,10 +29,15 @@ class PaperBroker:
         self.config = config
         self.clock = Clock(config.clock)
         self.catalogue = build_catalogue(self.clock.now().date())
-        self.market = Market(config.seed, self.clock.second())
+        tapes = (
+            None if config.price_replay is None else load_tapes(config.price_replay, self.catalogue)
+        )
+        self.market = Market(config.seed, self.clock.second(), tapes)
         self.exchange = Exchange(self.catalogue, self.market, self.clock)
         self.sessions = Sessions()
         self.faults = Faults(config.seed)
+        for spec in config.faults:
+            self.faults.add(spec)
         self.limiter = RateLimiter(enabled=config.rate_limits)
         self.feed = feed if feed is not None else OrderFeed(Postbacks(config.postback_delays))
         self.feed.users = self.sessions.users

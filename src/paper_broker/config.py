@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError, InputError
+from .faults import check_fault
 
 ENV_PREFIX = "PAPER_BROKER_"
 CLOCK_MODES = ("simulated", "real")
@@ -25,6 +29,18 @@ def _parse_optional(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _parse_faults(raw: str) -> tuple[Any, ...]:
+    if not raw.strip():
+        return ()
+    try:
+        faults = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{ENV_PREFIX}FAULTS is not JSON: {exc.msg}.") from exc
+    if not isinstance(faults, list):
+        raise ConfigError(f"{ENV_PREFIX}FAULTS must be a JSON list of faults.")
+    return tuple(faults)
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "port": int,
     "seed": int,
@@ -34,6 +50,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "postback_url": _parse_optional,
     "postback_retries": int,
     "postback_backoff": float,
+    "price_replay": _parse_path,
+    "faults": _parse_faults,
 }
 
 
@@ -57,12 +75,18 @@ class PaperBrokerConfig:
     # A failed postback is retried this many times, waiting backoff, 2x, 4x … seconds.
     postback_retries: int = 3
     postback_backoff: float = 0.5
+    # A CSV of recorded prices that override the walk while the clock is inside it.
+    price_replay: Path | None = None
+    # Faults installed at start (and again at each admin reset), as POST /_admin/faults takes them.
+    faults: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCK_MODES:
-            raise ValueError(f"clock must be one of {CLOCK_MODES}, not {self.clock!r}")
+            raise ConfigError(f"clock must be one of {CLOCK_MODES}, not {self.clock!r}")
         if self.postback_retries < 0 or self.postback_backoff < 0:
-            raise ValueError("postback retries and backoff cannot be negative")
+            raise ConfigError("postback retries and backoff cannot be negative")
+        for number, spec in enumerate(self.faults, start=1):
+            _check_fault(number, spec)
 
     @property
     def postback_delays(self) -> tuple[float, ...]:
@@ -84,9 +108,21 @@ class PaperBrokerConfig:
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
-    # CLI layers hand over plain strings and ints; normalise the two typed fields.
+    # CLI layers hand over plain strings, ints and lists; normalise the typed fields.
     if "funds" in values and not isinstance(values["funds"], Decimal):
         values["funds"] = Decimal(str(values["funds"]))
-    if "state_file" in values and isinstance(values["state_file"], str):
-        values["state_file"] = _parse_path(values["state_file"])
+    for name in ("state_file", "price_replay"):
+        if isinstance(values.get(name), str):
+            values[name] = _parse_path(values[name])
+    if "faults" in values:
+        values["faults"] = tuple(values["faults"])
     return values
+
+
+def _check_fault(number: int, spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"Fault {number} must be an object, not {spec!r}.")
+    try:
+        check_fault(spec)
+    except InputError as exc:
+        raise ConfigError(f"Fault {number} ({spec}): {exc.message}") from exc

@@ -9,6 +9,8 @@ KiteError (GeneralException, 500)
 ├── PermissionDenied (PermissionException, 403)
 ├── NetworkError (NetworkException, 503; 429 when rate limited)
 └── RouteNotFound (GeneralException, 404)
+
+ConfigError (a ValueError) stands apart: a configuration the broker refuses to start with.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class NetworkError(KiteError):
 
 class RouteNotFound(KiteError):
     status = 404
+
+
+class ConfigError(ValueError):
+    """A bad setting, replay file or fault given at start; never sent to a client as such."""
 
 
 INVALID_SESSION = "Incorrect `api_key` or `access_token`."

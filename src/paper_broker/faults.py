@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import InputError, invalid
+from .errors import ConfigError, InputError, invalid
 
 ROUTES = frozenset(
     {
@@ -53,6 +54,9 @@ FIELDS = frozenset(
 )
 # Kinds that only mean something for a placement.
 PLACE_ONLY = frozenset({"rms_reject"})
+NUMBER_FIELDS = {"probability": float, "count": int, "delay_ms": int, "status": int}
+# Split only before `name=`, so that a message may contain commas.
+SPEC_SEPARATOR = re.compile(r",(?=\s*\w+\s*=)")
 
 
 @dataclass(slots=True)
@@ -85,7 +89,7 @@ class Faults:
 
     def add(self, spec: dict[str, Any]) -> Fault:
         self._next_id += 1
-        fault = Fault(fault_id=f"fault-{self._next_id}", **_checked(spec))
+        fault = Fault(fault_id=f"fault-{self._next_id}", **check_fault(spec))
         self.items[fault.fault_id] = fault
         return fault
 
@@ -108,7 +112,8 @@ class Faults:
         return [asdict(fault) for fault in self.items.values()]
 
 
-def _checked(spec: dict[str, Any]) -> dict[str, Any]:
+def check_fault(spec: dict[str, Any]) -> dict[str, Any]:
+    """The fault's fields with defaults filled in; InputError names the first bad one."""
     unknown = set(spec) - FIELDS
     if unknown:
         raise InputError(f"Unknown fault fields: {', '.join(sorted(unknown))}.")
@@ -148,3 +153,30 @@ def _number(
     if value < low or (high is not None and value > high):
         raise invalid(name)
     return value
+
+
+def parse_fault_spec(text: str) -> dict[str, Any]:
+    """A fault from `kind=http_429,route=place_order,count=1`, checked as the admin API does."""
+    spec: dict[str, Any] = {}
+    for part in SPEC_SEPARATOR.split(text):
+        name, equals, raw = (piece.strip() for piece in part.partition("="))
+        if not equals or not name:
+            raise ConfigError(f"Fault {text!r}: expected name=value, not {part.strip()!r}.")
+        if name in spec:
+            raise ConfigError(f"Fault {text!r}: `{name}` is given twice.")
+        spec[name] = _spec_value(text, name, raw)
+    try:
+        check_fault(spec)
+    except InputError as exc:
+        raise ConfigError(f"Fault {text!r}: {exc.message}") from exc
+    return spec
+
+
+def _spec_value(text: str, name: str, raw: str) -> Any:
+    kind = NUMBER_FIELDS.get(name)
+    if kind is None:
+        return raw
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"Fault {text!r}: `{name}` must be a number, not {raw!r}.") from exc

@@ -5,6 +5,10 @@ anchor) only, so two runs with the same seed see the same prices at the same sim
 whatever the order in which they read them. A watcher (the resting-order book of the instrument)
 is consulted on every step so that a crossing between two reads is never missed.
 
+A replay tape (replay.py) overrides the walk while the clock is inside it: each step takes the
+tape's price instead of the walk's move, and after the tape's last row the walk goes on from
+there. Watchers and bands see replayed steps exactly as walked ones.
+
 Each walk also keeps the exchange's daily circuit band: the price never leaves
 `close * (1 ± band)`, where `close` is the previous day's close (the reference price on the
 first day) and the day turns at midnight IST. Bands are CIRCUIT_PERCENT by instrument type;
@@ -16,11 +20,13 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Protocol
 
 from .instruments import Instrument
 from .liquidity import units_per_second
+from .replay import Tape, tick_size
 
 # One trading day of steps; a longer gap walks only its last day (the price is continuous).
 MAX_CATCHUP_STEPS = 86_400
@@ -69,13 +75,17 @@ class PriceWalk:
         "second",
         "sigma",
         "steps",
+        "tape",
         "tick",
         "ticks",
         "upper",
     )
 
-    def __init__(self, seed: int, instrument: Instrument, anchor_second: int) -> None:
-        self.tick = instrument.tick_size if instrument.tick_size else Decimal("0.05")
+    def __init__(
+        self, seed: int, instrument: Instrument, anchor_second: int, tape: Tape | None = None
+    ) -> None:
+        self.tick = tick_size(instrument)
+        self.tape = tape
         # Reproducible by design: prices must repeat under a seed.
         self.rng = random.Random(f"{seed}:{instrument.instrument_token}")  # noqa: S311
         self.sigma = OPTION_SIGMA if instrument.segment == "NFO-OPT" else STOCK_SIGMA
@@ -89,6 +99,8 @@ class PriceWalk:
         self.steps = 0
         self.level = float(instrument.base_price)
         self.ticks = self._round(self.level)
+        # A tape already begun (or done) at the start sets the price the walk starts from.
+        self._replay_since(None)
         self.bars: deque[list[int]] = deque(maxlen=MAX_BARS)
         self.close = self.open = self.high = self.low = self.ticks
         self.lower, self.upper = 1, NEVER_ABOVE
@@ -107,7 +119,8 @@ class PriceWalk:
     def advance(self, second: int, watcher: Watcher | None = None) -> None:
         """Walk forward to `second`, firing the watcher on every crossing step."""
         if second - self.second > MAX_CATCHUP_STEPS:
-            self.second = second - MAX_CATCHUP_STEPS
+            skipped_from, self.second = self.second, second - MAX_CATCHUP_STEPS
+            self._replay_since(skipped_from)
             if self.second >= self.day_end:
                 self.day_end = next_midnight(self.second)
                 self._start_day()
@@ -123,7 +136,16 @@ class PriceWalk:
             self.day_end += DAY_SECONDS
             self._start_day()
         self.level *= math.exp(self.sigma * self.rng.gauss(0.0, 1.0))
+        if self.tape is not None and (replayed := self.tape.price_at(self.second)) is not None:
+            self.level = float(replayed * self.tick)
         self._settle(self._round(self.level))
+
+    def _replay_since(self, after: int | None) -> None:
+        """Take the tape's last price of (after, now]: seconds the walk jumps over still count."""
+        replayed = None if self.tape is None else self.tape.last_between(after, self.second)
+        if replayed is not None:
+            self.level = float(replayed * self.tick)
+            self.ticks = replayed
 
     def set_price(self, price: Decimal) -> None:
         """Move to `price`, held inside the day's band."""
@@ -175,9 +197,12 @@ class PriceWalk:
 class Market:
     """Prices of every instrument, advanced to the clock's second on each read."""
 
-    def __init__(self, seed: int, anchor_second: int) -> None:
+    def __init__(
+        self, seed: int, anchor_second: int, tapes: Mapping[int, Tape] | None = None
+    ) -> None:
         self.seed = seed
         self.anchor_second = anchor_second
+        self.tapes = tapes or {}
         self._walks: dict[int, PriceWalk] = {}
         self.watchers: dict[int, Watcher] = {}
 
@@ -186,7 +211,8 @@ class Market:
         token = instrument.instrument_token
         walk = self._walks.get(token)
         if walk is None:
-            walk = self._walks[token] = PriceWalk(self.seed, instrument, self.anchor_second)
+            tape = self.tapes.get(token)
+            walk = self._walks[token] = PriceWalk(self.seed, instrument, self.anchor_second, tape)
         if walk.second < second:
             walk.advance(second, self.watchers.get(token))
         return walk

@@ -12,6 +12,7 @@ import uvicorn
 
 from .app import create_app
 from .config import PaperBrokerConfig
+from .errors import ConfigError
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -49,13 +50,14 @@ class PaperBrokerServer:
         """Bind (port 0 picks a free port), serve in the background, return the base URL."""
         if self._url is not None:
             return self._url
-        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.host, self.config.port))
+        sock = _bind(self.config.host, self.config.port)
         port: int = sock.getsockname()[1]
-        config = replace(self.config, port=port)
-        self._server = uvicorn.Server(_uvicorn_config(config))
+        try:
+            self._server = uvicorn.Server(_uvicorn_config(replace(self.config, port=port)))
+        except ConfigError:
+            # A configuration refused at start (a bad replay file) must not leak the socket.
+            sock.close()
+            raise
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="paper-broker"
         )
@@ -80,6 +82,18 @@ class PaperBrokerServer:
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_SECONDS)
         self._server = self._thread = self._url = None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _connectable(host: str) -> str:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..broker import PaperBroker
 from ..clock import format_timestamp, parse_moment
-from ..errors import InputError, KiteError, PermissionDenied, invalid
+from ..errors import ConfigError, InputError, KiteError, PermissionDenied, invalid
 from ..gtt import trigger_view
 from ..persistence import save
 from ..sessions import User
@@ -145,8 +145,13 @@ def _user(user: User) -> dict[str, Any]:
 @admin
 async def reset(request: Request, broker: PaperBroker) -> bool:
     # The order feed belongs to the server: its queue and open ticker connections carry over.
+    try:
+        fresh = PaperBroker(broker.config, feed=broker.feed)
+    except ConfigError as exc:
+        # The replay file is read again and may have been edited into a bad one since the start.
+        raise KiteError(str(exc)) from exc
     broker.feed.postbacks.clear()
-    request.app.state.broker = PaperBroker(broker.config, feed=broker.feed)
+    request.app.state.broker = fresh
     return True
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from conftest import Paper, start_server
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import (
     DataException,
@@ -16,8 +16,7 @@ from kiteconnect.exceptions import (
     TokenException,
 )
 
-if TYPE_CHECKING:
-    from conftest import Paper
+from paper_broker.faults import parse_fault_spec
 
 
 def test_timeout_after_accept_times_the_client_out_but_keeps_the_order(paper: Paper) -> None:
@@ -205,3 +204,20 @@ def test_bad_fault_specs_are_refused(paper: Paper) -> None:
         reply = requests.post(f"{paper.url}/_admin/faults", json=spec, timeout=5)
         assert reply.status_code == 400
         assert reply.json()["error_type"] == "InputException"
+
+
+def test_faults_from_the_configuration_are_answered_from_the_start_and_after_a_reset() -> None:
+    spec = parse_fault_spec("kind=http_429,route=place_order,count=1")
+    server = start_server(faults=(spec,))
+    try:
+        paper = Paper(server.url)
+        kite = paper.login()
+        for _ in range(2):
+            with pytest.raises(NetworkException, match="Too many requests") as raised:
+                paper.place_market(kite)
+            assert raised.value.code == 429
+            assert paper.place_market(kite)
+            paper.post("reset", {})
+            kite = paper.login()
+    finally:
+        server.stop()

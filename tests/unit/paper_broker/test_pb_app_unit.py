@@ -119,3 +119,21 @@ async def test_a_users_postback_url_can_be_set_and_cleared(client: httpx.AsyncCl
     assert state["users"][0]["postback_url"] is None
     assert state["postbacks"]["queued"] == 0
     assert state["ticker"] == {"connections": 0}
+
+
+@pytest.mark.asyncio
+async def test_a_reset_that_finds_the_replay_file_broken_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text("timestamp,instrument,price\n2099-01-01 09:15:00,NSE:INFY,1580\n")
+    app = create_app(PaperBrokerConfig(price_replay=path))
+    broker = app.state.broker
+    path.write_text("timestamp,instrument,price\n2099-01-01 09:15:00,NSE:INFY,1580.01\n")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://paper") as client:
+        reply = await client.post("/_admin/reset")
+
+    assert reply.status_code == 500
+    assert reply.json()["error_type"] == "GeneralException"
+    assert "line 2: the price 1580.01 is not a multiple" in reply.json()["message"]
+    assert app.state.broker is broker

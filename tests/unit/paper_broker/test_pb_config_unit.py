@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from paper_broker import PaperBrokerConfig
+from paper_broker.broker import PaperBroker
+from paper_broker.errors import ConfigError
 
 
 def test_defaults_are_the_documented_demo_user() -> None:
@@ -87,3 +90,64 @@ def test_postback_settings_come_from_the_environment() -> None:
 def test_negative_postback_retries_are_refused() -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
         PaperBrokerConfig(postback_retries=-1)
+
+
+def test_a_replay_file_and_faults_come_from_the_environment() -> None:
+    config = PaperBrokerConfig.from_env(
+        {
+            "PAPER_BROKER_PRICE_REPLAY": "var/prices.csv",
+            "PAPER_BROKER_FAULTS": '[{"route": "place_order", "kind": "http_429", "count": 1}]',
+        }
+    )
+
+    assert config.price_replay == Path("var/prices.csv")
+    assert config.faults == ({"route": "place_order", "kind": "http_429", "count": 1},)
+    assert PaperBrokerConfig.from_env({"PAPER_BROKER_FAULTS": " "}).faults == ()
+    assert PaperBrokerConfig.from_env({"PAPER_BROKER_PRICE_REPLAY": ""}).price_replay is None
+
+
+def test_command_line_faults_and_replay_file_win_over_the_environment() -> None:
+    config = PaperBrokerConfig.from_env(
+        {"PAPER_BROKER_FAULTS": '[{"kind": "reject"}]'},
+        faults=[{"kind": "latency", "delay_ms": 5}],
+        price_replay="prices.csv",
+    )
+
+    assert config.faults == ({"kind": "latency", "delay_ms": 5},)
+    assert config.price_replay == Path("prices.csv")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[{", "PAPER_BROKER_FAULTS is not JSON"),
+        ('{"kind": "reject"}', "PAPER_BROKER_FAULTS must be a JSON list of faults"),
+        ('["reject"]', "Fault 1 must be an object, not 'reject'"),
+        (
+            '[{"kind": "reject"}, {"kind": "meteor"}]',
+            "Fault 2 ({'kind': 'meteor'}): Invalid `kind`",
+        ),
+        (
+            '[{"kind": "reject", "count": 0}]',
+            "Fault 1 ({'kind': 'reject', 'count': 0}): Invalid `count`",
+        ),
+    ],
+)
+def test_bad_faults_are_refused_as_the_admin_api_would(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        PaperBrokerConfig.from_env({"PAPER_BROKER_FAULTS": raw})
+
+
+def test_faults_from_the_configuration_are_installed_at_start() -> None:
+    broker = PaperBroker(
+        PaperBrokerConfig(faults=({"route": "orders", "kind": "http_429", "count": 2},))
+    )
+
+    (fault,) = broker.faults.dump()
+    assert (fault["fault_id"], fault["route"], fault["kind"], fault["count"]) == (
+        "fault-1",
+        "orders",
+        "http_429",
+        2,
+    )
+    assert fault["probability"] == 1.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import paper_broker.routes
-from paper_broker.errors import InputError
-from paper_broker.faults import ROUTES, Faults
+from paper_broker.errors import ConfigError, InputError
+from paper_broker.faults import ROUTES, Faults, parse_fault_spec
 
 
 def test_a_fault_matches_its_route_or_any_route_with_a_star() -> None:
@@ -100,3 +100,41 @@ def test_every_route_of_the_api_can_take_a_fault() -> None:
 
     assert names
     assert names <= ROUTES
+
+
+def test_a_command_line_spec_becomes_the_admin_api_body() -> None:
+    spec = parse_fault_spec(
+        "kind=reject, route=place_order,probability=0.25,count=2,delay_ms=10,"
+        "message=Blocked, try later.,error_type=OrderException,status=400"
+    )
+
+    assert spec == {
+        "kind": "reject",
+        "route": "place_order",
+        "probability": 0.25,
+        "count": 2,
+        "delay_ms": 10,
+        "message": "Blocked, try later.",
+        "error_type": "OrderException",
+        "status": 400,
+    }
+    assert Faults(seed=1).add(spec).message == "Blocked, try later."
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind", "expected name=value, not 'kind'"),
+        ("=http_429", "expected name=value, not '=http_429'"),
+        ("kind=http_429,kind=reject", "`kind` is given twice"),
+        ("kind=http_429,count=many", "`count` must be a number, not 'many'"),
+        ("kind=http_429,count=1.5", "`count` must be a number, not '1.5'"),
+        ("kind=http_429,colour=red", "Unknown fault fields: colour."),
+        ("kind=http_430", "Invalid `kind`."),
+        ("kind=latency,probability=2", "Invalid `probability`."),
+        ("route=nowhere,kind=latency", "Invalid `route`."),
+    ],
+)
+def test_a_malformed_command_line_spec_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"Fault {text!r}: {message}")):
+        parse_fault_spec(text)
