@@ -101,3 +101,16 @@ async def test_the_sync_publishes_how_many_orders_are_unknown_and_for_how_long(
 
     assert REGISTRY.get_sample_value("order_service_orders_unknown") == 1
     assert REGISTRY.get_sample_value("order_service_order_unknown_age_seconds") == 12
+
+
+async def test_a_slow_pass_stretches_the_interval_and_a_quick_one_restores_it(
+    world: World,
+) -> None:
+    ticks = iter([100.0, 102.0, 200.0, 200.001])  # a 2 s pass, then a 1 ms pass
+    worker = OrderSyncWorker(world.services, monotonic=lambda: next(ticks))
+    base = worker.interval
+
+    await worker.run_once()
+    assert worker.interval == pytest.approx(18.0)  # 2 s of work in every 20 s at most
+    await worker.run_once()
+    assert worker.interval == base

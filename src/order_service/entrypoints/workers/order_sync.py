@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from order_service.bootstrap import Services
 from order_service.errors import BrokerUnavailable, OrderServiceError
 from order_service.observability.logging import bind, get_logger
@@ -13,6 +16,9 @@ from order_service.observability.metrics import (
 )
 
 log = get_logger(__name__)
+# The sync is a safety net beside the order path: a pass may take at most this share of the
+# time, so a large order book (parsed in full on every pass) slows the polling, not the orders.
+MAX_DUTY = 0.1
 
 
 class OrderSyncWorker:
@@ -20,11 +26,21 @@ class OrderSyncWorker:
 
     name = "order_sync"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._services = services
-        self.interval = services.settings.sync_interval_seconds
+        self._monotonic = monotonic
+        self._base_interval = services.settings.sync_interval_seconds
+        self.interval = self._base_interval
 
     async def run_once(self) -> None:
+        started = self._monotonic()
+        try:
+            await self._pass()
+        finally:
+            elapsed = self._monotonic() - started
+            self.interval = max(self._base_interval, elapsed * (1 - MAX_DUTY) / MAX_DUTY)
+
+    async def _pass(self) -> None:
         reconcile = self._services.reconcile
         unavailable: BrokerUnavailable | None = None
         for account_id in await reconcile.accounts_to_sync():
