@@ -6,6 +6,7 @@ import httpx
 
 from tests.e2e.harness import wait_for
 from tests.e2e.test_e2e_baskets import ORDER, _second_account
+from tests.e2e.test_e2e_error_codes import _fault
 
 
 def test_an_account_is_removed_only_when_settled_and_can_come_back(
@@ -40,3 +41,22 @@ def test_an_account_is_removed_only_when_settled_and_can_come_back(
     assert restored.status_code == 201, restored.text
     assert restored.json()["session_state"] == "login_required"
     assert api.get(f"/api/v1/orders/{resting['order_id']}").json()["status"] == "CANCELLED"
+
+
+def test_margins_come_from_the_broker_as_exact_decimals(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    account = _second_account(api, admin)
+    response = api.get(f"/api/v1/accounts/{account}/margins")
+    assert response.status_code == 200, response.text
+    segments = {segment["segment"]: segment for segment in response.json()}
+    equity = segments["equity"]
+    assert equity["enabled"] is True
+    assert isinstance(equity["net"], str)
+    assert equity["available"]["cash"] == equity["net"]
+    _fault(admin, "margins", "token_expired")
+    expired = api.get(f"/api/v1/accounts/{account}/margins")
+    assert expired.status_code == 503
+    assert expired.json()["error"]["code"] == "BROKER_SESSION_EXPIRED"
+    assert api.get(f"/api/v1/accounts/{account}").json()["session_state"] == "login_required"
+    assert api.get("/api/v1/accounts/NOSUCH9/margins").status_code == 404

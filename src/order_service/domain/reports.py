@@ -38,3 +38,14 @@ class OrderStatusReport:
     def is_update(self) -> bool:
         """A postback's UPDATE: a fill or a modification that leaves the order where it was."""
         return self.raw_status.strip().upper() == "UPDATE"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentMargins:
+    """The broker's funds for one segment (``equity`` or ``commodity``), as Kite reports them."""
+
+    segment: str
+    enabled: bool
+    net: Decimal
+    available: dict[str, Decimal]
+    utilised: dict[str, Decimal]

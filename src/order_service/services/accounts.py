@@ -6,9 +6,11 @@ from datetime import datetime
 
 from order_service.domain.account import DEFAULT_STRATEGY_NAME, Account, Principal, Strategy
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
-from order_service.errors import Conflict, NotFound, PermissionDenied
-from order_service.services.access import visible_account
+from order_service.domain.reports import SegmentMargins
+from order_service.errors import AuthenticationError, Conflict, NotFound, PermissionDenied
+from order_service.services.access import session_for, visible_account
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.writes import OrderWriter
 
 
 class AccountService:
@@ -82,6 +84,15 @@ class AccountService:
         async with self._uow() as uow:
             scope = None if principal.is_admin else principal.account_ids
             return [a for a in await uow.accounts.list(scope) if not a.is_removed]
+
+    async def margins(self, principal: Principal, account_id: AccountId) -> list[SegmentMargins]:
+        """Return the account's funds as the broker reports them now."""
+        account = await self.get_account(principal, account_id)
+        try:
+            return await self._broker.margins(session_for(account, self._clock.now()))
+        except AuthenticationError:
+            await OrderWriter(self._uow, self._clock).require_login(account_id)
+            raise
 
     async def login_url(self, principal: Principal, account_id: AccountId) -> str:
         """Return the broker's login page for this account."""

@@ -19,7 +19,7 @@ from typing import TypeVar
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import (
     AuthenticationError,
@@ -123,6 +123,9 @@ class GuardedBroker:
 
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         return await self._with_session(session, Bucket.OTHER, self._inner.orders)
+
+    async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.margins)
 
     async def close(self) -> None:
         try:

@@ -20,7 +20,7 @@ from order_service.domain.ids import (
     UserId,
 )
 from order_service.domain.order import Order, OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 
@@ -86,6 +86,8 @@ class Broker(Protocol):
     ) -> list[OrderStatusReport]: ...
 
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]: ...
+
+    async def margins(self, session: BrokerSession) -> list[SegmentMargins]: ...
 
     async def close(self) -> None: ...
 

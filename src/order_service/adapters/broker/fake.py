@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.values import OrderType, Variety
 from order_service.errors import InvalidTransition, OrderServiceError
 from order_service.services.ports import BrokerSession, Clock, SessionGrant
@@ -94,6 +94,11 @@ class FakeBroker:
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         self._raise(self._enter("orders"))
         return list(self.book.values())
+
+    async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
+        self._raise(self._enter("margins"))
+        cash = {"cash": Decimal("1000000"), "opening_balance": Decimal("1000000")}
+        return [SegmentMargins("equity", True, Decimal("1000000"), cash, {"debits": Decimal(0)})]
 
     async def close(self) -> None:
         self.calls["close"] += 1

@@ -22,10 +22,10 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
 
 from order_service.adapters.broker.errors import MALFORMED_REPLY, translate
-from order_service.adapters.broker.parsing import ist_datetime, order_reports
+from order_service.adapters.broker.parsing import ist_datetime, order_reports, segment_margins
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError
 from order_service.observability.metrics import (
@@ -104,6 +104,10 @@ class KiteBroker:
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         rows = await self._call("orders", False, self._client(session).orders)
         return order_reports(rows)
+
+    async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
+        data = await self._call("margins", False, self._client(session).margins)
+        return segment_margins(data)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from order_service.domain.account import IST
 from order_service.domain.ids import BrokerOrderId
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.errors import DataFormatError
 
 
@@ -75,3 +75,29 @@ def _int_or_none(value: object) -> int | None:
 
 def _text(value: object) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def segment_margins(data: object) -> list[SegmentMargins]:
+    """Parse ``margins()`` (``{"equity": {...}, "commodity": {...}}``) into exact values."""
+    if not isinstance(data, dict):
+        raise DataFormatError("the broker sent margins that are not an object")
+    try:
+        return [_segment(name, body) for name, body in sorted(data.items())]
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+        raise DataFormatError(
+            "the broker sent margins we cannot parse", details={"reason": repr(exc)}
+        ) from exc
+
+
+def _segment(name: str, body: dict[str, Any]) -> SegmentMargins:
+    return SegmentMargins(
+        segment=name,
+        enabled=bool(body.get("enabled", True)),
+        net=Decimal(str(body["net"])),
+        available=_amounts(body.get("available", {})),
+        utilised=_amounts(body.get("utilised", {})),
+    )
+
+
+def _amounts(values: dict[str, Any]) -> dict[str, Decimal]:
+    return {key: Decimal(str(value)) for key, value in values.items() if value is not None}

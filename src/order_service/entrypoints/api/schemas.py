@@ -13,6 +13,7 @@ from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import MAX_MODIFICATIONS, Order, OrderRequest
+from order_service.domain.reports import SegmentMargins
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -263,6 +264,26 @@ class AccountOut(BaseModel):
             token_expires_at=account.token_expires_at,
             created_at=account.created_at,
             limits=AccountLimits.of(settings),
+        )
+
+
+class SegmentMarginsOut(BaseModel):
+    """Funds of one segment, in rupees as exact decimals (Kite's field names)."""
+
+    segment: str
+    enabled: bool
+    net: Decimal
+    available: dict[str, Decimal]
+    utilised: dict[str, Decimal]
+
+    @classmethod
+    def of(cls, margins: SegmentMargins) -> SegmentMarginsOut:
+        return cls(
+            segment=margins.segment,
+            enabled=margins.enabled,
+            net=margins.net,
+            available=margins.available,
+            utilised=margins.utilised,
         )
 
 

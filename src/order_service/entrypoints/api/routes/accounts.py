@@ -9,7 +9,13 @@ from fastapi.responses import RedirectResponse
 
 from order_service.domain.ids import AccountId, UserId
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
-from order_service.entrypoints.api.schemas import AccountIn, AccountOut, ErrorBody, GrantIn
+from order_service.entrypoints.api.schemas import (
+    AccountIn,
+    AccountOut,
+    ErrorBody,
+    GrantIn,
+    SegmentMarginsOut,
+)
 from order_service.errors import AuthenticationError, ValidationError
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
@@ -76,6 +82,15 @@ async def grant_access(
 ) -> None:
     """Let another user act on this account (admins only)."""
     await services.accounts.grant(principal, UserId(body.user_id), AccountId(account_id))
+
+
+@router.get("/{account_id}/margins", response_model=list[SegmentMarginsOut], responses=ERRORS)
+async def margins(
+    account_id: str, services: ServicesDep, principal: PrincipalDep
+) -> list[SegmentMarginsOut]:
+    """The account's funds by segment, read from the broker now."""
+    found = await services.accounts.margins(principal, AccountId(account_id))
+    return [SegmentMarginsOut.of(segment) for segment in found]
 
 
 @router.get("/{account_id}/login", status_code=302, responses=ERRORS)
