@@ -20,16 +20,9 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from benchmarks.harness import BIG_FUNDS, start_stack
+from benchmarks.harness import BIG_FUNDS, MARKET_ORDER, start_stack
 
-ORDER = {
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 1,
-    "product": "CNC",
-    "order_type": "MARKET",
-}
+ORDER = MARKET_ORDER
 # Tried in order by the paper broker, so later probabilities are of what the earlier left.
 FAULTS = [
     {"route": "place_order", "kind": "timeout_after_accept", "probability": 0.10, "delay_ms": 1500},

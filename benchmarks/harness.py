@@ -20,6 +20,15 @@ from typing import Any
 import httpx
 
 BIG_FUNDS = Decimal("1000000000000")
+# The order every benchmark places: one share of INFY at market (the account is added per run).
+MARKET_ORDER = {
+    "exchange": "NSE",
+    "tradingsymbol": "INFY",
+    "transaction_type": "BUY",
+    "quantity": 1,
+    "product": "CNC",
+    "order_type": "MARKET",
+}
 
 
 def free_port() -> int:

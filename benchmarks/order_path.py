@@ -19,16 +19,9 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from kiteconnect import KiteConnect
 
-from benchmarks.harness import Stack, start_stack
+from benchmarks.harness import MARKET_ORDER, Stack, start_stack
 
-ORDER = {
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 1,
-    "product": "CNC",
-    "order_type": "MARKET",
-}
+ORDER = MARKET_ORDER
 
 
 def _sdk_client(paper_url: str) -> KiteConnect:

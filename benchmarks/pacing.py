@@ -20,17 +20,9 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import Stack, start_stack
+from benchmarks.harness import MARKET_ORDER, Stack, start_stack
 
-ORDER = {
-    "account_id": "PAPER1",
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 1,
-    "product": "CNC",
-    "order_type": "MARKET",
-}
+ORDER = {"account_id": "PAPER1", **MARKET_ORDER}
 TARGET_RATE = 9.5
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import wait_for
+from tests.e2e.test_e2e_order_flow import MARKET
 
 
 def _free_port() -> int:
@@ -62,16 +63,7 @@ def test_demo_serves_a_market_order_to_complete(demo: tuple[str, Path]) -> None:
     url, directory = demo
     key = (directory / "var" / "demo-api-key").read_text().strip()
     headers = {"Authorization": f"Bearer {key}"}
-    order = {
-        "account_id": "PAPER1",
-        "exchange": "NSE",
-        "tradingsymbol": "INFY",
-        "transaction_type": "BUY",
-        "quantity": 1,
-        "product": "CNC",
-        "order_type": "MARKET",
-    }
-    placed = httpx.post(f"{url}/api/v1/orders", json=order, headers=headers, timeout=10)
+    placed = httpx.post(f"{url}/api/v1/orders", json=MARKET, headers=headers, timeout=10)
     assert placed.status_code == 201, placed.text
     order_url = f"{url}/api/v1/orders/{placed.json()['order_id']}"
     wait_for(lambda: httpx.get(order_url, headers=headers).json()["status"] == "COMPLETE")
