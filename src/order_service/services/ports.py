@@ -26,7 +26,6 @@ from order_service.domain.values import Variety
 
 OrderList = list[Order]
 EventList = list[OrderEvent]
-AccountList = list[Account]
 AccountIdList = list[AccountId]
 
 
@@ -208,7 +207,3 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 class UserDirectory(Protocol):
     async def authenticate(self, credential: str) -> Principal: ...
-
-
-class HealthCheck(Protocol):
-    async def __call__(self) -> bool: ...
