@@ -7,7 +7,13 @@ from datetime import datetime
 from order_service.domain.account import DEFAULT_STRATEGY_NAME, Account, Principal, Strategy
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
 from order_service.domain.reports import SegmentMargins
-from order_service.errors import AuthenticationError, Conflict, NotFound, PermissionDenied
+from order_service.errors import (
+    AuthenticationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from order_service.services.access import session_for, visible_account
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
@@ -105,9 +111,16 @@ class AccountService:
             account = await uow.accounts.get(account_id)
         if account is None or account.is_removed:
             raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
-        grant = await self._broker.create_session(
-            account.account_id, account.api_key, account.api_secret, request_token
-        )
+        try:
+            grant = await self._broker.create_session(
+                account.account_id, account.api_key, account.api_secret, request_token
+            )
+        except AuthenticationError as exc:  # a used, expired or forged request token
+            raise ValidationError(
+                "the broker refused the request token; log in again",
+                field="request_token",
+                details=exc.details,
+            ) from exc
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id)
             assert account is not None

@@ -16,7 +16,7 @@ from order_service.entrypoints.api.schemas import (
     GrantIn,
     SegmentMarginsOut,
 )
-from order_service.errors import AuthenticationError, ValidationError
+from order_service.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -55,7 +55,7 @@ async def login_callback(
 ) -> AccountOut:
     """Kite redirects here after login; the request token is exchanged for a session."""
     if status != "success" or action != "login":
-        raise AuthenticationError(
+        raise ValidationError(
             "the broker login did not succeed", details={"status": status, "action": action}
         )
     account = await services.accounts.complete_login(AccountId(account_id), request_token)
