@@ -6,7 +6,13 @@ import pytest
 
 from order_service.domain.account import Principal, Role, SessionState
 from order_service.domain.ids import AccountId, UserId
-from order_service.errors import Conflict, NotFound, PermissionDenied
+from order_service.errors import (
+    AuthenticationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from order_service.services.users import hash_api_key, is_api_key
 from tests.unit.conftest import OTHER_ACCOUNT, World
 from tests.unit.factories import ACCOUNT
@@ -86,3 +92,42 @@ async def test_unknown_users_are_not_found(world: World) -> None:
         await world.services.users.get_user(NO_USER)
     with pytest.raises(NotFound):
         await world.services.users.create_api_key(NO_USER)
+
+
+async def test_a_refused_request_token_is_the_callers_error_not_an_expired_session(
+    world: World,
+) -> None:
+    world.broker.fail_next("create_session", AuthenticationError())
+
+    with pytest.raises(ValidationError) as refused:
+        await world.services.accounts.complete_login(ACCOUNT, "used-token")
+
+    assert refused.value.details["field"] == "request_token"
+    account = await world.services.accounts.get_account(world.trader, ACCOUNT)
+    assert account.session_state is SessionState.ACTIVE  # the earlier session is untouched
+
+
+async def test_margins_come_from_the_broker_and_an_expired_session_is_recorded(
+    world: World,
+) -> None:
+    segments = await world.services.accounts.margins(world.trader, ACCOUNT)
+    assert [segment.segment for segment in segments] == ["equity"]
+    world.broker.fail_next("margins", AuthenticationError())
+
+    with pytest.raises(AuthenticationError):
+        await world.services.accounts.margins(world.trader, ACCOUNT)
+
+    account = await world.services.accounts.get_account(world.trader, ACCOUNT)
+    assert account.session_state is SessionState.LOGIN_REQUIRED
+
+
+async def test_removing_an_account_hides_it_and_adding_it_again_restores_it(world: World) -> None:
+    await world.services.accounts.remove_account(world.trader, ACCOUNT)
+    with pytest.raises(NotFound):
+        await world.services.accounts.get_account(world.trader, ACCOUNT)
+    assert await world.services.accounts.list_accounts(world.trader) == []
+
+    restored = await world.services.accounts.add_account(world.trader, ACCOUNT, "k2", "s2")
+
+    assert restored.api_key == "k2"
+    assert not restored.is_removed

@@ -41,7 +41,7 @@ class FakeBroker:
     async def create_session(
         self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
     ) -> SessionGrant:
-        self._enter("create_session")
+        self._raise(self._enter("create_session"))
         token = f"token-{request_token}"
         self.tokens[account_id] = token
         login_at = self._clock.now() if self._clock else datetime.now(UTC)
