@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -69,7 +69,7 @@ class OrderRequest:
 
     def fingerprint(self) -> str:
         """Return a stable hash of the request, to tell a repeat from a different request."""
-        body = {key: _canonical(value) for key, value in asdict(self).items()}
+        body = {f.name: _canonical(getattr(self, f.name)) for f in fields(self)}
         encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(encoded.encode()).hexdigest()
 

@@ -14,9 +14,14 @@ from order_service.errors import AuthenticationRequired
 _bearer = HTTPBearer(auto_error=False, description="An API key (os_…) or an HS256 JWT")
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    """The services bundle (async: FastAPI would run a plain function in its thread pool)."""
+    return services_of(request)
 
 
 async def get_principal(
@@ -26,7 +31,7 @@ async def get_principal(
     """Authenticate the bearer credential; anything missing or doubtful is 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequired("send Authorization: Bearer <api key or JWT>")
-    principal = await get_services(request).directory.authenticate(credentials.credentials)
+    principal = await services_of(request).directory.authenticate(credentials.credentials)
     request.scope.setdefault("state", {})["user_id"] = principal.user_id
     return principal
 
