@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,7 +80,25 @@ def bootstrap(
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory)
+    services = _services(settings, uow_factory, broker, clock, directory)
+    return replace(services, database_ready=database_ready or _always_ready, closers=closers)
+
+
+def _services(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    broker: Broker,
+    clock: Clock,
+    directory: UserDirectory,
+) -> Services:
     orders = OrderService(uow_factory, broker, clock)
+    reconcile = ReconcileService(
+        uow_factory,
+        broker,
+        clock,
+        timedelta(seconds=settings.unknown_grace_seconds),
+        request_window=timedelta(seconds=_request_window(settings)),
+    )
     return Services(
         settings=settings,
         orders=orders,
@@ -88,19 +106,12 @@ def bootstrap(
         amendments=AmendmentService(uow_factory, broker, clock),
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
-        reconcile=ReconcileService(
-            uow_factory,
-            broker,
-            clock,
-            timedelta(seconds=settings.unknown_grace_seconds),
-            request_window=timedelta(seconds=_request_window(settings)),
-        ),
+        reconcile=reconcile,
         postbacks=PostbackService(uow_factory, clock),
         directory=directory,
         broker=broker,
         clock=clock,
-        database_ready=database_ready or _always_ready,
-        closers=closers,
+        database_ready=_always_ready,
     )
 
 
