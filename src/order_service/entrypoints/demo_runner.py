@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rich.console import Console
 
@@ -25,6 +26,8 @@ def run_demo(settings: Settings, console: Console) -> None:
             port=settings.paper_broker_port,
             redirect_url=f"{api}/api/v1/accounts/login/callback",
             postback_url=f"{api}/api/v1/broker/postback",
+            # The broker's books outlive a restart, like the service's database beside them.
+            state_file=Path(settings.var_dir) / "paper-broker.json",
         )
     )
     broker_url = broker.start()
