@@ -11,6 +11,7 @@ from order_service.domain.status import OrderStatus
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.registry import build_supervisor
 from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
+from order_service.services.ports import OrderQuery
 from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
 from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 
@@ -103,14 +104,27 @@ async def test_the_sync_publishes_how_many_orders_are_unknown_and_for_how_long(
     assert REGISTRY.get_sample_value("order_service_order_unknown_age_seconds") == 12
 
 
-async def test_a_slow_pass_stretches_the_interval_and_a_quick_one_restores_it(
+async def test_a_slow_pass_stretches_the_interval_within_a_ceiling_and_a_quick_one_restores_it(
     world: World,
 ) -> None:
-    ticks = iter([100.0, 102.0, 200.0, 200.001])  # a 2 s pass, then a 1 ms pass
+    ticks = iter([100.0, 100.5, 200.0, 205.0, 300.0, 300.001])  # 0.5 s, 5 s, then 1 ms passes
     worker = OrderSyncWorker(world.services, monotonic=lambda: next(ticks))
     base = worker.interval
 
     await worker.run_once()
-    assert worker.interval == pytest.approx(18.0)  # 2 s of work in every 20 s at most
+    assert worker.interval == pytest.approx(4.5)  # 0.5 s of work in every 5 s at most
+    await worker.run_once()
+    assert worker.interval == base * 10  # never slower than ten base intervals
     await worker.run_once()
     assert worker.interval == base
+
+
+async def test_every_account_is_synced_even_when_one_broker_is_down(world: World) -> None:
+    """One account's outage must not hold the others back; the pass still reports it."""
+    await world.services.orders.place_order(world.trader, make_request(), None)
+    world.broker.fail_next("orders", BrokerUnavailable("down"))
+    with pytest.raises(BrokerUnavailable):
+        await OrderSyncWorker(world.services).run_once()
+    await OrderSyncWorker(world.services).run_once()
+    orders = await world.services.orders.list_orders(world.trader, OrderQuery(account_ids=None))
+    assert {order.status for order in orders} == {OrderStatus.COMPLETE}
