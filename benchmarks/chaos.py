@@ -169,18 +169,14 @@ class Chaos:
                 self.report.relogins += 1
 
     async def _settle(self, order_ids: list[str]) -> None:
+        """Wait until every answered order has left the states the service still works on."""
         deadline = time.monotonic() + SETTLE_SECONDS
         pending = set(order_ids)
         while pending and time.monotonic() < deadline:
-            checked = await asyncio.gather(
-                *(self._status(order_id) for order_id in list(pending)[:200])
-            )
-            pending -= {order_id for order_id, status in checked if status not in UNSETTLED}
+            found = await self._orders(sorted(pending))
+            pending = {o["order_id"] for o in found if o["status"] in UNSETTLED}
             if pending:
                 await asyncio.sleep(0.5)
-
-    async def _status(self, order_id: str) -> tuple[str, str]:
-        return order_id, str((await self.api.get(f"/api/v1/orders/{order_id}")).json()["status"])
 
     async def _compare(self, order_ids: list[str], accounts: list[str]) -> None:
         ours = await self._orders(order_ids)
@@ -196,8 +192,8 @@ class Chaos:
 
     async def _orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for start in range(0, len(order_ids), 100):
-            chunk = order_ids[start : start + 100]
+        for start in range(0, len(order_ids), 200):
+            chunk = order_ids[start : start + 200]
             replies = await asyncio.gather(*(self.api.get(f"/api/v1/orders/{i}") for i in chunk))
             found.extend(dict(reply.json()) for reply in replies)
         return found
