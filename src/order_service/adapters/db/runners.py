@@ -12,6 +12,7 @@ units of work, in the event loop rather than in SQLite's sleeping busy handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, cast
@@ -141,36 +142,41 @@ class ThreadedSqliteRunner:
 
     async def _on_thread(self, work: Callable[[Connection], T], *, ending: bool) -> T:
         """Run ``work`` in one hop: connecting first if needed, closing after if ``ending``."""
-        connection = self._connection
-        if connection is None:
+        if self._connection is None:
             await self._gate.lock.acquire()
+        held = [self._connection] if self._connection is not None else []
         try:
-            connection, result = await self._gate.call(
-                lambda: _step(self._gate.engine, connection, work, ending)
-            )
+            result = await self._gate.call(lambda: _step(self._gate.engine, held, work, ending))
         except BaseException:
+            # Also on cancellation, when the thread may still be working: the single thread
+            # runs this cleanup after that work, so the transaction never outlives the gate.
+            with contextlib.suppress(RuntimeError):  # the thread is gone when shutting down
+                self._gate.thread.submit(_discard, held)
             self._connection = None
             self._gate.lock.release()
             raise
-        self._connection = None if ending else connection
+        self._connection = None if ending else held[0]
         if ending:
             self._gate.lock.release()
         return result
 
 
 def _step(
-    engine: Engine, connection: Connection | None, work: Callable[[Connection], T], ending: bool
-) -> tuple[Connection, T]:
+    engine: Engine, held: list[Connection], work: Callable[[Connection], T], ending: bool
+) -> T:
     """On the gate's thread: connect if needed, work, and close when the transaction ends."""
-    connection = connection or engine.connect()
-    try:
-        result = work(connection)
-    except BaseException:
-        connection.close()  # closing rolls back; the transaction is over
-        raise
+    if not held:
+        held.append(engine.connect())
+    result = work(held[0])
     if ending:
+        held[0].close()
+    return result
+
+
+def _discard(held: list[Connection]) -> None:
+    """Close (and so roll back) whatever connection a failed or cancelled step left open."""
+    for connection in held:
         connection.close()
-    return connection, result
 
 
 class _Write:
