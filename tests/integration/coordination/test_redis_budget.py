@@ -105,7 +105,10 @@ async def test_two_processes_never_exceed_a_shared_window(
     assert len(reserved) == 16
     assert not overfilled(reserved, Window(window.limit, window.seconds + MARGIN))
     assert not overfilled(sent, Window(window.limit, window.seconds), slack=MARGIN / 2)
-    assert sent[-1] - started == pytest.approx(3 * (window.seconds + MARGIN), abs=0.2)
+    # Paced, not stalled: never sooner than three full windows allow, and not much later
+    # (the upper bound leaves room for a loaded machine's late wake-ups).
+    paced = 3 * (window.seconds + MARGIN)
+    assert paced - 0.05 <= sent[-1] - started <= paced + 1.0
 
 
 async def test_every_window_of_a_bucket_holds_across_processes(
@@ -115,9 +118,11 @@ async def test_every_window_of_a_bucket_holds_across_processes(
 
     waits = [await budget.reserve(ACCOUNT, Bucket.ORDERS, 10.0) for budget in [first, second] * 4]
 
+    # Each wait is what is left of its window when asked; calls take time, so only an upper
+    # bound is exact and the lower one allows for a slow machine.
     assert waits[:3] == [0.0] * 3
-    assert waits[3:5] == pytest.approx([0.35] * 2, abs=0.05)
-    assert waits[5:] == pytest.approx([1.05] * 3, abs=0.05)
+    assert all(0.1 <= wait <= 0.36 for wait in waits[3:5]), waits
+    assert all(0.8 <= wait <= 1.06 for wait in waits[5:]), waits
     for window in RULES.of(Bucket.ORDERS):
         times = await admission_times(first, Bucket.ORDERS, window)
         assert not overfilled(times, Window(window.limit, window.seconds + MARGIN))
@@ -132,7 +137,7 @@ async def test_a_slot_beyond_the_wait_limit_reserves_nothing(
     with pytest.raises(RateLimitError) as caught:
         await second.reserve(ACCOUNT, Bucket.QUOTES, 0.5)
 
-    assert caught.value.retry_after == pytest.approx(1.05, abs=0.05)
+    assert 0.8 <= caught.value.retry_after <= 1.06  # the rest of the window, as of the refusal
     (window,) = RULES.of(Bucket.QUOTES)
     assert len(await admission_times(first, Bucket.QUOTES, window)) == 1
     assert await first.reserve(AccountId("CD5678"), Bucket.QUOTES, 0.0) == 0.0
