@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .ids import IdFactory
-from .orders import PUT_ORDER_REQ_RECEIVED, TRIGGER_PENDING, Order, OrderState
+from .orders import TRIGGER_PENDING, Order, OrderState, received_state
 
 
 def cover_leg(entry: Order, ids: IdFactory, now: datetime) -> Order:
@@ -63,7 +63,7 @@ def next_iceberg_leg(done: Order, ids: IdFactory, now: datetime) -> Order | None
         return None
     quantity = min(iceberg["leg_quantity"], iceberg["remaining_quantity"])
     placed = iceberg["total_quantity"] - iceberg["remaining_quantity"] + quantity
-    state = _fresh(done.state, quantity, now)
+    state = received_state(done.state, quantity, now)
     leg = replace(
         done,
         order_id=ids.order_id(now),
@@ -83,18 +83,3 @@ def next_iceberg_leg(done: Order, ids: IdFactory, now: datetime) -> Order | None
     )
     done.blocked_margin = Decimal(0)
     return leg
-
-
-def _fresh(terms: OrderState, quantity: int, now: datetime) -> OrderState:
-    """A just-received order on the same terms."""
-    return OrderState(
-        status=PUT_ORDER_REQ_RECEIVED,
-        order_type=terms.order_type,
-        quantity=quantity,
-        price=terms.price,
-        trigger_price=terms.trigger_price,
-        validity=terms.validity,
-        disclosed_quantity=terms.disclosed_quantity,
-        market_protection=terms.market_protection,
-        order_timestamp=now,
-    )

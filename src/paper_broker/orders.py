@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .instruments import Instrument
 
@@ -30,6 +30,40 @@ TERMINAL = frozenset({COMPLETE, CANCELLED, REJECTED})
 WORKING = frozenset({OPEN, TRIGGER_PENDING, AMO_REQ_RECEIVED})
 STOP_TYPES = frozenset({"SL", "SL-M"})
 MAX_MODIFICATIONS = 25
+
+
+class WorkingTerms(Protocol):
+    """The terms an order is received on (a place request's, or a previous leg's)."""
+
+    @property
+    def order_type(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def trigger_price(self) -> Decimal: ...
+    @property
+    def validity(self) -> str: ...
+    @property
+    def disclosed_quantity(self) -> int: ...
+    @property
+    def market_protection(self) -> Decimal: ...
+
+
+def received_state(
+    terms: WorkingTerms, quantity: int, now: datetime, status: str = PUT_ORDER_REQ_RECEIVED
+) -> OrderState:
+    """The first state of an order just received on ``terms``."""
+    return OrderState(
+        status=status,
+        order_type=terms.order_type,
+        quantity=quantity,
+        price=terms.price,
+        trigger_price=terms.trigger_price,
+        validity=terms.validity,
+        disclosed_quantity=terms.disclosed_quantity,
+        market_protection=terms.market_protection,
+        order_timestamp=now,
+    )
 
 
 @dataclass(frozen=True, slots=True)

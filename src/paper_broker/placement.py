@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .legs import iceberg_meta
-from .orders import AMO_REQ_RECEIVED, PUT_ORDER_REQ_RECEIVED, Order, OrderState
+from .orders import AMO_REQ_RECEIVED, PUT_ORDER_REQ_RECEIVED, Order, OrderState, received_state
 from .validation import PlaceRequest, Terms
 
 
@@ -15,18 +15,8 @@ def is_buy(request: PlaceRequest) -> bool:
 
 
 def initial_state(request: PlaceRequest, quantity: int, now: datetime) -> OrderState:
-    terms = request.terms
-    return OrderState(
-        status=AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED,
-        order_type=terms.order_type,
-        quantity=quantity,
-        price=terms.price,
-        trigger_price=terms.trigger_price,
-        validity=terms.validity,
-        disclosed_quantity=terms.disclosed_quantity,
-        market_protection=terms.market_protection,
-        order_timestamp=now,
-    )
+    status = AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED
+    return received_state(request.terms, quantity, now, status)
 
 
 def slices(request: PlaceRequest) -> list[int]:

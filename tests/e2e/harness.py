@@ -6,7 +6,11 @@ import asyncio
 import socket
 import threading
 import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+import httpx
 import uvicorn
 
 from order_service.adapters.db.migrate import upgrade
@@ -82,3 +86,67 @@ def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
         time.sleep(interval)
+
+
+MARKET = {
+    "account_id": "PAPER1",
+    "exchange": "NSE",
+    "tradingsymbol": "INFY",
+    "transaction_type": "BUY",
+    "quantity": 1,
+    "product": "CNC",
+    "order_type": "MARKET",
+}
+
+
+def error_body(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "details", "retryable", "request_id"}
+    assert error["code"] == code
+    assert error["message"]
+    assert error["request_id"] == response.headers["x-request-id"]
+    return error
+
+
+def inject_fault(admin: httpx.Client, route: str, kind: str, **extra: Any) -> None:
+    admin.post(
+        "/faults", json={"route": route, "kind": kind, "count": 1, **extra}
+    ).raise_for_status()
+
+
+def login_again(api: httpx.Client) -> None:
+    """Walk the broker login as a browser would: our redirect, the broker's, our callback."""
+    to_broker = api.get("/api/v1/accounts/PAPER1/login")
+    assert to_broker.status_code == 302
+    back = httpx.get(to_broker.headers["location"], follow_redirects=False)
+    query = parse_qs(urlparse(back.headers["location"]).query)
+    callback = api.get(
+        "/api/v1/accounts/login/callback",
+        params={"request_token": query["request_token"][0], "account_id": query["account_id"][0]},
+    )
+    assert callback.status_code == 200, callback.text
+    assert callback.json()["session_state"] == "active"
+
+
+def add_paper_account(api: httpx.Client, admin: httpx.Client) -> str:
+    """A second paper user, added to the service and logged in through the login flow."""
+    account = "PB" + uuid.uuid4().hex[:6].upper()
+    key, secret = f"key{account}", f"secret{account}"
+    admin.post("/users", json={"user_id": account, "api_key": key, "api_secret": secret})
+    added = api.post(
+        "/api/v1/accounts", json={"account_id": account, "api_key": key, "api_secret": secret}
+    )
+    assert added.status_code == 201, added.text
+    to_broker = api.get(f"/api/v1/accounts/{account}/login").headers["location"]
+    back = httpx.get(to_broker).headers["location"]
+    query = parse_qs(urlparse(back).query)
+    assert query["account_id"] == [account]
+    callback = api.get(
+        "/api/v1/accounts/login/callback",
+        params={"request_token": query["request_token"][0], "account_id": account},
+    )
+    assert callback.json()["session_state"] == "active"
+    return account

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.harness import wait_for
-from tests.e2e.test_e2e_baskets import ORDER, _second_account
-from tests.e2e.test_e2e_error_codes import _fault
+from tests.e2e.harness import add_paper_account, inject_fault, wait_for
+from tests.e2e.test_e2e_baskets import ORDER
 
 
 def test_an_account_is_removed_only_when_settled_and_can_come_back(
     api: httpx.Client, admin: httpx.Client
 ) -> None:
-    account = _second_account(api, admin)
+    account = add_paper_account(api, admin)
     shown = api.get(f"/api/v1/accounts/{account}").json()
     assert shown["session_state"] == "active"
     assert "api_secret" not in shown
@@ -46,7 +45,7 @@ def test_an_account_is_removed_only_when_settled_and_can_come_back(
 def test_margins_come_from_the_broker_as_exact_decimals(
     api: httpx.Client, admin: httpx.Client
 ) -> None:
-    account = _second_account(api, admin)
+    account = add_paper_account(api, admin)
     response = api.get(f"/api/v1/accounts/{account}/margins")
     assert response.status_code == 200, response.text
     segments = {segment["segment"]: segment for segment in response.json()}
@@ -54,7 +53,7 @@ def test_margins_come_from_the_broker_as_exact_decimals(
     assert equity["enabled"] is True
     assert isinstance(equity["net"], str)
     assert equity["available"]["cash"] == equity["net"]
-    _fault(admin, "margins", "token_expired")
+    inject_fault(admin, "margins", "token_expired")
     expired = api.get(f"/api/v1/accounts/{account}/margins")
     assert expired.status_code == 503
     assert expired.json()["error"]["code"] == "BROKER_SESSION_EXPIRED"

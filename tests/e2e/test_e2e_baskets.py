@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, add_paper_account
 
 ORDER = {key: value for key, value in MARKET.items() if key != "account_id"}
-
-
-def _second_account(api: httpx.Client, admin: httpx.Client) -> str:
-    """A second paper user, added to the service and logged in through the login flow."""
-    account = "PB" + uuid.uuid4().hex[:6].upper()
-    key, secret = f"key{account}", f"secret{account}"
-    admin.post("/users", json={"user_id": account, "api_key": key, "api_secret": secret})
-    added = api.post(
-        "/api/v1/accounts", json={"account_id": account, "api_key": key, "api_secret": secret}
-    )
-    assert added.status_code == 201, added.text
-    to_broker = api.get(f"/api/v1/accounts/{account}/login").headers["location"]
-    back = httpx.get(to_broker).headers["location"]
-    query = parse_qs(urlparse(back).query)
-    assert query["account_id"] == [account]
-    callback = api.get(
-        "/api/v1/accounts/login/callback",
-        params={"request_token": query["request_token"][0], "account_id": account},
-    )
-    assert callback.json()["session_state"] == "active"
-    return account
 
 
 def test_a_basket_places_one_leg_per_account_with_partial_success(
     api: httpx.Client, admin: httpx.Client
 ) -> None:
-    second = _second_account(api, admin)
+    second = add_paper_account(api, admin)
     body = {
         "order": ORDER,
         "legs": [

@@ -11,9 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import wait_for
-from tests.e2e.test_e2e_error_codes import _error, _fault, _login_again
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, error_body, inject_fault, login_again, wait_for
 
 REFUSALS = [
     # error_type, HTTP status at the broker, our status, our code
@@ -36,14 +34,14 @@ def test_a_refusal_before_acceptance_fails_the_order_with_its_code(
     code: str,
 ) -> None:
     message = f"Paper broker says no ({error_type})."
-    _fault(
+    inject_fault(
         admin, "place_order", "error", error_type=error_type, status=broker_status, message=message
     )
-    error = _error(api.post("/api/v1/orders", json=MARKET), status, code)
+    error = error_body(api.post("/api/v1/orders", json=MARKET), status, code)
     assert error["details"]["broker_status"] == broker_status
     assert error["details"]["broker_message"] == message
     if error_type == "TokenException":
-        _login_again(api)
+        login_again(api)
     else:
         assert error["details"]["broker_error_type"] in {error_type, "GeneralException"}
 
@@ -62,8 +60,8 @@ def test_a_refusal_before_acceptance_fails_the_order_with_its_code(
 def test_margin_and_holding_exceptions_are_insufficient_funds(
     api: httpx.Client, admin: httpx.Client, error_type: str, message: str, field: str | None
 ) -> None:
-    _fault(admin, "place_order", "error", error_type=error_type, status=400, message=message)
-    error = _error(api.post("/api/v1/orders", json=MARKET), 422, "INSUFFICIENT_FUNDS")
+    inject_fault(admin, "place_order", "error", error_type=error_type, status=400, message=message)
+    error = error_body(api.post("/api/v1/orders", json=MARKET), 422, "INSUFFICIENT_FUNDS")
     assert error["details"]["broker_error_type"] == "GeneralException"  # as the SDK delivers them
     if field:
         assert (error["details"]["required"], error["details"]["available"]) == (
@@ -85,7 +83,7 @@ def test_margin_and_holding_exceptions_are_insufficient_funds(
 def test_an_ambiguous_answer_is_202_unknown_then_settled(
     api: httpx.Client, admin: httpx.Client, fault: str, extra: dict[str, Any]
 ) -> None:
-    _fault(admin, "place_order", fault, **extra)
+    inject_fault(admin, "place_order", fault, **extra)
     response = api.post("/api/v1/orders", json=MARKET)
     assert response.status_code == 202, response.text
     order = response.json()
@@ -99,5 +97,5 @@ def test_an_ambiguous_answer_is_202_unknown_then_settled(
 
 def test_a_held_sell_without_holdings_is_refused_by_the_broker(api: httpx.Client) -> None:
     sell = {**MARKET, "tradingsymbol": "TCS", "transaction_type": "SELL"}
-    error = _error(api.post("/api/v1/orders", json=sell), 422, "INSUFFICIENT_FUNDS")
+    error = error_body(api.post("/api/v1/orders", json=sell), 422, "INSUFFICIENT_FUNDS")
     assert "holding" in error["message"].lower()

@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import wait_for
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, wait_for
 
 
 def _free_port() -> int:

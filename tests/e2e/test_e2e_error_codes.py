@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -15,26 +13,7 @@ from order_service.bootstrap import bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Role
 from order_service.entrypoints.api.app import create_app
-from tests.e2e.harness import ServiceThread, wait_for
-from tests.e2e.test_e2e_order_flow import MARKET
-
-
-def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "details", "retryable", "request_id"}
-    assert error["code"] == code
-    assert error["message"]
-    assert error["request_id"] == response.headers["x-request-id"]
-    return error
-
-
-def _fault(admin: httpx.Client, route: str, kind: str, **extra: Any) -> None:
-    admin.post(
-        "/faults", json={"route": route, "kind": kind, "count": 1, **extra}
-    ).raise_for_status()
+from tests.e2e.harness import MARKET, ServiceThread, error_body, inject_fault, login_again, wait_for
 
 
 async def _new_user(settings: Settings, role: Role) -> str:
@@ -52,50 +31,38 @@ def _client(service: ServiceThread, key: str) -> httpx.Client:
     )
 
 
-def _login_again(api: httpx.Client) -> None:
-    """Walk the broker login as a browser would: our redirect, the broker's, our callback."""
-    to_broker = api.get("/api/v1/accounts/PAPER1/login")
-    assert to_broker.status_code == 302
-    back = httpx.get(to_broker.headers["location"], follow_redirects=False)
-    query = parse_qs(urlparse(back.headers["location"]).query)
-    callback = api.get(
-        "/api/v1/accounts/login/callback",
-        params={"request_token": query["request_token"][0], "account_id": query["account_id"][0]},
-    )
-    assert callback.status_code == 200, callback.text
-    assert callback.json()["session_state"] == "active"
-
-
 class TestInputErrors:
     def test_malformed_json_is_invalid_input(self, api: httpx.Client) -> None:
         response = api.post(
             "/api/v1/orders", content=b"{not json", headers={"Content-Type": "application/json"}
         )
-        _error(response, 422, "INVALID_INPUT")
+        error_body(response, 422, "INVALID_INPUT")
 
     def test_wrong_type_names_the_field(self, api: httpx.Client) -> None:
-        error = _error(
+        error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "quantity": "ten"}), 422, "INVALID_INPUT"
         )
         assert error["details"]["field"] == "quantity"
 
     def test_unknown_field_is_refused(self, api: httpx.Client) -> None:
-        error = _error(api.post("/api/v1/orders", json={**MARKET, "qty": 1}), 422, "INVALID_INPUT")
+        error = error_body(
+            api.post("/api/v1/orders", json={**MARKET, "qty": 1}), 422, "INVALID_INPUT"
+        )
         assert error["details"]["field"] == "qty"
 
     def test_limit_without_price_is_refused_by_the_domain(self, api: httpx.Client) -> None:
-        error = _error(
+        error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "order_type": "LIMIT"}), 422, "INVALID_INPUT"
         )
         assert error["details"]["field"] == "price"
 
     def test_oversized_body_is_413(self, api: httpx.Client) -> None:
         response = api.post("/api/v1/orders", json={**MARKET, "tag": "x" * 100_000})
-        error = _error(response, 413, "PAYLOAD_TOO_LARGE")
+        error = error_body(response, 413, "PAYLOAD_TOO_LARGE")
         assert error["details"]["max_bytes"] == 64 * 1024
 
     def test_unknown_symbol_is_invalid_symbol(self, api: httpx.Client) -> None:
-        error = _error(
+        error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "tradingsymbol": "NOSUCHCO"}),
             422,
             "INVALID_SYMBOL",
@@ -104,20 +71,20 @@ class TestInputErrors:
 
     def test_off_tick_price_is_a_broker_error(self, api: httpx.Client) -> None:
         body = {**MARKET, "order_type": "LIMIT", "price": "1450.03"}
-        error = _error(api.post("/api/v1/orders", json=body), 502, "BROKER_ERROR")
+        error = error_body(api.post("/api/v1/orders", json=body), 502, "BROKER_ERROR")
         assert error["details"]["broker_status"] == 400
 
 
 class TestAccessErrors:
     def test_missing_and_bad_credentials_are_401(self, service: ServiceThread) -> None:
         with httpx.Client(base_url=service.url) as anonymous:
-            _error(anonymous.get("/api/v1/orders"), 401, "UNAUTHENTICATED")
+            error_body(anonymous.get("/api/v1/orders"), 401, "UNAUTHENTICATED")
             bad = anonymous.get("/api/v1/orders", headers={"Authorization": "Bearer os_nope"})
-            _error(bad, 401, "UNAUTHENTICATED")
+            error_body(bad, 401, "UNAUTHENTICATED")
 
     def test_trader_may_not_grant_access(self, api: httpx.Client) -> None:
         response = api.post("/api/v1/accounts/PAPER1/users", json={"user_id": "someone"})
-        _error(response, 403, "FORBIDDEN")
+        error_body(response, 403, "FORBIDDEN")
 
     def test_another_users_order_is_not_found(
         self, api: httpx.Client, service: ServiceThread
@@ -125,14 +92,14 @@ class TestAccessErrors:
         order = api.post("/api/v1/orders", json=MARKET).json()
         other_key = asyncio.run(_new_user(service.settings, Role.TRADER))
         with _client(service, other_key) as other:
-            _error(other.get(f"/api/v1/orders/{order['order_id']}"), 404, "NOT_FOUND")
-            _error(other.delete(f"/api/v1/orders/{order['order_id']}"), 404, "NOT_FOUND")
-            _error(other.post("/api/v1/orders", json=MARKET), 404, "NOT_FOUND")
-        _error(api.get("/api/v1/orders/01NOSUCHORDER"), 404, "NOT_FOUND")
+            error_body(other.get(f"/api/v1/orders/{order['order_id']}"), 404, "NOT_FOUND")
+            error_body(other.delete(f"/api/v1/orders/{order['order_id']}"), 404, "NOT_FOUND")
+            error_body(other.post("/api/v1/orders", json=MARKET), 404, "NOT_FOUND")
+        error_body(api.get("/api/v1/orders/01NOSUCHORDER"), 404, "NOT_FOUND")
 
     def test_adding_an_existing_account_is_a_conflict(self, api: httpx.Client) -> None:
         body = {"account_id": "PAPER1", "api_key": "paper", "api_secret": "paper-secret"}
-        _error(api.post("/api/v1/accounts", json=body), 409, "CONFLICT")
+        error_body(api.post("/api/v1/accounts", json=body), 409, "CONFLICT")
 
 
 class TestOrderStateErrors:
@@ -143,7 +110,7 @@ class TestOrderStateErrors:
         repeat = api.post("/api/v1/orders", json=MARKET, headers=key)
         assert repeat.status_code == 200
         assert repeat.json()["order_id"] == first.json()["order_id"]
-        error = _error(
+        error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "quantity": 2}, headers=key),
             409,
             "IDEMPOTENCY_CONFLICT",
@@ -155,13 +122,15 @@ class TestOrderStateErrors:
         wait_for(
             lambda: api.get(f"/api/v1/orders/{order['order_id']}").json()["status"] == "COMPLETE"
         )
-        error = _error(api.delete(f"/api/v1/orders/{order['order_id']}"), 409, "INVALID_TRANSITION")
+        error = error_body(
+            api.delete(f"/api/v1/orders/{order['order_id']}"), 409, "INVALID_TRANSITION"
+        )
         assert error["details"]["state"] == "COMPLETE"
 
 
 class TestBrokerErrors:
     def test_margin_shortfall_is_insufficient_funds(self, api: httpx.Client) -> None:
-        error = _error(
+        error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "quantity": 100_000}),
             422,
             "INSUFFICIENT_FUNDS",
@@ -171,17 +140,17 @@ class TestBrokerErrors:
     def test_order_exception_is_order_rejected(
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
-        _fault(admin, "place_order", "reject", message="Order rejected by the exchange.")
-        error = _error(api.post("/api/v1/orders", json=MARKET), 422, "ORDER_REJECTED")
+        inject_fault(admin, "place_order", "reject", message="Order rejected by the exchange.")
+        error = error_body(api.post("/api/v1/orders", json=MARKET), 422, "ORDER_REJECTED")
         assert error["details"]["broker_error_type"] == "OrderException"
 
     def test_broker_429_is_rate_limited_with_retry_after(
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
-        _fault(admin, "place_order", "http_429")
+        inject_fault(admin, "place_order", "http_429")
         key = {"Idempotency-Key": uuid.uuid4().hex}
         response = api.post("/api/v1/orders", json=MARKET, headers=key)
-        error = _error(response, 429, "RATE_LIMITED")
+        error = error_body(response, 429, "RATE_LIMITED")
         assert error["retryable"] is True
         assert int(response.headers["retry-after"]) >= 1
         retry = api.post("/api/v1/orders", json=MARKET, headers=key)
@@ -190,19 +159,19 @@ class TestBrokerErrors:
     def test_expired_token_is_session_expired_then_login_restores(
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
-        _fault(admin, "place_order", "token_expired")
-        _error(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
+        inject_fault(admin, "place_order", "token_expired")
+        error_body(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
         assert api.get("/api/v1/accounts/PAPER1").json()["session_state"] == "login_required"
-        error = _error(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
+        error = error_body(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
         assert error["details"]["session_state"] == "login_required"
-        _login_again(api)
+        login_again(api)
         assert api.post("/api/v1/orders", json=MARKET).status_code == 201
 
     @pytest.mark.parametrize("kind", ["timeout_after_accept", "error_after_accept"])
     def test_ambiguous_placement_is_202_unknown_then_resolved(
         self, api: httpx.Client, admin: httpx.Client, kind: str
     ) -> None:
-        _fault(admin, "place_order", kind, delay_ms=1500)
+        inject_fault(admin, "place_order", kind, delay_ms=1500)
         response = api.post("/api/v1/orders", json=MARKET)
         assert response.status_code == 202, response.text
         assert response.json()["status"] == "UNKNOWN"
@@ -221,7 +190,7 @@ class TestBrokerErrors:
     def test_html_gateway_error_is_unknown_then_failed_when_absent(
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
-        _fault(admin, "place_order", "html_502")
+        inject_fault(admin, "place_order", "html_502")
         response = api.post("/api/v1/orders", json=MARKET)
         assert response.status_code == 202
         location = response.headers["location"]
@@ -232,13 +201,13 @@ class TestInfrastructureErrors:
     def test_unreachable_broker_is_broker_unavailable(self, service: ServiceThread) -> None:
         settings = service.settings.model_copy(update={"kite_root": "http://127.0.0.1:9"})
         response = asyncio.run(_place_via(settings, service.api_key))
-        _error(response, 503, "BROKER_UNAVAILABLE")
+        error_body(response, 503, "BROKER_UNAVAILABLE")
 
     def test_unreachable_database_is_database_unavailable(self, service: ServiceThread) -> None:
         url = "postgresql+asyncpg://postgres@127.0.0.1:9/none"
         settings = service.settings.model_copy(update={"database_url": url})
         response = asyncio.run(_place_via(settings, service.api_key))
-        _error(response, 503, "DATABASE_UNAVAILABLE")
+        error_body(response, 503, "DATABASE_UNAVAILABLE")
 
 
 async def _place_via(settings: Settings, key: str) -> httpx.Response:

@@ -6,17 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.harness import wait_for
-
-MARKET = {
-    "account_id": "PAPER1",
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 1,
-    "product": "CNC",
-    "order_type": "MARKET",
-}
+from tests.e2e.harness import MARKET, wait_for
 
 
 def _status(api: httpx.Client, order_id: str, *wanted: str) -> dict[str, Any] | None:

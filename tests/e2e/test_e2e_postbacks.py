@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 
 from order_service.domain.postback import postback_checksum
-from tests.e2e.harness import ServiceThread
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, ServiceThread
 
 
 def _postback(order: dict[str, Any], status: str, secret: str = "paper-secret") -> dict[str, Any]:

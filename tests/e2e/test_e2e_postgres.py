@@ -17,8 +17,7 @@ from benchmarks.chaos import run_chaos
 from order_service.config import load_settings
 from paper_broker.config import PaperBrokerConfig
 from paper_broker.server import PaperBrokerServer
-from tests.e2e.harness import ServiceThread, wait_for
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, ServiceThread, wait_for
 
 BASE_URL = os.environ.get("ORDER_SERVICE_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="ORDER_SERVICE_TEST_POSTGRES_URL not set")

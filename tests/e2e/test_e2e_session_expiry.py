@@ -13,9 +13,7 @@ from order_service.config import load_settings
 from order_service.domain.account import IST
 from paper_broker.config import PaperBrokerConfig
 from paper_broker.server import PaperBrokerServer
-from tests.e2e.harness import ServiceThread
-from tests.e2e.test_e2e_error_codes import _error, _login_again
-from tests.e2e.test_e2e_order_flow import MARKET
+from tests.e2e.harness import MARKET, ServiceThread, error_body, login_again
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +47,11 @@ def test_the_six_am_expiry_needs_a_new_login(stack: tuple[str, ServiceThread]) -
         assert moved.status_code == 200, moved.text
 
         expired = api.post("/api/v1/orders", json=MARKET)
-        error = _error(expired, 503, "BROKER_SESSION_EXPIRED")
+        error = error_body(expired, 503, "BROKER_SESSION_EXPIRED")
         assert error["details"]["broker_error_type"] == "TokenException"
         assert api.get("/api/v1/accounts/PAPER1").json()["session_state"] == "login_required"
         ready = httpx.get(f"{service.url}/ready").json()
         assert ready["broker_sessions"] == {"PAPER1": False}
 
-        _login_again(api)
+        login_again(api)
         assert api.post("/api/v1/orders", json=MARKET).status_code == 201

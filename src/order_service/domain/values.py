@@ -1,14 +1,8 @@
-"""Value types and the Kite enumerations the order model speaks."""
+"""The Kite enumerations the order model speaks (prices and money are plain ``Decimal``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from enum import StrEnum
-from typing import NewType
-
-Price = NewType("Price", Decimal)
-Quantity = NewType("Quantity", int)
-Money = NewType("Money", Decimal)
 
 
 class Exchange(StrEnum):

@@ -13,7 +13,6 @@ from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import MAX_MODIFICATIONS, Order, OrderRequest
-from order_service.domain.reports import SegmentMargins
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -270,21 +269,13 @@ class AccountOut(BaseModel):
 class SegmentMarginsOut(BaseModel):
     """Funds of one segment, in rupees as exact decimals (Kite's field names)."""
 
+    model_config = ConfigDict(from_attributes=True)  # read straight from the domain value
+
     segment: str
     enabled: bool
     net: Decimal
     available: dict[str, Decimal]
     utilised: dict[str, Decimal]
-
-    @classmethod
-    def of(cls, margins: SegmentMargins) -> SegmentMarginsOut:
-        return cls(
-            segment=margins.segment,
-            enabled=margins.enabled,
-            net=margins.net,
-            available=margins.available,
-            utilised=margins.utilised,
-        )
 
 
 class ErrorInfo(BaseModel):

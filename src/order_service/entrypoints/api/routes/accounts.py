@@ -90,7 +90,7 @@ async def margins(
 ) -> list[SegmentMarginsOut]:
     """The account's funds by segment, read from the broker now."""
     found = await services.accounts.margins(principal, AccountId(account_id))
-    return [SegmentMarginsOut.of(segment) for segment in found]
+    return [SegmentMarginsOut.model_validate(segment) for segment in found]
 
 
 @router.get("/{account_id}/login", status_code=302, responses=ERRORS)
