@@ -6,7 +6,6 @@ import time
 
 import pytest
 import requests
-from conftest import Paper, start_server
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import (
     DataException,
@@ -17,6 +16,7 @@ from kiteconnect.exceptions import (
 )
 
 from paper_broker.faults import parse_fault_spec
+from tests.integration.paper_broker.conftest import Paper, start_server
 
 
 def test_timeout_after_accept_times_the_client_out_but_keeps_the_order(paper: Paper) -> None:

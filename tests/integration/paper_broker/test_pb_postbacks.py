@@ -6,8 +6,9 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from conftest import Paper, start_server
 from kiteconnect import KiteConnect
+
+from tests.integration.paper_broker.conftest import Paper, start_server
 
 if TYPE_CHECKING:
     from conftest import Receiver

@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import Paper, start_server
 from kiteconnect import KiteConnect
 
 from paper_broker.clock import IST
 from paper_broker.errors import ConfigError
+from tests.integration.paper_broker.conftest import Paper, start_server
 
 # Seconds after the server's start: INFY (walking from 1580) is replayed from 60 to 150.
 ROWS = ((60, "1590.00"), (90, "1585.00"), (120, "1569.95"), (150, "1600.00"))
