@@ -27,7 +27,7 @@ class PaperBroker:
 
     def __init__(self, config: PaperBrokerConfig, feed: OrderFeed | None = None) -> None:
         self.config = config
-        self.clock = Clock(config.clock)
+        self.clock = Clock(config.clock, start=config.clock_start)
         self.catalogue = build_catalogue(self.clock.now().date())
         tapes = (
             None if config.price_replay is None else load_tapes(config.price_replay, self.catalogue)

@@ -16,10 +16,17 @@ TOKEN_EXPIRY = time_of_day(6, 0)
 class Clock:
     """Wall time shifted by `offset_seconds`; `real` mode also keeps NSE session hours."""
 
-    def __init__(self, mode: str = "simulated", wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        mode: str = "simulated",
+        wall: Callable[[], float] = time.time,
+        start: datetime | None = None,
+    ) -> None:
         self.mode = mode
         self.offset_seconds = 0.0
         self._wall = wall
+        if start is not None:
+            self.set(start)
 
     def timestamp(self) -> float:
         return self._wall() + self.offset_seconds

@@ -6,10 +6,12 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .clock import parse_moment
 from .errors import ConfigError, InputError
 from .faults import check_fault
 
@@ -27,6 +29,15 @@ def _parse_path(raw: str) -> Path | None:
 
 def _parse_optional(raw: str) -> str | None:
     return raw.strip() or None
+
+
+def _parse_moment(raw: str) -> datetime | None:
+    if not raw.strip():
+        return None
+    try:
+        return parse_moment(raw.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}CLOCK_START is not an ISO 8601 moment: {raw!r}.") from exc
 
 
 def _parse_faults(raw: str) -> tuple[Any, ...]:
@@ -52,6 +63,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "postback_backoff": float,
     "price_replay": _parse_path,
     "faults": _parse_faults,
+    "clock_start": _parse_moment,
 }
 
 
@@ -63,6 +75,8 @@ class PaperBrokerConfig:
     port: int = 8001
     seed: int = 1
     clock: str = "simulated"
+    # Where the clock starts (and restarts at each admin reset); None starts at the wall time.
+    clock_start: datetime | None = None
     state_file: Path | None = None
     user_id: str = "PAPER1"
     api_key: str = "paper"
@@ -83,6 +97,8 @@ class PaperBrokerConfig:
     def __post_init__(self) -> None:
         if self.clock not in CLOCK_MODES:
             raise ConfigError(f"clock must be one of {CLOCK_MODES}, not {self.clock!r}")
+        if self.clock_start is not None and self.clock_start.tzinfo is None:
+            raise ConfigError("clock_start needs a timezone")
         if self.postback_retries < 0 or self.postback_backoff < 0:
             raise ConfigError("postback retries and backoff cannot be negative")
         for number, spec in enumerate(self.faults, start=1):
@@ -114,6 +130,8 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("state_file", "price_replay"):
         if isinstance(values.get(name), str):
             values[name] = _parse_path(values[name])
+    if isinstance(values.get("clock_start"), str):
+        values["clock_start"] = _parse_moment(values["clock_start"])
     if "faults" in values:
         values["faults"] = tuple(values["faults"])
     return values

@@ -96,6 +96,9 @@ def paper_broker(
     port: Annotated[int | None, typer.Option(help="default 8001")] = None,
     seed: Annotated[int | None, typer.Option(help="default 1")] = None,
     clock: Annotated[str | None, typer.Option(help="simulated (default) | real")] = None,
+    clock_start: Annotated[
+        str | None, typer.Option(help="start the clock at this ISO moment (IST if naive)")
+    ] = None,
     state_file: Annotated[Path | None, typer.Option(help="load/save state here")] = None,
     rate_limits: Annotated[
         bool | None, typer.Option("--rate-limits/--no-rate-limits", help="Kite's limits (on)")
@@ -126,6 +129,7 @@ def paper_broker(
             port=port,
             seed=seed,
             clock=clock,
+            clock_start=clock_start,
             state_file=state_file,
             rate_limits=rate_limits,
             postback_url=postback_url,

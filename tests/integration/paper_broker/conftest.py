@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from paper_broker import PaperBrokerConfig, PaperBrokerServer
+from tests.moments import PAPER_CLOCK_START
 
 
 class Paper:
@@ -181,6 +182,7 @@ def start_server(**overrides: Any) -> PaperBrokerServer:
         "seed": 7,
         "rate_limits": False,
         "postback_backoff": 0.05,
+        "clock_start": PAPER_CLOCK_START,
         **overrides,
     }
     server = PaperBrokerServer(PaperBrokerConfig(**settings))

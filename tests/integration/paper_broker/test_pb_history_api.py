@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import InputException
 
-from paper_broker.clock import IST
+from tests.moments import PAPER_CLOCK_START
 
 
 def test_candles_parse_into_the_sdks_records(kite: KiteConnect) -> None:
     # Up to the last midnight: every candle is complete, so two reads must agree exactly
     # (the live bar of the current minute keeps changing).
-    end = datetime.now(IST).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    end = PAPER_CLOCK_START.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=10)
 
     candles = kite.historical_data(408065, start, end, "15minute", oi=True)

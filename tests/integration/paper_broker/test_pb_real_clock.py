@@ -10,6 +10,7 @@ from kiteconnect import KiteConnect
 from kiteconnect.exceptions import InputException
 
 from paper_broker import PaperBrokerConfig, PaperBrokerServer
+from tests.moments import PAPER_CLOCK_START
 
 if TYPE_CHECKING:
     from conftest import Paper
@@ -21,7 +22,9 @@ MONDAY_OPEN = "2026-12-07T09:15:00+05:30"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PaperBrokerServer]:
-    server = PaperBrokerServer(PaperBrokerConfig(port=0, clock="real", rate_limits=False))
+    server = PaperBrokerServer(
+        PaperBrokerConfig(port=0, clock="real", rate_limits=False, clock_start=PAPER_CLOCK_START)
+    )
     server.start()
     yield server
     server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from kiteconnect import KiteConnect
 from paper_broker.clock import IST
 from paper_broker.errors import ConfigError
 from tests.integration.paper_broker.conftest import Paper, start_server
+from tests.moments import PAPER_CLOCK_START
 
 # Seconds after the server's start: INFY (walking from 1580) is replayed from 60 to 150.
 ROWS = ((60, "1590.00"), (90, "1585.00"), (120, "1569.95"), (150, "1600.00"))
@@ -32,7 +32,7 @@ class Replay:
 
 @pytest.fixture
 def replay(tmp_path: Path) -> Iterator[Replay]:
-    start = int(time.time())
+    start = int(PAPER_CLOCK_START.timestamp())
     path = tmp_path / "prices.csv"
     lines = [f"{datetime.fromtimestamp(start + s, IST).isoformat()},NSE:INFY,{p}" for s, p in ROWS]
     # A naive timestamp is IST; a second instrument interleaves.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -151,3 +152,23 @@ def test_faults_from_the_configuration_are_installed_at_start() -> None:
         2,
     )
     assert fault["probability"] == 1.0
+
+
+def test_the_clock_starts_where_configured_and_restarts_there() -> None:
+    config = PaperBrokerConfig.from_env({"PAPER_BROKER_CLOCK_START": "2026-03-02T10:00:00"})
+
+    assert config.clock_start is not None
+    assert config.clock_start.isoformat() == "2026-03-02T10:00:00+05:30"
+    moment = PaperBroker(config).clock.now()
+    assert moment - config.clock_start < timedelta(seconds=5)
+    assert moment >= config.clock_start
+
+
+def test_a_clock_start_that_is_no_moment_is_refused() -> None:
+    with pytest.raises(ConfigError, match="CLOCK_START"):
+        PaperBrokerConfig.from_env({"PAPER_BROKER_CLOCK_START": "tomorrow"})
+
+
+def test_a_naive_clock_start_is_refused() -> None:
+    with pytest.raises(ConfigError, match="timezone"):
+        PaperBrokerConfig(clock_start=datetime(2026, 3, 2, 10, 0))  # noqa: DTZ001 - the point
