@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -13,6 +14,15 @@ from order_service.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/order-service.db"
 KITE_API_ROOT = "https://api.kite.trade"
 KITE_LOGIN_URL = "https://kite.zerodha.com/connect/login"
+SECRET_MIN_LENGTH = 32
+# Secrets anyone can read are no secrets: our tests' values, and the words placeholders use.
+_PUBLISHED_SECRETS = frozenset(
+    {"test-jwt-secret-0123456789abcdef0123", "another-jwt-secret-0123456789abcdef0123"}
+)
+_PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "secret", "password", "example")
+_MIN_DISTINCT_CHARACTERS = 8  # "aaaa…" or "abab…" is long but guessable
+# What the demo generates into its var dir (bootstrap.demo_secret and the demo's API key).
+DEMO_SECRET_FILES = ("secret-key", "jwt-secret", "demo-api-key")
 
 
 class Mode(StrEnum):
@@ -78,17 +88,54 @@ class Settings(BaseSettings):
         return f"{self.broker_root}/connect/login"
 
     def require_production_secrets(self) -> None:
-        """Refuse to start in production without the secrets the demo would generate."""
+        """Refuse to start in production without real secrets: long, unpublished, not the demo's."""
         if self.mode is not Mode.PRODUCTION:
             return
-        missing = [
-            name
-            for name, value in (("SECRET_KEY", self.secret_key), ("JWT_SECRET", self.jwt_secret))
-            if value is None or not value.get_secret_value()
+        configured = {"SECRET_KEY": self.secret_key, "JWT_SECRET": self.jwt_secret}
+        demo_values = _demo_values(Path(self.var_dir))
+        problems = [
+            f"ORDER_SERVICE_{name} {problem}"
+            for name, value in configured.items()
+            if (problem := _secret_problem(value, demo_values))
         ]
-        if missing:
-            names = ", ".join(f"ORDER_SERVICE_{name}" for name in missing)
-            raise ConfigurationError(f"production mode needs {names}")
+        values = [value.get_secret_value().strip() for value in configured.values() if value]
+        if not problems and len(set(values)) < len(values):
+            problems.append("ORDER_SERVICE_SECRET_KEY and ORDER_SERVICE_JWT_SECRET are the same")
+        if problems:
+            raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))
+
+
+def _secret_problem(secret: SecretStr | None, demo_values: frozenset[str]) -> str | None:
+    """Say what is wrong with a production secret (never its value), or None."""
+    value = secret.get_secret_value().strip() if secret is not None else ""
+    if not value:
+        return "is missing"
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"is shorter than {SECRET_MIN_LENGTH} characters"
+    lowered = value.lower()
+    if value in _PUBLISHED_SECRETS or lowered.startswith("test-"):
+        return "is a published test value"
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    if len(set(value)) < _MIN_DISTINCT_CHARACTERS:
+        return "repeats too few characters to be random"
+    if value in demo_values:
+        return "is the demo's generated value"
+    return None
+
+
+def _demo_values(var_dir: Path) -> frozenset[str]:
+    """Read what the demo generated, so production never reuses a secret left on disk."""
+    values = set()
+    for name in DEMO_SECRET_FILES:
+        path = var_dir / name
+        try:
+            values.add(path.read_text().strip())
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {path} to compare secrets: {exc}") from exc
+    return frozenset(values)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -98,4 +145,9 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except PydanticValidationError as exc:
-        raise ConfigurationError(f"invalid configuration: {exc}") from exc
+        # Name each variable and what is wrong, never the value: it may be a secret.
+        problems = "; ".join(
+            f"ORDER_SERVICE_{'.'.join(map(str, item['loc'])).upper()}: {item['msg']}"
+            for item in exc.errors(include_input=False, include_url=False)
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from exc
