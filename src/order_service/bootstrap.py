@@ -107,7 +107,7 @@ def _services(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
-        postbacks=PostbackService(uow_factory, clock),
+        postbacks=PostbackService(uow_factory, broker, clock),
         directory=directory,
         broker=broker,
         clock=clock,

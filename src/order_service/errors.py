@@ -17,8 +17,8 @@
     │   ├── InsufficientFundsError       INSUFFICIENT_FUNDS       margin / holdings refused
     │   ├── OrderRejected                ORDER_REJECTED           OrderException or RMS rejection
     │   ├── RateLimitError               RATE_LIMITED             our budget or the broker said no
-    │   ├── BrokerUnavailable            BROKER_UNAVAILABLE       connection refused, 5xx on a read
-    │   └── BrokerOutcomeUnknown         BROKER_OUTCOME_UNKNOWN   a write may or may not have landed
+    │   └── BrokerUnavailable            BROKER_UNAVAILABLE       connection refused, 5xx on a read
+    ├── BrokerOutcomeUnknown             BROKER_OUTCOME_UNKNOWN   a write may or may not have landed
     ├── ServiceUnavailableError          SERVICE_UNAVAILABLE      a peer service or Redis is down
     │   └── DatabaseError                DATABASE_UNAVAILABLE     the database is unreachable
     ├── UpstreamServiceError             UPSTREAM_ERROR           a peer answered an HTTP error
@@ -28,7 +28,13 @@
 Every error carries a stable machine ``code``, a human ``message``, ``details`` (a dict of
 JSON-safe values) and ``retryable``. HTTP statuses live only in ``entrypoints/api/errors.py``.
 ``BrokerOutcomeUnknown`` is the signal the broker adapter raises when a write's outcome is
-ambiguous; the order service turns it into the ``UNKNOWN`` order state, never into a reply.
+ambiguous; the order service turns it into the ``UNKNOWN`` order state, never into a reply. It
+is deliberately not a ``BrokerAPIError``: nothing that catches a refusal can catch it.
+
+``BROKER_REFUSALS`` are the errors that prove a broker call took no effect (the broker refused
+it, or it was never sent); ``NOT_SENT`` are those among them that prove the request never
+reached the broker's order handling at all, so a placement's idempotency key is freed for a
+retry and an amendment's pending state is withdrawn.
 """
 
 from __future__ import annotations
@@ -177,7 +183,7 @@ class BrokerUnavailable(BrokerAPIError):
     retryable = True
 
 
-class BrokerOutcomeUnknown(BrokerAPIError):
+class BrokerOutcomeUnknown(OrderServiceError):
     code = "BROKER_OUTCOME_UNKNOWN"
     default_message = "the broker may or may not have processed the request"
 
@@ -207,6 +213,20 @@ class ConfigurationError(OrderServiceError):
     code = "CONFIGURATION"
     default_message = "invalid configuration"
 
+
+# The request never took effect: the broker refused it, or it was never sent.
+BROKER_REFUSALS: tuple[type[OrderServiceError], ...] = (
+    BrokerAPIError,
+    InvalidSymbolError,
+    ServiceUnavailableError,
+)
+# Among the refusals, those that prove the broker never processed the request at all.
+NOT_SENT: tuple[type[OrderServiceError], ...] = (
+    RateLimitError,
+    BrokerUnavailable,
+    AuthenticationError,
+    ServiceUnavailableError,
+)
 
 ALL_ERRORS: tuple[type[OrderServiceError], ...] = (
     OrderServiceError,

@@ -110,3 +110,18 @@ def test_a_rate_limit_says_when_to_retry() -> None:
     assert error.retry_after == 2.5
     assert error.details["retry_after_seconds"] == 2.5
     assert RateLimitError().details["retry_after_seconds"] == 1.0
+
+
+@pytest.mark.parametrize("refusal", errors.BROKER_REFUSALS, ids=lambda cls: cls.__name__)
+def test_no_signal_of_unknown_outcome_is_a_refusal(refusal: type[OrderServiceError]) -> None:
+    # Exactly-once rests on this: an `except BROKER_REFUSALS` written anywhere, in any order,
+    # must never record a placed order as FAILED.
+    unknown_outcomes = [cls for cls in ALL_ERRORS if "OUTCOME_UNKNOWN" in cls.code]
+    assert unknown_outcomes == [errors.BrokerOutcomeUnknown]
+    assert not issubclass(errors.BrokerOutcomeUnknown, refusal)
+
+
+def test_what_proves_a_request_unsent_is_a_refusal_too() -> None:
+    for cls in errors.NOT_SENT:
+        assert issubclass(cls, errors.BROKER_REFUSALS)
+    assert not issubclass(errors.BrokerOutcomeUnknown, errors.NOT_SENT)

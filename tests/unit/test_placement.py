@@ -23,6 +23,7 @@ from order_service.errors import (
     OrderRejected,
     OrderServiceError,
     RateLimitError,
+    ServiceUnavailableError,
 )
 from order_service.services.orders import Placement
 from tests.unit.conftest import OTHER_ACCOUNT, World
@@ -271,8 +272,12 @@ async def test_a_new_login_lets_orders_through_again(world: World) -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [RateLimitError(retry_after=1.0), BrokerUnavailable("connection refused")],
-    ids=["rate-limited", "unreachable"],
+    [
+        RateLimitError(retry_after=1.0),
+        BrokerUnavailable("connection refused"),
+        ServiceUnavailableError("the rate-budget store (Redis) is unreachable"),
+    ],
+    ids=["rate-limited", "unreachable", "redis-down"],
 )
 async def test_a_retryable_failure_does_not_consume_the_key(
     world: World, error: OrderServiceError

@@ -9,6 +9,7 @@ from typing import Any
 
 from order_service.domain.ids import OrderId
 from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.errors import NOT_SENT
 
 # Event names are noun + past participle, one per trigger of the state table.
 EVENT_NAMES: dict[OrderTrigger, str] = {
@@ -34,9 +35,7 @@ ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
 ORDER_MODIFIED = "OrderModified"
 KEY_RELEASED = "IdempotencyKeyReleased"
 # Failures that prove the broker never took the order, so the caller's key may be retried.
-RETRYABLE_FAILURE_CODES = frozenset(
-    {"RATE_LIMITED", "BROKER_UNAVAILABLE", "BROKER_SESSION_EXPIRED"}
-)
+RETRYABLE_FAILURE_CODES = frozenset(error.code for error in NOT_SENT)
 
 
 @dataclass(frozen=True, slots=True)

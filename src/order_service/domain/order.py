@@ -21,6 +21,7 @@ from order_service.domain.ids import (
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import (
     REPORT_TRIGGERS,
+    REPORTED_STATES,
     OrderStatus,
     OrderTrigger,
     can_move,
@@ -211,8 +212,22 @@ class Order:
         )
 
     def accept(self, broker_order_id: BrokerOrderId, at: datetime) -> None:
+        """Record the broker's acceptance, unless a broker report got here first."""
+        if self._outcome_overtaken(OrderTrigger.ACCEPT):
+            self.broker_order_id = self.broker_order_id or broker_order_id
+            return
         self.broker_order_id = broker_order_id
         self.move(OrderTrigger.ACCEPT, at, broker_order_id=broker_order_id)
+
+    def lose_track(self, at: datetime, **data: Any) -> None:
+        """Record that the send's outcome is unknown, unless a broker report already settled it."""
+        if not self._outcome_overtaken(OrderTrigger.LOSE_TRACK):
+            self.move(OrderTrigger.LOSE_TRACK, at, **data)
+
+    def _outcome_overtaken(self, trigger: OrderTrigger) -> bool:
+        # A postback or a sync can land before the placing request hears back; the broker's
+        # report is the later truth, so the send's own outcome is absorbed, never a conflict.
+        return not can_move(self.status, trigger) and self.status in REPORTED_STATES
 
     def would_accept(self, report: OrderStatusReport) -> bool:
         """Return True if ``report`` is news: a forward move or a new fill in the same state."""
@@ -222,6 +237,21 @@ class Order:
         if status == self.status:
             return report.filled_quantity > self.filled_quantity
         return can_move(self.status, REPORT_TRIGGERS[status])
+
+    def is_reported_by(self, report: OrderStatusReport) -> bool:
+        """Return True if ``report`` is about this order: its broker id once known, and our tag.
+
+        Broker ids alone are not enough: a broker that reused an id (a paper broker restarted
+        without its books) would make one order adopt another's fills.
+        """
+        if self.broker_order_id is not None and report.broker_order_id != self.broker_order_id:
+            return False
+        return report.tag == self.tag
+
+    def adopt(self, report: OrderStatusReport, at: datetime) -> bool:
+        """Take the broker's report of this order, and its broker id if we lacked it."""
+        self.broker_order_id = self.broker_order_id or report.broker_order_id
+        return self.apply_report(report, at)
 
     def apply_report(self, report: OrderStatusReport, at: datetime) -> bool:
         """Move toward the broker's reported state; return False if the report is stale."""

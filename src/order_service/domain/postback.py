@@ -14,4 +14,5 @@ def postback_checksum(order_id: str, order_timestamp: str, api_secret: str) -> s
 def is_authentic(order_id: str, order_timestamp: str, api_secret: str, checksum: str) -> bool:
     """Compare in constant time, so the checksum cannot be guessed byte by byte."""
     expected = postback_checksum(order_id, order_timestamp, api_secret)
-    return hmac.compare_digest(expected, checksum.strip().lower())
+    # As bytes: compare_digest refuses non-ASCII text, and a checksum is whatever was sent.
+    return hmac.compare_digest(expected.encode(), checksum.strip().lower().encode())

@@ -51,6 +51,9 @@ WORKING = frozenset(
     }
 )
 
+# States only a broker report (or an amendment of a working order) can reach.
+REPORTED_STATES = WORKING | {OrderStatus.COMPLETE, OrderStatus.CANCELLED, OrderStatus.REJECTED}
+
 
 class OrderTrigger(StrEnum):
     SUBMIT = "submit"

@@ -13,6 +13,7 @@ from order_service.domain.order import Order, OrderChanges
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
+    BROKER_REFUSALS,
     AuthenticationError,
     BrokerAPIError,
     BrokerOutcomeUnknown,
@@ -22,7 +23,7 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
-from order_service.services.writes import BROKER_REFUSALS, OrderWriter, error_data
+from order_service.services.writes import OrderWriter, error_data
 
 BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
 

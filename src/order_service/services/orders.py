@@ -19,6 +19,7 @@ from order_service.domain.ids import (
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
+    BROKER_REFUSALS,
     BrokerOutcomeUnknown,
     IdempotencyConflict,
     NotFound,
@@ -34,7 +35,7 @@ from order_service.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from order_service.services.writes import BROKER_REFUSALS, OrderWriter, error_data
+from order_service.services.writes import OrderWriter, error_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,7 @@ class OrderService:
             broker_order_id = await self._broker.place_order(session, order.request, order.tag)
         except BrokerOutcomeUnknown as exc:
             data = error_data(exc)
-            return await self._writer.update(
-                order, lambda o: o.move(OrderTrigger.LOSE_TRACK, self._now(), **data)
-            )
+            return await self._writer.update(order, lambda o: o.lose_track(self._now(), **data))
         except BROKER_REFUSALS as exc:
             await self._writer.fail(order, exc)
             raise

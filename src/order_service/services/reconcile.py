@@ -26,6 +26,7 @@ class SyncResult:
     updated: int = 0
     resolved: int = 0
     failed: int = 0
+    mismatched: int = 0  # reports whose broker id is ours but whose tag is not
     unmapped_statuses: list[str] = field(default_factory=list)
 
 
@@ -100,10 +101,13 @@ class ReconcileService:
                 await self._give_up(order)
                 result.failed += 1
             return
+        if not order.is_reported_by(report):
+            result.mismatched += 1  # drift: never adopt another order's report
+            return
         if not order.would_accept(report):
             return
         was_unresolved = order.status in _UNRESOLVED
-        await self._writer.update(order, lambda o: _adopt(o, report, self._clock.now()))
+        await self._writer.update(order, lambda o: o.adopt(report, self._clock.now()))
         result.updated += 1
         result.resolved += int(was_unresolved)
 
@@ -113,12 +117,6 @@ class ReconcileService:
         await self._writer.update(
             order, lambda o: o.move(trigger, self._clock.now(), reason="not found at the broker")
         )
-
-
-def _adopt(order: Order, report: OrderStatusReport, at: datetime) -> None:
-    if order.broker_order_id is None:
-        order.broker_order_id = report.broker_order_id
-    order.apply_report(report, at)
 
 
 class _Book:

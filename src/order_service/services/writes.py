@@ -10,18 +10,12 @@ from order_service.domain.order import Order
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
     AuthenticationError,
-    BrokerAPIError,
     Conflict,
-    InvalidSymbolError,
     OrderServiceError,
-    ServiceUnavailableError,
 )
 from order_service.services.ports import Clock, StaleWrite, UnitOfWorkFactory
 
 _ATTEMPTS = 3
-# What a broker call raises when the request certainly took no effect (not an ambiguous
-# outcome): the broker refused it, or the gateway never sent it (its budget store was down).
-BROKER_REFUSALS = (BrokerAPIError, InvalidSymbolError, ServiceUnavailableError)
 
 
 def error_data(exc: OrderServiceError) -> dict[str, Any]:
@@ -36,7 +30,7 @@ class OrderWriter:
         self._uow = uow_factory
         self._clock = clock
 
-    async def update(self, order: Order, change: Callable[[Order], None]) -> Order:
+    async def update(self, order: Order, change: Callable[[Order], object]) -> Order:
         """Apply ``change`` and commit; if the row moved meanwhile, reload and apply it again."""
         current = order
         for _ in range(_ATTEMPTS):

@@ -142,7 +142,7 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
 
 def _unreachable(
     operation: str, message: str, details: dict[str, Any], *, write: bool
-) -> BrokerAPIError:
+) -> BrokerUnavailable | BrokerOutcomeUnknown:
     if write:
         return _unknown(operation, message, details)
     return BrokerUnavailable(f"the broker failed during {operation}: {message}", details=details)

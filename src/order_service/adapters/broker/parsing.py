@@ -13,31 +13,51 @@ from order_service.errors import DataFormatError
 
 
 def order_report(row: dict[str, Any]) -> OrderStatusReport:
-    """Parse one order (book row or history entry); a malformed row is ``DataFormatError``."""
+    """Parse one order (book row or history entry); a malformed row is ``DataFormatError``.
+
+    Malformed includes what no broker order can be: a non-finite or non-positive price, a
+    negative quantity, more filled than ordered.
+    """
     try:
-        return OrderStatusReport(
-            broker_order_id=BrokerOrderId(str(row["order_id"])),
-            raw_status=str(row["status"]),
-            tag=row.get("tag") or None,
-            exchange_order_id=_text(row.get("exchange_order_id")),
-            quantity=int(row.get("quantity") or 0),
-            filled_quantity=int(row.get("filled_quantity") or 0),
-            pending_quantity=int(row.get("pending_quantity") or 0),
-            cancelled_quantity=int(row.get("cancelled_quantity") or 0),
-            disclosed_quantity=_int_or_none(row.get("disclosed_quantity")),
-            price=decimal_or_none(row.get("price")),
-            trigger_price=decimal_or_none(row.get("trigger_price")),
-            average_price=decimal_or_none(row.get("average_price")),
-            status_message=_text(row.get("status_message")),
-            reported_at=ist_datetime(
-                row.get("exchange_update_timestamp") or row.get("order_timestamp")
-            ),
-        )
+        return _checked(_order_report(row))
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         raise DataFormatError(
             "the broker sent an order we cannot parse",
-            details={"reason": repr(exc), "order_id": str(row.get("order_id", ""))},
+            details={"reason": repr(exc), "order_id": str(row.get("order_id", ""))[:64]},
         ) from exc
+
+
+def _order_report(row: dict[str, Any]) -> OrderStatusReport:
+    return OrderStatusReport(
+        broker_order_id=BrokerOrderId(str(row["order_id"])),
+        raw_status=str(row["status"]),
+        tag=row.get("tag") or None,
+        exchange_order_id=_text(row.get("exchange_order_id")),
+        quantity=whole(row.get("quantity")),
+        filled_quantity=whole(row.get("filled_quantity")),
+        pending_quantity=whole(row.get("pending_quantity")),
+        cancelled_quantity=whole(row.get("cancelled_quantity")),
+        disclosed_quantity=_int_or_none(row.get("disclosed_quantity")),
+        price=decimal_or_none(row.get("price")),
+        trigger_price=decimal_or_none(row.get("trigger_price")),
+        average_price=decimal_or_none(row.get("average_price")),
+        status_message=_text(row.get("status_message")),
+        reported_at=ist_datetime(
+            row.get("exchange_update_timestamp") or row.get("order_timestamp")
+        ),
+    )
+
+
+def _checked(report: OrderStatusReport) -> OrderStatusReport:
+    quantities = (report.quantity, report.filled_quantity, report.pending_quantity)
+    if min(*quantities, report.cancelled_quantity, report.disclosed_quantity or 0) < 0:
+        raise ValueError("a negative quantity")
+    if report.quantity and report.filled_quantity > report.quantity:
+        raise ValueError(f"filled {report.filled_quantity} of {report.quantity}")
+    for price in (report.price, report.trigger_price, report.average_price):
+        if price is not None and price < 0:
+            raise ValueError(f"a negative price {price}")
+    return report
 
 
 def order_reports(rows: object) -> list[OrderStatusReport]:
@@ -49,11 +69,31 @@ def order_reports(rows: object) -> list[OrderStatusReport]:
 _PAISA = Decimal("0.01")
 
 
+def finite_decimal(value: object) -> Decimal:
+    """Return the exact Decimal of a Kite number; NaN, infinities and booleans are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    number = Decimal(str(value).strip())
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def whole(value: object) -> int:
+    """Return a Kite quantity (an integer, or an integral number); absent is zero."""
+    if value is None or value == "":
+        return 0
+    number = finite_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"not a whole quantity: {value!r}")
+    return int(number)
+
+
 def decimal_or_none(value: object) -> Decimal | None:
     """Return an exact Decimal price for a Kite number (at least paise); zero means 'not set'."""
     if value is None or value == "":
         return None
-    number = Decimal(str(value))
+    number = finite_decimal(value)
     if number == 0:
         return None
     exponent = number.as_tuple().exponent
@@ -70,11 +110,17 @@ def ist_datetime(value: object) -> datetime | None:
 
 
 def _int_or_none(value: object) -> int | None:
-    return None if value in (None, "") else int(str(value))
+    return None if value in (None, "") else whole(value)
 
 
 def _text(value: object) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _required_text(value: object) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+        raise TypeError(f"not an identifier: {value!r}")
+    return str(value)
 
 
 def segment_margins(data: object) -> list[SegmentMargins]:
@@ -93,11 +139,11 @@ def _segment(name: str, body: dict[str, Any]) -> SegmentMargins:
     return SegmentMargins(
         segment=name,
         enabled=bool(body.get("enabled", True)),
-        net=Decimal(str(body["net"])),
+        net=finite_decimal(body["net"]),
         available=_amounts(body.get("available", {})),
         utilised=_amounts(body.get("utilised", {})),
     )
 
 
 def _amounts(values: dict[str, Any]) -> dict[str, Decimal]:
-    return {key: Decimal(str(value)) for key, value in values.items() if value is not None}
+    return {key: finite_decimal(value) for key, value in values.items() if value is not None}

@@ -70,6 +70,7 @@ class OrderSyncWorker:
                 return None
         RECONCILIATION_DRIFT.labels("order_status").inc(result.updated)
         RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.failed)
+        RECONCILIATION_DRIFT.labels("tag_mismatch").inc(result.mismatched)
         UNMAPPED_STATUSES.inc(len(result.unmapped_statuses))
         return None
 
