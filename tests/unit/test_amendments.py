@@ -140,7 +140,7 @@ async def test_a_refused_modification_returns_the_order_to_open_and_raises(
     stored = await world.services.orders.get_order(world.trader, open_order.order_id)
     assert (stored.status, stored.modification_count) == (OrderStatus.OPEN, 0)
     assert stored.request.price == LIMIT_PRICE
-    refused = [e for e in world.store.events if e.name == "OrderAmendmentRefused"]
+    refused = [e for e in world.store.events if e.name == "OrderAmendmentWithdrawn"]
     assert refused[0].data["error_code"] == "ORDER_REJECTED"
     assert refused[0].data["broker_status"] == 400
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from order_service.adapters.broker.fake import FakeBroker
-from order_service.bootstrap import bootstrap
+from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import SessionState
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId
-from order_service.domain.status import OrderStatus
-from order_service.errors import AuthenticationError, ServiceUnavailableError
+from order_service.domain.order import OrderChanges
+from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.errors import (
+    AuthenticationError,
+    BrokerUnavailable,
+    OrderServiceError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
 from order_service.services.access import stored_sessions
 from order_service.services.gateway import GuardedBroker
 from order_service.services.ports import BrokerSession
@@ -97,3 +106,82 @@ async def test_bootstrap_guards_the_broker_it_builds(settings: Settings) -> None
         assert isinstance(services.broker, GuardedBroker)
     finally:
         await services.close()
+
+
+@pytest.fixture
+def guarded_world(
+    settings: Settings,
+    store: FakeStore,
+    clock: FakeClock,
+    guarded: tuple[GuardedBroker, FakeBroker],
+) -> Services:
+    return bootstrap(
+        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=guarded[0], clock=clock
+    )
+
+
+@pytest.mark.parametrize("amendment", ["cancel", "modify"])
+async def test_an_amendment_refused_unsent_restores_the_previous_state(
+    guarded_world: Services,
+    store: FakeStore,
+    budget: SwitchableBudget,
+    guarded: tuple[GuardedBroker, FakeBroker],
+    amendment: str,
+) -> None:
+    trader, _ = await add_trader(guarded_world, "trader", ACCOUNT)
+    placed = await guarded_world.orders.place_order(trader, make_limit_request(), None)
+    await guarded_world.reconcile.sync_account(ACCOUNT)
+    amendments, order_id = guarded_world.amendments, placed.order.order_id
+    send = (
+        amendments.cancel_order(trader, order_id)
+        if amendment == "cancel"
+        else amendments.modify_order(trader, order_id, OrderChanges(price=Decimal("1500.00")))
+    )
+    budget.down = True
+
+    with pytest.raises(ServiceUnavailableError):
+        await send
+
+    after = await guarded_world.orders.get_order(trader, placed.order.order_id)
+    assert after.status is OrderStatus.OPEN
+    assert after.request.price == placed.order.request.price
+    events = await guarded_world.orders.order_events(trader, placed.order.order_id)
+    assert events[-1].name == "OrderAmendmentWithdrawn"
+    assert events[-1].data["error_code"] == "SERVICE_UNAVAILABLE"
+    inner = guarded[1]
+    assert inner.calls["cancel_order"] + inner.calls["modify_order"] == 0
+    assert inner.calls["order_history"] == 0  # nothing was sent, so nothing is read back
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [RateLimitError(retry_after=2.0), BrokerUnavailable("circuit open"), AuthenticationError()],
+    ids=["rate-limited", "circuit-open", "session-expired"],
+)
+async def test_a_cancel_refused_unsent_reopens_the_order(
+    world: World, refusal: OrderServiceError
+) -> None:
+    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    await world.services.reconcile.sync_account(ACCOUNT)
+    world.broker.fail_next("cancel_order", refusal)
+
+    with pytest.raises(type(refusal)):
+        await world.services.amendments.cancel_order(world.trader, placed.order.order_id)
+
+    after = world.store.orders[placed.order.order_id]
+    assert after.status is OrderStatus.OPEN
+    assert world.broker.calls["order_history"] == 0
+
+
+async def test_a_cancel_refused_during_a_modify_returns_to_the_modify(world: World) -> None:
+    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    await world.services.reconcile.sync_account(ACCOUNT)
+    order = world.store.orders[placed.order.order_id]
+    order.move(OrderTrigger.REQUEST_MODIFY, world.clock.now())
+    order.pending_events.clear()
+    world.broker.fail_next("cancel_order", RateLimitError())
+
+    with pytest.raises(RateLimitError):
+        await world.services.amendments.cancel_order(world.trader, order.order_id)
+
+    assert world.store.orders[order.order_id].status is OrderStatus.MODIFY_PENDING

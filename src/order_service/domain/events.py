@@ -29,6 +29,10 @@ EVENT_NAMES: dict[OrderTrigger, str] = {
     OrderTrigger.REPORT_COMPLETE: "OrderFilled",
     OrderTrigger.REPORT_CANCELLED: "OrderCancelled",
     OrderTrigger.REPORT_REJECTED: "OrderRejected",
+    OrderTrigger.WITHDRAW_TO_PENDING: "OrderAmendmentWithdrawn",
+    OrderTrigger.WITHDRAW_TO_OPEN: "OrderAmendmentWithdrawn",
+    OrderTrigger.WITHDRAW_TO_TRIGGER_PENDING: "OrderAmendmentWithdrawn",
+    OrderTrigger.WITHDRAW_TO_MODIFY_PENDING: "OrderAmendmentWithdrawn",
 }
 ORDER_REQUESTED = "OrderRequested"
 ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"

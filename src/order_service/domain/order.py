@@ -22,6 +22,7 @@ from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import (
     REPORT_TRIGGERS,
     REPORTED_STATES,
+    WITHDRAWALS,
     OrderStatus,
     OrderTrigger,
     can_move,
@@ -237,6 +238,16 @@ class Order:
         if status == self.status:
             return report.filled_quantity > self.filled_quantity
         return can_move(self.status, REPORT_TRIGGERS[status])
+
+    def withdraw_amendment(
+        self, pending: OrderStatus, previous: OrderStatus, at: datetime, **data: Any
+    ) -> None:
+        """Return from ``pending`` to ``previous``: the modify or cancel was refused unsent.
+
+        If a broker report moved the order meanwhile, that report is the truth and stays.
+        """
+        if self.status is pending:
+            self.move(WITHDRAWALS[previous], at, **data)
 
     def is_reported_by(self, report: OrderStatusReport) -> bool:
         """Return True if ``report`` is about this order: its broker id once known, and our tag.

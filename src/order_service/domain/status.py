@@ -72,6 +72,11 @@ class OrderTrigger(StrEnum):
     REPORT_COMPLETE = "report_complete"
     REPORT_CANCELLED = "report_cancelled"
     REPORT_REJECTED = "report_rejected"
+    # A modify or cancel refused before the broker processed it: back to where it was.
+    WITHDRAW_TO_PENDING = "withdraw_to_pending"
+    WITHDRAW_TO_OPEN = "withdraw_to_open"
+    WITHDRAW_TO_TRIGGER_PENDING = "withdraw_to_trigger_pending"
+    WITHDRAW_TO_MODIFY_PENDING = "withdraw_to_modify_pending"
 
 
 S, T = OrderStatus, OrderTrigger
@@ -93,6 +98,22 @@ _BROKER_PENDING = {
     T.REPORT_MODIFY_PENDING: S.MODIFY_PENDING,
     T.REPORT_CANCEL_PENDING: S.CANCEL_PENDING,
 }
+
+
+# The trigger that returns a refused amendment's order to the state it was requested from.
+WITHDRAWALS: dict[OrderStatus, OrderTrigger] = {
+    S.PENDING: T.WITHDRAW_TO_PENDING,
+    S.OPEN: T.WITHDRAW_TO_OPEN,
+    S.TRIGGER_PENDING: T.WITHDRAW_TO_TRIGGER_PENDING,
+    S.MODIFY_PENDING: T.WITHDRAW_TO_MODIFY_PENDING,
+}
+_WITHDRAWN_MODIFY = {
+    T.WITHDRAW_TO_PENDING: S.PENDING,
+    T.WITHDRAW_TO_OPEN: S.OPEN,
+    T.WITHDRAW_TO_TRIGGER_PENDING: S.TRIGGER_PENDING,
+}
+# A cancel may have been requested during a modify: its withdrawal goes back to that modify.
+_WITHDRAWN_CANCEL = {**_WITHDRAWN_MODIFY, T.WITHDRAW_TO_MODIFY_PENDING: S.MODIFY_PENDING}
 
 
 def _rows(
@@ -124,6 +145,8 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
     **_rows(S.MODIFY_PENDING, {**_LIVE_REPORTS, T.REQUEST_CANCEL: S.CANCEL_PENDING}),
     (S.MODIFY_PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
     **_rows(S.CANCEL_PENDING, _LIVE_REPORTS),
+    **_rows(S.MODIFY_PENDING, _WITHDRAWN_MODIFY),
+    **_rows(S.CANCEL_PENDING, _WITHDRAWN_CANCEL),
 }
 
 # Kite's order statuses (KITE.md 5.4) and what each means for us.

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from order_service.domain.account import Principal
 from order_service.domain.events import ORDER_MODIFIED
 from order_service.domain.ids import OrderId
 from order_service.domain.order import Order, OrderChanges
-from order_service.domain.reports import OrderStatusReport
-from order_service.domain.status import OrderTrigger
+from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
+    NOT_SENT,
     AuthenticationError,
     BrokerAPIError,
     BrokerOutcomeUnknown,
@@ -82,15 +81,19 @@ class AmendmentService:
     ) -> Order:
         fields = changes.as_dict() if changes is not None else {}
         data = {key: str(value) for key, value in fields.items()}
-        order = await self._writer.update(order, lambda o: o.move(trigger, self._now(), **data))
+        requested_from: list[OrderStatus] = []
+
+        def request(o: Order) -> None:
+            requested_from[:] = [o.status]
+            o.move(trigger, self._now(), **data)
+
+        order = await self._writer.update(order, request)
         try:
             await send(session, order)
         except BrokerOutcomeUnknown:
             return await self._read_back(order, session)
         except BROKER_REFUSALS as exc:
-            if isinstance(exc, AuthenticationError):
-                await self._writer.require_login(order.account_id)
-            await self._read_back(order, session, refusal=exc)
+            await self._withdraw(order, requested_from[0], exc, session)
             raise
         if changes is not None:
             order = await self._writer.update(
@@ -98,9 +101,24 @@ class AmendmentService:
             )
         return await self._read_back(order, session)
 
-    async def _read_back(
-        self, order: Order, session: BrokerSession, refusal: OrderServiceError | None = None
-    ) -> Order:
+    async def _withdraw(
+        self,
+        order: Order,
+        previous: OrderStatus,
+        refusal: OrderServiceError,
+        session: BrokerSession,
+    ) -> None:
+        """Undo the pending state of a refused amendment; read the broker's view if it answered."""
+        if isinstance(refusal, AuthenticationError):
+            await self._writer.require_login(order.account_id)
+        pending, notes = order.status, error_data(refusal)
+        order = await self._writer.update(
+            order, lambda o: o.withdraw_amendment(pending, previous, self._now(), **notes)
+        )
+        if not isinstance(refusal, NOT_SENT):  # the broker answered: its view costs one read
+            await self._read_back(order, session)
+
+    async def _read_back(self, order: Order, session: BrokerSession) -> Order:
         """Apply the broker's current state of the order; if unreadable, leave it to the sync."""
         assert order.broker_order_id is not None
         try:
@@ -113,8 +131,9 @@ class AmendmentService:
         if not history:
             return order
         latest = history[-1]
-        notes = error_data(refusal) if refusal else {}
-        return await self._writer.update(order, lambda o: _settle(o, latest, self._now(), notes))
+        if not order.is_reported_by(latest):
+            return order  # drift: the sync counts it; never adopt another order's report
+        return await self._writer.update(order, lambda o: o.apply_report(latest, self._now()))
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -126,9 +145,3 @@ def _count_modification(
     order.modification_count += 1
     order.amend_terms(changes.as_dict())
     order.record(ORDER_MODIFIED, at, **data)
-
-
-def _settle(order: Order, report: OrderStatusReport, at: datetime, notes: dict[str, Any]) -> None:
-    if notes:
-        order.record("OrderAmendmentRefused", at, **notes)
-    order.apply_report(report, at)
