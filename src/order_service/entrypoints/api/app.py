@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from order_service import __version__
 from order_service.bootstrap import Services
 from order_service.entrypoints.api.errors import install_error_handlers
-from order_service.entrypoints.api.middleware import RequestContextMiddleware
+from order_service.entrypoints.api.middleware import (
+    RequestContextMiddleware,
+    StrictJsonMiddleware,
+)
 from order_service.entrypoints.api.routes import (
     accounts,
     baskets,
@@ -44,6 +48,10 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
     app.state.services = services
     app.state.supervisor = supervisor
     install_error_handlers(app)
+    # The last added runs first: request ids and the size cap wrap the strict JSON check. The
+    # postback route parses its body with the same strict parser and answers every refusal 401.
+    own_parsers = frozenset(r.path for r in postbacks.router.routes if isinstance(r, APIRoute))
+    app.add_middleware(StrictJsonMiddleware, own_parsers=own_parsers)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
     for module in (orders, baskets, accounts, postbacks, operations):
         app.include_router(module.router)

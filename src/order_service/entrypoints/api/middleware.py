@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids in and out, and the request body size limit."""
+"""Pure ASGI middleware: request ids in and out, the body size limit, strict JSON bodies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from order_service.domain.ids import new_ulid
 from order_service.entrypoints.api.errors import error_response
-from order_service.errors import PayloadTooLarge
+from order_service.entrypoints.api.json_body import loads_strict
+from order_service.errors import PayloadTooLarge, ValidationError
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -85,3 +86,68 @@ def _tagged(send: Send, request_id: str) -> Send:
         await send(message)
 
     return wrapped
+
+
+class StrictJsonMiddleware:
+    """Refuses a JSON body with repeated keys or non-finite numbers before any route reads it.
+
+    FastAPI parses bodies with plain ``json.loads`` (the last of two equal keys wins, ``NaN``
+    passes), and routes are declared on routers this module does not own; checking here holds
+    for every route, including ones added later. The body is read once and replayed.
+    """
+
+    def __init__(self, app: ASGIApp, own_parsers: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.own_parsers = own_parsers  # paths whose route parses (and refuses) its body itself
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self.own_parsers
+            or not _declares_json(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive)
+            if body:
+                loads_strict(body)
+        except ValidationError as exc:  # the body is over the cap, or not strict JSON
+            request_id = str(scope.get("state", {}).get("request_id", ""))
+            await error_response(request_id, exc)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _declares_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            kind, _, subtype = media_type.partition("/")
+            return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+    return False
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left: nothing to check
+            return b""
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Hand the route the body already read, then the live channel (for disconnects)."""
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

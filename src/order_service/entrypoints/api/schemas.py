@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ValidationError as PydanticValidationError
 
 from order_service.config import Settings
 from order_service.domain.account import Account
@@ -27,8 +39,50 @@ Symbol = Annotated[
 ]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-PriceIn = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8)]
-Quantity = Annotated[int, Field(gt=0, le=100_000_000)]
+# Every quantity an order row holds stays below this, far inside the 32-bit columns storing them.
+MAX_QUANTITY = 100_000_000
+MAX_MULTIPLIER = 1000
+# ASCII digits, one optional point, no exponent: what a reader of the body sees is the value.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+
+
+def _exact_decimal(value: object) -> object:
+    """Accept a JSON number or a plain decimal string ("1520.50"); refuse anything looser."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("decimal_type", "a number, not a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
+    if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    raise PydanticCustomError(
+        "decimal_type", 'a finite JSON number or a plain decimal string such as "1520.50"'
+    )
+
+
+# Strict types: a quantity is a JSON integer (never true or "1"), a price a number or a plain
+# decimal string; lax Pydantic would take "１００", "1e3" and "NaN" as well.
+def _plain_decimal_schema(schema: dict[str, Any]) -> None:
+    """Tell OpenAPI readers which strings are decimals: the ones ``_exact_decimal`` accepts."""
+    for option in schema.get("anyOf", ()):
+        if option.get("type") == "string":
+            option["pattern"] = f"^{_PLAIN_DECIMAL.pattern}$"
+
+
+_DIGITS = Field(
+    strict=True, max_digits=18, decimal_places=8, json_schema_extra=_plain_decimal_schema
+)
+PriceIn = Annotated[Decimal, _DIGITS, Field(gt=0), BeforeValidator(_exact_decimal)]
+MarketProtection = Annotated[
+    Decimal, _DIGITS, Field(ge=-1, le=100), BeforeValidator(_exact_decimal)
+]
+Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
+DisclosedQuantity = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+# Kite's rule for a tag: alphanumeric, at most 20 characters.
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")]
 
 
 class StrictModel(BaseModel):
@@ -49,10 +103,10 @@ class OrderTerms(StrictModel):
     price: PriceIn | None = None
     trigger_price: PriceIn | None = None
     validity: Validity = Validity.DAY
-    validity_ttl: Annotated[int, Field(gt=0, le=1440)] | None = None
-    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
-    market_protection: Annotated[Decimal, Field(ge=-1, le=100)] | None = None
-    tag: Annotated[str, StringConstraints(max_length=64)] | None = None
+    validity_ttl: Annotated[StrictInt, Field(gt=0, le=1440)] | None = None
+    disclosed_quantity: DisclosedQuantity | None = None
+    market_protection: MarketProtection | None = None
+    tag: Tag | None = None
 
     def to_request(self, account_id: AccountId) -> OrderRequest:
         """Build the domain request (which checks what the schema cannot) for one account."""
@@ -75,7 +129,7 @@ class OrderIn(OrderTerms):
 
 class BasketLegIn(StrictModel):
     account_id: Identifier
-    multiplier: Annotated[int, Field(ge=1, le=1000)] = 1
+    multiplier: Annotated[StrictInt, Field(ge=1, le=MAX_MULTIPLIER)] = 1
 
 
 class BasketIn(StrictModel):
@@ -89,6 +143,33 @@ class BasketIn(StrictModel):
     ) = None
     order: OrderTerms
     legs: Annotated[list[BasketLegIn], Field(min_length=1, max_length=50)]
+
+    @model_validator(mode="after")
+    def _legs_fit(self) -> Self:
+        """Refuse a leg whose quantity (order quantity x multiplier) no order may have."""
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "leg_quantity",
+                    "leg {leg} ({account}): quantity {quantity} x multiplier {multiplier} "
+                    "is over {limit}",
+                    {
+                        "leg": index,
+                        "account": leg.account_id,
+                        "quantity": self.order.quantity,
+                        "multiplier": leg.multiplier,
+                        "limit": MAX_QUANTITY,
+                    },
+                ),
+                loc=("legs", index, "multiplier"),
+                input=leg.multiplier,
+            )
+            for index, leg in enumerate(self.legs)
+            if self.order.quantity * leg.multiplier > MAX_QUANTITY
+        ]
+        if problems:
+            raise PydanticValidationError.from_exception_data(type(self).__name__, problems)
+        return self
 
 
 class BasketLegOut(BaseModel):
@@ -113,7 +194,7 @@ class OrderPatch(StrictModel):
     trigger_price: PriceIn | None = None
     order_type: OrderType | None = None
     validity: Validity | None = None
-    disclosed_quantity: Annotated[int, Field(ge=0)] | None = None
+    disclosed_quantity: DisclosedQuantity | None = None
 
 
 class OrderOut(BaseModel):
