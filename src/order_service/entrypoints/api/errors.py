@@ -103,14 +103,12 @@ def _with_status(request: Request, error: errors.OrderServiceError, status: int)
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """A bug: log it with the traceback and answer the envelope, never a bare 500 page."""
-    log.critical("unhandled error", exc_info=exc, path=request.url.path)
-    return error_response(request_id_of(request), errors.OrderServiceError("internal error"))
-
-
 def install_error_handlers(app: FastAPI) -> None:
+    """Map our errors, FastAPI's validation and Starlette's HTTP errors to the envelope.
+
+    No handler for ``Exception``: Starlette runs that one in its outermost middleware, which
+    re-raises after answering. ``RequestContextMiddleware`` answers bugs instead (500, once).
+    """
     app.add_exception_handler(errors.OrderServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -10,13 +10,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from order_service.domain.ids import new_ulid
 from order_service.entrypoints.api.errors import error_response
 from order_service.entrypoints.api.json_body import loads_strict
-from order_service.errors import PayloadTooLarge, ValidationError
+from order_service.errors import OrderServiceError, PayloadTooLarge, ValidationError
+from order_service.observability.logging import get_logger
 
+log = get_logger(__name__)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (the caller's ``X-Request-ID`` if sane) and caps its body."""
+    """Gives every request an id (the caller's ``X-Request-ID`` if sane) and caps its body.
+
+    It is also where a bug ends: an exception no handler took is logged once, at CRITICAL with
+    its traceback, and answered with the 500 envelope. Starlette's own last resort would answer
+    and then re-raise, so the server logs it a second time and drops the keep-alive connection.
+    """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -34,7 +41,14 @@ class RequestContextMiddleware:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(request_id, scope, receive, send)
             return
-        await self.app(scope, _capped(receive, self.max_body_bytes), _tagged(send, request_id))
+        outgoing = _Outgoing(send, request_id)
+        try:
+            await self.app(scope, _capped(receive, self.max_body_bytes), outgoing)
+        except Exception:
+            if outgoing.started:
+                raise  # half sent: only the server can end it, by closing the connection
+            log.critical("unhandled error", path=scope.get("path"), exc_info=True)
+            await error_response(request_id, OrderServiceError())(scope, receive, outgoing)
 
     async def _too_large(self, request_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         error = PayloadTooLarge(details={"max_bytes": self.max_body_bytes})
@@ -76,16 +90,20 @@ def _capped(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
-def _tagged(send: Send, request_id: str) -> Send:
-    header = (b"x-request-id", request_id.encode("latin-1"))
+class _Outgoing:
+    """The send channel: every response carries the request id; remembers that one began."""
 
-    async def wrapped(message: Message) -> None:
+    def __init__(self, send: Send, request_id: str) -> None:
+        self._send = send
+        self._header = (b"x-request-id", request_id.encode("latin-1"))
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
+            self.started = True
             headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
-            message = {**message, "headers": [*headers, header]}
-        await send(message)
-
-    return wrapped
+            message = {**message, "headers": [*headers, self._header]}
+        await self._send(message)
 
 
 class StrictJsonMiddleware:
