@@ -79,7 +79,7 @@ def bootstrap(
     if broker is None:
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
     closers.append(broker.close)
-    directory = directory or _directory(settings, uow_factory)
+    directory = directory or _directory(settings, uow_factory, clock)
     services = _services(settings, uow_factory, broker, clock, directory)
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
@@ -202,13 +202,19 @@ def _rate_budget(settings: Settings) -> RateBudget:
     return InProcessRateBudget(rules)
 
 
-def _directory(settings: Settings, uow_factory: UnitOfWorkFactory) -> UserDirectory:
-    from order_service.adapters.users.local import LocalUserDirectory
+def _directory(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock) -> UserDirectory:
+    from order_service.adapters.users.local import LocalUserDirectory, TokenRules
 
     jwt_secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
     if jwt_secret is None and settings.mode.value == "demo":
         jwt_secret = demo_secret(settings.var_dir, "jwt-secret")
-    return LocalUserDirectory(uow_factory, jwt_secret)
+    rules = TokenRules(
+        jwt_secret,
+        timedelta(seconds=settings.jwt_max_lifetime_seconds),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return LocalUserDirectory(uow_factory, rules, clock)
 
 
 def demo_secret(var_dir: str, name: str) -> str:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     secret_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
+    jwt_max_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 86_400
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
     kite_root: str | None = None
     kite_login_url: str | None = None
     kite_timeout_seconds: Annotated[float, Field(gt=0)] = 7.0

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
 
-from order_service.adapters.users.local import LocalUserDirectory
+from order_service.adapters.users.local import LocalUserDirectory, TokenRules
 from order_service.config import Settings
 from order_service.errors import AuthenticationRequired
 from tests.unit.conftest import World
-from tests.unit.factories import ACCOUNT
+from tests.unit.factories import ACCOUNT, NOW
 from tests.unit.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
@@ -30,7 +30,8 @@ def token(key: str, *, algorithm: str = "HS256", **claims: Any) -> str:
 
 
 def in_an_hour() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1)
+    """An hour after the FakeClock's fixed start: tests never read the wall clock."""
+    return NOW + timedelta(hours=1)
 
 
 async def test_an_api_key_resolves_to_its_user_and_accounts(world: World) -> None:
@@ -56,7 +57,7 @@ async def test_a_jwt_resolves_to_its_subject(world: World, settings: Settings) -
     "make",
     [
         pytest.param(
-            lambda key, sub: token(key, sub=sub, exp=datetime.now(UTC) - timedelta(minutes=5)),
+            lambda key, sub: token(key, sub=sub, exp=NOW - timedelta(minutes=5)),
             id="expired",
         ),
         pytest.param(lambda key, sub: token(OTHER_SECRET, sub=sub, exp=in_an_hour()), id="secret"),
@@ -86,7 +87,8 @@ async def test_a_resolved_credential_is_cached_briefly(world: World) -> None:
 async def test_jwts_are_refused_when_no_secret_is_configured(
     world: World, settings: Settings
 ) -> None:
-    directory = LocalUserDirectory(lambda: FakeUnitOfWork(world.store), None)
+    rules = TokenRules(None, timedelta(hours=24))
+    directory = LocalUserDirectory(lambda: FakeUnitOfWork(world.store), rules, world.clock)
     credential = token(secret(settings), sub=world.trader.user_id, exp=in_an_hour())
     with pytest.raises(AuthenticationRequired, match="not configured"):
         await directory.authenticate(credential)

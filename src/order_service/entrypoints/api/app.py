@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from order_service import __version__
 from order_service.bootstrap import Services
+from order_service.entrypoints.api.docs import install_docs
 from order_service.entrypoints.api.errors import install_error_handlers
 from order_service.entrypoints.api.middleware import (
     RequestContextMiddleware,
@@ -44,10 +45,14 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         version=__version__,
         description="Order management for Indian markets through Zerodha Kite Connect.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from vendored assets, not a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.services = services
     app.state.supervisor = supervisor
     install_error_handlers(app)
+    install_docs(app)
     # The last added runs first: request ids and the size cap wrap the strict JSON check. The
     # postback route parses its body with the same strict parser and answers every refusal 401.
     own_parsers = frozenset(r.path for r in postbacks.router.routes if isinstance(r, APIRoute))

@@ -37,11 +37,11 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        outgoing = _Outgoing(send, request_id)
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await self._too_large(request_id, scope, receive, send)
+            await self._too_large(request_id, scope, receive, outgoing)
             return
-        outgoing = _Outgoing(send, request_id)
         try:
             await self.app(scope, _capped(receive, self.max_body_bytes), outgoing)
         except Exception:
@@ -90,19 +90,34 @@ def _capped(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
+# Every response: no MIME sniffing, no referrer, never framed. A JSON API loads nothing, so its
+# policy allows nothing; a route serving a page of its own (/docs) sends a policy for that page.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+)
+
+
 class _Outgoing:
-    """The send channel: every response carries the request id; remembers that one began."""
+    """The send channel: the request id and security headers on every response."""
 
     def __init__(self, send: Send, request_id: str) -> None:
         self._send = send
         self._header = (b"x-request-id", request_id.encode("latin-1"))
-        self.started = False
+        self.started = False  # once a response began, an error can no longer replace it
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
-            message = {**message, "headers": [*headers, self._header]}
+            present = {name.lower() for name, _ in headers}
+            missing = [h for h in SECURITY_HEADERS if h[0] not in present]
+            message = {**message, "headers": [*headers, *missing, self._header]}
         await self._send(message)
 
 
