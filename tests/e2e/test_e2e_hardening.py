@@ -1,14 +1,21 @@
-"""The HTTP edge on a real server: a bug answers 500 once, and the connection stays usable."""
+"""The edge on real servers: a bug answers 500 once on a usable connection; demo files private."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
+import signal
 import socket
+import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 import structlog
@@ -19,9 +26,8 @@ from order_service.bootstrap import bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Principal
 from order_service.entrypoints.api.app import create_app
+from tests.e2e.harness import wait_for
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
-
-pytestmark = pytest.mark.asyncio
 
 
 class BuggyDirectory:
@@ -82,6 +88,7 @@ async def server(settings: Settings) -> AsyncIterator[str]:
     await serving
 
 
+@pytest.mark.asyncio
 async def test_a_bug_answers_500_once_and_keeps_the_connection(
     server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -103,3 +110,41 @@ async def test_a_bug_answers_500_once_and_keeps_the_connection(
     assert critical[0]["exc_info"] is True  # with the traceback
     assert critical[0]["path"] == "/api/v1/orders"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_the_demo_keeps_its_database_and_keys_private(tmp_path: Path) -> None:
+    api_port = _free_port()
+    env = {
+        **os.environ,
+        "ORDER_SERVICE_PORT": str(api_port),
+        "ORDER_SERVICE_PAPER_BROKER_PORT": str(_free_port()),
+        "ORDER_SERVICE_LOG_LEVEL": "WARNING",
+    }
+    cli = Path(sys.executable).parent / "order-service"
+    process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [str(cli), "demo"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{api_port}"
+        wait_for(lambda: _healthy(url) or process.poll() is not None, timeout=60)
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(15)
+    var = tmp_path / "var"
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    for name in ("order-service.db", "secret-key", "jwt-secret", "demo-api-key"):
+        assert stat.S_IMODE((var / name).stat().st_mode) == 0o600, name

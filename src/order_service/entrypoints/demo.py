@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -18,6 +19,36 @@ DEMO_ACCOUNT = AccountId("PAPER1")
 DEMO_API_KEY = "paper"
 DEMO_API_SECRET = "paper-secret"  # noqa: S105 - the paper broker's published default
 DEMO_USER = "demo"
+
+
+def secure_var_dir(settings: Settings) -> None:
+    """Make the demo's folder 0700 and its files 0600, creating the SQLite database empty.
+
+    Call it before anything writes there: the secrets, the API key and the database are
+    created inside a folder only this user can open, and the database (whose journal and WAL
+    files SQLite creates with the database's own mode) never exists readable by others.
+    """
+    var = Path(settings.var_dir)
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var.chmod(0o700)  # an older demo may have made it with the default umask
+    for path in var.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+        os.close(fd)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """Return the file behind a SQLite URL, or None (in memory, or another database)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not database_url.startswith(prefix):
+        return None
+    name = database_url[len(prefix) :].split("?", 1)[0]
+    return Path(name) if name and name != ":memory:" else None
 
 
 async def prepare_demo(services: Services, settings: Settings) -> str:
@@ -53,9 +84,12 @@ def _read_key(path: Path) -> str | None:
 
 
 def _write_key(path: Path, key: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    """Write the key into a file that is 0600 from the moment it exists."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
 
 
 async def request_token_from(login_url: str) -> str:

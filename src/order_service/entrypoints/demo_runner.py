@@ -9,7 +9,7 @@ from rich.console import Console
 
 from order_service.bootstrap import bootstrap
 from order_service.config import Settings
-from order_service.entrypoints.demo import prepare_demo
+from order_service.entrypoints.demo import prepare_demo, secure_var_dir
 from order_service.entrypoints.server import serve_api
 
 
@@ -19,6 +19,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     from paper_broker.config import PaperBrokerConfig
     from paper_broker.server import PaperBrokerServer
 
+    secure_var_dir(settings)  # before the database, the secrets and the key are written there
     upgrade(settings.database_url)
     api = f"http://{settings.host}:{settings.port}"
     broker = PaperBrokerServer(
