@@ -99,7 +99,7 @@ class Chaos:
         to_broker = await self.api.get(f"/api/v1/accounts/{account}/login")
         back = await self.paper.get(to_broker.headers["location"])
         query = parse_qs(urlparse(back.headers["location"]).query)
-        params = {"request_token": query["request_token"][0], "account_id": account}
+        params = {"request_token": query["request_token"][0], "state": query["state"][0]}
         (await self.api.get("/api/v1/accounts/login/callback", params=params)).raise_for_status()
 
     async def run(self, orders: int, accounts: list[str], clients: int) -> ChaosReport:

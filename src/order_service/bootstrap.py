@@ -14,6 +14,7 @@ from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
+from order_service.services.logins import LoginService
 from order_service.services.orders import OrderService
 from order_service.services.ports import (
     Broker,
@@ -49,6 +50,7 @@ class Services:
     users: UserService
     reconcile: ReconcileService
     postbacks: PostbackService
+    logins: LoginService
     directory: UserDirectory
     broker: Broker
     clock: Clock
@@ -108,6 +110,7 @@ def _services(
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
         postbacks=PostbackService(uow_factory, broker, clock),
+        logins=LoginService(uow_factory, broker, clock),
         directory=directory,
         broker=broker,
         clock=clock,

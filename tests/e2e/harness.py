@@ -123,12 +123,14 @@ def login_again(api: httpx.Client) -> None:
     assert to_broker.status_code == 302
     back = httpx.get(to_broker.headers["location"], follow_redirects=False)
     query = parse_qs(urlparse(back.headers["location"]).query)
-    callback = api.get(
-        "/api/v1/accounts/login/callback",
-        params={"request_token": query["request_token"][0], "account_id": query["account_id"][0]},
-    )
+    callback = api.get("/api/v1/accounts/login/callback", params=_callback_params(query))
     assert callback.status_code == 200, callback.text
     assert callback.json()["session_state"] == "active"
+
+
+def _callback_params(query: dict[str, list[str]]) -> dict[str, str]:
+    """What the broker's redirect brings back to our callback: its token and our state."""
+    return {"request_token": query["request_token"][0], "state": query["state"][0]}
 
 
 def add_paper_account(api: httpx.Client, admin: httpx.Client) -> str:
@@ -143,10 +145,6 @@ def add_paper_account(api: httpx.Client, admin: httpx.Client) -> str:
     to_broker = api.get(f"/api/v1/accounts/{account}/login").headers["location"]
     back = httpx.get(to_broker).headers["location"]
     query = parse_qs(urlparse(back).query)
-    assert query["account_id"] == [account]
-    callback = api.get(
-        "/api/v1/accounts/login/callback",
-        params={"request_token": query["request_token"][0], "account_id": account},
-    )
+    callback = api.get("/api/v1/accounts/login/callback", params=_callback_params(query))
     assert callback.json()["session_state"] == "active"
     return account

@@ -66,10 +66,8 @@ def test_demo_serves_a_market_order_to_complete(demo: tuple[str, Path]) -> None:
     assert placed.status_code == 201, placed.text
     order_url = f"{url}/api/v1/orders/{placed.json()['order_id']}"
     wait_for(lambda: httpx.get(order_url, headers=headers).json()["status"] == "COMPLETE")
-    ready = httpx.get(f"{url}/ready").json()
-    assert ready["ready"] is True
-    assert ready["broker_sessions"] == {"PAPER1": True}
-    assert ready["workers"] == {"order_sync": "running"}
+    # Readiness tells an unauthenticated caller only ready or not (details are for admins).
+    assert httpx.get(f"{url}/ready").json() == {"ready": True}
     assert (directory / "var" / "order-service.db").exists()
     metrics = httpx.get(f"{url}/metrics").text  # the demo's paper broker posts updates back
     wait_for(lambda: 'order_service_postbacks_total{outcome="' in httpx.get(f"{url}/metrics").text)

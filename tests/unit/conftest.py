@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
@@ -15,12 +16,12 @@ import pytest_asyncio
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
-from order_service.domain.account import Principal, Role
+from order_service.domain.account import Account, Principal, Role
 from order_service.domain.ids import AccountId
 from tests.unit.factories import ACCOUNT
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
-__all__ = ["ACCOUNT", "World", "eventually"]
+__all__ = ["ACCOUNT", "World", "eventually", "log_in"]
 
 OTHER_ACCOUNT = AccountId("PAPER2")
 
@@ -79,8 +80,21 @@ async def add_trader(services: Services, name: str, account_id: AccountId) -> tu
     user = await services.users.create_user(name, frozenset({Role.TRADER}))
     key = await services.users.create_api_key(user.user_id)
     await services.accounts.add_account(user, account_id, "paper", "paper-secret")
-    await services.accounts.complete_login(account_id, "request-token")
+    await log_in(services, user, account_id)
     return await services.users.get_user(user.user_id), key
+
+
+def state_of(login_url: str) -> str:
+    """The one-time state our login redirect hands to the broker."""
+    return parse_qs(urlsplit(login_url).query)["state"][0]
+
+
+async def log_in(
+    services: Services, principal: Principal, account_id: AccountId, token: str = "request-token"
+) -> Account:
+    """Walk the broker login as the browser would: our redirect, then our callback."""
+    url = await services.logins.start(principal, account_id)
+    return await services.logins.complete(state_of(url), token)
 
 
 async def eventually(condition: Callable[[], bool]) -> None:

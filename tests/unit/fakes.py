@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 from order_service.adapters.broker.fake import FakeBroker
-from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.account import Account, ApiKeyInfo, Principal, Strategy
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
+    ApiKeyId,
     BrokerOrderId,
     ClientOrderId,
     OrderId,
     StrategyId,
     UserId,
 )
+from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderStatus
 from order_service.services.ports import (
@@ -52,7 +54,8 @@ class FakeStore:
         self.accounts: dict[AccountId, Account] = {}
         self.strategies: dict[StrategyId, Strategy] = {}
         self.users: dict[UserId, Principal] = {}
-        self.keys: dict[str, UserId] = {}
+        self.keys: dict[ApiKeyId, ApiKeyRow] = {}
+        self.login_states: dict[str, LoginState] = {}
         self.grants: set[tuple[UserId, AccountId]] = set()
         self.sequence = itertools.count(1)
         self.commits = 0
@@ -197,15 +200,66 @@ class _Users:
         granted = frozenset(a for u, a in self._store.grants if u == user_id)
         return replace(principal, account_ids=granted)
 
-    async def add_api_key(self, user_id: UserId, key_hash: str, created_at: datetime) -> None:
-        self._staged.append(("key", (key_hash, user_id)))
+    async def add_api_key(
+        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+    ) -> None:
+        self._staged.append(("key", ApiKeyRow(key_id, user_id, key_hash, created_at)))
 
     async def by_api_key_hash(self, key_hash: str) -> Principal | None:
-        user_id = self._store.keys.get(key_hash)
-        return await self.get(user_id) if user_id else None
+        row = next((k for k in self._store.keys.values() if k.key_hash == key_hash), None)
+        live = row is not None and row.revoked_at is None
+        return await self.get(row.user_id) if row is not None and live else None
 
     async def grant(self, user_id: UserId, account_id: AccountId) -> None:
         self._staged.append(("grant", (user_id, account_id)))
+
+    async def revoke_grant(self, user_id: UserId, account_id: AccountId) -> bool:
+        if not await self.has_grant(user_id, account_id):
+            return False
+        self._staged.append(("ungrant", (user_id, account_id)))
+        return True
+
+    async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool:
+        return (user_id, account_id) in self._store.grants
+
+    async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
+        rows = sorted(self._store.keys.values(), key=lambda k: k.key_id)
+        return [
+            ApiKeyInfo(k.key_id, k.user_id, k.created_at, k.revoked_at)
+            for k in rows
+            if k.user_id == user_id
+        ]
+
+    async def revoke_api_key(self, user_id: UserId, key_id: ApiKeyId, at: datetime) -> bool:
+        row = self._store.keys.get(key_id)
+        if row is None or row.user_id != user_id or row.revoked_at is not None:
+            return False
+        self._staged.append(("key", replace(row, revoked_at=at)))
+        return True
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    key_id: ApiKeyId
+    user_id: UserId
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class _LoginStates:
+    def __init__(self, store: FakeStore, staged: list[object]) -> None:
+        self._store = store
+        self._staged = staged
+
+    async def add(self, state: LoginState) -> None:
+        self._staged.append(("login", state))
+
+    async def get(self, state_hash: str) -> LoginState | None:
+        return self._store.login_states.get(state_hash)
+
+    async def spend(self, state: LoginState, refusal: Exception) -> None:
+        self._staged.append(("spend", (state.state_hash, refusal)))
 
 
 class FakeUnitOfWork:
@@ -218,6 +272,7 @@ class FakeUnitOfWork:
         self.accounts = _Accounts(store, self._staged)
         self.strategies = _Strategies(store, self._staged)
         self.users = _Users(store, self._staged)
+        self.login_states = _LoginStates(store, self._staged)
 
     async def __aenter__(self) -> Self:
         return self
@@ -250,13 +305,31 @@ def _apply_order(store: FakeStore, order: Order) -> None:
     store.orders[order.order_id] = stored
 
 
+def _add_login_state(store: FakeStore, state: LoginState) -> None:
+    store.login_states = {
+        key: other
+        for key, other in store.login_states.items()
+        if (other.account_id, other.user_id) != (state.account_id, state.user_id)
+        and other.expires_at > state.created_at
+    }
+    store.login_states[state.state_hash] = state
+
+
+def _spend_login_state(store: FakeStore, spent: tuple[str, Exception]) -> None:
+    if store.login_states.pop(spent[0], None) is None:
+        raise spent[1]
+
+
 _APPLY = {
     "order": _apply_order,
     "account": lambda s, a: s.accounts.__setitem__(a.account_id, a),
     "strategy": lambda s, st: s.strategies.__setitem__(st.strategy_id, st),
     "user": lambda s, p: s.users.__setitem__(p.user_id, p),
-    "key": lambda s, kv: s.keys.__setitem__(kv[0], kv[1]),
+    "key": lambda s, row: s.keys.__setitem__(row.key_id, row),
     "grant": lambda s, g: s.grants.add(g),
+    "ungrant": lambda s, g: s.grants.discard(g),
+    "login": _add_login_state,
+    "spend": _spend_login_state,
 }
 
 

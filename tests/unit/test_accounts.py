@@ -14,7 +14,7 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.users import hash_api_key, is_api_key
-from tests.unit.conftest import OTHER_ACCOUNT, World
+from tests.unit.conftest import OTHER_ACCOUNT, World, log_in
 from tests.unit.factories import ACCOUNT
 
 pytestmark = pytest.mark.asyncio
@@ -59,21 +59,9 @@ async def test_a_grant_needs_an_existing_user_and_account(world: World, admin: P
         await world.services.accounts.grant(admin, world.trader.user_id, AccountId("NOPE"))
 
 
-async def test_the_login_url_names_the_account(world: World) -> None:
-    url = await world.services.accounts.login_url(world.trader, ACCOUNT)
-    assert "account_id=PAPER1" in url
-    assert "api_key=paper" in url
-
-
-async def test_a_login_for_an_unknown_account_is_not_found(world: World) -> None:
-    with pytest.raises(NotFound):
-        await world.services.accounts.complete_login(AccountId("NOPE"), "request-token")
-    assert world.broker.calls["create_session"] == 1  # the fixture's own login only
-
-
 async def test_a_login_starts_a_fresh_session(world: World) -> None:
     world.clock.advance(24 * 3600)
-    account = await world.services.accounts.complete_login(ACCOUNT, "next-day")
+    account = await log_in(world.services, world.trader, ACCOUNT, "next-day")
     assert account.access_token == "token-next-day"
     assert account.has_live_session(world.clock.now())
 
@@ -83,8 +71,9 @@ async def test_a_user_defaults_to_trader_and_keys_are_stored_hashed(world: World
     assert user.roles == {Role.TRADER}
     key = await world.services.users.create_api_key(user.user_id)
     assert is_api_key(key)
-    assert key not in world.store.keys
-    assert world.store.keys[hash_api_key(key)] == user.user_id
+    (row,) = [k for k in world.store.keys.values() if k.user_id == user.user_id]
+    assert (row.key_hash, row.user_id) == (hash_api_key(key), user.user_id)
+    assert key not in {row.key_hash, row.key_id}
 
 
 async def test_unknown_users_are_not_found(world: World) -> None:
@@ -100,7 +89,7 @@ async def test_a_refused_request_token_is_the_callers_error_not_an_expired_sessi
     world.broker.fail_next("create_session", AuthenticationError())
 
     with pytest.raises(ValidationError) as refused:
-        await world.services.accounts.complete_login(ACCOUNT, "used-token")
+        await log_in(world.services, world.trader, ACCOUNT, "used-token")
 
     assert refused.value.details["field"] == "request_token"
     account = await world.services.accounts.get_account(world.trader, ACCOUNT)

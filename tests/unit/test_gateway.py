@@ -275,7 +275,8 @@ class TestTokenReload:
 
 
 async def test_login_urls_pass_through_and_close_closes_both(gateway: Gateway) -> None:
-    assert gateway.guarded.login_url("paper", ACCOUNT) == gateway.broker.login_url("paper", ACCOUNT)
+    params = {"state": "s-1"}
+    assert gateway.guarded.login_url("paper", params) == gateway.broker.login_url("paper", params)
 
     await gateway.guarded.close()
 

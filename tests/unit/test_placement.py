@@ -26,7 +26,7 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.orders import Placement
-from tests.unit.conftest import OTHER_ACCOUNT, World
+from tests.unit.conftest import OTHER_ACCOUNT, World, log_in
 from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.fakes import FakeClock, FakeStore, GatedBroker, StoreCheckingBroker
 
@@ -266,7 +266,7 @@ async def test_a_new_login_lets_orders_through_again(world: World) -> None:
     world.broker.fail_next("place_order", AuthenticationError())
     with pytest.raises(AuthenticationError):
         await place(world)
-    await world.services.accounts.complete_login(ACCOUNT, "fresh-token")
+    await log_in(world.services, world.trader, ACCOUNT, "fresh-token")
     assert (await place(world)).order.status is OrderStatus.PENDING
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from order_service.domain.ids import AccountId, StrategyId, UserId
+from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 
 IST = ZoneInfo("Asia/Kolkata")
 TOKEN_EXPIRY_TIME = time(6, 0)  # Kite access tokens expire at 06:00 IST (regulatory)
@@ -104,3 +104,13 @@ class Principal:
 
     def can_act_on(self, account_id: AccountId) -> bool:
         return self.is_admin or account_id in self.account_ids
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """What a user may see of one of their API keys (never the key itself)."""
+
+    key_id: ApiKeyId
+    user_id: UserId
+    created_at: datetime
+    revoked_at: datetime | None = None

@@ -13,7 +13,7 @@ from rich.console import Console
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Mode, Settings, load_settings
 from order_service.domain.account import Role
-from order_service.domain.ids import AccountId, UserId
+from order_service.domain.ids import AccountId, ApiKeyId, UserId
 from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
 
@@ -157,6 +157,22 @@ def create_key(user_id: str) -> None:
     """Issue an API key for a user and print it (shown once; only its hash is stored)."""
     key = _with_services(_settings(), lambda s: s.users.create_api_key(UserId(user_id)))
     console.print(key)
+
+
+@keys_app.command("list")
+def list_keys(user_id: str) -> None:
+    """List a user's API keys: id, created, revoked (the keys themselves are never stored)."""
+    keys = _with_services(_settings(), lambda s: s.users.api_keys(UserId(user_id)))
+    for key in keys:
+        revoked = key.revoked_at.isoformat() if key.revoked_at else "live"
+        console.print(f"{key.key_id}  {key.created_at.isoformat()}  {revoked}")
+
+
+@keys_app.command("revoke")
+def revoke_key(user_id: str, key_id: str) -> None:
+    """Revoke one of a user's API keys; every process refuses it within 5 s."""
+    _with_services(_settings(), lambda s: s.users.revoke_api_key(UserId(user_id), ApiKeyId(key_id)))
+    console.print(f"revoked {key_id}")
 
 
 @accounts_app.command("add")

@@ -61,9 +61,14 @@ async def prepare_demo(services: Services, settings: Settings) -> str:
         await services.accounts.add_account(
             principal, DEMO_ACCOUNT, DEMO_API_KEY, DEMO_API_SECRET, "Paper account"
         )
-    url = await services.accounts.login_url(principal, DEMO_ACCOUNT)
-    await services.accounts.complete_login(DEMO_ACCOUNT, await request_token_from(url))
+    await log_in(services, principal, DEMO_ACCOUNT)
     return key
+
+
+async def log_in(services: Services, principal: Principal, account_id: AccountId) -> None:
+    """Log the account in through the broker's login redirect, as a browser would."""
+    query = await callback_query(await services.logins.start(principal, account_id))
+    await services.logins.complete(query.get("state"), query.get("request_token"))
 
 
 async def _demo_user(services: Services, key_file: Path) -> tuple[Principal, str]:
@@ -94,6 +99,11 @@ def _write_key(path: Path, key: str) -> None:
 
 async def request_token_from(login_url: str) -> str:
     """Walk the broker's login redirect as a browser would and return its request token."""
+    return (await callback_query(login_url))["request_token"]
+
+
+async def callback_query(login_url: str) -> dict[str, str]:
+    """Follow the broker's login redirect; return the query it sends to our callback."""
     async with httpx.AsyncClient(timeout=10) as client:
         try:
             response = await client.get(login_url, follow_redirects=False)
@@ -102,10 +112,10 @@ async def request_token_from(login_url: str) -> str:
                 f"cannot reach the broker login page: {exc}", details={"service": "broker-login"}
             ) from exc
     location = str(response.headers.get("location", ""))
-    tokens = parse_qs(urlparse(location).query).get("request_token")
-    if response.status_code != 302 or not tokens:
+    query = {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+    if response.status_code != 302 or not query.get("request_token"):
         raise UpstreamServiceError(
             "the broker login did not redirect with a request token",
             details={"service": "broker-login", "status": response.status_code},
         )
-    return tokens[0]
+    return query

@@ -12,7 +12,6 @@ from order_service.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
-    ValidationError,
 )
 from order_service.services.access import session_for, visible_account
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
@@ -35,22 +34,35 @@ class AccountService:
         api_secret: str,
         name: str = "",
     ) -> Account:
-        """Add an account with its default strategy, and let the adding user act on it."""
+        """Add an account with its default strategy, and let the adding user act on it.
+
+        An id that exists and is not the caller's answers as any id they cannot see; a removed
+        account comes back only for one of its previous users or an admin.
+        """
         now = self._clock.now()
         async with self._uow() as uow:
             existing = await uow.accounts.get(account_id)
-            if existing is not None and not existing.is_removed:
-                raise Conflict(f"account {account_id} exists", details={"account_id": account_id})
-            if existing is not None:  # a removed account comes back with its history
-                existing.restore(api_key, api_secret, name or account_id)
-                account = existing
-                await uow.accounts.save(account)
-            else:
+            if existing is None:
                 account = Account(account_id, api_key, api_secret, now, name=name or account_id)
                 await self._create(uow, account, now)
+            else:
+                account = await self._reclaim(uow, principal, existing)
+                account.restore(api_key, api_secret, name or account_id)
+                await uow.accounts.save(account)
             await uow.users.grant(principal.user_id, account_id)
             await uow.commit()
         return account
+
+    async def _reclaim(self, uow: UnitOfWork, principal: Principal, existing: Account) -> Account:
+        account_id = existing.account_id
+        previous_user = principal.is_admin or await uow.users.has_grant(
+            principal.user_id, account_id
+        )
+        if not previous_user:
+            raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
+        if not existing.is_removed:
+            raise Conflict(f"account {account_id} exists", details={"account_id": account_id})
+        return existing
 
     async def remove_account(self, principal: Principal, account_id: AccountId) -> None:
         """Remove an account with no unsettled orders; its orders keep their history."""
@@ -71,6 +83,19 @@ class AccountService:
         strategy_id = StrategyId(new_ulid())
         default = Strategy(strategy_id, account.account_id, DEFAULT_STRATEGY_NAME, True, now)
         await uow.strategies.add(default)
+
+    async def revoke(self, principal: Principal, user_id: UserId, account_id: AccountId) -> None:
+        """Take a user's access to an account away (admins); every process within 5 s."""
+        if not principal.is_admin:
+            raise PermissionDenied("only an admin may revoke account access")
+        async with self._uow() as uow:
+            await visible_account(uow, principal, account_id)
+            if not await uow.users.revoke_grant(user_id, account_id):
+                raise NotFound(
+                    f"user {user_id} has no access to account {account_id}",
+                    details={"user_id": user_id, "account_id": account_id},
+                )
+            await uow.commit()
 
     async def grant(self, principal: Principal, user_id: UserId, account_id: AccountId) -> None:
         if not principal.is_admin:
@@ -99,32 +124,3 @@ class AccountService:
         except AuthenticationError:
             await OrderWriter(self._uow, self._clock).require_login(account_id)
             raise
-
-    async def login_url(self, principal: Principal, account_id: AccountId) -> str:
-        """Return the broker's login page for this account."""
-        account = await self.get_account(principal, account_id)
-        return self._broker.login_url(account.api_key, account.account_id)
-
-    async def complete_login(self, account_id: AccountId, request_token: str) -> Account:
-        """Exchange the request token from the login redirect and store the session."""
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-        if account is None or account.is_removed:
-            raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
-        try:
-            grant = await self._broker.create_session(
-                account.account_id, account.api_key, account.api_secret, request_token
-            )
-        except AuthenticationError as exc:  # a used, expired or forged request token
-            raise ValidationError(
-                "the broker refused the request token; log in again",
-                field="request_token",
-                details=exc.details,
-            ) from exc
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-            assert account is not None
-            account.start_session(grant.access_token, grant.login_at)
-            await uow.accounts.save(account)
-            await uow.commit()
-        return account

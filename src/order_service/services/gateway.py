@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -74,8 +74,8 @@ class GuardedBroker:
         self._sleep = sleep
         self._breakers: dict[AccountId, CircuitBreaker] = {}
 
-    def login_url(self, api_key: str, account_id: AccountId) -> str:
-        return self._inner.login_url(api_key, account_id)
+    def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
+        return self._inner.login_url(api_key, redirect_params)
 
     async def create_session(
         self, account_id: AccountId, api_key: str, api_secret: str, request_token: str

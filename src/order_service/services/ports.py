@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.account import Account, ApiKeyInfo, Principal, Strategy
 from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
+    ApiKeyId,
     BrokerOrderId,
     ClientOrderId,
     OrderId,
     StrategyId,
     UserId,
 )
+from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
 from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.status import OrderStatus
@@ -58,7 +60,9 @@ class SessionGrant:
 
 
 class Broker(Protocol):
-    def login_url(self, api_key: str, account_id: AccountId) -> str: ...
+    def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
+        """Return the broker's login page; ``redirect_params`` come back to our callback."""
+        ...
 
     async def create_session(
         self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
@@ -175,11 +179,42 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: UserId) -> Principal | None: ...
 
-    async def add_api_key(self, user_id: UserId, key_hash: str, created_at: datetime) -> None: ...
+    async def add_api_key(
+        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+    ) -> None: ...
 
     async def by_api_key_hash(self, key_hash: str) -> Principal | None: ...
 
     async def grant(self, user_id: UserId, account_id: AccountId) -> None: ...
+
+    async def revoke_grant(self, user_id: UserId, account_id: AccountId) -> bool:
+        """Remove the grant; return False if there was none."""
+        ...
+
+    async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool: ...
+
+    async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
+        """Return the user's keys, revoked ones included, oldest first."""
+        ...
+
+    async def revoke_api_key(self, user_id: UserId, key_id: ApiKeyId, at: datetime) -> bool:
+        """Revoke one of the user's live keys; return False if it has no such live key."""
+        ...
+
+
+class LoginStateRepository(Protocol):
+    async def add(self, state: LoginState) -> None:
+        """Store a pending login; the user's earlier ones for the account and expired ones go."""
+        ...
+
+    async def get(self, state_hash: str) -> LoginState | None: ...
+
+    async def spend(self, state: LoginState, refusal: Exception) -> None:
+        """Delete the state; if another request spent it first, ``refusal`` is raised.
+
+        Like every refusal of a write, it may surface at ``commit()``.
+        """
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -187,6 +222,7 @@ class UnitOfWork(Protocol):
     accounts: AccountRepository
     strategies: StrategyRepository
     users: UserRepository
+    login_states: LoginStateRepository
 
     async def __aenter__(self) -> Self: ...
 

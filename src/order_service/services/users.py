@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from order_service.domain.account import Principal, Role
-from order_service.domain.ids import UserId, new_ulid
+from order_service.domain.account import ApiKeyInfo, Principal, Role
+from order_service.domain.ids import ApiKeyId, UserId, new_ulid
 from order_service.errors import NotFound
 from order_service.services.ports import Clock, UnitOfWorkFactory
 
@@ -42,7 +42,8 @@ class UserService:
         async with self._uow() as uow:
             if await uow.users.get(user_id) is None:
                 raise NotFound(f"user {user_id} not found", details={"user_id": user_id})
-            await uow.users.add_api_key(user_id, hash_api_key(key), self._clock.now())
+            key_id = ApiKeyId(new_ulid())
+            await uow.users.add_api_key(user_id, key_id, hash_api_key(key), self._clock.now())
             await uow.commit()
         return key
 
@@ -52,3 +53,18 @@ class UserService:
         if principal is None:
             raise NotFound(f"user {user_id} not found", details={"user_id": user_id})
         return principal
+
+    async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
+        """Return the user's API keys (ids and dates only), revoked ones included."""
+        async with self._uow() as uow:
+            return await uow.users.api_keys(user_id)
+
+    async def revoke_api_key(self, user_id: UserId, key_id: ApiKeyId) -> None:
+        """Revoke one of the user's keys; another user's key is as absent as a missing one.
+
+        Every process stops accepting it within the directory's cache window (5 s).
+        """
+        async with self._uow() as uow:
+            if not await uow.users.revoke_api_key(user_id, key_id, self._clock.now()):
+                raise NotFound(f"no live API key {key_id}", details={"key_id": key_id})
+            await uow.commit()

@@ -51,7 +51,7 @@ def admin(paper: str) -> Iterator[httpx.Client]:
 @pytest_asyncio.fixture
 async def kite(paper: str, admin: httpx.Client) -> AsyncIterator[tuple[KiteBroker, BrokerSession]]:
     broker = KiteBroker(paper, f"{paper}/connect/login", timeout=0.5, threads=4)
-    token = await request_token_from(broker.login_url("paper", ACCOUNT))
+    token = await request_token_from(broker.login_url("paper", {"state": "s-1"}))
     grant = await broker.create_session(ACCOUNT, "paper", "paper-secret", token)
     assert grant.broker_user_id == "PAPER1"
     assert grant.login_at.tzinfo is not None

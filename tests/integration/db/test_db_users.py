@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_service.adapters.db.tables import api_keys
 from order_service.adapters.db.unit_of_work import SqlUnitOfWork
 from order_service.domain.account import Principal, Role
-from order_service.domain.ids import AccountId, UserId
+from order_service.domain.ids import AccountId, ApiKeyId, UserId, new_ulid
 from order_service.errors import Conflict
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ async def _add_user(uow_factory: UowFactory, principal: Principal) -> None:
 
 async def _add_key(uow_factory: UowFactory, user_id: UserId, key_hash: str) -> None:
     async with uow_factory() as uow:
-        await uow.users.add_api_key(user_id, key_hash, AT)
+        await uow.users.add_api_key(user_id, ApiKeyId(new_ulid()), key_hash, AT)
         await uow.commit()
 
 
@@ -140,3 +140,32 @@ async def test_a_key_hash_is_unique(uow_factory: UowFactory) -> None:
 async def test_a_key_for_an_unknown_user_is_a_conflict(uow_factory: UowFactory) -> None:
     with pytest.raises(Conflict):
         await _add_key(uow_factory, ALICE, KEY_HASH)
+
+
+@pytest.mark.asyncio
+async def test_keys_are_listed_and_revoked_by_their_owner_only(uow_factory: UowFactory) -> None:
+    await _add_user(uow_factory, Principal(ALICE, "Alice", frozenset({Role.TRADER})))
+    await _add_key(uow_factory, ALICE, KEY_HASH)
+    async with uow_factory() as uow:
+        (key,) = await uow.users.api_keys(ALICE)
+        nobody = UserId("01JNOBODY00000000000000000")
+        assert await uow.users.revoke_api_key(nobody, key.key_id, AT) is False
+        assert await uow.users.revoke_api_key(ALICE, key.key_id, AT)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.revoke_api_key(ALICE, key.key_id, AT) is False
+        (revoked,) = await uow.users.api_keys(ALICE)
+    assert revoked.revoked_at == AT
+    assert await _by_key(uow_factory, KEY_HASH) is None
+
+
+@pytest.mark.asyncio
+async def test_a_grant_is_removed_once(uow_factory: UowFactory, seed: Seed) -> None:
+    await _add_user(uow_factory, Principal(ALICE, "Alice", account_ids=frozenset({seed.account_a})))
+    async with uow_factory() as uow:
+        assert await uow.users.has_grant(ALICE, seed.account_a)
+        assert await uow.users.revoke_grant(ALICE, seed.account_a)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.users.has_grant(ALICE, seed.account_a)
+        assert await uow.users.revoke_grant(ALICE, seed.account_a) is False

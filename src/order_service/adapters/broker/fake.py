@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -28,6 +30,8 @@ class FakeBroker:
         self._failures: defaultdict[str, list[tuple[OrderServiceError, bool]]] = defaultdict(list)
         self._ids = itertools.count(1)
         self.tokens: dict[str, str] = {}
+        # Request tokens that belong to another broker user (someone else's Kite login).
+        self.session_users: dict[str, str] = {}
 
     def fail_next(
         self, operation: str, error: OrderServiceError, *, after_accept: bool = False
@@ -35,17 +39,20 @@ class FakeBroker:
         """Make the next ``operation`` raise ``error``; ``after_accept`` applies the call first."""
         self._failures[operation].append((error, after_accept))
 
-    def login_url(self, api_key: str, account_id: AccountId) -> str:
-        return f"https://broker.invalid/connect/login?api_key={api_key}&account_id={account_id}"
+    def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
+        query = urlencode({"api_key": api_key, **redirect_params})
+        return f"https://broker.invalid/connect/login?{query}"
 
     async def create_session(
         self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
     ) -> SessionGrant:
         self._raise(self._enter("create_session"))
         token = f"token-{request_token}"
-        self.tokens[account_id] = token
+        broker_user = self.session_users.get(request_token, account_id)
+        if broker_user == account_id:
+            self.tokens[account_id] = token
         login_at = self._clock.now() if self._clock else datetime.now(UTC)
-        return SessionGrant(token, account_id, login_at)
+        return SessionGrant(token, broker_user, login_at)
 
     async def place_order(
         self, session: BrokerSession, request: OrderRequest, tag: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -51,10 +51,10 @@ class KiteBroker:
         self._clients: dict[AccountId, KiteConnect] = {}
         self._lock = threading.Lock()
 
-    def login_url(self, api_key: str, account_id: AccountId) -> str:
-        """Kite's login page; ``redirect_params`` brings the account id back to our callback."""
+    def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
+        """Kite's login page; Kite sends ``redirect_params`` back to our callback."""
         query = urlencode(
-            {"api_key": api_key, "v": "3", "redirect_params": urlencode({"account_id": account_id})}
+            {"api_key": api_key, "v": "3", "redirect_params": urlencode(dict(redirect_params))}
         )
         return f"{self._login_url}?{query}"
 

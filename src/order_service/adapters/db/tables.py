@@ -167,3 +167,21 @@ order_events = Table(
     Index(None, "order_id"),
     sqlite_autoincrement=True,
 )
+
+# Pending broker logins: a one-time state (stored hashed) bound to a user and an account.
+login_states = Table(
+    "login_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column(
+        "account_id",
+        ACCOUNT_ID,
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", ULID, nullable=False),  # no FK: users may live in the peer service
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "account_id", "user_id"),
+    Index(None, "expires_at"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
+from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
 from order_service.adapters.db.repositories import (
     SqlAccountRepository,
@@ -26,6 +27,7 @@ from order_service.adapters.db.users_repository import SqlUserRepository
 from order_service.errors import DatabaseError
 from order_service.services.ports import (
     AccountRepository,
+    LoginStateRepository,
     OrderRepository,
     StrategyRepository,
     UnitOfWork,
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
         self.accounts: AccountRepository = SqlAccountRepository(runner, cipher)
         self.strategies: StrategyRepository = SqlStrategyRepository(runner)
         self.users: UserRepository = SqlUserRepository(runner)
+        self.login_states: LoginStateRepository = SqlLoginStateRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

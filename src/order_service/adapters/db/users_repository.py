@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, RowMapping, insert, select
+from sqlalchemy import ColumnElement, RowMapping, delete, insert, select, update
 
 from order_service.adapters.db.mapping import principal_from_row, roles_text
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import api_keys, user_accounts, users
-from order_service.domain.account import Principal
-from order_service.domain.ids import AccountId, UserId, new_ulid
+from order_service.domain.account import ApiKeyInfo, Principal
+from order_service.domain.ids import AccountId, ApiKeyId, UserId
 
 
 class SqlUserRepository(SqlRepository):
@@ -31,9 +31,11 @@ class SqlUserRepository(SqlRepository):
     async def get(self, user_id: UserId) -> Principal | None:
         return await self._principal(users.c.user_id == user_id)
 
-    async def add_api_key(self, user_id: UserId, key_hash: str, created_at: datetime) -> None:
+    async def add_api_key(
+        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+    ) -> None:
         values = {
-            "id": new_ulid(),
+            "id": key_id,
             "user_id": user_id,
             "key_hash": key_hash,
             "created_at": created_at,
@@ -51,6 +53,40 @@ class SqlUserRepository(SqlRepository):
         """Let the user act on the account; granting twice is harmless."""
         values = {"user_id": user_id, "account_id": account_id}
         await self._execute(self._insert_or_ignore(user_accounts, values))
+
+    async def revoke_grant(self, user_id: UserId, account_id: AccountId) -> bool:
+        if not await self.has_grant(user_id, account_id):
+            return False
+        statement = delete(user_accounts).where(
+            user_accounts.c.user_id == user_id, user_accounts.c.account_id == account_id
+        )
+        await self._execute(statement)
+        return True
+
+    async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool:
+        statement = select(user_accounts.c.user_id).where(
+            user_accounts.c.user_id == user_id, user_accounts.c.account_id == account_id
+        )
+        return await self._one_or_none(statement) is not None
+
+    async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
+        statement = (
+            select(api_keys.c.id, api_keys.c.created_at, api_keys.c.revoked_at)
+            .where(api_keys.c.user_id == user_id)
+            .order_by(api_keys.c.id)
+        )
+        return [
+            ApiKeyInfo(ApiKeyId(row["id"]), user_id, row["created_at"], row["revoked_at"])
+            for row in await self._all(statement)
+        ]
+
+    async def revoke_api_key(self, user_id: UserId, key_id: ApiKeyId, at: datetime) -> bool:
+        live = (api_keys.c.id == key_id, api_keys.c.user_id == user_id)
+        found = select(api_keys.c.id).where(*live, api_keys.c.revoked_at.is_(None))
+        if await self._one_or_none(found) is None:
+            return False
+        await self._execute(update(api_keys).where(*live).values(revoked_at=at))
+        return True
 
     async def _principal(self, condition: ColumnElement[bool]) -> Principal | None:
         statement = (

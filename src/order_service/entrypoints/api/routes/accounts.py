@@ -14,13 +14,14 @@ from order_service.entrypoints.api.schemas import (
     AccountOut,
     ErrorBody,
     GrantIn,
+    LoginOut,
     SegmentMarginsOut,
 )
 from order_service.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 404, 409, 422, 502, 503)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 502, 503)
 }
 Token = Annotated[str, Query(min_length=1, max_length=128)]
 
@@ -45,21 +46,23 @@ async def add_account(
 
 
 # Declared before /{account_id} so the callback path is not taken for an account id.
-@router.get("/login/callback", response_model=AccountOut, responses=ERRORS)
+@router.get("/login/callback", response_model=LoginOut, responses=ERRORS)
 async def login_callback(
     services: ServicesDep,
-    request_token: Token,
-    account_id: Annotated[str, Query(min_length=1, max_length=16)],
+    request_token: Annotated[str | None, Query(max_length=128)] = None,
+    state: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[str, Query(max_length=32)] = "success",
     action: Annotated[str, Query(max_length=32)] = "login",
-) -> AccountOut:
-    """Kite redirects here after login; the request token is exchanged for a session."""
+) -> LoginOut:
+    """Kite redirects here after login; only with the one-time ``state`` from /login.
+
+    No bearer token (a browser redirect brings it), so it trusts nothing but the state, and
+    answers one 401 for a missing, unknown, used or expired one.
+    """
     if status != "success" or action != "login":
-        raise ValidationError(
-            "the broker login did not succeed", details={"status": status, "action": action}
-        )
-    account = await services.accounts.complete_login(AccountId(account_id), request_token)
-    return AccountOut.of(account, services.settings)
+        request_token = None  # a cancelled login still spends its state, then is refused
+    account = await services.logins.complete(state, request_token)
+    return LoginOut(account_id=account.account_id, session_state=account.session_state.value)
 
 
 @router.get("/{account_id}", response_model=AccountOut, responses=ERRORS)
@@ -84,6 +87,14 @@ async def grant_access(
     await services.accounts.grant(principal, UserId(body.user_id), AccountId(account_id))
 
 
+@router.delete("/{account_id}/users/{user_id}", status_code=204, responses=ERRORS)
+async def revoke_access(
+    account_id: str, user_id: str, services: ServicesDep, principal: PrincipalDep
+) -> None:
+    """Take a user's access to this account away (admins only)."""
+    await services.accounts.revoke(principal, UserId(user_id), AccountId(account_id))
+
+
 @router.get("/{account_id}/margins", response_model=list[SegmentMarginsOut], responses=ERRORS)
 async def margins(
     account_id: str, services: ServicesDep, principal: PrincipalDep
@@ -98,7 +109,7 @@ async def login(
     account_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> RedirectResponse:
     """Redirect to the broker's login page for this account."""
-    url = await services.accounts.login_url(principal, AccountId(account_id))
+    url = await services.logins.start(principal, AccountId(account_id))
     if not url.startswith(("http://", "https://")):
         raise ValidationError("the broker login URL is not http(s)")
     return RedirectResponse(url, status_code=302)

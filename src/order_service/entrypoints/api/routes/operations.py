@@ -8,9 +8,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from order_service.bootstrap import Services
 from order_service.domain.account import Principal, Role
 from order_service.domain.ids import UserId
 from order_service.entrypoints.api.deps import ServicesDep
+from order_service.errors import OrderServiceError
 from order_service.observability.metrics import ACCOUNTS_LOGIN_REQUIRED
 
 router = APIRouter(tags=["operations"])
@@ -26,7 +28,20 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready")
 async def ready(request: Request, services: ServicesDep) -> JSONResponse:
-    """Ready when the database answers and the workers are healthy; sessions are reported."""
+    """Ready when the database answers and the workers are healthy.
+
+    Anyone may ask (an orchestrator's probe has no credentials), so the answer is only ready or
+    not; an admin's bearer token also gets the details: the database, the workers, and which
+    accounts have a live broker session.
+    """
+    body = await _readiness(request, services)
+    status = 200 if body["ready"] else 503
+    if not await _is_admin(request, services):
+        return JSONResponse({"ready": body["ready"]}, status_code=status)
+    return JSONResponse(body, status_code=status)
+
+
+async def _readiness(request: Request, services: Services) -> dict[str, Any]:
     database = await services.database_ready()
     body: dict[str, Any] = {"database": database}
     if database:
@@ -39,7 +54,18 @@ async def ready(request: Request, services: ServicesDep) -> JSONResponse:
     workers = supervisor.status() if supervisor is not None else {}
     body["workers"] = workers
     body["ready"] = database and all(state != "failed" for state in workers.values())
-    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+    return body
+
+
+async def _is_admin(request: Request, services: Services) -> bool:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credential:
+        return False
+    try:
+        principal = await services.directory.authenticate(credential.strip())
+    except OrderServiceError:  # bad credentials or a directory that is down: no details
+        return False
+    return principal.is_admin
 
 
 @router.get("/metrics", include_in_schema=False)
