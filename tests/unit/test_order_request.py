@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from order_service.domain.ids import AccountId, StrategyId
-from order_service.domain.order import OrderChanges
+from order_service.domain.order import MAX_QUANTITY, OrderChanges
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -154,3 +154,10 @@ def test_an_invalid_modification_names_its_field(overrides: dict[str, Any], fiel
 def test_a_modification_lists_only_the_fields_it_changes() -> None:
     changes = OrderChanges(price=Decimal("1519.95"), validity=Validity.IOC)
     assert changes.as_dict() == {"price": Decimal("1519.95"), "validity": Validity.IOC}
+
+
+def test_a_quantity_beyond_any_column_is_refused_below_the_api_too() -> None:
+    assert make_request(quantity=MAX_QUANTITY).quantity == MAX_QUANTITY
+    with pytest.raises(ValidationError) as refused:
+        make_request(quantity=MAX_QUANTITY + 1)
+    assert refused.value.details["field"] == "quantity"

@@ -39,6 +39,7 @@ from order_service.domain.values import (
 from order_service.errors import ValidationError
 
 MAX_MODIFICATIONS = 25  # Kite's per-order cap (KITE.md 5.3)
+MAX_QUANTITY = 100_000_000  # far above any exchange's freeze limit; fits every integer column
 _AMENDABLE = frozenset(
     {"quantity", "price", "trigger_price", "order_type", "validity", "disclosed_quantity"}
 )
@@ -114,8 +115,8 @@ def _check_request(request: OrderRequest) -> None:
 
 
 def _check_positive(name: str, value: int) -> None:
-    if value <= 0:
-        raise ValidationError(f"{name} must be a positive integer", field=name)
+    if not 0 < value <= MAX_QUANTITY:
+        raise ValidationError(f"{name} must be a positive integer up to {MAX_QUANTITY}", field=name)
 
 
 def _check_validity(validity: Validity, ttl: int | None) -> None:

@@ -24,7 +24,7 @@ from order_service.config import Settings
 from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, StrategyId
-from order_service.domain.order import MAX_MODIFICATIONS, Order, OrderRequest
+from order_service.domain.order import MAX_MODIFICATIONS, MAX_QUANTITY, Order, OrderRequest
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -40,7 +40,6 @@ Symbol = Annotated[
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # Every quantity an order row holds stays below this, far inside the 32-bit columns storing them.
-MAX_QUANTITY = 100_000_000
 MAX_MULTIPLIER = 1000
 # ASCII digits, one optional point, no exponent: what a reader of the body sees is the value.
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
