@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from order_service.adapters.broker.fake import FakeBroker
-from order_service.domain.account import Account, ApiKeyInfo, Principal, Strategy
+from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
@@ -135,7 +135,7 @@ class _Orders:
 
 def _matches(order: Order, query: OrderQuery) -> bool:
     checks = (
-        query.account_ids is None or order.account_id in query.account_ids,
+        query.scope.includes(order.account_id),
         query.account_id is None or order.account_id == query.account_id,
         query.status is None or order.status == query.status,
         query.strategy_id is None or order.strategy_id == query.strategy_id,
@@ -159,11 +159,9 @@ class _Accounts:
         account = self._store.accounts.get(account_id)
         return copy.deepcopy(account) if account else None
 
-    async def list(self, account_ids: frozenset[AccountId] | None) -> list[Account]:
+    async def list(self, scope: AccountScope) -> list[Account]:
         return [
-            copy.deepcopy(a)
-            for a in self._store.accounts.values()
-            if account_ids is None or a.account_id in account_ids
+            copy.deepcopy(a) for a in self._store.accounts.values() if scope.includes(a.account_id)
         ]
 
 

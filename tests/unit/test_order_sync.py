@@ -11,7 +11,7 @@ from order_service.domain.status import OrderStatus
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.registry import build_supervisor
 from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
-from order_service.services.ports import OrderQuery
+from order_service.services.ports import OrderFilter
 from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
 from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 
@@ -126,5 +126,5 @@ async def test_every_account_is_synced_even_when_one_broker_is_down(world: World
     with pytest.raises(BrokerUnavailable):
         await OrderSyncWorker(world.services).run_once()
     await OrderSyncWorker(world.services).run_once()
-    orders = await world.services.orders.list_orders(world.trader, OrderQuery(account_ids=None))
+    orders = await world.services.orders.list_orders(world.trader, OrderFilter())
     assert {order.status for order in orders} == {OrderStatus.COMPLETE}

@@ -9,7 +9,7 @@ from order_service.domain.ids import AccountId, OrderId, StrategyId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.errors import NotFound
-from order_service.services.ports import OrderQuery
+from order_service.services.ports import OrderFilter
 from tests.unit.conftest import OTHER_ACCOUNT, World
 from tests.unit.factories import ACCOUNT, NOW, make_limit_request, make_request
 
@@ -61,7 +61,7 @@ async def test_an_admin_sees_and_acts_on_everything(
     by_admin = await place_for(world, admin, OTHER_ACCOUNT)
 
     assert (await world.services.orders.get_order(admin, theirs.order_id)) == theirs
-    listed = await world.services.orders.list_orders(admin, OrderQuery(account_ids=None))
+    listed = await world.services.orders.list_orders(admin, OrderFilter())
     assert set(ids(listed)) == {mine.order_id, theirs.order_id, by_admin.order_id}
     accounts = await world.services.accounts.list_accounts(admin)
     assert {a.account_id for a in accounts} == {ACCOUNT, OTHER_ACCOUNT}
@@ -73,9 +73,9 @@ async def test_a_trader_lists_only_its_own_accounts_orders(
     mine = await place_for(world, world.trader, ACCOUNT)
     await place_for(world, outsider, OTHER_ACCOUNT)
 
-    everything = OrderQuery(account_ids=None)
+    everything = OrderFilter()
     assert ids(await world.services.orders.list_orders(world.trader, everything)) == [mine.order_id]
-    asked_for_theirs = OrderQuery(account_ids=None, account_id=OTHER_ACCOUNT)
+    asked_for_theirs = OrderFilter(account_id=OTHER_ACCOUNT)
     assert await world.services.orders.list_orders(world.trader, asked_for_theirs) == []
     accounts = await world.services.accounts.list_accounts(world.trader)
     assert [a.account_id for a in accounts] == [ACCOUNT]
@@ -113,7 +113,7 @@ async def test_orders_go_to_the_default_or_the_named_strategy(world: World) -> N
 
     assert plain.strategy_id == default.strategy_id
     assert chosen.strategy_id == named.strategy_id
-    query = OrderQuery(account_ids=None, strategy_id=named.strategy_id)
+    query = OrderFilter(strategy_id=named.strategy_id)
     assert ids(await world.services.orders.list_orders(world.trader, query)) == [chosen.order_id]
 
 
@@ -124,8 +124,8 @@ async def test_list_orders_filters_by_status(world: World) -> None:
     ).order
     await world.services.reconcile.sync_account(ACCOUNT)  # MARKET -> COMPLETE, LIMIT -> OPEN
 
-    def query(status: OrderStatus) -> OrderQuery:
-        return OrderQuery(account_ids=None, status=status)
+    def query(status: OrderStatus) -> OrderFilter:
+        return OrderFilter(status=status)
 
     complete = await world.services.orders.list_orders(world.trader, query(OrderStatus.COMPLETE))
     working = await world.services.orders.list_orders(world.trader, query(OrderStatus.OPEN))
@@ -141,7 +141,7 @@ async def test_list_orders_pages_newest_first_with_a_cursor(world: World) -> Non
     cursor: OrderId | None = None
     while True:
         page = await world.services.orders.list_orders(
-            world.trader, OrderQuery(account_ids=None, after=cursor, limit=2)
+            world.trader, OrderFilter(after=cursor, limit=2)
         )
         if not page:
             break
@@ -156,3 +156,15 @@ def _default_strategy(world: World, account_id: AccountId) -> Strategy:
         s for s in world.store.strategies.values() if s.account_id == account_id and s.is_default
     ]
     return strategy
+
+
+async def test_a_query_by_account_states_its_scope_or_cannot_be_built() -> None:
+    import dataclasses
+
+    from order_service.services.ports import OrderQuery
+
+    scope = {f.name: f for f in dataclasses.fields(OrderQuery)}["scope"]
+    assert scope.default is dataclasses.MISSING
+    assert scope.default_factory is dataclasses.MISSING
+    with pytest.raises(TypeError):
+        OrderQuery()  # type: ignore[call-arg]

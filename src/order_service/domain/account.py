@@ -107,6 +107,27 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountScope:
+    """The accounts a query may read: always stated, never defaulted to everything.
+
+    ``of(principal)`` is a caller's own accounts (every account for an admin); ``EVERY_ACCOUNT``
+    is for the service's own work (workers, readiness), spelled out where it is used.
+    """
+
+    account_ids: frozenset[AccountId] | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> AccountScope:
+        return EVERY_ACCOUNT if principal.is_admin else cls(principal.account_ids)
+
+    def includes(self, account_id: AccountId) -> bool:
+        return self.account_ids is None or account_id in self.account_ids
+
+
+EVERY_ACCOUNT = AccountScope(None)
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """What a user may see of one of their API keys (never the key itself)."""
 

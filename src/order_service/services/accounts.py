@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from order_service.domain.account import DEFAULT_STRATEGY_NAME, Account, Principal, Strategy
+from order_service.domain.account import (
+    DEFAULT_STRATEGY_NAME,
+    Account,
+    AccountScope,
+    Principal,
+    Strategy,
+)
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
 from order_service.domain.reports import SegmentMargins
 from order_service.errors import (
@@ -113,8 +119,8 @@ class AccountService:
 
     async def list_accounts(self, principal: Principal) -> list[Account]:
         async with self._uow() as uow:
-            scope = None if principal.is_admin else principal.account_ids
-            return [a for a in await uow.accounts.list(scope) if not a.is_removed]
+            accounts = await uow.accounts.list(AccountScope.of(principal))
+            return [a for a in accounts if not a.is_removed]
 
     async def margins(self, principal: Principal, account_id: AccountId) -> list[SegmentMargins]:
         """Return the account's funds as the broker reports them now."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from order_service.domain.account import Principal
+from order_service.domain.account import AccountScope, Principal
 from order_service.domain.events import KEY_RELEASED, OrderEvent, is_retryable_failure
 from order_service.domain.ids import (
     AccountId,
@@ -30,6 +30,7 @@ from order_service.services.ports import (
     BrokerSession,
     Clock,
     DuplicateClientOrderId,
+    OrderFilter,
     OrderQuery,
     StaleWrite,
     UnitOfWork,
@@ -85,9 +86,10 @@ class OrderService:
         async with self._uow() as uow:
             return await visible_order(uow, principal, order_id)
 
-    async def list_orders(self, principal: Principal, query: OrderQuery) -> list[Order]:
+    async def list_orders(self, principal: Principal, wanted: OrderFilter) -> list[Order]:
+        """List the orders the principal may see that match ``wanted``."""
         async with self._uow() as uow:
-            return await uow.orders.list(_scoped(principal, query))
+            return await uow.orders.list(_scoped(principal, wanted))
 
     async def order_events(self, principal: Principal, order_id: OrderId) -> list[OrderEvent]:
         async with self._uow() as uow:
@@ -197,16 +199,14 @@ def _same_request(existing: Order, request: OrderRequest) -> Order:
     return existing
 
 
-def _scoped(principal: Principal, query: OrderQuery) -> OrderQuery:
-    if principal.is_admin:
-        return query
+def _scoped(principal: Principal, wanted: OrderFilter) -> OrderQuery:
     return OrderQuery(
-        account_ids=principal.account_ids,
-        account_id=query.account_id,
-        status=query.status,
-        strategy_id=query.strategy_id,
-        after=query.after,
-        limit=query.limit,
+        AccountScope.of(principal),
+        account_id=wanted.account_id,
+        status=wanted.status,
+        strategy_id=wanted.strategy_id,
+        after=wanted.after,
+        limit=wanted.limit,
     )
 
 

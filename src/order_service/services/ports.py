@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from order_service.domain.account import Account, ApiKeyInfo, Principal, Strategy
+from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
@@ -119,10 +119,21 @@ class RateBudget(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class OrderQuery:
-    """A page of orders; ``account_ids`` None means every account (admins)."""
+class OrderFilter:
+    """What a caller asks of the order list; the service adds the scope it may see."""
 
-    account_ids: frozenset[AccountId] | None
+    account_id: AccountId | None = None
+    status: OrderStatus | None = None
+    strategy_id: StrategyId | None = None
+    after: OrderId | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """A page of orders within ``scope`` (required: there is no default of everything)."""
+
+    scope: AccountScope
     account_id: AccountId | None = None
     status: OrderStatus | None = None
     strategy_id: StrategyId | None = None
@@ -163,7 +174,7 @@ class AccountRepository(Protocol):
 
     async def get(self, account_id: AccountId) -> Account | None: ...
 
-    async def list(self, account_ids: frozenset[AccountId] | None) -> list[Account]: ...
+    async def list(self, scope: AccountScope) -> list[Account]: ...
 
 
 class StrategyRepository(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from order_service.domain.account import EVERY_ACCOUNT
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
@@ -57,7 +58,7 @@ class ReconcileService:
 
     async def unknown_ages(self, limit: int = 1000) -> list[float]:
         """Return how long (seconds) each order of unknown outcome has waited, oldest first."""
-        query = OrderQuery(account_ids=None, status=OrderStatus.UNKNOWN, limit=limit)
+        query = OrderQuery(EVERY_ACCOUNT, status=OrderStatus.UNKNOWN, limit=limit)
         async with self._uow() as uow:
             orders = await uow.orders.list(query)
         now = self._clock.now()

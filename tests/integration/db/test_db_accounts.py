@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.tables import accounts as accounts_table
 from order_service.adapters.db.unit_of_work import SqlUnitOfWork, sql_uow_factory
-from order_service.domain.account import Account, SessionState, Strategy
+from order_service.domain.account import Account, AccountScope, SessionState, Strategy
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.errors import ConfigurationError, Conflict, NotFound
 
@@ -130,7 +130,7 @@ async def test_list_returns_the_accounts_in_scope_by_id(
     account_ids = None if scope is None else frozenset(AccountId(i) for i in scope)
 
     async with uow_factory() as uow:
-        found = await uow.accounts.list(account_ids)
+        found = await uow.accounts.list(AccountScope(account_ids))
 
     assert [account.account_id for account in found] == expected
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from order_service.adapters.db.unit_of_work import SqlUnitOfWork
+from order_service.domain.account import AccountScope
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
@@ -32,9 +33,10 @@ NON_TERMINAL = {
 
 
 async def _list(uow_factory: UowFactory, **query: Any) -> list[Order]:
-    query.setdefault("account_ids", None)
+    ids = query.pop("account_ids", None)
+    scope = query.pop("scope", AccountScope(None if ids is None else frozenset(ids)))
     async with uow_factory() as uow:
-        return await uow.orders.list(OrderQuery(**query))
+        return await uow.orders.list(OrderQuery(scope, **query))
 
 
 @pytest.mark.asyncio
@@ -48,7 +50,7 @@ async def test_pages_run_newest_first_and_continue_after_the_last_id(
     pages, after = [], None
     for _ in range(4):
         page = await _list(
-            uow_factory, account_ids=frozenset({seed.account_a}), after=after, limit=2
+            uow_factory, scope=AccountScope(frozenset({seed.account_a})), after=after, limit=2
         )
         pages.append([order.order_id for order in page])
         after = page[-1].order_id if page else None

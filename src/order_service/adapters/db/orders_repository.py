@@ -114,8 +114,8 @@ class SqlOrderRepository(SqlRepository):
 
 def _page(query: OrderQuery) -> Select[*tuple[object, ...]]:
     conditions: list[ColumnElement[bool]] = []
-    if query.account_ids is not None:
-        conditions.append(orders.c.account_id.in_(sorted(query.account_ids)))
+    if query.scope.account_ids is not None:
+        conditions.append(orders.c.account_id.in_(sorted(query.scope.account_ids)))
     if query.account_id is not None:
         conditions.append(orders.c.account_id == query.account_id)
     if query.status is not None:

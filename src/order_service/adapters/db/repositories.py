@@ -20,7 +20,7 @@ from order_service.adapters.db.mapping import (
 )
 from order_service.adapters.db.runners import StatementRunner
 from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
-from order_service.domain.account import Account, Strategy
+from order_service.domain.account import Account, AccountScope, Strategy
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.errors import (
     ConfigurationError,
@@ -123,11 +123,11 @@ class SqlAccountRepository(SqlRepository):
         row = await self._one_or_none(select(accounts).where(accounts.c.account_id == account_id))
         return account_from_row(row, self._cipher) if row is not None else None
 
-    async def list(self, account_ids: frozenset[AccountId] | None) -> list[Account]:
-        """Return the accounts in ``account_ids`` (all of them for None), by id."""
+    async def list(self, scope: AccountScope) -> list[Account]:
+        """Return the accounts in ``scope``, by id."""
         statement = select(accounts).order_by(accounts.c.account_id)
-        if account_ids is not None:
-            statement = statement.where(accounts.c.account_id.in_(sorted(account_ids)))
+        if scope.account_ids is not None:
+            statement = statement.where(accounts.c.account_id.in_(sorted(scope.account_ids)))
         return [account_from_row(row, self._cipher) for row in await self._all(statement)]
 
 

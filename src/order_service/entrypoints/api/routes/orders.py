@@ -22,7 +22,7 @@ from order_service.entrypoints.api.schemas import (
 from order_service.errors import OrderServiceError, ValidationError
 from order_service.observability.logging import bind
 from order_service.observability.metrics import ORDER_LATENCY, ORDERS
-from order_service.services.ports import OrderQuery
+from order_service.services.ports import OrderFilter
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -75,15 +75,14 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> OrderPage:
     """List orders newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    query = OrderQuery(
-        account_ids=None,
+    wanted = OrderFilter(
         account_id=AccountId(account_id) if account_id else None,
         status=status,
         strategy_id=StrategyId(strategy_id) if strategy_id else None,
         after=OrderId(cursor) if cursor else None,
         limit=limit,
     )
-    orders = await services.orders.list_orders(principal, query)
+    orders = await services.orders.list_orders(principal, wanted)
     next_cursor = orders[-1].order_id if len(orders) == limit else None
     return OrderPage(items=[OrderOut.of(order) for order in orders], next_cursor=next_cursor)
 
