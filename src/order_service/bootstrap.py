@@ -25,7 +25,9 @@ from order_service.services.ports import (
 )
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
+from order_service.services.sessions import SessionExpiry
 from order_service.services.users import UserService
+from order_service.services.writes import OrderWriter
 
 Probe = Callable[[], Awaitable[bool]]
 Closer = Callable[[], Awaitable[None]]
@@ -80,6 +82,7 @@ def bootstrap(
         closers.append(close_db)
     if broker is None:
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
+    broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).require_login)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory, clock)
     services = _services(settings, uow_factory, broker, clock, directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -11,9 +12,10 @@ from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import SessionState
 from order_service.domain.budget import Bucket
-from order_service.domain.ids import AccountId
+from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges
 from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.domain.values import Variety
 from order_service.errors import (
     AuthenticationError,
     BrokerUnavailable,
@@ -24,11 +26,14 @@ from order_service.errors import (
 from order_service.services.access import stored_sessions
 from order_service.services.gateway import GuardedBroker
 from order_service.services.ports import BrokerSession
+from order_service.services.sessions import SessionExpiry
 from tests.unit.conftest import World, add_trader
 from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
+CHANGES = OrderChanges(price=Decimal("1500.00"))
+RESTING = BrokerOrderId("0000000000001")
 
 
 class SwitchableBudget:
@@ -103,7 +108,8 @@ async def test_an_expired_session_on_the_read_back_requires_a_login(world: World
 async def test_bootstrap_guards_the_broker_it_builds(settings: Settings) -> None:
     services = bootstrap(settings)
     try:
-        assert isinstance(services.broker, GuardedBroker)
+        assert isinstance(services.broker, SessionExpiry)
+        assert isinstance(services.broker.inner, GuardedBroker)
     finally:
         await services.close()
 
@@ -185,3 +191,46 @@ async def test_a_cancel_refused_during_a_modify_returns_to_the_modify(world: Wor
         await world.services.amendments.cancel_order(world.trader, order.order_id)
 
     assert world.store.orders[order.order_id].status is OrderStatus.MODIFY_PENDING
+
+
+@pytest.mark.parametrize(
+    ("operation", "call"),
+    [
+        ("place_order", lambda b, s: b.place_order(s, make_request(), "TAG1")),
+        ("modify_order", lambda b, s: b.modify_order(s, Variety.REGULAR, RESTING, CHANGES)),
+        ("cancel_order", lambda b, s: b.cancel_order(s, Variety.REGULAR, RESTING)),
+        ("order_history", lambda b, s: b.order_history(s, RESTING)),
+        ("orders", lambda b, s: b.orders(s)),
+        ("margins", lambda b, s: b.margins(s)),
+    ],
+)
+async def test_every_call_that_meets_an_expired_session_marks_the_account(
+    clock: FakeClock, operation: str, call: Any
+) -> None:
+    inner = FakeBroker(clock)
+    session = BrokerSession(ACCOUNT, "paper", "token")
+    assert await inner.place_order(session, make_limit_request(), "TAG0") == RESTING
+    inner.fail_next(operation, AuthenticationError())
+    expired: list[AccountId] = []
+
+    async def on_expired(account_id: AccountId) -> None:
+        expired.append(account_id)
+
+    broker = SessionExpiry(inner, on_expired)
+    with pytest.raises(AuthenticationError):
+        await call(broker, session)
+
+    assert expired == [ACCOUNT]
+
+
+async def test_a_refused_request_token_is_no_expired_session(clock: FakeClock) -> None:
+    inner = FakeBroker(clock)
+    inner.fail_next("create_session", AuthenticationError())
+    expired: list[AccountId] = []
+
+    async def on_expired(account_id: AccountId) -> None:
+        expired.append(account_id)
+
+    with pytest.raises(AuthenticationError):
+        await SessionExpiry(inner, on_expired).create_session(ACCOUNT, "k", "s", "used")
+    assert expired == []

@@ -14,14 +14,12 @@ from order_service.domain.account import (
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
 from order_service.domain.reports import SegmentMargins
 from order_service.errors import (
-    AuthenticationError,
     Conflict,
     NotFound,
     PermissionDenied,
 )
 from order_service.services.access import session_for, visible_account
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
-from order_service.services.writes import OrderWriter
 
 
 class AccountService:
@@ -125,8 +123,4 @@ class AccountService:
     async def margins(self, principal: Principal, account_id: AccountId) -> list[SegmentMargins]:
         """Return the account's funds as the broker reports them now."""
         account = await self.get_account(principal, account_id)
-        try:
-            return await self._broker.margins(session_for(account, self._clock.now()))
-        except AuthenticationError:
-            await OrderWriter(self._uow, self._clock).require_login(account_id)
-            raise
+        return await self._broker.margins(session_for(account, self._clock.now()))

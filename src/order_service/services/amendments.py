@@ -13,7 +13,6 @@ from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
     NOT_SENT,
-    AuthenticationError,
     BrokerAPIError,
     BrokerOutcomeUnknown,
     OrderRejected,
@@ -109,8 +108,6 @@ class AmendmentService:
         session: BrokerSession,
     ) -> None:
         """Undo the pending state of a refused amendment; read the broker's view if it answered."""
-        if isinstance(refusal, AuthenticationError):
-            await self._writer.require_login(order.account_id)
         pending, notes = order.status, error_data(refusal)
         order = await self._writer.update(
             order, lambda o: o.withdraw_amendment(pending, previous, self._now(), **notes)
@@ -123,9 +120,6 @@ class AmendmentService:
         assert order.broker_order_id is not None
         try:
             history = await self._broker.order_history(session, order.broker_order_id)
-        except AuthenticationError:
-            await self._writer.require_login(order.account_id)
-            return order
         except (BrokerAPIError, ServiceUnavailableError):
             return order
         if not history:

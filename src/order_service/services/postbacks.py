@@ -18,7 +18,7 @@ from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import Order
 from order_service.domain.postback import is_authentic
 from order_service.domain.reports import OrderStatusReport
-from order_service.errors import BROKER_REFUSALS, AuthenticationError, AuthenticationRequired
+from order_service.errors import BROKER_REFUSALS, AuthenticationRequired
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
@@ -114,9 +114,6 @@ class PostbackService:
         try:
             session = session_for(account, self._clock.now())
             history = await self._broker.order_history(session, postback.broker_order_id)
-        except AuthenticationError:
-            await self._writer.require_login(order.account_id)
-            return None
         except BROKER_REFUSALS:
             return None
         return history[-1] if history else None

@@ -78,11 +78,7 @@ class ReconcileService:
         except AuthenticationError:
             return SyncResult()
         fetched_at = self._clock.now()
-        try:
-            book = _Book(await self._broker.orders(session))
-        except AuthenticationError:
-            await self._writer.require_login(account_id)
-            raise
+        book = _Book(await self._broker.orders(session))
         result = SyncResult(unmapped_statuses=book.unmapped())
         for order in orders:
             await self._apply(order, book, fetched_at, result)

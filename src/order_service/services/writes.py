@@ -9,7 +9,6 @@ from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
-    AuthenticationError,
     Conflict,
     OrderServiceError,
 )
@@ -50,16 +49,14 @@ class OrderWriter:
         )
 
     async def fail(self, order: Order, exc: OrderServiceError) -> Order:
-        """Record a definite refusal; an expired session also marks the account."""
+        """Record a definite refusal."""
         data = error_data(exc)
-        order = await self.update(
+        return await self.update(
             order, lambda o: o.move(OrderTrigger.FAIL, self._clock.now(), **data)
         )
-        if isinstance(exc, AuthenticationError):
-            await self.require_login(order.account_id)
-        return order
 
     async def require_login(self, account_id: AccountId) -> None:
+        """Mark the account ``login_required`` (wired once, around the broker, by bootstrap)."""
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id)
             if account is not None:

@@ -1,0 +1,79 @@
+"""``SessionExpiry``: the Broker port that marks an account ``login_required`` as its session dies.
+
+A ``TokenException`` that outlives the gateway's one token reload means the account must log in
+again. That rule lives here, once, around whatever broker ``bootstrap`` builds, so no use case
+(placement, amendments, the sync, margins, postbacks) can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.values import Variety
+from order_service.errors import AuthenticationError
+from order_service.services.ports import Broker, BrokerSession, SessionGrant
+
+T = TypeVar("T")
+OnExpired = Callable[[AccountId], Awaitable[None]]
+
+
+class SessionExpiry:
+    """Calls ``on_expired(account)`` for every call that fails with an expired session."""
+
+    def __init__(self, inner: Broker, on_expired: OnExpired) -> None:
+        self.inner = inner
+        self._on_expired = on_expired
+
+    def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
+        return self.inner.login_url(api_key, redirect_params)
+
+    async def create_session(
+        self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
+    ) -> SessionGrant:
+        # A refused request token is the caller's error, not the end of a session.
+        return await self.inner.create_session(account_id, api_key, api_secret, request_token)
+
+    async def place_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> BrokerOrderId:
+        return await self._watched(session, self.inner.place_order(session, request, tag))
+
+    async def modify_order(
+        self,
+        session: BrokerSession,
+        variety: Variety,
+        broker_order_id: BrokerOrderId,
+        changes: OrderChanges,
+    ) -> None:
+        call = self.inner.modify_order(session, variety, broker_order_id, changes)
+        await self._watched(session, call)
+
+    async def cancel_order(
+        self, session: BrokerSession, variety: Variety, broker_order_id: BrokerOrderId
+    ) -> None:
+        await self._watched(session, self.inner.cancel_order(session, variety, broker_order_id))
+
+    async def order_history(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[OrderStatusReport]:
+        return await self._watched(session, self.inner.order_history(session, broker_order_id))
+
+    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+        return await self._watched(session, self.inner.orders(session))
+
+    async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
+        return await self._watched(session, self.inner.margins(session))
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def _watched(self, session: BrokerSession, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except AuthenticationError:
+            await self._on_expired(session.account_id)
+            raise
