@@ -36,7 +36,7 @@ def make_request(**overrides: Any) -> OrderRequest:
         "order_type": OrderType.MARKET,
     }
     fields.update(overrides)
-    return OrderRequest(**fields)
+    return OrderRequest.create(**fields)
 
 
 def make_limit_request(**overrides: Any) -> OrderRequest:

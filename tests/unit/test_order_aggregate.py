@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,8 +11,8 @@ import pytest
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import MAX_MODIFICATIONS, Order
 from order_service.domain.status import OrderStatus, OrderTrigger
-from order_service.errors import InvalidTransition
-from tests.unit.factories import NOW, make_limit_request, make_order, make_report
+from order_service.errors import InvalidTransition, ValidationError
+from tests.unit.factories import NOW, make_limit_request, make_order, make_report, make_request
 
 LATER = NOW + timedelta(seconds=5)
 BROKER_ID = BrokerOrderId("0000000000001")
@@ -215,3 +216,23 @@ def test_an_update_postback_records_a_fill_in_place(start: OrderStatus) -> None:
     assert order.filled_quantity == 4
     assert order.broker_status == "OPEN"
     assert names(order) == ["OrderPartiallyFilled"]
+
+
+def test_broker_terms_our_rules_refuse_are_kept_and_recorded() -> None:
+    order = working_order(OrderStatus.OPEN, broker_status="OPEN")
+    order.pending_events.clear()
+
+    report = make_report("OPEN", quantity=order.request.quantity, disclosed_quantity=999)
+    order.apply_report(replace(report, filled_quantity=1), LATER)
+
+    assert order.request.disclosed_quantity == 999  # the broker's truth, not ours to refuse
+    (noted,) = [e for e in order.pending_events if e.name == "OrderTermsOutsideRules"]
+    assert noted.data["disclosed_quantity"] == "999"
+    assert "disclosed_quantity" in noted.data["reason"]
+
+
+def test_a_new_request_is_checked_and_a_stored_one_is_rebuilt_as_it_was() -> None:
+    with pytest.raises(ValidationError):
+        make_request(quantity=0)
+    stored = replace(make_request(), quantity=0)  # a row written under older rules
+    assert stored.quantity == 0

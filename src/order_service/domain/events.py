@@ -38,6 +38,7 @@ ORDER_REQUESTED = "OrderRequested"
 ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
 ORDER_MODIFIED = "OrderModified"
 KEY_RELEASED = "IdempotencyKeyReleased"
+ORDER_TERMS_OUTSIDE_RULES = "OrderTermsOutsideRules"
 # Failures that prove the broker never took the order, so the caller's key may be retried.
 RETRYABLE_FAILURE_CODES = frozenset(error.code for error in NOT_SENT)
 

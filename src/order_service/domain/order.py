@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from order_service.domain.events import OrderEvent
+from order_service.domain.events import ORDER_TERMS_OUTSIDE_RULES, OrderEvent
 from order_service.domain.ids import (
     AccountId,
     BrokerOrderId,
@@ -48,7 +48,11 @@ AUTOMATIC_MARKET_PROTECTION = -1
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """What the caller asked for, in Kite's terms, validated on construction."""
+    """What the caller asked for, in Kite's terms.
+
+    ``create`` validates a new request; the plain constructor rebuilds a stored one as it was,
+    so tightening a rule never makes an order already placed unreadable.
+    """
 
     account_id: AccountId
     exchange: Exchange
@@ -67,8 +71,15 @@ class OrderRequest:
     tag: str | None = None
     strategy_id: StrategyId | None = None
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def create(cls, **terms: Any) -> OrderRequest:
+        """Build a new request and check it against our rules (``ValidationError`` if not)."""
+        return cls(**terms).validated()
+
+    def validated(self) -> OrderRequest:
+        """Return this request if it satisfies our rules; raise ``ValidationError`` if not."""
         _check_request(self)
+        return self
 
     def fingerprint(self) -> str:
         """Return a stable hash of the request, to tell a repeat from a different request."""
@@ -270,7 +281,7 @@ class Order:
         status = self._status_of(report)
         if not self.would_accept(report) or status is None:
             return False
-        self._take_report_fields(report)
+        self._take_report_fields(report, at)
         if status == self.status:
             self._record_fill(at)
         else:
@@ -280,7 +291,7 @@ class Order:
     def _status_of(self, report: OrderStatusReport) -> OrderStatus | None:
         return self.status if report.is_update else report.status
 
-    def _take_report_fields(self, report: OrderStatusReport) -> None:
+    def _take_report_fields(self, report: OrderStatusReport, at: datetime) -> None:
         self.broker_order_id = self.broker_order_id or report.broker_order_id
         if not report.is_update:
             self.broker_status = report.raw_status
@@ -294,21 +305,31 @@ class Order:
             "quantity": report.quantity or None,
             "disclosed_quantity": report.disclosed_quantity,
         }
-        self.amend_terms({key: value for key, value in terms.items() if value is not None})
+        # Kite reports 0 for a price that is not set; only real values are terms.
+        self.amend_terms({key: value for key, value in terms.items() if value}, at)
 
-    def amend_terms(self, terms: dict[str, Any]) -> None:
+    def amend_terms(self, terms: dict[str, Any], at: datetime | None = None) -> None:
         """Take the working terms the broker holds (after a modify, or as reported).
 
-        Broker truth is not ours to refuse: terms our request validation would reject are
-        left as they were rather than failing the caller (the status is taken regardless).
+        Broker truth is not ours to refuse: terms our rules would reject are kept all the same,
+        and an ``OrderTermsOutsideRules`` event says which rule they break.
         """
         fields = {key: value for key, value in terms.items() if key in _AMENDABLE}
         if not fields:
             return
-        try:
-            self.request = replace(self.request, **fields)
-        except ValidationError:
+        amended = replace(self.request, **fields)
+        if amended == self.request:
             return
+        self.request = amended
+        try:
+            amended.validated()
+        except ValidationError as exc:
+            self.record(
+                ORDER_TERMS_OUTSIDE_RULES,
+                at or self.updated_at,
+                reason=exc.message,
+                **{key: str(value) for key, value in fields.items()},
+            )
 
     def _record_fill(self, at: datetime) -> None:
         self.updated_at = at

@@ -137,5 +137,5 @@ def _count_modification(
     order: Order, changes: OrderChanges, at: datetime, data: dict[str, str]
 ) -> None:
     order.modification_count += 1
-    order.amend_terms(changes.as_dict())
+    order.amend_terms(changes.as_dict(), at)
     order.record(ORDER_MODIFIED, at, **data)

@@ -55,7 +55,7 @@ class BasketService:
         try:
             request = replace(
                 template, account_id=leg.account_id, quantity=template.quantity * leg.multiplier
-            )
+            ).validated()
             placement = await self._orders.place_order(principal, request, key)
         except OrderServiceError as exc:
             return LegResult(leg.account_id, error=exc)

@@ -70,7 +70,7 @@ def _request(**overrides: Any) -> OrderRequest:
         "order_type": OrderType.MARKET,
         **overrides,
     }
-    return OrderRequest(**fields)
+    return OrderRequest.create(**fields)
 
 
 def _price(admin: httpx.Client, price: str) -> None:

@@ -9,7 +9,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from order_service.adapters.db.tables import orders
 from order_service.adapters.db.unit_of_work import SqlUnitOfWork
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import BrokerOrderId, ClientOrderId, OrderId
@@ -227,3 +230,20 @@ async def test_a_repeated_tag_is_a_conflict_not_a_duplicate_key(
 async def test_an_unknown_order_is_none_and_has_no_events(uow_factory: UowFactory) -> None:
     assert await _get(uow_factory, OrderId("01J00000000000000000000000")) is None
     assert await _events(uow_factory, OrderId("01J00000000000000000000000")) == []
+
+
+@pytest.mark.asyncio
+async def test_a_stored_order_that_todays_rules_refuse_is_still_readable(
+    uow_factory: UowFactory, make_order: MakeOrder, store: Store, engine: AsyncEngine
+) -> None:
+    order = make_order()
+    await store(order)
+    async with engine.begin() as connection:  # as if a later release tightened the rules
+        await connection.execute(
+            update(orders).where(orders.c.order_id == order.order_id).values(quantity=0)
+        )
+
+    found = await _get(uow_factory, order.order_id)
+
+    assert found is not None
+    assert found.request.quantity == 0

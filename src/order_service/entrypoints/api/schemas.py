@@ -112,7 +112,7 @@ class OrderTerms(StrictModel):
         fields = self.model_dump(include=set(OrderTerms.model_fields))
         strategy = fields.pop("strategy_id")
         fields["tradingsymbol"] = fields["tradingsymbol"].upper()
-        return OrderRequest(
+        return OrderRequest.create(
             account_id=account_id,
             strategy_id=StrategyId(strategy) if strategy else None,
             **fields,
