@@ -15,7 +15,7 @@ from starlette.responses import Response
 from .broker import PaperBroker
 from .config import PaperBrokerConfig
 from .errors import KiteError, RouteNotFound
-from .persistence import load, save
+from .journal import Journal
 from .routes import (
     account,
     admin,
@@ -54,15 +54,19 @@ def create_app(config: PaperBrokerConfig) -> Starlette:
         lifespan=_lifespan,
     )
     app.state.broker = PaperBroker(config)
+    # Set by the lifespan when a state file is configured.
+    app.state.journal = None
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Load the state file, run the postback queue and the market pump, save on the way out."""
+    """Restore the saved state, run the postback queue and the market pump, snapshot at the end."""
     state_file = app.state.broker.config.state_file
-    if state_file is not None and state_file.exists():
-        load(app.state.broker, state_file)
+    if state_file is not None:
+        journal = Journal(state_file)
+        journal.open(app.state.broker)
+        app.state.journal = journal
     workers = [
         asyncio.create_task(app.state.broker.feed.postbacks.run()),
         asyncio.create_task(_pump(app)),
@@ -71,8 +75,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     for worker in workers:
         worker.cancel()
     await asyncio.gather(*workers, return_exceptions=True)
-    if state_file is not None:
-        save(app.state.broker, state_file)
+    if app.state.journal is not None:
+        app.state.journal.close(app.state.broker)
 
 
 async def _pump(app: Starlette) -> None:
@@ -80,7 +84,13 @@ async def _pump(app: Starlette) -> None:
     while True:
         await asyncio.sleep(PUMP_SECONDS)
         try:
-            app.state.broker.exchange.sync()
+            broker, journal = app.state.broker, app.state.journal
+            broker.exchange.sync()
+            if journal is not None:
+                journal.commit(broker)
+                journal.compact_if_outgrown(broker)
+                if not journal.is_flushed:
+                    await asyncio.to_thread(journal.flush)
         except Exception:
             # Supervised edge: a bug in one catch-up must not freeze the market for good.
             logger.exception("the market pump failed")

@@ -128,7 +128,10 @@ class Holding:
 
 @dataclass(slots=True)
 class Account:
-    """Cash, blocked margin, positions and holdings of one user."""
+    """Cash, blocked margin, positions and holdings of one user.
+
+    Every change goes through a method, which moves `revision` for the journal to notice.
+    """
 
     user_id: str
     opening_balance: Decimal
@@ -136,6 +139,7 @@ class Account:
     blocked: Decimal = ZERO
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     holdings: dict[str, Holding] = field(default_factory=dict)
+    revision: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if not self.cash:
@@ -187,9 +191,11 @@ class Account:
                 f"but available margin is {available:.2f}."
             )
         self.blocked += new - old
+        self.revision += 1
 
     def release(self, amount: Decimal) -> None:
         self.blocked = max(ZERO, self.blocked - amount)
+        self.revision += 1
 
     def apply_fill(
         self, instrument: Instrument, product: str, is_buy: bool, quantity: int, price: Decimal
@@ -197,6 +203,7 @@ class Account:
         self.position(instrument, product).add(is_buy, quantity, price)
         value = quantity * price
         self.cash += -value if is_buy else value
+        self.revision += 1
 
     def convert(
         self,
@@ -215,9 +222,11 @@ class Account:
             raise InputError("There is no such position to convert.")
         price = source.take(is_buy, quantity, overnight)
         self.position(instrument, new).add(is_buy, quantity, price)
+        self.revision += 1
 
     def roll_over(self) -> None:
         """Start a new trading day: settle T1, deliver CNC, carry the other open positions."""
+        self.revision += 1
         for holding in self.holdings.values():
             holding.settle()
         for key, position in list(self.positions.items()):

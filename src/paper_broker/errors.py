@@ -8,7 +8,8 @@ KiteError (GeneralException, 500)
 ├── TokenError (TokenException, 403)
 ├── PermissionDenied (PermissionException, 403)
 ├── NetworkError (NetworkException, 503; 429 when rate limited)
-└── RouteNotFound (GeneralException, 404)
+├── RouteNotFound (GeneralException, 404)
+└── StorageError (GeneralException, 500): the state file or its journal could not be written
 
 ConfigError (a ValueError) stands apart: a configuration the broker refuses to start with.
 """
@@ -67,6 +68,10 @@ class NetworkError(KiteError):
 
 class RouteNotFound(KiteError):
     status = 404
+
+
+class StorageError(KiteError):
+    """A change could not be made durable; the caller learns it before anything else."""
 
 
 class ConfigError(ValueError):

@@ -1,8 +1,15 @@
-"""Saving the paper broker's state to a JSON file and loading it back."""
+"""The paper broker's state as JSON: a whole snapshot, the records it is made of, and restoring it.
+
+The same records make a snapshot and a journal line (journal.py): an order with its history, a
+trade, an account with its positions and holdings, a trigger, the users and sessions tables, the
+id counters, the clock offset and the price levels. Dataclasses are encoded by orjson as they
+are; exact numbers travel as strings and come back as Decimals by the fields' type hints.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,44 +26,98 @@ from .orders import AMO_REQ_RECEIVED, WORKING, Order, OrderState, Trade
 from .schedule import Schedule
 from .sessions import Session, User
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+
+
+def encode(content: Any, option: int = 0) -> bytes:
+    """JSON bytes of records: dataclasses as objects, Decimals as exact strings."""
+    return orjson.dumps(content, default=_exact, option=option)
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot record {type(value).__name__}")
+
+
+def account_record(account: Account) -> dict[str, Any]:
+    return {
+        "user_id": account.user_id,
+        "opening_balance": account.opening_balance,
+        "cash": account.cash,
+        "blocked": account.blocked,
+        "positions": list(account.positions.values()),
+        "holdings": list(account.holdings.values()),
+    }
+
+
+def sessions_records(broker: PaperBroker) -> dict[str, Any]:
+    """The users and sessions tables, small enough to be written whole."""
+    sessions = broker.sessions
+    return {
+        "users": list(sessions.users.values()),
+        "sessions": list(sessions.access.values()),
+        "request_tokens": sessions.request_tokens,
+    }
+
+
+def common_records(broker: PaperBroker) -> dict[str, Any]:
+    """What every journal line carries: the id counters, the clock and the price levels."""
+    return {
+        "ids": broker.exchange.registry.ids,
+        "clock_offset_seconds": broker.clock.offset_seconds,
+        "prices": {str(token): level for token, level in broker.market.levels().items()},
+    }
+
+
+def snapshot(broker: PaperBroker) -> dict[str, Any]:
+    """Every record of the broker's state."""
+    registry = broker.exchange.registry
+    return {
+        "version": FORMAT_VERSION,
+        **common_records(broker),
+        **sessions_records(broker),
+        "accounts": [account_record(account) for account in registry.accounts.values()],
+        "orders": list(registry.orders.values()),
+        "trades": [trade for trades in registry.trades.values() for trade in trades],
+        "triggers": list(registry.triggers.values()),
+        "day_end": broker.exchange.schedule.day_end,
+    }
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` all at once, on disk before the rename."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    with temporary.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(path)
+    # The rename itself is on disk only once its directory is.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def save(broker: PaperBroker, path: Path) -> None:
-    """Write the state atomically (a temporary file renamed over the old one)."""
-    registry = broker.exchange.registry
-    state = {
-        "version": FORMAT_VERSION,
-        "clock_offset_seconds": broker.clock.offset_seconds,
-        "ids": _encode(registry.ids),
-        "users": [_encode(user) for user in broker.sessions.users.values()],
-        "sessions": [_encode(session) for session in broker.sessions.access.values()],
-        "accounts": [_encode_account(account) for account in registry.accounts.values()],
-        "orders": [_encode_order(order) for order in registry.orders.values()],
-        "trades": [_encode(trade) for trades in registry.trades.values() for trade in trades],
-        "triggers": [_encode(trigger) for trigger in registry.triggers.values()],
-        "prices": {str(token): level for token, level in broker.market.levels().items()},
-        "day_end": broker.exchange.schedule.day_end,
-    }
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.parent.mkdir(parents=True, exist_ok=True)
-    temporary.write_bytes(orjson.dumps(state, default=str, option=orjson.OPT_INDENT_2))
-    temporary.replace(path)
+    """Write the whole state atomically (a temporary file renamed over the old one)."""
+    write_atomically(path, encode(snapshot(broker), orjson.OPT_INDENT_2))
 
 
 def load(broker: PaperBroker, path: Path) -> None:
     """Replace the broker's users, sessions, books and prices with those saved in `path`."""
-    state = orjson.loads(path.read_bytes())
+    restore(broker, orjson.loads(path.read_bytes()))
+
+
+def restore(broker: PaperBroker, state: dict[str, Any]) -> None:
+    """Replace the broker's users, sessions, books and prices with those of `state`."""
     broker.clock.offset_seconds = float(state.get("clock_offset_seconds", 0.0))
     registry = broker.exchange.registry
     registry.ids = _decode(type(registry.ids), state["ids"])
-    broker.sessions.users.clear()
-    registry.accounts.clear()
-    for raw in state["users"]:
-        broker.add_user(_decode(User, raw))
-    for raw in state["sessions"]:
-        session = _decode(Session, raw)
-        broker.sessions.access[session.access_token] = session
+    _restore_sessions(broker, state)
     for raw in state["accounts"]:
         _restore_account(broker, raw)
     for raw in state["orders"]:
@@ -68,6 +129,18 @@ def load(broker: PaperBroker, path: Path) -> None:
     _restore_schedule(broker, int(state.get("day_end", broker.exchange.schedule.day_end)))
     levels = {int(token): float(level) for token, level in state["prices"].items()}
     broker.market.restore_levels(levels, list(broker.catalogue))
+
+
+def _restore_sessions(broker: PaperBroker, state: dict[str, Any]) -> None:
+    broker.sessions.users.clear()
+    broker.exchange.registry.accounts.clear()
+    for raw in state["users"]:
+        broker.add_user(_decode(User, raw))
+    for raw in state["sessions"]:
+        session = _decode(Session, raw)
+        broker.sessions.access[session.access_token] = session
+    for token, (user_id, expires_at) in state.get("request_tokens", {}).items():
+        broker.sessions.request_tokens[token] = (user_id, float(expires_at))
 
 
 def _restore_account(broker: PaperBroker, raw: dict[str, Any]) -> None:
@@ -106,6 +179,7 @@ def _restore_schedule(broker: PaperBroker, day_end: int) -> None:
 def _restore_order(broker: PaperBroker, raw: dict[str, Any]) -> None:
     raw = dict(raw)
     history = [_decode(OrderState, item) for item in raw.pop("history")]
+    # `state` is the last entry of the history, saved twice.
     raw["state"] = history[-1]
     order = _decode_with_instrument(Order, raw, broker)
     order.history = history
@@ -115,39 +189,6 @@ def _restore_order(broker: PaperBroker, raw: dict[str, Any]) -> None:
         execution.amo_queue[order.order_id] = order
     elif order.status in WORKING:
         execution.rest(order)
-
-
-def _encode_account(account: Account) -> dict[str, Any]:
-    data = _encode(account)
-    data["positions"] = [_encode(position) for position in account.positions.values()]
-    data["holdings"] = [_encode(holding) for holding in account.holdings.values()]
-    return data
-
-
-def _encode_order(order: Order) -> dict[str, Any]:
-    data = _encode(order)
-    data.pop("state")
-    return data
-
-
-def _encode(item: Any) -> dict[str, Any]:
-    """A dataclass as JSON-ready primitives; exact numbers travel as strings."""
-    data: dict[str, Any] = {}
-    for field in dataclasses.fields(item):
-        data[field.name] = _primitive(getattr(item, field.name))
-    return data
-
-
-def _primitive(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _encode(value)
-    if isinstance(value, Decimal | datetime | date):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
-    if isinstance(value, list):
-        return [_primitive(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _primitive(item) for key, item in value.items()}
-    return value
 
 
 T = typing.TypeVar("T")

@@ -40,21 +40,27 @@ class Session:
 
 
 class Sessions:
-    """Who may call: request tokens are single-use; access tokens die at 06:00 IST."""
+    """Who may call: request tokens are single-use; access tokens die at 06:00 IST.
+
+    `revision` moves with every change of the three tables, for the journal to notice.
+    """
 
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.request_tokens: dict[str, tuple[str, float]] = {}
         self.access: dict[str, Session] = {}
+        self.revision = 0
 
     def add_user(self, user: User) -> None:
         if user.user_id in self.users:
             raise InputError(f"User {user.user_id} already exists.")
         self.users[user.user_id] = user
+        self.revision += 1
 
     def replace_user(self, user: User) -> None:
         """Swap a user's settings (URLs); keys and books stay."""
         self.users[user.user_id] = user
+        self.revision += 1
 
     def user_for_key(self, api_key: str, user_id: str | None = None) -> User:
         for user in self.users.values():
@@ -65,6 +71,7 @@ class Sessions:
     def issue_request_token(self, user: User, now: float) -> str:
         token = secrets.token_hex(16)
         self.request_tokens[token] = (user.user_id, now + REQUEST_TOKEN_SECONDS)
+        self.revision += 1
         return token
 
     def exchange(self, api_key: str, request_token: str, checksum: str, now: datetime) -> Session:
@@ -92,6 +99,7 @@ class Sessions:
             expires_at=next_token_expiry(now).timestamp(),
         )
         self.access[session.access_token] = session
+        self.revision += 1
         return session
 
     def authenticate(self, header: str | None, now: float) -> Session:
@@ -104,6 +112,7 @@ class Sessions:
             raise TokenError(INVALID_SESSION)
         if session.expires_at <= now:
             del self.access[access_token]
+            self.revision += 1
             raise TokenError(INVALID_SESSION)
         return session
 
@@ -111,8 +120,10 @@ class Sessions:
         session = self.access.get(access_token)
         if session is not None and session.api_key == api_key:
             del self.access[access_token]
+            self.revision += 1
 
     def revoke_user(self, user_id: str) -> None:
         for token, session in list(self.access.items()):
             if session.user_id == user_id:
                 del self.access[token]
+                self.revision += 1

@@ -21,7 +21,7 @@ from ..sessions import User
 from ..validation import MAX_PRICE
 from ..views import order_view, trade_view
 from ..wire import error, json_body, success
-from .guard import broker_of
+from .guard import broker_of, record
 
 MAX_CLOCK_STEP_SECONDS = 10 * 366 * 86_400
 MAX_FUNDS = Decimal(10**15)
@@ -33,9 +33,11 @@ def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             _check_loopback(request)
-            return success(await handler(request, broker_of(request)))
+            response = success(await handler(request, broker_of(request)))
         except KiteError as exc:
-            return error(exc)
+            response = error(exc)
+        # Prices set by decree are recorded too: they change nothing else a commit would see.
+        return record(request, response, force=request.method != "GET")
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -151,6 +153,8 @@ async def reset(request: Request, broker: PaperBroker) -> bool:
         # The replay file is read again and may have been edited into a bad one since the start.
         raise KiteError(str(exc)) from exc
     broker.feed.postbacks.clear()
+    # Ids are never handed out twice, not even by a broker that starts over.
+    fresh.exchange.registry.ids = broker.exchange.registry.ids
     request.app.state.broker = fresh
     return True
 
@@ -160,7 +164,11 @@ async def dump_state(request: Request, broker: PaperBroker) -> dict[str, Any]:
     if request.query_params.get("save") in {"1", "true"}:
         if broker.config.state_file is None:
             raise InputError("No state file is configured.")
-        save(broker, broker.config.state_file)
+        journal = request.app.state.journal
+        if journal is None:
+            save(broker, broker.config.state_file)
+        else:
+            journal.snapshot(broker)
     return describe(broker)
 
 

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from ..broker import PaperBroker
-from ..errors import KiteError, MarginError, NetworkError, OrderError, TokenError
+from ..errors import KiteError, MarginError, NetworkError, OrderError, StorageError, TokenError
 from ..faults import Fault
 from ..sessions import Session
 from ..wire import AbortResponse, error, html_error, success
@@ -66,6 +66,32 @@ def broker_of(request: Request) -> PaperBroker:
     return broker
 
 
+def commit(connection: HTTPConnection, force: bool = False) -> None:
+    """Make every change so far durable, when a state file is kept."""
+    journal = connection.app.state.journal
+    if journal is not None:
+        journal.commit(connection.app.state.broker, force)
+
+
+def record(request: Request, response: Response, force: bool = False) -> Response:
+    """`response`, once what led to it is durable; the storage failure otherwise."""
+    try:
+        commit(request, force)
+    except StorageError as exc:
+        return error(exc)
+    return response
+
+
+def durable(endpoint: Endpoint) -> Endpoint:
+    """An endpoint that answers only once its changes are durable."""
+
+    async def wrapped(request: Request) -> Response:
+        return record(request, await endpoint(request))
+
+    wrapped.__name__ = endpoint.__name__
+    return wrapped
+
+
 def kite_call(route: str, bucket: str) -> Callable[[Handler], Endpoint]:
     """Wrap a handler returning Kite `data` into a Starlette endpoint."""
 
@@ -81,11 +107,13 @@ def kite_call(route: str, bucket: str) -> Callable[[Handler], Endpoint]:
                 fault = broker.faults.pick(route) if broker.faults.items else None
                 early = await _before(fault, broker, session, route) if fault else None
                 if early is not None:
-                    return early
+                    return record(request, early)
                 broker.exchange.sync()
                 response = _respond(await handler(Call(request, broker, session, fault)))
             except KiteError as exc:
                 response = error(exc)
+            # Durable before any answer, a late one (timeout_after_accept) included.
+            response = record(request, response)
             return await _after(fault, response) if fault else response
 
         endpoint.__name__ = handler.__name__

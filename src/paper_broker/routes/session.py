@@ -11,9 +11,10 @@ from starlette.routing import Route
 from ..errors import InputError, KiteError, TokenError, invalid
 from ..views import session_view
 from ..wire import error, form, success
-from .guard import broker_of
+from .guard import broker_of, durable
 
 
+@durable
 async def login(request: Request) -> Response:
     """Kite's login page, already logged in: redirect at once with a request token."""
     broker = broker_of(request)
@@ -41,6 +42,7 @@ def _with_query(url: str, pairs: list[tuple[str, str]]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+@durable
 async def create_session(request: Request) -> Response:
     """Exchange a request token (a stale Authorization header is ignored, as on Kite)."""
     broker = broker_of(request)
@@ -57,6 +59,7 @@ async def create_session(request: Request) -> Response:
     return success(session_view(broker.sessions.users[session.user_id], session))
 
 
+@durable
 async def delete_session(request: Request) -> Response:
     broker = broker_of(request)
     params = request.query_params

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..broker import PaperBroker
 from ..errors import TokenError
 from ..ticks import HEARTBEAT, MODES, QUOTE, frame, packet
+from .guard import commit
 
 TICK_SECONDS = 1.0
 MAX_TOKENS = 3000  # Kite's per-connection limit
@@ -113,6 +114,7 @@ class Connection:
     def _ticks(self) -> bytes:
         broker: PaperBroker = self.websocket.app.state.broker
         broker.exchange.sync()
+        commit(self.websocket)
         second = broker.clock.second()
         packets = []
         for token, mode in self.modes.items():
