@@ -121,9 +121,16 @@ def _services(
     )
 
 
+# A placement may send twice (one retry after a token reload), each send bounded by the SDK's
+# timeout; the slack covers our own work around the sends.
+SENDS_PER_PLACEMENT = 2
+REQUEST_SLACK_SECONDS = 5.0
+
+
 def _request_window(settings: Settings) -> float:
-    """How long a placing request can live: budget wait, the broker's timeout, and slack."""
-    return settings.rate_max_wait_seconds + settings.kite_timeout_seconds * 2 + 5
+    """How long a placing request can live: its budget wait, its sends, and slack."""
+    sends = settings.kite_timeout_seconds * SENDS_PER_PLACEMENT
+    return settings.rate_max_wait_seconds + sends + REQUEST_SLACK_SECONDS
 
 
 async def _always_ready() -> bool:
@@ -185,9 +192,9 @@ def _guarded(
     return GuardedBroker(broker, budget, stored_sessions(uow_factory, clock), policy)
 
 
-def _rate_budget(settings: Settings) -> RateBudget:
-    """Shared through Redis when it is configured, else this process's own."""
-    rules = BudgetRules(
+def budget_rules(settings: Settings) -> BudgetRules:
+    """Each account's rate windows (Kite's, KITE.md section 7, unless configured otherwise)."""
+    return BudgetRules(
         {
             Bucket.ORDERS: (
                 Window(settings.rate_orders_per_second, 1.0),
@@ -199,6 +206,11 @@ def _rate_budget(settings: Settings) -> RateBudget:
         },
         settings.rate_margin_seconds,
     )
+
+
+def _rate_budget(settings: Settings) -> RateBudget:
+    """Shared through Redis when it is configured, else this process's own."""
+    rules = budget_rules(settings)
     if settings.redis_url:
         from order_service.adapters.coordination.redis import RedisRateBudget
 

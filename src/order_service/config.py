@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     rate_max_wait_seconds: Annotated[float, Field(ge=0)] = 5.0
     breaker_failures: Annotated[int, Field(ge=1)] = 5
     breaker_cooldown_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # A worker that crashes more than this many times within the window is marked failed.
+    worker_max_crashes: Annotated[int, Field(ge=0)] = 5
+    worker_crash_window_seconds: Annotated[float, Field(gt=0)] = 300.0
+    worker_backoff_seconds: Annotated[float, Field(gt=0)] = 0.5
+    worker_backoff_max_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @field_validator("database_url")
     @classmethod

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from order_service.bootstrap import budget_rules
+from order_service.config import Settings
 from order_service.domain.budget import (
-    DEFAULT_MARGIN_SECONDS,
     Bucket,
-    BudgetRules,
     Window,
     earliest_admission,
 )
@@ -25,7 +25,8 @@ windows_st = st.lists(
     min_size=1,
     max_size=3,
 )
-margins = st.sampled_from([0.0, 0.01, DEFAULT_MARGIN_SECONDS])
+MARGIN = Settings().rate_margin_seconds
+margins = st.sampled_from([0.0, 0.01, MARGIN])
 steps = st.lists(st.floats(0.0, 2.0, allow_nan=False, allow_infinity=False), max_size=40)
 
 
@@ -128,13 +129,13 @@ def test_every_window_of_the_orders_bucket_applies() -> None:
 
 
 def test_the_default_rules_are_kites() -> None:
-    rules = BudgetRules()
+    rules = budget_rules(Settings())
 
     assert rules.of(Bucket.ORDERS) == (Window(10, 1.0), Window(400, 60.0), Window(5000, 86_400.0))
     assert rules.of(Bucket.OTHER) == (Window(10, 1.0),)
     assert rules.of(Bucket.QUOTES) == (Window(1, 1.0),)
-    assert rules.margin == DEFAULT_MARGIN_SECONDS
-    assert rules.horizon(Bucket.ORDERS) == 86_400.0 + DEFAULT_MARGIN_SECONDS
+    assert rules.margin == MARGIN == 0.05
+    assert rules.horizon(Bucket.ORDERS) == 86_400.0 + MARGIN
 
 
 @pytest.mark.parametrize(("limit", "seconds"), [(0, 1.0), (1, 0.0), (-1, 1.0)])

@@ -8,6 +8,8 @@ import pytest
 
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.adapters.coordination.memory import InProcessRateBudget
+from order_service.bootstrap import budget_rules
+from order_service.config import Settings
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -87,7 +89,7 @@ class Gateway:
         self.ticker = Ticker()
         self.broker = RecordingBroker()
         self.stored: BrokerSession | None = SESSION
-        self.budget = InProcessRateBudget(now=self.ticker.now)
+        self.budget = InProcessRateBudget(budget_rules(Settings()), now=self.ticker.now)
         self.guarded = GuardedBroker(
             self.broker,
             self.budget,

@@ -24,7 +24,7 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.access import stored_sessions
-from order_service.services.gateway import GuardedBroker
+from order_service.services.gateway import GatewayPolicy, GuardedBroker
 from order_service.services.ports import BrokerSession
 from order_service.services.sessions import SessionExpiry
 from tests.unit.conftest import World, add_trader
@@ -62,7 +62,8 @@ def guarded(
 ) -> tuple[GuardedBroker, FakeBroker]:
     inner = FakeBroker(clock)
     sessions = stored_sessions(lambda: FakeUnitOfWork(store), clock)
-    return GuardedBroker(inner, budget, sessions), inner
+    policy = GatewayPolicy(max_wait=5.0, breaker_failures=5, breaker_cooldown=10.0)
+    return GuardedBroker(inner, budget, sessions, policy), inner
 
 
 async def test_the_stored_session_is_read_while_it_is_live(world: World) -> None:

@@ -7,10 +7,14 @@ from prometheus_client import REGISTRY
 
 from order_service.adapters.coordination.memory import InProcessRateBudget
 from order_service.adapters.coordination.metered import MeteredRateBudget
+from order_service.bootstrap import budget_rules
+from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.domain.ids import AccountId
 from order_service.errors import RateLimitError
 from tests.unit.factories import ACCOUNT
+
+KITE = budget_rules(Settings())
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,7 +38,7 @@ async def reserve_many(
 
 
 async def test_a_burst_waits_its_turn_second_by_second() -> None:
-    budget = InProcessRateBudget(now=Ticker())
+    budget = InProcessRateBudget(KITE, now=Ticker())
 
     waits = await reserve_many(budget, 25)
 
@@ -45,7 +49,7 @@ async def test_a_burst_waits_its_turn_second_by_second() -> None:
 
 async def test_time_passing_frees_the_window() -> None:
     ticker = Ticker()
-    budget = InProcessRateBudget(now=ticker)
+    budget = InProcessRateBudget(KITE, now=ticker)
     await reserve_many(budget, 10)
 
     ticker.current += 1.05
@@ -54,7 +58,7 @@ async def test_time_passing_frees_the_window() -> None:
 
 
 async def test_a_slot_beyond_the_wait_limit_is_refused_and_reserves_nothing() -> None:
-    budget = InProcessRateBudget(now=Ticker())
+    budget = InProcessRateBudget(KITE, now=Ticker())
     await reserve_many(budget, 10)
 
     with pytest.raises(RateLimitError) as caught:
@@ -70,7 +74,7 @@ async def test_a_slot_beyond_the_wait_limit_is_refused_and_reserves_nothing() ->
 
 
 async def test_accounts_and_buckets_have_their_own_budgets() -> None:
-    budget = InProcessRateBudget(now=Ticker())
+    budget = InProcessRateBudget(KITE, now=Ticker())
     await reserve_many(budget, 10)
 
     assert await reserve_many(budget, 10, OTHER) == [0.0] * 10
@@ -91,7 +95,7 @@ async def test_the_longer_windows_hold_too() -> None:
 
 
 async def test_close_forgets_the_reservations() -> None:
-    budget = InProcessRateBudget(now=Ticker())
+    budget = InProcessRateBudget(KITE, now=Ticker())
     await reserve_many(budget, 10)
 
     await budget.close()
@@ -103,7 +107,7 @@ async def test_the_metered_budget_observes_every_granted_wait() -> None:
     labels = {"bucket": "quotes"}
     before = REGISTRY.get_sample_value("order_service_rate_limit_wait_seconds_count", labels) or 0
     total = REGISTRY.get_sample_value("order_service_rate_limit_wait_seconds_sum", labels) or 0
-    budget = MeteredRateBudget(InProcessRateBudget(now=Ticker()))
+    budget = MeteredRateBudget(InProcessRateBudget(KITE, now=Ticker()))
 
     waits = [await budget.reserve(ACCOUNT, Bucket.QUOTES, 5.0) for _ in range(2)]
     await budget.close()

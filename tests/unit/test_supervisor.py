@@ -9,11 +9,24 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY
 
-from order_service.entrypoints.workers.supervisor import Backoff, Supervisor, Worker
+from order_service.config import Settings
+from order_service.entrypoints.workers.supervisor import (
+    Backoff,
+    CrashPolicy,
+    Supervisor,
+    Worker,
+    WorkerState,
+)
 from order_service.errors import BrokerUnavailable, ServiceUnavailableError
 from tests.unit.conftest import eventually
 
 TINY = Backoff(initial=0.0001, maximum=0.001)
+
+
+def policy(max_crashes: int = 5, crash_window: float = 300.0) -> CrashPolicy:
+    return CrashPolicy(max_crashes, crash_window, TINY)
+
+
 _names = itertools.count()
 
 
@@ -65,7 +78,7 @@ def always(error: type[BaseException]) -> Callable[[int], list[BaseException | N
 @pytest.mark.asyncio
 async def test_a_crashed_worker_is_replaced_by_a_fresh_instance() -> None:
     factory = Factory(lambda index: [RuntimeError("boom")] if index == 0 else [])
-    supervisor = Supervisor({factory.name: factory}, backoff=TINY)
+    supervisor = Supervisor({factory.name: factory}, policy())
 
     await supervisor.start()
     await eventually(lambda: len(factory.instances) == 2 and factory.instances[1].runs >= 3)
@@ -79,7 +92,7 @@ async def test_a_crashed_worker_is_replaced_by_a_fresh_instance() -> None:
 @pytest.mark.asyncio
 async def test_a_crash_looping_worker_is_marked_failed_and_not_restarted() -> None:
     factory = Factory(always(RuntimeError))
-    supervisor = Supervisor({factory.name: factory}, max_crashes=2, backoff=TINY)
+    supervisor = Supervisor({factory.name: factory}, policy(max_crashes=2))
 
     await supervisor.start()
     await eventually(lambda: supervisor.status()[factory.name] == "failed")
@@ -94,7 +107,7 @@ async def test_a_crash_looping_worker_is_marked_failed_and_not_restarted() -> No
 @pytest.mark.asyncio
 async def test_crashes_outside_the_window_do_not_count() -> None:
     factory = Factory(lambda index: [RuntimeError("boom")] if index < 4 else [])
-    supervisor = Supervisor({factory.name: factory}, max_crashes=1, crash_window=0.0, backoff=TINY)
+    supervisor = Supervisor({factory.name: factory}, policy(max_crashes=1, crash_window=0.0))
 
     await supervisor.start()
     await eventually(lambda: len(factory.instances) == 5 and factory.instances[4].runs >= 1)
@@ -110,7 +123,7 @@ async def test_a_transient_error_is_retried_on_the_same_instance(
     error: type[BaseException],
 ) -> None:
     factory = Factory(lambda _: [error(), None, error(), error()])
-    supervisor = Supervisor({factory.name: factory}, backoff=TINY)
+    supervisor = Supervisor({factory.name: factory}, policy())
 
     await supervisor.start()
     await eventually(lambda: bool(factory.instances) and factory.instances[0].runs >= 6)
@@ -125,7 +138,7 @@ async def test_a_transient_error_is_retried_on_the_same_instance(
 async def test_stop_cancels_the_workers_cleanly() -> None:
     slow = Factory(lambda _: [], interval=3600)
     fast = Factory(lambda _: [])
-    supervisor = Supervisor({slow.name: slow, fast.name: fast}, backoff=TINY)
+    supervisor = Supervisor({slow.name: slow, fast.name: fast}, policy())
 
     await supervisor.start()
     await eventually(lambda: bool(slow.instances) and slow.instances[0].runs == 1)
@@ -140,7 +153,7 @@ async def test_stop_cancels_the_workers_cleanly() -> None:
 @pytest.mark.asyncio
 async def test_a_stopped_worker_is_not_reported_up() -> None:
     factory = Factory(lambda _: [], interval=3600)
-    supervisor = Supervisor({factory.name: factory}, backoff=TINY)
+    supervisor = Supervisor({factory.name: factory}, policy())
     await supervisor.start()
     await eventually(lambda: bool(factory.instances))
     assert worker_up(factory.name) == 1
@@ -157,3 +170,23 @@ def test_backoff_is_exponential_capped_and_jittered(attempt: int) -> None:
     delays = [backoff.delay(attempt) for _ in range(50)]
     assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
     assert len(set(delays)) > 1
+
+
+def test_the_crash_policy_comes_from_settings(settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={
+            "worker_max_crashes": 2,
+            "worker_crash_window_seconds": 60.0,
+            "worker_backoff_seconds": 0.25,
+            "worker_backoff_max_seconds": 4.0,
+        }
+    )
+
+    assert CrashPolicy.of(tuned) == CrashPolicy(2, 60.0, Backoff(0.25, 4.0))
+    assert {state.value for state in WorkerState} == {
+        "starting",
+        "running",
+        "restarting",
+        "stopped",
+        "failed",
+    }

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-
-DEFAULT_MARGIN_SECONDS = 0.05
 
 
 class Bucket(StrEnum):
@@ -36,20 +34,12 @@ class Window:
             raise ValueError(f"a window needs a positive limit and length, got {self}")
 
 
-def _default_windows() -> dict[Bucket, tuple[Window, ...]]:
-    return {
-        Bucket.ORDERS: (Window(10, 1.0), Window(400, 60.0), Window(5000, 86_400.0)),
-        Bucket.OTHER: (Window(10, 1.0),),
-        Bucket.QUOTES: (Window(1, 1.0),),
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class BudgetRules:
-    """The windows of every bucket, and the safety margin added to each."""
+    """The windows of every bucket, and the safety margin added to each (from ``Settings``)."""
 
-    windows: dict[Bucket, tuple[Window, ...]] = field(default_factory=_default_windows)
-    margin: float = DEFAULT_MARGIN_SECONDS
+    windows: dict[Bucket, tuple[Window, ...]]
+    margin: float
 
     def of(self, bucket: Bucket) -> tuple[Window, ...]:
         return self.windows[bucket]
@@ -63,7 +53,7 @@ def earliest_admission(
     admitted: Sequence[float],
     now: float,
     windows: Sequence[Window],
-    margin: float = DEFAULT_MARGIN_SECONDS,
+    margin: float,
 ) -> float:
     """Return the earliest time >= ``now`` at which one more admission fits every window."""
     times = sorted(admitted)

@@ -39,6 +39,8 @@ ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
 ORDER_MODIFIED = "OrderModified"
 KEY_RELEASED = "IdempotencyKeyReleased"
 ORDER_TERMS_OUTSIDE_RULES = "OrderTermsOutsideRules"
+# Why the resolver failed an order: the broker's book, read after the grace window, lacks it.
+NOT_FOUND_AT_BROKER = "not found at the broker"
 # Failures that prove the broker never took the order, so the caller's key may be retried.
 RETRYABLE_FAILURE_CODES = frozenset(error.code for error in NOT_SENT)
 
@@ -92,5 +94,5 @@ def is_retryable_failure(event: OrderEvent) -> bool:
         return True
     return event.name == EVENT_NAMES[OrderTrigger.FAIL] and (
         event.data.get("error_code") in RETRYABLE_FAILURE_CODES
-        or event.data.get("reason") == "not found at the broker"
+        or event.data.get("reason") == NOT_FOUND_AT_BROKER
     )

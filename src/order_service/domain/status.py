@@ -81,24 +81,85 @@ class OrderTrigger(StrEnum):
 
 S, T = OrderStatus, OrderTrigger
 
-# Broker reports that may arrive once an order may exist at the broker.
-_FINAL_REPORTS = {
-    T.REPORT_COMPLETE: S.COMPLETE,
-    T.REPORT_CANCELLED: S.CANCELLED,
-    T.REPORT_REJECTED: S.REJECTED,
+# The state table, written out: it is the specification (DESIGN.md section 4). Forward-only;
+# terminal states have no row. Any pair not listed raises InvalidTransition.
+TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
+    # Nothing sent yet; a NEW order left by a process that died was certainly never sent.
+    (S.NEW, T.SUBMIT): S.SUBMITTING,
+    (S.NEW, T.DENY): S.DENIED,
+    (S.NEW, T.FAIL): S.FAILED,
+    # Sent, no answer yet. The resolver may find one left by a crash at the broker, or not.
+    (S.SUBMITTING, T.ACCEPT): S.PENDING,
+    (S.SUBMITTING, T.FAIL): S.FAILED,
+    (S.SUBMITTING, T.LOSE_TRACK): S.UNKNOWN,
+    (S.SUBMITTING, T.REPORT_PENDING): S.PENDING,
+    (S.SUBMITTING, T.REPORT_OPEN): S.OPEN,
+    (S.SUBMITTING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.SUBMITTING, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.SUBMITTING, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.SUBMITTING, T.REPORT_REJECTED): S.REJECTED,
+    (S.SUBMITTING, T.NOT_FOUND): S.FAILED,
+    # The send's outcome was lost: only the broker's book (or a confirmed postback) settles it.
+    (S.UNKNOWN, T.REPORT_PENDING): S.PENDING,
+    (S.UNKNOWN, T.REPORT_OPEN): S.OPEN,
+    (S.UNKNOWN, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.UNKNOWN, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.UNKNOWN, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.UNKNOWN, T.REPORT_REJECTED): S.REJECTED,
+    (S.UNKNOWN, T.ACCEPT): S.PENDING,
+    (S.UNKNOWN, T.NOT_FOUND): S.FAILED,
+    # Accepted, in an interim broker status.
+    (S.PENDING, T.REPORT_OPEN): S.OPEN,
+    (S.PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.PENDING, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.PENDING, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.PENDING, T.REPORT_REJECTED): S.REJECTED,
+    (S.PENDING, T.REQUEST_MODIFY): S.MODIFY_PENDING,
+    (S.PENDING, T.REQUEST_CANCEL): S.CANCEL_PENDING,
+    (S.PENDING, T.REPORT_MODIFY_PENDING): S.MODIFY_PENDING,
+    (S.PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
+    # Working at the exchange. A partial fill keeps it OPEN: OPEN on OPEN updates the fill only.
+    (S.OPEN, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.OPEN, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.OPEN, T.REPORT_REJECTED): S.REJECTED,
+    (S.OPEN, T.REQUEST_MODIFY): S.MODIFY_PENDING,
+    (S.OPEN, T.REQUEST_CANCEL): S.CANCEL_PENDING,
+    (S.OPEN, T.REPORT_MODIFY_PENDING): S.MODIFY_PENDING,
+    (S.OPEN, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
+    (S.OPEN, T.REPORT_OPEN): S.OPEN,
+    # A stop order waiting for its trigger.
+    (S.TRIGGER_PENDING, T.REPORT_OPEN): S.OPEN,
+    (S.TRIGGER_PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.TRIGGER_PENDING, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.TRIGGER_PENDING, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.TRIGGER_PENDING, T.REPORT_REJECTED): S.REJECTED,
+    (S.TRIGGER_PENDING, T.REQUEST_MODIFY): S.MODIFY_PENDING,
+    (S.TRIGGER_PENDING, T.REQUEST_CANCEL): S.CANCEL_PENDING,
+    (S.TRIGGER_PENDING, T.REPORT_MODIFY_PENDING): S.MODIFY_PENDING,
+    (S.TRIGGER_PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
+    # A modify in flight settles into whatever the broker reports next; refused unsent, it
+    # goes back where it was requested from.
+    (S.MODIFY_PENDING, T.REPORT_OPEN): S.OPEN,
+    (S.MODIFY_PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.MODIFY_PENDING, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.MODIFY_PENDING, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.MODIFY_PENDING, T.REPORT_REJECTED): S.REJECTED,
+    (S.MODIFY_PENDING, T.REQUEST_CANCEL): S.CANCEL_PENDING,
+    (S.MODIFY_PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
+    (S.MODIFY_PENDING, T.WITHDRAW_TO_PENDING): S.PENDING,
+    (S.MODIFY_PENDING, T.WITHDRAW_TO_OPEN): S.OPEN,
+    (S.MODIFY_PENDING, T.WITHDRAW_TO_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    # A cancel in flight likewise; a cancel requested during a modify goes back to that modify.
+    (S.CANCEL_PENDING, T.REPORT_OPEN): S.OPEN,
+    (S.CANCEL_PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.CANCEL_PENDING, T.REPORT_COMPLETE): S.COMPLETE,
+    (S.CANCEL_PENDING, T.REPORT_CANCELLED): S.CANCELLED,
+    (S.CANCEL_PENDING, T.REPORT_REJECTED): S.REJECTED,
+    (S.CANCEL_PENDING, T.WITHDRAW_TO_PENDING): S.PENDING,
+    (S.CANCEL_PENDING, T.WITHDRAW_TO_OPEN): S.OPEN,
+    (S.CANCEL_PENDING, T.WITHDRAW_TO_TRIGGER_PENDING): S.TRIGGER_PENDING,
+    (S.CANCEL_PENDING, T.WITHDRAW_TO_MODIFY_PENDING): S.MODIFY_PENDING,
 }
-_LIVE_REPORTS = {
-    T.REPORT_OPEN: S.OPEN,
-    T.REPORT_TRIGGER_PENDING: S.TRIGGER_PENDING,
-    **_FINAL_REPORTS,
-}
-_FIRST_REPORTS = {T.REPORT_PENDING: S.PENDING, **_LIVE_REPORTS}
-_LIVE_REQUESTS = {T.REQUEST_MODIFY: S.MODIFY_PENDING, T.REQUEST_CANCEL: S.CANCEL_PENDING}
-_BROKER_PENDING = {
-    T.REPORT_MODIFY_PENDING: S.MODIFY_PENDING,
-    T.REPORT_CANCEL_PENDING: S.CANCEL_PENDING,
-}
-
 
 # The trigger that returns a refused amendment's order to the state it was requested from.
 WITHDRAWALS: dict[OrderStatus, OrderTrigger] = {
@@ -106,47 +167,6 @@ WITHDRAWALS: dict[OrderStatus, OrderTrigger] = {
     S.OPEN: T.WITHDRAW_TO_OPEN,
     S.TRIGGER_PENDING: T.WITHDRAW_TO_TRIGGER_PENDING,
     S.MODIFY_PENDING: T.WITHDRAW_TO_MODIFY_PENDING,
-}
-_WITHDRAWN_MODIFY = {
-    T.WITHDRAW_TO_PENDING: S.PENDING,
-    T.WITHDRAW_TO_OPEN: S.OPEN,
-    T.WITHDRAW_TO_TRIGGER_PENDING: S.TRIGGER_PENDING,
-}
-# A cancel may have been requested during a modify: its withdrawal goes back to that modify.
-_WITHDRAWN_CANCEL = {**_WITHDRAWN_MODIFY, T.WITHDRAW_TO_MODIFY_PENDING: S.MODIFY_PENDING}
-
-
-def _rows(
-    state: OrderStatus, moves: dict[OrderTrigger, OrderStatus]
-) -> dict[tuple[OrderStatus, OrderTrigger], OrderStatus]:
-    return {(state, trigger): target for trigger, target in moves.items()}
-
-
-TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
-    (S.NEW, T.SUBMIT): S.SUBMITTING,
-    (S.NEW, T.DENY): S.DENIED,
-    # A NEW order whose process died before sending is known never to have been sent.
-    (S.NEW, T.FAIL): S.FAILED,
-    (S.SUBMITTING, T.ACCEPT): S.PENDING,
-    (S.SUBMITTING, T.FAIL): S.FAILED,
-    (S.SUBMITTING, T.LOSE_TRACK): S.UNKNOWN,
-    # The resolver may find a SUBMITTING order (left by a crash) at the broker, or not.
-    **_rows(S.SUBMITTING, _FIRST_REPORTS),
-    (S.SUBMITTING, T.NOT_FOUND): S.FAILED,
-    **_rows(S.UNKNOWN, _FIRST_REPORTS),
-    (S.UNKNOWN, T.ACCEPT): S.PENDING,
-    (S.UNKNOWN, T.NOT_FOUND): S.FAILED,
-    **_rows(S.PENDING, {**_LIVE_REPORTS, **_LIVE_REQUESTS, **_BROKER_PENDING}),
-    **_rows(S.OPEN, {**_FINAL_REPORTS, **_LIVE_REQUESTS, **_BROKER_PENDING}),
-    # A partial fill keeps an order OPEN: an OPEN report on OPEN updates the fill, not the state.
-    (S.OPEN, T.REPORT_OPEN): S.OPEN,
-    **_rows(S.TRIGGER_PENDING, {**_LIVE_REPORTS, **_LIVE_REQUESTS, **_BROKER_PENDING}),
-    # In-flight modifies and cancels settle into whatever the broker reports next.
-    **_rows(S.MODIFY_PENDING, {**_LIVE_REPORTS, T.REQUEST_CANCEL: S.CANCEL_PENDING}),
-    (S.MODIFY_PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
-    **_rows(S.CANCEL_PENDING, _LIVE_REPORTS),
-    **_rows(S.MODIFY_PENDING, _WITHDRAWN_MODIFY),
-    **_rows(S.CANCEL_PENDING, _WITHDRAWN_CANCEL),
 }
 
 # Kite's order statuses (KITE.md 5.4) and what each means for us.

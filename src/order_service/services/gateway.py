@@ -48,9 +48,9 @@ INFRASTRUCTURE_FAILURES = (BrokerUnavailable, BrokerOutcomeUnknown, DataFormatEr
 class GatewayPolicy:
     """How long a call may wait for its slot, and when an account's circuit opens and probes."""
 
-    max_wait: float = 5.0
-    breaker_failures: int = 5
-    breaker_cooldown: float = 10.0
+    max_wait: float
+    breaker_failures: int
+    breaker_cooldown: float
 
 
 class GuardedBroker:
@@ -61,7 +61,7 @@ class GuardedBroker:
         inner: Broker,
         budget: RateBudget,
         sessions: SessionSource,
-        policy: GatewayPolicy | None = None,
+        policy: GatewayPolicy,
         *,
         now: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -69,7 +69,7 @@ class GuardedBroker:
         self._inner = inner
         self._budget = budget
         self._sessions = sessions
-        self._policy = policy or GatewayPolicy()
+        self._policy = policy
         self._now = now
         self._sleep = sleep
         self._breakers: dict[AccountId, CircuitBreaker] = {}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from order_service.domain.account import EVERY_ACCOUNT
+from order_service.domain.events import NOT_FOUND_AT_BROKER
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
@@ -39,8 +40,8 @@ class ReconcileService:
         uow_factory: UnitOfWorkFactory,
         broker: Broker,
         clock: Clock,
-        unknown_grace: timedelta = timedelta(seconds=60),
-        request_window: timedelta = timedelta(seconds=0),
+        unknown_grace: timedelta,
+        request_window: timedelta,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
@@ -112,7 +113,7 @@ class ReconcileService:
         """An order absent from a book fetched after the grace window was never placed."""
         trigger = OrderTrigger.FAIL if order.status is OrderStatus.NEW else OrderTrigger.NOT_FOUND
         await self._writer.update(
-            order, lambda o: o.move(trigger, self._clock.now(), reason="not found at the broker")
+            order, lambda o: o.move(trigger, self._clock.now(), reason=NOT_FOUND_AT_BROKER)
         )
 
 

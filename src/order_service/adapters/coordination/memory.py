@@ -15,10 +15,8 @@ from order_service.domain.ids import AccountId
 class InProcessRateBudget:
     """Reserved send times per (account, bucket), kept sorted and pruned past the longest window."""
 
-    def __init__(
-        self, rules: BudgetRules | None = None, now: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._rules = rules or BudgetRules()
+    def __init__(self, rules: BudgetRules, now: Callable[[], float] = time.monotonic) -> None:
+        self._rules = rules
         self._now = now
         self._reserved: dict[tuple[AccountId, Bucket], list[float]] = {}
         self._lock = asyncio.Lock()

@@ -69,12 +69,12 @@ class RedisRateBudget:
     def __init__(
         self,
         url: str,
-        rules: BudgetRules | None = None,
+        rules: BudgetRules,
         *,
         prefix: str = DEFAULT_PREFIX,
         timeout: float = 2.0,
     ) -> None:
-        self._rules = rules or BudgetRules()
+        self._rules = rules
         self._prefix = prefix
         # One quick retry heals a pooled connection Redis dropped; a lost reply that is retried
         # reserves a second slot, which only ever slows us down.

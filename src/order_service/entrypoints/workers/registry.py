@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from order_service.bootstrap import Services
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
-from order_service.entrypoints.workers.supervisor import Supervisor
+from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
 
 
 def build_supervisor(services: Services) -> Supervisor:
-    return Supervisor({OrderSyncWorker.name: lambda: OrderSyncWorker(services)})
+    workers: dict[str, Callable[[], Worker]] = {
+        OrderSyncWorker.name: lambda: OrderSyncWorker(services)
+    }
+    return Supervisor(workers, CrashPolicy.of(services.settings))

@@ -5,6 +5,7 @@ Expected errors are handled inside the worker per item. ``BrokerUnavailable`` an
 else is a crash: logged CRITICAL with the traceback, counted, the worker instance is dropped
 and a fresh one started after a backoff. More than ``max_crashes`` within ``crash_window``
 seconds marks the worker ``failed`` (``/ready`` turns false; the crash-loop alert fires).
+The crash policy comes from ``Settings`` (``WORKER_*``); nothing here restates a default.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
+from order_service.config import Settings
 from order_service.errors import BrokerUnavailable, ServiceUnavailableError
 from order_service.observability.logging import get_logger
 from order_service.observability.metrics import WORKER_CRASHES, WORKER_LAST_SUCCESS, WORKER_UP
@@ -32,21 +35,43 @@ class Worker(Protocol):
     async def run_once(self) -> None: ...
 
 
-@dataclass
+class WorkerState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    STOPPED = "stopped"
+    FAILED = "failed"  # crash-looping: not restarted again; readiness turns false
+
+
+@dataclass(frozen=True)
 class Backoff:
-    initial: float = 0.5
-    maximum: float = 30.0
+    initial: float
+    maximum: float
 
     def delay(self, attempt: int) -> float:
         base: float = min(self.maximum, self.initial * 2.0**attempt)
         return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
 
 
+@dataclass(frozen=True)
+class CrashPolicy:
+    """When a crashed worker restarts, and when it is given up as crash-looping."""
+
+    max_crashes: int
+    crash_window: float
+    backoff: Backoff
+
+    @classmethod
+    def of(cls, settings: Settings) -> CrashPolicy:
+        backoff = Backoff(settings.worker_backoff_seconds, settings.worker_backoff_max_seconds)
+        return cls(settings.worker_max_crashes, settings.worker_crash_window_seconds, backoff)
+
+
 @dataclass
 class _Slot:
     factory: Callable[[], Worker]
     name: str
-    state: str = "starting"
+    state: WorkerState = WorkerState.STARTING
     crashes: deque[float] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
 
@@ -54,18 +79,11 @@ class _Slot:
 class Supervisor:
     """Owns the worker tasks of one process."""
 
-    def __init__(
-        self,
-        factories: dict[str, Callable[[], Worker]],
-        *,
-        max_crashes: int = 5,
-        crash_window: float = 300.0,
-        backoff: Backoff | None = None,
-    ) -> None:
+    def __init__(self, factories: dict[str, Callable[[], Worker]], policy: CrashPolicy) -> None:
         self._slots = [_Slot(factory, name) for name, factory in factories.items()]
-        self._max_crashes = max_crashes
-        self._window = crash_window
-        self._backoff = backoff or Backoff()
+        self._max_crashes = policy.max_crashes
+        self._window = policy.crash_window
+        self._backoff = policy.backoff
 
     async def start(self) -> None:
         for slot in self._slots:
@@ -77,19 +95,19 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def status(self) -> dict[str, str]:
+    def status(self) -> dict[str, WorkerState]:
         return {slot.name: slot.state for slot in self._slots}
 
     async def _supervise(self, slot: _Slot) -> None:
-        while slot.state != "failed":
+        while slot.state is not WorkerState.FAILED:
             worker = slot.factory()
-            slot.state = "running"
+            slot.state = WorkerState.RUNNING
             WORKER_UP.labels(slot.name).set(1)
             try:
                 crashed = await self._run(worker)
             finally:
                 WORKER_UP.labels(slot.name).set(0)
-                slot.state = "stopped"
+                slot.state = WorkerState.STOPPED
             if crashed:
                 await self._after_crash(slot)
 
@@ -118,8 +136,8 @@ class Supervisor:
         while slot.crashes and now - slot.crashes[0] > self._window:
             slot.crashes.popleft()
         if len(slot.crashes) > self._max_crashes:
-            slot.state = "failed"
+            slot.state = WorkerState.FAILED
             log.critical("worker crash-looping; marked failed", worker=slot.name)
             return
-        slot.state = "restarting"
+        slot.state = WorkerState.RESTARTING
         await asyncio.sleep(self._backoff.delay(len(slot.crashes)))

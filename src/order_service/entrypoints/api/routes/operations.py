@@ -12,6 +12,7 @@ from order_service.bootstrap import Services
 from order_service.domain.account import Principal, Role
 from order_service.domain.ids import UserId
 from order_service.entrypoints.api.deps import ServicesDep
+from order_service.entrypoints.workers.supervisor import WorkerState
 from order_service.errors import OrderServiceError
 from order_service.observability.metrics import ACCOUNTS_LOGIN_REQUIRED
 
@@ -53,7 +54,7 @@ async def _readiness(request: Request, services: Services) -> dict[str, Any]:
     supervisor = getattr(request.app.state, "supervisor", None)
     workers = supervisor.status() if supervisor is not None else {}
     body["workers"] = workers
-    body["ready"] = database and all(state != "failed" for state in workers.values())
+    body["ready"] = database and all(state != WorkerState.FAILED for state in workers.values())
     return body
 
 
