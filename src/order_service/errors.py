@@ -214,6 +214,22 @@ class ConfigurationError(OrderServiceError):
     default_message = "invalid configuration"
 
 
+# Internal signals: raised by one layer for another, never answered to a caller as they are.
+# (``BrokerOutcomeUnknown`` is the third: it carries a code because its details are recorded.)
+
+
+class DuplicateClientOrderId(Exception):
+    """The (account, client_order_id) pair is already taken by another order.
+
+    Like every refusal of a write, it surfaces from the write itself or, at the latest, from
+    the unit of work's ``commit()`` (an adapter may hold writes back until then).
+    """
+
+
+class StaleWrite(Exception):
+    """The row changed since it was read (optimistic concurrency)."""
+
+
 # The request never took effect: the broker refused it, or it was never sent.
 BROKER_REFUSALS: tuple[type[OrderServiceError], ...] = (
     BrokerAPIError,

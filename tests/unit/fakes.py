@@ -25,12 +25,11 @@ from order_service.domain.ids import (
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderStatus
+from order_service.errors import DuplicateClientOrderId, StaleWrite
 from order_service.services.ports import (
     BrokerSession,
     Clock,
-    DuplicateClientOrderId,
     OrderQuery,
-    StaleWrite,
 )
 
 

@@ -21,18 +21,18 @@ from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
     BrokerOutcomeUnknown,
+    DuplicateClientOrderId,
     IdempotencyConflict,
     NotFound,
+    StaleWrite,
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.ports import (
     Broker,
     BrokerSession,
     Clock,
-    DuplicateClientOrderId,
     OrderFilter,
     OrderQuery,
-    StaleWrite,
     UnitOfWork,
     UnitOfWorkFactory,
 )

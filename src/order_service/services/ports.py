@@ -31,18 +31,6 @@ EventList = list[OrderEvent]
 AccountIdList = list[AccountId]
 
 
-class DuplicateClientOrderId(Exception):
-    """The (account, client_order_id) pair is already taken by another order.
-
-    Like every refusal of a write, it surfaces from the write itself or, at the latest, from
-    the unit of work's ``commit()`` (an adapter may hold writes back until then).
-    """
-
-
-class StaleWrite(Exception):
-    """The row changed since it was read (optimistic concurrency)."""
-
-
 @dataclass(frozen=True, slots=True)
 class BrokerSession:
     """What the broker adapter needs to act for one account."""

@@ -11,8 +11,9 @@ from order_service.domain.status import OrderTrigger
 from order_service.errors import (
     Conflict,
     OrderServiceError,
+    StaleWrite,
 )
-from order_service.services.ports import Clock, StaleWrite, UnitOfWorkFactory
+from order_service.services.ports import Clock, UnitOfWorkFactory
 
 _ATTEMPTS = 3
 

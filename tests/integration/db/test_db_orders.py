@@ -19,8 +19,7 @@ from order_service.domain.ids import BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.domain.values import OrderType, Validity
-from order_service.errors import Conflict
-from order_service.services.ports import DuplicateClientOrderId, StaleWrite
+from order_service.errors import Conflict, DuplicateClientOrderId, StaleWrite
 
 if TYPE_CHECKING:
     from conftest import Seed

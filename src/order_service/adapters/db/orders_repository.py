@@ -18,7 +18,8 @@ from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
-from order_service.services.ports import OrderQuery, StaleWrite
+from order_service.errors import StaleWrite
+from order_service.services.ports import OrderQuery
 
 # Built once: statements given their values as parameters compile once and stay cached, where
 # .values(**row) would coerce every column of every order into a new bind parameter.

@@ -26,10 +26,10 @@ from order_service.errors import (
     ConfigurationError,
     Conflict,
     DatabaseError,
+    DuplicateClientOrderId,
     NotFound,
     ValidationError,
 )
-from order_service.services.ports import DuplicateClientOrderId
 
 # SQLite names the columns of a violated constraint, PostgreSQL names the constraint.
 _CLIENT_ORDER_ID_MARKERS = (CLIENT_ORDER_ID_CONSTRAINT, "orders.account_id, orders.client_order_id")
