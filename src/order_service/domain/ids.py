@@ -13,7 +13,6 @@ ClientOrderId = NewType("ClientOrderId", str)
 AccountId = NewType("AccountId", str)
 StrategyId = NewType("StrategyId", str)
 UserId = NewType("UserId", str)
-TradeId = NewType("TradeId", str)
 ApiKeyId = NewType("ApiKeyId", str)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
