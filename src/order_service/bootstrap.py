@@ -82,7 +82,7 @@ def bootstrap(
         closers.append(close_db)
     if broker is None:
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
-    broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).require_login)
+    broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).expire_session)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory, clock)
     services = _services(settings, uow_factory, broker, clock, directory)

@@ -27,7 +27,8 @@ from order_service.services.access import stored_sessions
 from order_service.services.gateway import GatewayPolicy, GuardedBroker
 from order_service.services.ports import BrokerSession
 from order_service.services.sessions import SessionExpiry
-from tests.unit.conftest import World, add_trader
+from order_service.services.writes import OrderWriter
+from tests.unit.conftest import World, add_trader, log_in
 from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
@@ -214,8 +215,8 @@ async def test_every_call_that_meets_an_expired_session_marks_the_account(
     inner.fail_next(operation, AuthenticationError())
     expired: list[AccountId] = []
 
-    async def on_expired(account_id: AccountId) -> None:
-        expired.append(account_id)
+    async def on_expired(session: BrokerSession) -> None:
+        expired.append(session.account_id)
 
     broker = SessionExpiry(inner, on_expired)
     with pytest.raises(AuthenticationError):
@@ -229,9 +230,25 @@ async def test_a_refused_request_token_is_no_expired_session(clock: FakeClock) -
     inner.fail_next("create_session", AuthenticationError())
     expired: list[AccountId] = []
 
-    async def on_expired(account_id: AccountId) -> None:
-        expired.append(account_id)
+    async def on_expired(session: BrokerSession) -> None:
+        expired.append(session.account_id)
 
     with pytest.raises(AuthenticationError):
         await SessionExpiry(inner, on_expired).create_session(ACCOUNT, "k", "s", "used")
     assert expired == []
+
+
+async def test_a_late_expiry_of_a_replaced_token_keeps_the_new_login(world: World) -> None:
+    stale = BrokerSession(ACCOUNT, "paper", world.store.accounts[ACCOUNT].access_token or "")
+    await log_in(world.services, world.trader, ACCOUNT, "next-login")
+    writer = OrderWriter(lambda: FakeUnitOfWork(world.store), world.clock)
+
+    await writer.expire_session(stale)  # a call sent before the login fails after it
+
+    account = world.store.accounts[ACCOUNT]
+    assert (account.session_state, account.access_token) == (
+        SessionState.ACTIVE,
+        "token-next-login",
+    )
+    await writer.expire_session(BrokerSession(ACCOUNT, "paper", "token-next-login"))
+    assert world.store.accounts[ACCOUNT].session_state is SessionState.LOGIN_REQUIRED

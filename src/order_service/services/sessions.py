@@ -18,11 +18,11 @@ from order_service.errors import AuthenticationError
 from order_service.services.ports import Broker, BrokerSession, SessionGrant
 
 T = TypeVar("T")
-OnExpired = Callable[[AccountId], Awaitable[None]]
+OnExpired = Callable[[BrokerSession], Awaitable[None]]
 
 
 class SessionExpiry:
-    """Calls ``on_expired(account)`` for every call that fails with an expired session."""
+    """Calls ``on_expired(session)`` for every call that fails with an expired session."""
 
     def __init__(self, inner: Broker, on_expired: OnExpired) -> None:
         self.inner = inner
@@ -75,5 +75,5 @@ class SessionExpiry:
         try:
             return await call
         except AuthenticationError:
-            await self._on_expired(session.account_id)
+            await self._on_expired(session)
             raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderTrigger
 from order_service.errors import (
@@ -13,7 +12,7 @@ from order_service.errors import (
     OrderServiceError,
     StaleWrite,
 )
-from order_service.services.ports import Clock, UnitOfWorkFactory
+from order_service.services.ports import BrokerSession, Clock, UnitOfWorkFactory
 
 _ATTEMPTS = 3
 
@@ -56,11 +55,15 @@ class OrderWriter:
             order, lambda o: o.move(OrderTrigger.FAIL, self._clock.now(), **data)
         )
 
-    async def require_login(self, account_id: AccountId) -> None:
-        """Mark the account ``login_required`` (wired once, around the broker, by bootstrap)."""
+    async def expire_session(self, session: BrokerSession) -> None:
+        """Mark the account ``login_required``, if ``session`` is still its current one.
+
+        A call sent with a token that a login has replaced since must not undo that login
+        (wired once, around the broker, by bootstrap).
+        """
         async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-            if account is not None:
+            account = await uow.accounts.get(session.account_id)
+            if account is not None and account.access_token == session.access_token:
                 account.require_login()
                 await uow.accounts.save(account)
                 await uow.commit()
