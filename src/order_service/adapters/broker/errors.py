@@ -17,7 +17,12 @@ order book can tell. The same failure on a *read* is ``BrokerUnavailable`` (safe
 | GeneralException < 500, other | BrokerAPIError | same |
 | ConnectTimeout, connection refused (never sent) | BrokerUnavailable | same |
 | ReadTimeout, reset, other requests errors | BrokerOutcomeUnknown | BrokerUnavailable |
-| malformed reply (KeyError/TypeError/ValueError) | BrokerOutcomeUnknown | DataFormatError |
+| MalformedReply: the SDK failed reading a reply | BrokerOutcomeUnknown | DataFormatError |
+| anything else: a bug (a wrong keyword…) | BrokerOutcomeUnknown, logged at ERROR | raised |
+
+A reply *arrived* when ``requests`` handed the SDK a response: ``kite.py`` marks that, and wraps
+what the SDK raises reading it (``MALFORMED_REPLY``: a missing key, a list for a dict…) in
+``MalformedReply``. The same ``TypeError`` raised before any reply is our bug, not the broker's.
 """
 
 from __future__ import annotations
@@ -51,8 +56,20 @@ _FUNDS_WORDS = ("insufficient funds", "margin exceeds", "insufficient margin")
 _HOLDING_WORDS = ("insufficient holding", "holdings", "not enough quantity")
 _SYMBOL_WORDS = ("tradingsymbol", "instrument", "symbol", "exchange")
 _RATE_LIMIT_RETRY_AFTER = 1.0
-# Malformed replies the SDK lets escape while parsing (KITE.md 3.5).
+# What the SDK lets escape while reading a malformed reply (KITE.md 3.5).
 MALFORMED_REPLY = (KeyError, TypeError, ValueError, AttributeError, UnboundLocalError)
+
+
+class MalformedReply(Exception):
+    """The broker replied and the SDK failed reading the reply; ``error`` is what it raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+# Every failure ``translate`` maps: the broker (or the way to it) failed, not our code.
+BROKER_FAILURES = (kite.KiteException, requests.exceptions.RequestException, MalformedReply)
 
 
 def translate(exc: BaseException, operation: str, *, write: bool) -> OrderServiceError:
@@ -61,12 +78,19 @@ def translate(exc: BaseException, operation: str, *, write: bool) -> OrderServic
         return _from_kite(exc, operation, write=write)
     if isinstance(exc, requests.exceptions.RequestException):
         return _from_requests(exc, operation, write=write)
+    reason = repr(exc.error) if isinstance(exc, MalformedReply) else repr(exc)
     if write:
-        return _unknown(operation, f"malformed broker reply: {exc!r}")
+        return _unknown(operation, f"malformed broker reply: {reason}", {"reason": reason})
     return DataFormatError(
         f"the broker sent a reply we cannot parse during {operation}",
-        details={"operation": operation, "reason": repr(exc)},
+        details={"operation": operation, "reason": reason},
     )
+
+
+def unknown_after_bug(exc: Exception, operation: str) -> BrokerOutcomeUnknown:
+    """A write whose call raised a bug may still have gone out: its outcome is unknown."""
+    reason = type(exc).__name__
+    return _unknown(operation, f"{reason} in the broker call", {"reason": reason})
 
 
 def _from_kite(exc: kite.KiteException, operation: str, *, write: bool) -> OrderServiceError:

@@ -1,7 +1,8 @@
 """``KiteBroker``: the Broker port on the official kiteconnect SDK (the only module importing it).
 
 The SDK is synchronous, so every call runs in a bounded thread pool owned here, never on the
-event loop. One cached client (and HTTP connection pool) per account.
+event loop. Each account has one HTTP connection pool; each of its access tokens has its own SDK
+client, built with the token and never changed, because the pool's threads share the clients.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -16,18 +18,24 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import requests
 from kiteconnect import KiteConnect
-from kiteconnect import exceptions as kite_exceptions
 from requests.adapters import HTTPAdapter
-from requests.exceptions import RequestException
 
-from order_service.adapters.broker.errors import MALFORMED_REPLY, translate
+from order_service.adapters.broker.errors import (
+    BROKER_FAILURES,
+    MALFORMED_REPLY,
+    MalformedReply,
+    translate,
+    unknown_after_bug,
+)
 from order_service.adapters.broker.parsing import ist_datetime, order_reports, segment_margins
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
-from order_service.errors import AuthenticationError
+from order_service.errors import AuthenticationError, OrderServiceError
+from order_service.observability.logging import get_logger
 from order_service.observability.metrics import (
     BROKER_LATENCY,
     BROKER_REQUESTS,
@@ -36,20 +44,50 @@ from order_service.observability.metrics import (
 from order_service.services.ports import BrokerSession, SessionGrant
 
 T = TypeVar("T")
-_FAILURES = (kite_exceptions.KiteException, RequestException, *MALFORMED_REPLY)
+log = get_logger(__name__)
+# The current token and the one it replaced, whose calls may still be in flight.
+_TOKENS_PER_ACCOUNT = 2
+
+
+class _AccountClients:
+    """One account's HTTP pool, and an SDK client per access token (least recently used first)."""
+
+    def __init__(self, api_key: str, http: requests.Session) -> None:
+        self.api_key = api_key
+        self.http = http
+        self.by_token: OrderedDict[str, KiteConnect] = OrderedDict()
+
+
+class _Replies(threading.local):
+    """Per pool thread: whether the SDK call running on it has received the broker's reply."""
+
+    arrived = False
 
 
 class KiteBroker:
-    """Talks to Kite (or the paper broker: same protocol) for any number of accounts."""
+    """Talks to Kite (or the paper broker: same protocol) for any number of accounts.
 
-    def __init__(self, root: str, login_url: str, timeout: float, threads: int = 32) -> None:
+    ``sdk`` is the client class, ``KiteConnect`` unless a test stands in a subclass.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        login_url: str,
+        timeout: float,
+        threads: int = 32,
+        *,
+        sdk: type[KiteConnect] = KiteConnect,
+    ) -> None:
+        self._sdk = sdk
         self._root = root
         self._login_url = login_url
         self._timeout = timeout
         self._pool_size = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kite")
-        self._clients: dict[AccountId, KiteConnect] = {}
+        self._accounts: dict[AccountId, _AccountClients] = {}
         self._lock = threading.Lock()
+        self._replies = _Replies()
 
     def login_url(self, api_key: str, redirect_params: Mapping[str, str]) -> str:
         """Kite's login page; Kite sends ``redirect_params`` back to our callback."""
@@ -61,7 +99,9 @@ class KiteBroker:
     async def create_session(
         self, account_id: AccountId, api_key: str, api_secret: str, request_token: str
     ) -> SessionGrant:
-        client = self._new_client(api_key)
+        with self._lock:
+            # A client of its own: the SDK sets the new token on the client that logged in.
+            client = self._new_client(self._account(account_id, api_key), None)
         data = await self._call(
             "create_session", False, client.generate_session, request_token, api_secret
         )
@@ -111,37 +151,87 @@ class KiteBroker:
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for clients in self._accounts.values():
+                clients.http.close()
+            self._accounts.clear()
 
     def _client(self, session: BrokerSession) -> KiteConnect:
+        """The client of this account and token, made for it and never changed afterwards."""
         with self._lock:
-            client = self._clients.get(session.account_id)
-            if client is None or client.api_key != session.api_key:
-                client = self._new_client(session.api_key)
-                self._clients[session.account_id] = client
-        if client.access_token != session.access_token:
-            client.set_access_token(session.access_token)
+            clients = self._account(session.account_id, session.api_key)
+            client = clients.by_token.get(session.access_token)
+            if client is None:
+                client = self._new_client(clients, session.access_token)
+                clients.by_token[session.access_token] = client
+                if len(clients.by_token) > _TOKENS_PER_ACCOUNT:
+                    clients.by_token.popitem(last=False)
+            clients.by_token.move_to_end(session.access_token)
+            return client
+
+    def _account(self, account_id: AccountId, api_key: str) -> _AccountClients:
+        clients = self._accounts.get(account_id)
+        if clients is None or clients.api_key != api_key:
+            if clients is not None:
+                clients.http.close()  # calls in flight finish; their connections are dropped
+            clients = _AccountClients(api_key, self._new_http())
+            self._accounts[account_id] = clients
+        return clients
+
+    def _new_http(self) -> requests.Session:
+        http = requests.Session()
+        # The SDK mounts a pool only when asked, and only for https: size ours to our threads.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+        http.mount("https://", adapter)
+        http.mount("http://", adapter)
+        http.hooks["response"].append(self._reply_arrived)
+        return http
+
+    def _new_client(self, clients: _AccountClients, access_token: str | None) -> KiteConnect:
+        client = self._sdk(
+            clients.api_key, access_token=access_token, root=self._root, timeout=self._timeout
+        )
+        client.reqsession.close()  # the account's pool serves every one of its tokens
+        client.reqsession = clients.http
         return client
 
-    def _new_client(self, api_key: str) -> KiteConnect:
-        client = KiteConnect(api_key, root=self._root, timeout=self._timeout)
-        # The SDK mounts its pool only for https; size the plain-http pool to our threads too.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
-        client.reqsession.mount("http://", adapter)
-        return client
+    def _reply_arrived(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._replies.arrived = True
+
+    def _attempt(self, fn: Callable[[], T]) -> T:
+        """Run one SDK call; what it raises reading a reply that arrived is ``MalformedReply``."""
+        self._replies.arrived = False
+        try:
+            return fn()
+        except MALFORMED_REPLY as exc:
+            if not self._replies.arrived:
+                raise
+            raise MalformedReply(exc) from exc
 
     async def _call(self, operation: str, write: bool, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            result = await loop.run_in_executor(self._executor, partial(fn, *args))
-        except _FAILURES as exc:
-            error = translate(exc, operation, write=write)
-            _observe(operation, type(error).__name__, started)
-            if isinstance(error, AuthenticationError):
-                BROKER_SESSION_EXPIRED.inc()
-            raise error from exc
+            result = await loop.run_in_executor(self._executor, self._attempt, partial(fn, *args))
+        except BROKER_FAILURES as exc:
+            raise _failed(translate(exc, operation, write=write), operation, started) from exc
+        except Exception as exc:
+            # The broker's edge: a bug must not pass for the broker's answer, nor hide that a
+            # write may have gone out (whatever raised, its outcome stays unknown).
+            if not write:
+                _observe(operation, "bug", started)
+                raise  # a read changed nothing: the caller's supervised edge reports the bug
+            log.error("bug in a broker call", operation=operation, exc_info=exc)
+            raise _failed(unknown_after_bug(exc, operation), operation, started) from exc
         _observe(operation, "ok", started)
         return result
+
+
+def _failed(error: OrderServiceError, operation: str, started: float) -> OrderServiceError:
+    _observe(operation, type(error).__name__, started)
+    if isinstance(error, AuthenticationError):
+        BROKER_SESSION_EXPIRED.inc()
+    return error
 
 
 def _observe(operation: str, outcome: str, started: float) -> None:
