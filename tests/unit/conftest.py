@@ -18,12 +18,10 @@ from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Account, Principal, Role
 from order_service.domain.ids import AccountId
-from tests.unit.factories import ACCOUNT
+from tests.factories import ACCOUNT, OTHER_ACCOUNT
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
-__all__ = ["ACCOUNT", "World", "eventually", "log_in"]
-
-OTHER_ACCOUNT = AccountId("PAPER2")
+__all__ = ["ACCOUNT", "OTHER_ACCOUNT", "World", "eventually", "log_in"]
 
 
 @dataclass

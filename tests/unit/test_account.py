@@ -8,14 +8,13 @@ import pytest
 
 from order_service.domain.account import (
     IST,
-    Account,
     Principal,
     Role,
     SessionState,
     access_token_expiry,
 )
 from order_service.domain.ids import AccountId, UserId
-from tests.unit.factories import ACCOUNT, NOW
+from tests.factories import ACCOUNT, NOW, make_account
 
 
 @pytest.mark.parametrize(
@@ -38,17 +37,6 @@ def test_a_token_expires_at_the_next_0600_ist(login_at: datetime, expires_at: da
     assert expiry == expires_at
     assert expiry.tzinfo is not None
     assert expiry.utcoffset() == timedelta(hours=5, minutes=30)
-
-
-def make_account(**overrides: object) -> Account:
-    fields: dict[str, object] = {
-        "account_id": ACCOUNT,
-        "api_key": "key",
-        "api_secret": "secret",
-        "created_at": NOW,
-    }
-    fields.update(overrides)
-    return Account(**fields)  # type: ignore[arg-type]
 
 
 def test_a_new_account_needs_a_login() -> None:

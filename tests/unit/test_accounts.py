@@ -14,8 +14,8 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.users import hash_api_key, is_api_key
+from tests.factories import ACCOUNT
 from tests.unit.conftest import OTHER_ACCOUNT, World, log_in
-from tests.unit.factories import ACCOUNT
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,8 +17,8 @@ from order_service.errors import (
     InvalidTransition,
     OrderRejected,
 )
+from tests.factories import ACCOUNT, LIMIT_PRICE, make_limit_request, make_request
 from tests.unit.conftest import World
-from tests.unit.factories import ACCOUNT, LIMIT_PRICE, make_limit_request, make_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,8 +15,8 @@ from order_service.domain.order import Order
 from order_service.domain.postback import postback_checksum
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.app import create_app
+from tests.factories import make_limit_request
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader
-from tests.unit.factories import make_limit_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -29,7 +29,7 @@ from order_service.errors import (
 )
 from order_service.services.gateway import GatewayPolicy, GuardedBroker
 from order_service.services.ports import BrokerSession
-from tests.unit.factories import ACCOUNT, make_limit_request, make_request
+from tests.factories import ACCOUNT, make_limit_request, make_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -28,8 +28,8 @@ from order_service.services.gateway import GatewayPolicy, GuardedBroker
 from order_service.services.ports import BrokerSession
 from order_service.services.sessions import SessionExpiry
 from order_service.services.writes import OrderWriter
+from tests.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.conftest import World, add_trader, log_in
-from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio

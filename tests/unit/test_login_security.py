@@ -11,8 +11,8 @@ import pytest_asyncio
 
 from order_service.domain.account import Role, SessionState
 from order_service.entrypoints.api.app import create_app
+from tests.factories import ACCOUNT
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, state_of
-from tests.unit.factories import ACCOUNT
 
 pytestmark = pytest.mark.asyncio
 CALLBACK = "/api/v1/accounts/login/callback"

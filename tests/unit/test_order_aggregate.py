@@ -12,7 +12,7 @@ from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import MAX_MODIFICATIONS, Order
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import InvalidTransition, ValidationError
-from tests.unit.factories import NOW, make_limit_request, make_order, make_report, make_request
+from tests.factories import NOW, make_limit_request, make_order, make_report, make_request
 
 LATER = NOW + timedelta(seconds=5)
 BROKER_ID = BrokerOrderId("0000000000001")

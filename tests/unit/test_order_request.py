@@ -19,7 +19,7 @@ from order_service.domain.values import (
     Variety,
 )
 from order_service.errors import ValidationError
-from tests.unit.factories import make_limit_request, make_request
+from tests.factories import make_limit_request, make_request
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.registry import build_supervisor
 from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
 from order_service.services.ports import OrderFilter
+from tests.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
-from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,8 +10,8 @@ from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.errors import NotFound
 from order_service.services.ports import OrderFilter
+from tests.factories import ACCOUNT, NOW, make_limit_request, make_request
 from tests.unit.conftest import OTHER_ACCOUNT, World
-from tests.unit.factories import ACCOUNT, NOW, make_limit_request, make_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import Conflict, StaleWrite
 from order_service.services.writes import OrderWriter
-from tests.unit.factories import make_order
+from tests.factories import make_order
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio

@@ -26,8 +26,8 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.orders import Placement
+from tests.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.conftest import OTHER_ACCOUNT, World, log_in
-from tests.unit.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.fakes import FakeClock, FakeStore, GatedBroker, StoreCheckingBroker
 
 pytestmark = pytest.mark.asyncio

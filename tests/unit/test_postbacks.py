@@ -18,8 +18,8 @@ from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.app import create_app
 from order_service.errors import AuthenticationRequired
 from order_service.services.postbacks import PostbackOutcome, SignedPostback
+from tests.factories import make_limit_request, make_request
 from tests.unit.conftest import ACCOUNT, World
-from tests.unit.factories import make_limit_request, make_request
 
 STAMP = "2026-11-30 10:15:00"
 URL = "/api/v1/broker/postback"

@@ -12,7 +12,7 @@ from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.domain.ids import AccountId
 from order_service.errors import RateLimitError
-from tests.unit.factories import ACCOUNT
+from tests.factories import ACCOUNT
 
 KITE = budget_rules(Settings())
 

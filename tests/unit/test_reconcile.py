@@ -17,8 +17,8 @@ from order_service.errors import (
     NotFound,
 )
 from order_service.services.ports import BrokerSession
+from tests.factories import ACCOUNT, make_limit_request, make_order, make_request
 from tests.unit.conftest import World
-from tests.unit.factories import ACCOUNT, make_limit_request, make_order, make_request
 from tests.unit.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio

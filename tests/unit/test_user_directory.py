@@ -11,8 +11,8 @@ import pytest
 from order_service.adapters.users.local import LocalUserDirectory, TokenRules
 from order_service.config import Settings
 from order_service.errors import AuthenticationRequired
+from tests.factories import ACCOUNT, NOW
 from tests.unit.conftest import World
-from tests.unit.factories import ACCOUNT, NOW
 from tests.unit.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio

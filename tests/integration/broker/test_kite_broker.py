@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 
 from order_service.adapters.broker.kite import KiteBroker
-from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id, tag_for
+from order_service.domain.ids import BrokerOrderId, new_order_id, tag_for
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType, Variety
+from order_service.domain.values import OrderType, Variety
 from order_service.entrypoints.demo import request_token_from
 from order_service.errors import (
     AuthenticationError,
@@ -28,9 +28,9 @@ from order_service.errors import (
 from order_service.services.ports import BrokerSession
 from paper_broker.config import PaperBrokerConfig
 from paper_broker.server import PaperBrokerServer
+from tests.factories import ACCOUNT, make_request
 
 pytestmark = pytest.mark.asyncio
-ACCOUNT = AccountId("PAPER1")
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +60,8 @@ async def kite(paper: str, admin: httpx.Client) -> AsyncIterator[tuple[KiteBroke
 
 
 def _request(**overrides: Any) -> OrderRequest:
-    fields: dict[str, Any] = {
-        "account_id": ACCOUNT,
-        "exchange": Exchange.NSE,
-        "tradingsymbol": "INFY",
-        "transaction_type": TransactionType.BUY,
-        "quantity": 1,
-        "product": Product.CNC,
-        "order_type": OrderType.MARKET,
-        **overrides,
-    }
-    return OrderRequest.create(**fields)
+    """One share, so the paper broker's margins never refuse it unless a test asks."""
+    return make_request(**{"quantity": 1, **overrides})
 
 
 def _price(admin: httpx.Client, price: str) -> None:

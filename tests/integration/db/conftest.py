@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +18,20 @@ from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import create_engine
 from order_service.adapters.db.migrate import upgrade_async
 from order_service.adapters.db.unit_of_work import SqlUnitOfWork, sql_uow_factory
-from order_service.domain.account import Account, SessionState, Strategy
-from order_service.domain.ids import (
-    AccountId,
-    ClientOrderId,
-    StrategyId,
-    UserId,
-    new_order_id,
-    tag_for,
-)
-from order_service.domain.order import Order, OrderRequest
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType
+from order_service.domain.account import Account, Strategy
+from order_service.domain.ids import AccountId, StrategyId
+from order_service.domain.order import Order
+from tests import factories
+from tests.factories import default_strategy_id
 
 POSTGRES_ENV = "ORDER_SERVICE_TEST_POSTGRES_URL"
 SECRET_KEY = "integration-test-secret"
+# Microseconds, so every round trip shows that timestamps keep them.
 NOW = datetime(2026, 1, 5, 9, 15, 30, 123456, tzinfo=UTC)
 ACCOUNT_A = AccountId("AB1234")
 ACCOUNT_B = AccountId("CD5678")
-TRADER = UserId("01JTRADER00000000000000000")
 
 UowFactory = Callable[[], SqlUnitOfWork]
-
-
-def _default_strategy_id(account_id: AccountId) -> StrategyId:
-    return StrategyId(f"{account_id}-default")
 
 
 def _momentum_strategy_id(account_id: AccountId) -> StrategyId:
@@ -120,56 +109,18 @@ class Seed:
 
 
 def build_account(**overrides: Any) -> Account:
-    values: dict[str, Any] = {
-        "account_id": ACCOUNT_A,
-        "api_key": "kite-api-key",
-        "api_secret": "kite-api-secret-value",
-        "created_at": NOW,
-        "access_token": "kite-access-token-value",
-        "token_expires_at": datetime(2026, 1, 6, 0, 30, tzinfo=UTC),
-        "session_state": SessionState.ACTIVE,
-        "name": "Main account",
-    }
-    return Account(**{**values, **overrides})
-
-
-# Order and OrderRequest both have these: a bare name sets the Order's,
-# request_<name> the request's.
-_SHARED_FIELDS = frozenset({"tag", "strategy_id"})
-_REQUEST_FIELDS = frozenset(field.name for field in fields(OrderRequest)) - _SHARED_FIELDS
+    """Return a logged-in account AB1234 created at this tier's ``NOW``."""
+    return factories.make_active_account(
+        **{"account_id": ACCOUNT_A, "created_at": NOW, **overrides}
+    )
 
 
 def build_order(**overrides: Any) -> Order:
-    """Return a NEW order; any OrderRequest or Order field may be overridden by name."""
-    request_values: dict[str, Any] = {
-        "account_id": ACCOUNT_A,
-        "exchange": Exchange.NSE,
-        "tradingsymbol": "INFY",
-        "transaction_type": TransactionType.BUY,
-        "quantity": 10,
-        "product": Product.CNC,
-        "order_type": OrderType.LIMIT,
-        "price": Decimal("1520.05"),
-    }
-    for name in list(overrides):
-        if name in _REQUEST_FIELDS:
-            request_values[name] = overrides.pop(name)
-        elif name.startswith("request_") and name.removeprefix("request_") in _SHARED_FIELDS:
-            request_values[name.removeprefix("request_")] = overrides.pop(name)
-    request = OrderRequest(**request_values)
-    order_id = overrides.get("order_id", new_order_id())
-    values: dict[str, Any] = {
-        "order_id": order_id,
-        "client_order_id": ClientOrderId(f"client-{order_id}"),
-        "request": request,
-        "request_fingerprint": request.fingerprint(),
-        "tag": tag_for(order_id),
-        "strategy_id": _default_strategy_id(request.account_id),
-        "user_id": TRADER,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    return Order(**{**values, **overrides})
+    """Return a NEW order for AB1234 at this tier's ``NOW``; see ``tests.factories.make_order``."""
+    values: dict[str, Any] = {"created_at": NOW, "updated_at": NOW}
+    if "request" not in overrides:
+        values["account_id"] = ACCOUNT_A
+    return factories.make_order(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -191,7 +142,7 @@ async def seed(uow_factory: UowFactory) -> Seed:
         for account_id in (ACCOUNT_A, ACCOUNT_B):
             await uow.accounts.add(build_account(account_id=account_id))
             for strategy_id, name, is_default in (
-                (_default_strategy_id(account_id), "default", True),
+                (default_strategy_id(account_id), "default", True),
                 (_momentum_strategy_id(account_id), "momentum", False),
             ):
                 await uow.strategies.add(Strategy(strategy_id, account_id, name, is_default, NOW))
@@ -199,9 +150,9 @@ async def seed(uow_factory: UowFactory) -> Seed:
     return Seed(
         ACCOUNT_A,
         ACCOUNT_B,
-        _default_strategy_id(ACCOUNT_A),
+        default_strategy_id(ACCOUNT_A),
         _momentum_strategy_id(ACCOUNT_A),
-        _default_strategy_id(ACCOUNT_B),
+        default_strategy_id(ACCOUNT_B),
     )
 
 

@@ -15,13 +15,10 @@ from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import Conflict
 from order_service.services.ports import UnitOfWork
 from order_service.services.writes import OrderWriter
+from tests.unit.fakes import FakeClock
 
 UowFactory = Callable[[], SqlUnitOfWork]
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+LATER = datetime(2026, 1, 5, 9, 16, tzinfo=UTC)
 
 
 async def _account_exists(uow_factory: UowFactory, account_id: AccountId) -> bool:
@@ -106,10 +103,11 @@ async def test_the_order_writer_retries_a_stale_write_on_a_fresh_copy(
     await store(order)  # type: ignore[misc]
     stale = make_order(order_id=order.order_id)  # read before the write below
     factory: Callable[[], UnitOfWork] = uow_factory
-    writer = OrderWriter(factory, _Clock())
-    await writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, _Clock().now()))
+    clock = FakeClock(LATER)
+    writer = OrderWriter(factory, clock)
+    await writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, clock.now()))
 
-    saved = await writer.update(stale, lambda o: o.record("OrderNoted", _Clock().now()))
+    saved = await writer.update(stale, lambda o: o.record("OrderNoted", clock.now()))
 
     assert saved.version == 2
     assert saved.status is OrderStatus.SUBMITTING
