@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from order_service.config import load_settings
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
-from tests.e2e.harness import ServiceThread
+from tests.e2e.harness import QUICK, ServiceThread, e2e_stack
 
 
 @pytest.fixture(scope="session")
-def paper() -> Iterator[str]:
-    server = PaperBrokerServer(PaperBrokerConfig(port=0, rate_limits=False, seed=7))
-    url = server.start()
-    yield url
-    server.stop()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ServiceThread]]:
+    """The paper broker and the service most e2e tests share (SQLite)."""
+    var = tmp_path_factory.mktemp("e2e-var")
+    with e2e_stack(var, paper_seed=7, log_level="WARNING", **QUICK) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-def service(paper: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
-    var: Path = tmp_path_factory.mktemp("e2e-var")
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{var}/e2e.db",
-        var_dir=str(var),
-        kite_root=paper,
-        kite_timeout_seconds=1.0,
-        unknown_grace_seconds=2.0,
-        sync_interval_seconds=0.2,
-        log_json=False,
-        log_level="WARNING",
-    )
-    thread = ServiceThread(settings).start()
-    yield thread
-    thread.stop()
+def paper(stack: tuple[str, ServiceThread]) -> str:
+    return stack[0]
+
+
+@pytest.fixture(scope="session")
+def service(stack: tuple[str, ServiceThread]) -> ServiceThread:
+    return stack[1]
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -15,10 +18,19 @@ import uvicorn
 
 from order_service.adapters.db.migrate import upgrade
 from order_service.bootstrap import bootstrap
-from order_service.config import Settings
+from order_service.config import Settings, load_settings
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.demo import prepare_demo
 from order_service.entrypoints.workers.registry import build_supervisor
+from paper_broker.config import PaperBrokerConfig
+from paper_broker.server import PaperBrokerServer
+
+# Short timeouts and a quick sync, so unknown outcomes settle within a test's patience.
+QUICK = {
+    "kite_timeout_seconds": 1.0,
+    "unknown_grace_seconds": 2.0,
+    "sync_interval_seconds": 0.2,
+}
 
 
 class ServiceThread:
@@ -74,6 +86,39 @@ class ServiceThread:
             if self._server is None or self._server.started or serving.done():
                 return
             await asyncio.sleep(0.01)
+
+
+@contextmanager
+def e2e_stack(
+    var_dir: Path,
+    *,
+    database_url: str | None = None,
+    paper_seed: int = 7,
+    **settings: Any,
+) -> Iterator[tuple[str, ServiceThread]]:
+    """Run a paper broker and the service against it; yield the broker's URL and the service.
+
+    The database is a SQLite file in ``var_dir`` unless ``database_url`` names another;
+    ``settings`` override the service's ``Settings`` (``QUICK`` holds the usual e2e timings).
+    """
+    paper = PaperBrokerServer(PaperBrokerConfig(port=0, rate_limits=False, seed=paper_seed))
+    paper_url = paper.start()
+    try:
+        values: dict[str, Any] = {
+            "database_url": database_url or f"sqlite+aiosqlite:///{var_dir}/e2e.db",
+            "var_dir": str(var_dir),
+            "kite_root": paper_url,
+            "log_json": False,
+            "log_level": "ERROR",
+            **settings,
+        }
+        service = ServiceThread(load_settings(**values)).start()
+        try:
+            yield paper_url, service
+        finally:
+            service.stop()
+    finally:
+        paper.stop()
 
 
 def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> object:

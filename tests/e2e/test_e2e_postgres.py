@@ -6,7 +6,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -14,10 +13,7 @@ import pytest
 from sqlalchemy import make_url
 
 from benchmarks.chaos import run_chaos
-from order_service.config import load_settings
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
-from tests.e2e.harness import MARKET, ServiceThread, wait_for
+from tests.e2e.harness import MARKET, QUICK, ServiceThread, e2e_stack, wait_for
 
 BASE_URL = os.environ.get("ORDER_SERVICE_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="ORDER_SERVICE_TEST_POSTGRES_URL not set")
@@ -47,23 +43,9 @@ def database() -> Iterator[str]:
 def stack(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, ServiceThread]]:
-    paper = PaperBrokerServer(PaperBrokerConfig(port=0, rate_limits=False, seed=5))
-    paper_url = paper.start()
-    var: Path = tmp_path_factory.mktemp("postgres-var")
-    settings = load_settings(
-        database_url=database,
-        var_dir=str(var),
-        kite_root=paper_url,
-        kite_timeout_seconds=1.0,
-        unknown_grace_seconds=2.0,
-        sync_interval_seconds=0.2,
-        log_json=False,
-        log_level="ERROR",
-    )
-    service = ServiceThread(settings).start()
-    yield paper_url, service
-    service.stop()
-    paper.stop()
+    var = tmp_path_factory.mktemp("postgres-var")
+    with e2e_stack(var, database_url=database, paper_seed=5, **QUICK) as running:
+        yield running
 
 
 @pytest.fixture

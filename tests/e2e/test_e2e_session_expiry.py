@@ -4,35 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from order_service.config import load_settings
 from order_service.domain.account import IST
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
-from tests.e2e.harness import MARKET, ServiceThread, error_body, login_again
+from tests.e2e.harness import MARKET, ServiceThread, e2e_stack, error_body, login_again
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ServiceThread]]:
-    paper = PaperBrokerServer(PaperBrokerConfig(port=0, rate_limits=False, seed=11))
-    paper_url = paper.start()
-    var: Path = tmp_path_factory.mktemp("expiry-var")
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{var}/expiry.db",
-        var_dir=str(var),
-        kite_root=paper_url,
-        kite_timeout_seconds=2.0,
-        log_json=False,
-        log_level="ERROR",
-    )
-    service = ServiceThread(settings).start()
-    yield paper_url, service
-    service.stop()
-    paper.stop()
+    # Settings' own sync and grace timings, as this test has always run with.
+    var = tmp_path_factory.mktemp("expiry-var")
+    with e2e_stack(var, paper_seed=11, kite_timeout_seconds=2.0) as running:
+        yield running
 
 
 def test_the_six_am_expiry_needs_a_new_login(stack: tuple[str, ServiceThread]) -> None:
