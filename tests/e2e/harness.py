@@ -26,7 +26,7 @@ from paper_broker.config import PaperBrokerConfig
 from paper_broker.server import PaperBrokerServer
 
 # Short timeouts and a quick sync, so unknown outcomes settle within a test's patience.
-QUICK = {
+QUICK: dict[str, Any] = {
     "kite_timeout_seconds": 1.0,
     "unknown_grace_seconds": 2.0,
     "sync_interval_seconds": 0.2,
