@@ -9,7 +9,7 @@ from .clock import Clock
 from .config import PaperBrokerConfig
 from .engine import Exchange
 from .faults import Faults
-from .gtt import Gtts
+from .ids import IdFactory
 from .postbacks import Postbacks
 from .prices import Market
 from .ratelimit import RateLimiter
@@ -22,10 +22,16 @@ class PaperBroker:
     """Everything one running paper broker knows; all in memory.
 
     The order feed (postback queue and ticker connections) belongs to the running server and
-    is handed over when the admin API resets the broker.
+    is handed over when the admin API resets the broker, with the id counters (ids are never
+    handed out twice).
     """
 
-    def __init__(self, config: PaperBrokerConfig, feed: OrderFeed | None = None) -> None:
+    def __init__(
+        self,
+        config: PaperBrokerConfig,
+        feed: OrderFeed | None = None,
+        ids: IdFactory | None = None,
+    ) -> None:
         self.config = config
         self.clock = Clock(config.clock, start=config.clock_start)
         self.catalogue = build_catalogue(self.clock.now().date())
@@ -33,16 +39,15 @@ class PaperBroker:
             None if config.price_replay is None else load_tapes(config.price_replay, self.catalogue)
         )
         self.market = Market(config.seed, self.clock.second(), tapes)
-        self.exchange = Exchange(self.catalogue, self.market, self.clock)
         self.sessions = Sessions()
+        self.feed = feed if feed is not None else OrderFeed(Postbacks(config.postback_delays))
+        listener = self.feed.publisher(self.sessions.users)
+        self.exchange = Exchange(self.catalogue, self.market, self.clock, listener, ids)
+        self.gtts = self.exchange.gtts
         self.faults = Faults(config.seed)
         for spec in config.faults:
             self.faults.add(spec)
         self.limiter = RateLimiter(enabled=config.rate_limits)
-        self.feed = feed if feed is not None else OrderFeed(Postbacks(config.postback_delays))
-        self.feed.users = self.sessions.users
-        self.exchange.execution.listener = self.feed.publish
-        self.gtts = Gtts(self.exchange)
         self.add_user(
             User(
                 user_id=config.user_id,

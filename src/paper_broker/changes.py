@@ -21,7 +21,7 @@ from itertools import islice
 from typing import Any
 
 from .broker import PaperBroker
-from .gtt import ACTIVE, Trigger
+from .gtt_records import ACTIVE, Trigger
 from .orders import TERMINAL, Order, Trade
 from .persistence import account_record, common_records, sessions_records
 from .registry import Registry

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from .clock import Clock
 from .errors import InputError, OrderError
 from .execution import Execution
+from .gtt import Gtts
+from .ids import IdFactory
 from .instruments import Catalogue
-from .matching import Watched
 from .orders import (
     AMO_REQ_RECEIVED,
     CANCEL_PENDING,
@@ -25,6 +25,7 @@ from .orders import (
     UPDATE,
     WORKING,
     Order,
+    OrderListener,
 )
 from .placement import (
     changes,
@@ -39,7 +40,6 @@ from .placement import (
 from .prices import Market
 from .registry import Registry
 from .rms import check_holdings, circuit_breach
-from .rollover import roll_over
 from .schedule import Schedule
 from .validation import Form, PlaceRequest, Terms, check_terms, parse_modify
 
@@ -51,16 +51,21 @@ TTL_EXPIRED = "Order expired: its validity (TTL) ran out."
 class Exchange:
     """Every user's orders; every request touches only the orders it names."""
 
-    def __init__(self, catalogue: Catalogue, market: Market, clock: Clock) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        market: Market,
+        clock: Clock,
+        listener: OrderListener | None = None,
+        ids: IdFactory | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.market = market
         self.clock = clock
-        self.registry = Registry()
-        self.execution = Execution(self.registry, market)
+        self.registry = Registry() if ids is None else Registry(ids=ids)
+        self.execution = Execution(self.registry, market, listener)
+        self.gtts = Gtts(self.registry, self.execution, clock, market, self.place)
         self.schedule = Schedule(clock.second())
-        self.on_crossed: Callable[[list[Watched]], None] | None = None
-        # Called with the rollover's second once the new trading day has started.
-        self.day_hooks: list[Callable[[int], None]] = []
 
     def place(self, user_id: str, request: PlaceRequest, reject: str | None = None) -> list[str]:
         """Accept an order (several when autosliced); refusals leave no order behind."""
@@ -132,9 +137,9 @@ class Exchange:
             for order in list(execution.amo_queue.values()):
                 del execution.amo_queue[order.order_id]
                 execution.submit(order, second)
-        if execution.crossed and self.on_crossed is not None:
+        if execution.crossed:
             crossed, execution.crossed = execution.crossed, []
-            self.on_crossed(crossed)
+            self.gtts.fire(crossed)
 
     def _walk_books(self, second: int) -> None:
         for token in list(self.execution.books):
@@ -153,13 +158,22 @@ class Exchange:
             at, order_id = event
             self._walk_books(at)
             if order_id is None:
-                roll_over(self, at)
-                for hook in self.day_hooks:
-                    hook(at)
+                self._roll_over(at)
                 continue
             order = self.registry.orders.get(order_id)
             if order is not None and order.status in WORKING and order.state.validity == "TTL":
                 self.execution.cancel(order, at, TTL_EXPIRED)
+
+    def _roll_over(self, second: int) -> None:
+        """Close the trading day ending at `second` (midnight IST) and open the next.
+
+        Kite's order book and trade book hold one day: every working DAY/TTL order expires,
+        then finished orders and the day's trades are forgotten. AMOs waiting for the next
+        session survive, and so do GTT triggers, unless their lifetime is over.
+        """
+        self.execution.expire_day(second)
+        self.registry.roll_over()
+        self.gtts.expire(second)
 
     def _check_holdings(self, user_id: str, request: PlaceRequest) -> None:
         book = self.execution.books.get(request.instrument.instrument_token)

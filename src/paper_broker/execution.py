@@ -7,7 +7,6 @@ walk it is called from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from .clock import second_to_datetime
@@ -25,24 +24,27 @@ from .orders import (
     UPDATE,
     VALIDATION_PENDING,
     Order,
+    OrderListener,
     Trade,
 )
 from .prices import Market
 from .registry import Registry
 from .rms import CIRCUIT_RULE, circuit_rejection
 
-Listener = Callable[[Order, str], None]
+DAY_EXPIRED = "Order expired at the end of the trading day."
 
 
 class Execution:
     """Moves orders through Kite's statuses against the simulated market."""
 
-    def __init__(self, registry: Registry, market: Market) -> None:
+    def __init__(
+        self, registry: Registry, market: Market, listener: OrderListener | None = None
+    ) -> None:
         self.registry = registry
         self.market = market
+        self.listener = listener
         self.books: dict[int, Book] = {}
         self.amo_queue: dict[str, Order] = {}
-        self.listener: Listener | None = None
         # Triggers the walk crossed; placing their orders must wait until the walk is done.
         self.crossed: list[Watched] = []
         # TTL orders that went live, for the exchange's expiry schedule.
@@ -159,6 +161,12 @@ class Execution:
         )
         self.release(order)
         self.notify(order, CANCELLED)
+
+    def expire_day(self, second: int) -> None:
+        """The exchange expires every order working on its books when the trading day ends."""
+        live = [order for book in self.books.values() for order in book.orders.values()]
+        for order in live:
+            self.cancel(order, second, DAY_EXPIRED)
 
     def release(self, order: Order) -> None:
         self.registry.accounts[order.user_id].release(order.blocked_margin)

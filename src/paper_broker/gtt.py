@@ -1,91 +1,49 @@
-"""GTT (good-till-triggered) triggers: standing orders the paper exchange places on a crossing.
+"""GTT (good-till-triggered) triggers at work: watched by the books, placed on a crossing.
 
-A single trigger fires when the price reaches its value from the side the price was on when it
-was created; a two-leg (OCO) trigger fires its first order at or below the lower value and its
-second at or above the upper one. The instrument's book watches the values on every price
-step; the orders are placed once the walk is done, as regular DAY orders.
+The instrument's book watches a trigger's values on every price step (`gtt_records.Trigger`
+says which); the orders are placed once the walk is done, as regular DAY orders.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from .clock import format_timestamp
-from .engine import Exchange
+from .clock import Clock, format_timestamp
 from .errors import InputError, KiteError
+from .execution import Execution
+from .gtt_records import ACTIVE, DELETED, EXPIRED, TRIGGERED, GttOrder, Trigger
 from .instruments import Instrument
-from .matching import Watched, to_ticks
-from .prices import NEVER_ABOVE, NEVER_BELOW
+from .matching import Watched
+from .prices import Market
+from .registry import Registry
 from .validation import PlaceRequest, Terms
 from .wire import dumps
 
-ACTIVE, TRIGGERED, DELETED, EXPIRED = "active", "triggered", "deleted", "expired"
-LIFETIME = timedelta(days=365)
 UNKNOWN_TRIGGER = "Invalid trigger ID."
-
-
-@dataclass(slots=True)
-class GttOrder:
-    transaction_type: str
-    quantity: int
-    order_type: str
-    product: str
-    price: Decimal
-    result: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class Trigger:
-    trigger_id: int
-    user_id: str
-    kind: str
-    instrument: Instrument
-    trigger_values: list[Decimal]
-    last_price: Decimal
-    orders: list[GttOrder]
-    created_at: datetime
-    updated_at: datetime
-    status: str = ACTIVE
-    # For a single trigger: whether it fires on the way up (it was created below the value).
-    rising: bool = False
-    app_id: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def watch_id(self) -> int:
-        return self.trigger_id
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.created_at + LIFETIME
-
-    def thresholds(self) -> tuple[int, int]:
-        ticks = [to_ticks(value, self.instrument.tick_size) for value in self.trigger_values]
-        if self.kind == "two-leg":
-            return ticks[0], ticks[1]
-        return (NEVER_BELOW, ticks[0]) if self.rising else (ticks[0], NEVER_ABOVE)
-
-    def leg(self, ticks: int) -> int:
-        """Which order a crossing at `ticks` fires."""
-        return 1 if self.kind == "two-leg" and ticks >= self.thresholds()[1] else 0
+# How a fired trigger places its order: the exchange's own `place`.
+Place = Callable[[str, PlaceRequest], list[str]]
 
 
 class Gtts:
     """Every user's triggers, placed into the exchange when the price crosses them."""
 
-    def __init__(self, exchange: Exchange) -> None:
-        self.exchange = exchange
-        exchange.on_crossed = self.fire
-        exchange.day_hooks.append(self.expire)
+    def __init__(
+        self, registry: Registry, execution: Execution, clock: Clock, market: Market, place: Place
+    ) -> None:
+        self.registry = registry
+        self.execution = execution
+        self.clock = clock
+        self.market = market
+        self.place = place
 
     @property
     def triggers(self) -> dict[int, Trigger]:
-        return self.exchange.registry.triggers
+        return self.registry.triggers
 
     def create(self, trigger: Trigger) -> int:
         self.triggers[trigger.trigger_id] = trigger
@@ -127,7 +85,7 @@ class Gtts:
             trigger = self.triggers.get(item.watch_id)
             if trigger is None or trigger.status != ACTIVE:
                 continue
-            if not self.exchange.clock.is_market_open():
+            if not self.clock.is_market_open():
                 self._watch(trigger)
                 continue
             self._place(trigger)
@@ -139,12 +97,11 @@ class Gtts:
                 trigger.status = EXPIRED
 
     def _place(self, trigger: Trigger) -> None:
-        exchange = self.exchange
-        walk = exchange.market.walk(trigger.instrument, exchange.clock.second())
+        walk = self.market.walk(trigger.instrument, self.clock.second())
         order = trigger.orders[trigger.leg(walk.ticks)]
-        now = exchange.clock.now()
+        now = self.clock.now()
         try:
-            (order_id,) = exchange.place(trigger.user_id, _request(trigger, order))
+            (order_id,) = self.place(trigger.user_id, _request(trigger, order))
             outcome = {"status": "success", "order_id": order_id, "rejection_reason": None}
         except KiteError as exc:
             outcome = {"status": "failed", "order_id": "", "rejection_reason": exc.message}
@@ -152,10 +109,10 @@ class Gtts:
         trigger.status, trigger.updated_at = TRIGGERED, now
 
     def _watch(self, trigger: Trigger) -> None:
-        self.exchange.execution.book(trigger.instrument.instrument_token).watch(trigger)
+        self.execution.book(trigger.instrument.instrument_token).watch(trigger)
 
     def _unwatch(self, trigger: Trigger) -> None:
-        self.exchange.execution.unwatch(trigger.instrument.instrument_token, trigger.trigger_id)
+        self.execution.unwatch(trigger.instrument.instrument_token, trigger.trigger_id)
 
 
 def _request(trigger: Trigger, order: GttOrder) -> PlaceRequest:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from .errors import InputError, invalid
-from .gtt import GttOrder, Trigger
+from .gtt_records import GttOrder, Trigger
 from .instruments import Catalogue, Instrument
 from .prices import PriceWalk
 from .validation import EXCHANGES, MAX_PRICE, TRANSACTION_TYPES, Form

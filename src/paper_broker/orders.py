@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -162,3 +163,7 @@ class Trade:
     exchange_order_id: str
     filled_at: datetime
     order_timestamp: datetime
+
+
+# Who hears of an order's updates (COMPLETE, CANCELLED, REJECTED, UPDATE): postbacks, the ticker.
+OrderListener = Callable[[Order, str], None]

@@ -20,7 +20,7 @@ import orjson
 
 from .books import Account, Holding, Position
 from .broker import PaperBroker
-from .gtt import ACTIVE, GttOrder, Trigger
+from .gtt_records import ACTIVE, GttOrder, Trigger
 from .instruments import Instrument
 from .orders import AMO_REQ_RECEIVED, WORKING, Order, OrderState, Trade
 from .schedule import Schedule

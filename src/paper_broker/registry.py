@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from .books import Account
 from .errors import InputError
+from .gtt_records import Trigger
 from .ids import IdFactory
-from .orders import Order, Trade
-
-if TYPE_CHECKING:
-    from .gtt import Trigger
+from .orders import WORKING, Order, Trade
 
 UNKNOWN_ORDER = "Couldn't find that `order_id`."
 
@@ -47,3 +44,18 @@ class Registry:
         if order is None:
             raise InputError(UNKNOWN_ORDER)
         return order
+
+    def roll_over(self) -> None:
+        """Start a new trading day: accounts settle, finished orders and the day's trades go.
+
+        The orders table is a new dict: one of the ways the journal tells a new day (changes.py).
+        """
+        for account in self.accounts.values():
+            account.roll_over()
+        kept = {order_id for order_id, order in self.orders.items() if order.status in WORKING}
+        self.orders = {order_id: self.orders[order_id] for order_id in kept}
+        for user_id, book in self.user_orders.items():
+            self.user_orders[user_id] = {oid: o for oid, o in book.items() if oid in kept}
+        for user_id in self.trades:
+            self.trades[user_id] = []
+        self.order_trades.clear()

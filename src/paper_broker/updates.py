@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .clock import format_timestamp
-from .orders import Order
+from .orders import Order, OrderListener
 from .postbacks import Postbacks
 from .sessions import User
 from .views import order_view
@@ -54,12 +54,23 @@ def update_payload(order: Order, user: User, event: str) -> dict[str, Any]:
 
 
 class OrderFeed:
-    """Where each user's order updates go: a postback URL and open ticker connections."""
+    """Where each user's order updates go: a postback URL and open ticker connections.
+
+    The feed belongs to the running server and outlives a broker that the admin API resets;
+    each broker listens to its orders through `publisher`, bound to that broker's users.
+    """
 
     def __init__(self, postbacks: Postbacks) -> None:
         self.postbacks = postbacks
-        self.users: Mapping[str, User] = {}
         self.sockets: dict[str, set[Push]] = {}
+
+    def publisher(self, users: Mapping[str, User]) -> OrderListener:
+        """The listener of one broker's orders; `users` are that broker's, read at each update."""
+
+        def publish(order: Order, event: str) -> None:
+            self.publish(users.get(order.user_id), order, event)
+
+        return publish
 
     def subscribe(self, user_id: str, push: Push) -> None:
         self.sockets.setdefault(user_id, set()).add(push)
@@ -75,8 +86,8 @@ class OrderFeed:
     def connections(self) -> int:
         return sum(len(pushes) for pushes in self.sockets.values())
 
-    def publish(self, order: Order, event: str) -> None:
-        user = self.users.get(order.user_id)
+    def publish(self, user: User | None, order: Order, event: str) -> None:
+        """Send the update to the postback URL and ticker connections of the order's `user`."""
         pushes = self.sockets.get(order.user_id)
         if user is None or (user.postback_url is None and not pushes):
             return

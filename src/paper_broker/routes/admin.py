@@ -147,14 +147,13 @@ def _user(user: User) -> dict[str, Any]:
 @admin
 async def reset(request: Request, broker: PaperBroker) -> bool:
     # The order feed belongs to the server: its queue and open ticker connections carry over.
+    # Ids are never handed out twice, not even by a broker that starts over.
     try:
-        fresh = PaperBroker(broker.config, feed=broker.feed)
+        fresh = PaperBroker(broker.config, feed=broker.feed, ids=broker.exchange.registry.ids)
     except ConfigError as exc:
         # The replay file is read again and may have been edited into a bad one since the start.
         raise KiteError(str(exc)) from exc
     broker.feed.postbacks.clear()
-    # Ids are never handed out twice, not even by a broker that starts over.
-    fresh.exchange.registry.ids = broker.exchange.registry.ids
     request.app.state.broker = fresh
     return True
 

@@ -7,8 +7,9 @@ from typing import Any
 from starlette.routing import Route
 
 from ..errors import InputError
-from ..gtt import UNKNOWN_TRIGGER, Trigger, trigger_view
+from ..gtt import UNKNOWN_TRIGGER, trigger_view
 from ..gtt_forms import parse_trigger
+from ..gtt_records import Trigger
 from ..instruments import Instrument
 from ..prices import PriceWalk
 from ..ratelimit import OTHER

@@ -11,6 +11,7 @@ from paper_broker.catalogue import build_catalogue
 from paper_broker.clock import IST, Clock
 from paper_broker.engine import Exchange
 from paper_broker.instruments import Catalogue
+from paper_broker.orders import OrderListener
 from paper_broker.prices import Market
 
 # A Monday inside the NSE session.
@@ -51,7 +52,15 @@ def market(clock: Clock) -> Market:
 
 
 @pytest.fixture
-def exchange(catalogue: Catalogue, market: Market, clock: Clock) -> Exchange:
-    exchange = Exchange(catalogue, market, clock)
+def listener() -> OrderListener | None:
+    """Who hears of the exchange's order updates: nobody, unless a test module says otherwise."""
+    return None
+
+
+@pytest.fixture
+def exchange(
+    catalogue: Catalogue, market: Market, clock: Clock, listener: OrderListener | None
+) -> Exchange:
+    exchange = Exchange(catalogue, market, clock, listener)
     exchange.registry.open_account("U1", Decimal("1000000"))
     return exchange

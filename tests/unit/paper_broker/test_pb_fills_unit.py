@@ -46,10 +46,14 @@ class Events:
 
 
 @pytest.fixture
-def events(exchange: Exchange) -> Events:
-    listener = Events()
-    exchange.execution.listener = listener
-    return listener
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture
+def listener(events: Events) -> Events:
+    """The exchange of these tests reports its order updates to `events`."""
+    return events
 
 
 def test_an_order_within_the_seconds_volume_fills_at_once(

@@ -12,8 +12,9 @@ import pytest
 from paper_broker.clock import IST
 from paper_broker.engine import Exchange
 from paper_broker.errors import InputError
-from paper_broker.gtt import Gtts, Trigger, trigger_view
+from paper_broker.gtt import trigger_view
 from paper_broker.gtt_forms import parse_trigger
+from paper_broker.gtt_records import Trigger
 from paper_broker.instruments import Instrument
 from paper_broker.prices import PriceWalk
 
@@ -97,7 +98,7 @@ def test_a_single_trigger_fires_towards_its_value(exchange: Exchange) -> None:
 
 
 def test_a_crossing_places_the_order_and_records_the_result(exchange: Exchange) -> None:
-    gtts = Gtts(exchange)
+    gtts = exchange.gtts
     trigger_id = gtts.create(buy_below(exchange))
 
     exchange.market.set_price(infy(exchange), Decimal("1549"), exchange.clock.second())
@@ -116,7 +117,7 @@ def test_a_crossing_places_the_order_and_records_the_result(exchange: Exchange) 
 
 
 def test_a_two_leg_trigger_fires_the_leg_it_crosses(exchange: Exchange) -> None:
-    gtts = Gtts(exchange)
+    gtts = exchange.gtts
     legs = [
         {"transaction_type": "SELL", "price": 1500},
         {"transaction_type": "SELL", "price": 1650},
@@ -132,7 +133,7 @@ def test_a_two_leg_trigger_fires_the_leg_it_crosses(exchange: Exchange) -> None:
 
 
 def test_a_failed_placement_is_a_failed_result(exchange: Exchange) -> None:
-    gtts = Gtts(exchange)
+    gtts = exchange.gtts
     leg = {"transaction_type": "SELL", "price": 1550}
     trigger_id = gtts.create(parse(exchange, form("single", [1550], [leg])))
 
@@ -146,7 +147,7 @@ def test_a_failed_placement_is_a_failed_result(exchange: Exchange) -> None:
 
 
 def test_modify_and_delete_only_active_triggers(exchange: Exchange) -> None:
-    gtts = Gtts(exchange)
+    gtts = exchange.gtts
     first = buy_below(exchange)
     gtts.create(first)
 

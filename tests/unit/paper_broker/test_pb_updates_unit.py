@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from paper_broker.engine import Exchange
+from paper_broker.orders import OrderListener
 from paper_broker.postbacks import Postbacks
 from paper_broker.sessions import User
 from paper_broker.updates import OrderFeed, app_id, checksum, update_payload
@@ -26,6 +27,7 @@ POSTBACK_FIELDS = {
     "tag", "guid",
 }  # fmt: skip
 USER = User("U1", "key1", "secret1", Decimal(10**6), "http://cb", postback_url="http://hook")
+SILENT = User("U1", "key1", "secret1", Decimal(10**6), "http://cb")
 
 
 def place(exchange: Exchange, quantity: str = "1") -> str:
@@ -37,11 +39,21 @@ def place(exchange: Exchange, quantity: str = "1") -> str:
     return order_id
 
 
-def feed_for(exchange: Exchange, user: User = USER) -> OrderFeed:
-    feed = OrderFeed(Postbacks(delays=()))
-    feed.users = {user.user_id: user}
-    exchange.execution.listener = feed.publish
-    return feed
+@pytest.fixture
+def recipient() -> User:
+    """The user whose updates the feed publishes."""
+    return USER
+
+
+@pytest.fixture
+def feed() -> OrderFeed:
+    return OrderFeed(Postbacks(delays=()))
+
+
+@pytest.fixture
+def listener(feed: OrderFeed, recipient: User) -> OrderListener:
+    """The exchange of these tests publishes its order updates to `feed`."""
+    return feed.publisher({recipient.user_id: recipient})
 
 
 def test_the_checksum_is_sha256_of_id_timestamp_and_secret() -> None:
@@ -64,9 +76,8 @@ def test_the_payload_has_every_postback_field(exchange: Exchange) -> None:
 
 
 def test_a_postback_url_receives_each_event_and_sockets_a_blank_checksum(
-    exchange: Exchange,
+    exchange: Exchange, feed: OrderFeed
 ) -> None:
-    feed = feed_for(exchange)
     frames: list[str] = []
     feed.subscribe("U1", frames.append)
 
@@ -85,10 +96,8 @@ def test_a_postback_url_receives_each_event_and_sockets_a_blank_checksum(
     assert feed.connections == 0
 
 
-def test_nobody_listening_builds_nothing(exchange: Exchange) -> None:
-    silent = User("U1", "key1", "secret1", Decimal(10**6), "http://cb")
-    feed = feed_for(exchange, silent)
-
+@pytest.mark.parametrize("recipient", [SILENT])
+def test_nobody_listening_builds_nothing(exchange: Exchange, feed: OrderFeed) -> None:
     place(exchange)
 
     assert feed.postbacks.state()["queued"] == 0
