@@ -19,15 +19,15 @@ from decimal import Decimal
 
 from .errors import InputError, MarginError
 from .instruments import Instrument
+from .kite_enums import INTRADAY_PRODUCTS, Product
 
 ZERO = Decimal(0)
 INTRADAY_RATE = Decimal("0.2")
 DERIVATIVE_RATE = Decimal("0.15")
-INTRADAY_PRODUCTS = frozenset({"MIS", "CO"})
 # Conversions Kite offers: intraday to delivery for stocks, intraday to carry for F&O.
 CONVERSIONS = {
-    True: frozenset({frozenset({"MIS", "CNC"}), frozenset({"MIS", "MTF"})}),
-    False: frozenset({frozenset({"MIS", "NRML"})}),
+    True: frozenset({frozenset({Product.MIS, Product.CNC}), frozenset({Product.MIS, Product.MTF})}),
+    False: frozenset({frozenset({Product.MIS, Product.NRML})}),
 }
 
 
@@ -160,7 +160,7 @@ class Account:
         """Shares a CNC sale may deliver: holdings plus today's net delivery buys."""
         holding = self.holdings.get(instrument.key)
         held = holding.total if holding is not None else 0
-        today = self.positions.get((instrument.key, "CNC"))
+        today = self.positions.get((instrument.key, Product.CNC))
         return held + (today.quantity if today is not None else 0)
 
     def required_margin(
@@ -173,7 +173,7 @@ class Account:
             net < 0 and is_buy and quantity <= -net
         ):
             return ZERO
-        if product == "CNC" and not is_buy:
+        if product == Product.CNC and not is_buy:
             return ZERO  # a delivery sale is covered by holdings, checked separately
         notional, rate = exposure(instrument, product, is_buy, price)
         return (quantity * notional * rate).quantize(Decimal("0.01"))
@@ -231,7 +231,7 @@ class Account:
             holding.settle()
         for key, position in list(self.positions.items()):
             del self.positions[key]
-            if position.product == "CNC":
+            if position.product == Product.CNC:
                 self._deliver(position)
             elif position.quantity:
                 self.positions[key] = position.carried()

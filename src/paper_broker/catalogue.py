@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from .clock import monthly_expiries
 from .instruments import Catalogue, Instrument
+from .kite_enums import ExchangeCode
 
 TICK = Decimal("0.05")
 STRIKES_EACH_SIDE = 2
@@ -59,8 +60,9 @@ def _equity(symbol: str, name: str, token: int, price: str, isin: str) -> Instru
         instrument_token=token,
         tradingsymbol=symbol,
         name=name,
-        exchange="NSE",
-        segment="NSE",
+        exchange=ExchangeCode.NSE,
+        # NSE's cash segment bears the exchange's name.
+        segment=ExchangeCode.NSE,
         instrument_type="EQ",
         tick_size=TICK,
         lot_size=1,
@@ -74,7 +76,7 @@ def _index(underlying: _Underlying) -> Instrument:
         instrument_token=underlying.index_token,
         tradingsymbol=underlying.index_symbol,
         name=underlying.index_symbol,
-        exchange="NSE",
+        exchange=ExchangeCode.NSE,
         segment="INDICES",
         instrument_type="EQ",
         tick_size=Decimal(0),
@@ -103,7 +105,7 @@ def _future(underlying: _Underlying, expiry: date, prefix: str, token: int) -> I
         instrument_token=token << 8 | NFO_SEGMENT_BYTE,
         tradingsymbol=f"{prefix}FUT",
         name=underlying.name,
-        exchange="NFO",
+        exchange=ExchangeCode.NFO,
         segment="NFO-FUT",
         instrument_type="FUT",
         tick_size=TICK,
@@ -128,7 +130,7 @@ def _option(
         instrument_token=token << 8 | NFO_SEGMENT_BYTE,
         tradingsymbol=f"{prefix}{strike}{kind}",
         name=underlying.name,
-        exchange="NFO",
+        exchange=ExchangeCode.NFO,
         segment="NFO-OPT",
         instrument_type=kind,
         tick_size=TICK,

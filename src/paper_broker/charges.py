@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .instruments import Instrument
+from .kite_enums import DELIVERY_PRODUCTS
 
 D = Decimal
 OCT_2024 = date(2024, 10, 1)
@@ -56,7 +57,7 @@ SCHEDULE: tuple[tuple[str, date, Rates], ...] = (
 
 def segment_of(instrument: Instrument, product: str) -> str:
     if instrument.is_equity:
-        return "equity_delivery" if product in {"CNC", "MTF"} else "equity_intraday"
+        return "equity_delivery" if product in DELIVERY_PRODUCTS else "equity_intraday"
     return "options" if instrument.instrument_type in {"CE", "PE"} else "futures"
 
 

@@ -11,6 +11,7 @@ from .execution import Execution
 from .gtt import Gtts
 from .ids import IdFactory
 from .instruments import Catalogue
+from .kite_enums import OrderType, Product, TransactionType, Validity, Variety
 from .orders import (
     AMO_REQ_RECEIVED,
     CANCEL_PENDING,
@@ -69,10 +70,10 @@ class Exchange:
 
     def place(self, user_id: str, request: PlaceRequest, reject: str | None = None) -> list[str]:
         """Accept an order (several when autosliced); refusals leave no order behind."""
-        if request.variety != "amo" and not self.clock.is_market_open():
+        if request.variety != Variety.AMO and not self.clock.is_market_open():
             raise InputError(MARKET_CLOSED)
         account = self.registry.accounts[user_id]
-        if request.product == "CNC" and request.transaction_type == "SELL":
+        if request.product == Product.CNC and request.transaction_type == TransactionType.SELL:
             self._check_holdings(user_id, request)
         price = self._reference_price(request)
         item, product, buying = request.instrument, request.product, is_buy(request)
@@ -117,7 +118,9 @@ class Exchange:
         self.execution.unrest(order)
         if parent_order_id and order.parent_order_id == parent_order_id:
             # Exiting a cover order's stop leg squares the position off at market.
-            order.move(status=OPEN, order_type="MARKET", exchange_update_timestamp=self.clock.now())
+            order.move(
+                status=OPEN, order_type=OrderType.MARKET, exchange_update_timestamp=self.clock.now()
+            )
             self.execution.work(order, second)
             return order
         order.move(status=CANCEL_PENDING)
@@ -161,7 +164,11 @@ class Exchange:
                 self._roll_over(at)
                 continue
             order = self.registry.orders.get(order_id)
-            if order is not None and order.status in WORKING and order.state.validity == "TTL":
+            if (
+                order is not None
+                and order.status in WORKING
+                and order.state.validity == Validity.TTL
+            ):
                 self.execution.cancel(order, at, TTL_EXPIRED)
 
     def _roll_over(self, second: int) -> None:

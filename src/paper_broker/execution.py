@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .clock import second_to_datetime
+from .kite_enums import MARKET_TYPES, STOP_TYPES, Validity, Variety
 from .legs import cover_leg, next_iceberg_leg
 from .matching import Book, Watched, is_marketable, is_triggered
 from .orders import (
@@ -19,7 +20,6 @@ from .orders import (
     OPEN,
     OPEN_PENDING,
     REJECTED,
-    STOP_TYPES,
     TRIGGER_PENDING,
     UPDATE,
     VALIDATION_PENDING,
@@ -82,7 +82,7 @@ class Execution:
         order.move(status=OPEN_PENDING, exchange_order_id=self.registry.ids.exchange_order_id())
         status = TRIGGER_PENDING if order.state.order_type in STOP_TYPES else OPEN
         order.move(status=status, exchange_timestamp=when, exchange_update_timestamp=when)
-        if order.state.validity == "TTL":
+        if order.state.validity == Validity.TTL:
             self.went_live.append(order)
         self.work(order, second)
 
@@ -99,7 +99,7 @@ class Execution:
         elif is_marketable(order, ticks):
             self.trade(order, ticks, second)
             self._after_trade(order, second)
-        elif order.state.validity == "IOC":
+        elif order.state.validity == Validity.IOC:
             self.cancel(order, second)
         else:
             self.rest(order)
@@ -107,7 +107,7 @@ class Execution:
     def _after_trade(self, order: Order, second: int) -> None:
         """What is left of an order after its first trade: IOC cancels it, others rest."""
         if order.state.status == OPEN:
-            if order.state.validity == "IOC":
+            if order.state.validity == Validity.IOC:
                 self.cancel(order, second)
             else:
                 self.rest(order)
@@ -139,7 +139,7 @@ class Execution:
 
     def _after_complete(self, order: Order, second: int) -> None:
         when = second_to_datetime(second)
-        if order.variety == "co" and order.parent_order_id is None:
+        if order.variety == Variety.CO and order.parent_order_id is None:
             leg = cover_leg(order, self.registry.ids, when)
             self.registry.add_order(leg)
             self.rest(leg)
@@ -195,7 +195,7 @@ class Execution:
             if order.state.status == TRIGGER_PENDING:
                 self._trigger(order, ticks, second)
                 continue
-            at = ticks if order.state.order_type in {"MARKET", "SL-M"} else _limit_ticks(order)
+            at = ticks if order.state.order_type in MARKET_TYPES else _limit_ticks(order)
             self.trade(order, at, second)
             if order.state.status == OPEN:
                 book.orders[order.order_id] = order

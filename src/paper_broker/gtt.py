@@ -18,6 +18,7 @@ from .errors import InputError, KiteError
 from .execution import Execution
 from .gtt_records import ACTIVE, DELETED, EXPIRED, TRIGGERED, GttOrder, Trigger
 from .instruments import Instrument
+from .kite_enums import Validity, Variety
 from .matching import Watched
 from .prices import Market
 from .registry import Registry
@@ -121,12 +122,12 @@ def _request(trigger: Trigger, order: GttOrder) -> PlaceRequest:
         quantity=order.quantity,
         price=order.price,
         trigger_price=Decimal(0),
-        validity="DAY",
+        validity=Validity.DAY,
         disclosed_quantity=0,
         market_protection=Decimal(0),
     )
     return PlaceRequest(
-        variety="regular",
+        variety=Variety.REGULAR,
         instrument=trigger.instrument,
         transaction_type=order.transaction_type,
         product=order.product,
@@ -143,7 +144,7 @@ def _result(
         "account_id": trigger.user_id,
         "exchange": trigger.instrument.exchange,
         "tradingsymbol": trigger.instrument.tradingsymbol,
-        "validity": "DAY",
+        "validity": Validity.DAY,
         "product": order.product,
         "order_type": order.order_type,
         "transaction_type": order.transaction_type,

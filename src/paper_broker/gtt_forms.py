@@ -11,12 +11,13 @@ import orjson
 from .errors import InputError, invalid
 from .gtt_records import GttOrder, Trigger
 from .instruments import Catalogue, Instrument
+from .kite_enums import OrderType, Product
 from .prices import PriceWalk
 from .validation import EXCHANGES, MAX_PRICE, TRANSACTION_TYPES, Form
 
 TYPES = {"single": 1, "two-leg": 2}
-ORDER_TYPES = frozenset({"LIMIT", "MARKET"})
-PRODUCTS = frozenset({"CNC", "MIS", "NRML"})
+ORDER_TYPES = frozenset({OrderType.LIMIT, OrderType.MARKET})
+PRODUCTS = frozenset({Product.CNC, Product.MIS, Product.NRML})
 
 
 def parse_trigger(
@@ -106,7 +107,7 @@ def _order(item: Any, instrument: Instrument) -> GttOrder:
         product=_pick(item, "product", PRODUCTS),
         price=_price(item.get("price"), instrument, "price"),
     )
-    if (order.product == "CNC") != instrument.is_equity:
+    if (order.product == Product.CNC) != instrument.is_equity:
         raise invalid("product")
     return order
 

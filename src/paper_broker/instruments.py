@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .kite_enums import EQUITY_EXCHANGES
+
 CSV_COLUMNS = (
     "instrument_token",
     "exchange_token",
@@ -23,7 +25,6 @@ CSV_COLUMNS = (
     "segment",
     "exchange",
 )
-EQUITY_EXCHANGES = frozenset({"NSE", "BSE"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .ids import IdFactory
+from .kite_enums import OrderType, Product, TransactionType, Validity, Variety
 from .orders import TRIGGER_PENDING, Order, OrderState, received_state
 
 
@@ -15,11 +16,11 @@ def cover_leg(entry: Order, ids: IdFactory, now: datetime) -> Order:
     """The system-placed stop-loss leg of a filled cover order, already at the exchange."""
     state = OrderState(
         status=TRIGGER_PENDING,
-        order_type="SL-M",
+        order_type=OrderType.SL_M,
         quantity=entry.state.quantity,
         price=Decimal(0),
         trigger_price=entry.state.trigger_price,
-        validity="DAY",
+        validity=Validity.DAY,
         disclosed_quantity=0,
         # A limit entry may carry no protection; the system's stop leg uses the automatic one.
         market_protection=entry.state.market_protection or Decimal(-1),
@@ -31,10 +32,10 @@ def cover_leg(entry: Order, ids: IdFactory, now: datetime) -> Order:
     return Order(
         order_id=ids.order_id(now),
         user_id=entry.user_id,
-        variety="co",
+        variety=Variety.CO,
         instrument=entry.instrument,
-        transaction_type="SELL" if entry.is_buy else "BUY",
-        product="CO",
+        transaction_type=TransactionType.SELL if entry.is_buy else TransactionType.BUY,
+        product=Product.CO,
         state=state,
         guid=ids.guid(entry.user_id),
         tag=entry.tag,

@@ -17,6 +17,7 @@ from typing import Any
 from .books import ZERO, Account, Position
 from .charges import add_charges, order_charges
 from .instruments import Instrument
+from .kite_enums import INTRADAY_PRODUCTS, OrderType, TransactionType, Variety
 
 SPAN_SHARE = Decimal(11) / Decimal(15)
 COMPONENTS = ("span", "exposure", "option_premium", "additional", "bo", "cash", "var")
@@ -34,7 +35,7 @@ class MarginOrder:
 
     @property
     def is_buy(self) -> bool:
-        return self.transaction_type == "BUY"
+        return self.transaction_type == TransactionType.BUY
 
     @property
     def is_long(self) -> bool:
@@ -54,7 +55,7 @@ def order_margin(account: Account, order: MarginOrder, day: date) -> dict[str, A
     else:
         parts["span"] = (block * SPAN_SHARE).quantize(Decimal("0.01"))
         parts["exposure"] = block - parts["span"]
-    leverage = 5 if item.is_equity and order.product in {"MIS", "CO"} else 1
+    leverage = 5 if item.is_equity and order.product in INTRADAY_PRODUCTS else 1
     return {
         "type": "equity",
         "tradingsymbol": item.tradingsymbol,
@@ -136,10 +137,10 @@ def _as_order(position: Position) -> MarginOrder | None:
         return None
     return MarginOrder(
         instrument=position.instrument,
-        transaction_type="BUY" if quantity > 0 else "SELL",
-        variety="regular",
+        transaction_type=TransactionType.BUY if quantity > 0 else TransactionType.SELL,
+        variety=Variety.REGULAR,
         product=position.product,
-        order_type="MARKET",
+        order_type=OrderType.MARKET,
         quantity=abs(quantity),
         price=position.average_price(),
     )

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
+from .kite_enums import MARKET_TYPES, PRICED_TYPES
 from .orders import OPEN, TRIGGER_PENDING, Order
 from .prices import NEVER_ABOVE, NEVER_BELOW
-
-MARKET_TYPES = frozenset({"MARKET", "SL-M"})
 
 
 class Watched(Protocol):
@@ -47,7 +46,7 @@ def thresholds(order: Order) -> tuple[int, int]:
     if state.status == TRIGGER_PENDING:
         trigger = to_ticks(state.trigger_price, tick)
         return (NEVER_BELOW, trigger) if order.is_buy else (trigger, NEVER_ABOVE)
-    if state.status == OPEN and state.order_type in {"LIMIT", "SL"}:
+    if state.status == OPEN and state.order_type in PRICED_TYPES:
         limit = to_ticks(state.price, tick)
         return (limit, NEVER_ABOVE) if order.is_buy else (NEVER_BELOW, limit)
     if state.status == OPEN and state.order_type in MARKET_TYPES:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from .instruments import Instrument
+from .kite_enums import TransactionType
 
 PUT_ORDER_REQ_RECEIVED = "PUT ORDER REQ RECEIVED"
 AMO_REQ_RECEIVED = "AMO REQ RECEIVED"
@@ -29,7 +30,6 @@ UPDATE = "UPDATE"
 TERMINAL = frozenset({COMPLETE, CANCELLED, REJECTED})
 # States in which a client may still modify or cancel the order.
 WORKING = frozenset({OPEN, TRIGGER_PENDING, AMO_REQ_RECEIVED})
-STOP_TYPES = frozenset({"SL", "SL-M"})
 MAX_MODIFICATIONS = 25
 
 
@@ -131,7 +131,7 @@ class Order:
 
     @property
     def is_buy(self) -> bool:
-        return self.transaction_type == "BUY"
+        return self.transaction_type == TransactionType.BUY
 
     @property
     def unplaced_quantity(self) -> int:

@@ -22,6 +22,7 @@ from .books import Account, Holding, Position
 from .broker import PaperBroker
 from .gtt_records import ACTIVE, GttOrder, Trigger
 from .instruments import Instrument
+from .kite_enums import Validity
 from .orders import AMO_REQ_RECEIVED, WORKING, Order, OrderState, Trade
 from .schedule import Schedule
 from .sessions import Session, User
@@ -172,7 +173,7 @@ def _restore_schedule(broker: PaperBroker, day_end: int) -> None:
     exchange.schedule = Schedule(exchange.clock.second())
     exchange.schedule.day_end = exchange.schedule.next_at = day_end
     for order in exchange.registry.orders.values():
-        if order.status in WORKING and order.state.validity == "TTL":
+        if order.status in WORKING and order.state.validity == Validity.TTL:
             exchange.execution.went_live.append(order)
 
 

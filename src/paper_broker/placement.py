@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .kite_enums import TransactionType, Variety
 from .legs import iceberg_meta
 from .orders import AMO_REQ_RECEIVED, PUT_ORDER_REQ_RECEIVED, Order, OrderState, received_state
 from .validation import PlaceRequest, Terms
 
 
 def is_buy(request: PlaceRequest) -> bool:
-    return request.transaction_type == "BUY"
+    return request.transaction_type == TransactionType.BUY
 
 
 def initial_state(request: PlaceRequest, quantity: int, now: datetime) -> OrderState:
-    status = AMO_REQ_RECEIVED if request.variety == "amo" else PUT_ORDER_REQ_RECEIVED
+    status = AMO_REQ_RECEIVED if request.variety == Variety.AMO else PUT_ORDER_REQ_RECEIVED
     return received_state(request.terms, quantity, now, status)
 
 
@@ -29,7 +30,7 @@ def slices(request: PlaceRequest) -> list[int]:
 
 def first_leg(request: PlaceRequest, quantity: int) -> int:
     """An iceberg shows only its first leg; the exchange places the next ones as legs fill."""
-    if request.variety == "iceberg" and request.iceberg_quantity:
+    if request.variety == Variety.ICEBERG and request.iceberg_quantity:
         return min(request.iceberg_quantity, quantity)
     return quantity
 
@@ -41,7 +42,11 @@ def tag_slices(orders: list[Order]) -> None:
 
 
 def meta(request: PlaceRequest, leg_quantity: int) -> dict[str, Any]:
-    if request.variety != "iceberg" or not request.iceberg_legs or not request.iceberg_quantity:
+    if (
+        request.variety != Variety.ICEBERG
+        or not request.iceberg_legs
+        or not request.iceberg_quantity
+    ):
         return {}
     total = request.terms.quantity
     return iceberg_meta(1, request.iceberg_legs, request.iceberg_quantity, total, leg_quantity)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from .books import ZERO, Account, Holding, Position
+from .kite_enums import Product
 
 DAY_FIELDS = (
     "buy_quantity",
@@ -19,7 +20,7 @@ DAY_FIELDS = (
 NO_MTF = {"quantity": 0, "used_quantity": 0, "average_price": 0, "value": 0, "initial_margin": 0}
 # Holding fields a paper account never varies: no pledges, authorisations or short deliveries.
 HOLDING_CONSTANTS = {
-    "product": "CNC",
+    "product": Product.CNC,
     "price": 0,
     "authorised_quantity": 0,
     "authorised_date": None,

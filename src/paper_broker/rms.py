@@ -6,13 +6,12 @@ from decimal import Decimal
 
 from .books import Account
 from .errors import HoldingError
+from .kite_enums import PRICED_TYPES, STOP_TYPES, Product
 from .orders import Order
 from .prices import PriceWalk
 from .validation import PlaceRequest
 
 CIRCUIT_RULE = "RMS:Rule: Check circuit limit including square off order exceeds"
-PRICED_TYPES = frozenset({"LIMIT", "SL"})
-STOP_TYPES = frozenset({"SL", "SL-M"})
 
 
 def circuit_breach(
@@ -50,7 +49,7 @@ def check_holdings(account: Account, request: PlaceRequest, waiting: list[Order]
     instrument = request.instrument
     available = account.sellable(instrument)
     for order in waiting:
-        if order.user_id == account.user_id and order.product == "CNC" and not order.is_buy:
+        if order.user_id == account.user_id and order.product == Product.CNC and not order.is_buy:
             available -= order.outstanding_quantity
     available = max(available, 0)
     if request.terms.quantity > available:

@@ -10,16 +10,25 @@ from typing import Any
 
 from .errors import InputError, invalid
 from .instruments import Catalogue, Instrument
+from .kite_enums import (
+    DELIVERY_PRODUCTS,
+    MARKET_TYPES,
+    PRICED_TYPES,
+    STOP_TYPES,
+    ExchangeCode,
+    OrderType,
+    Product,
+    TransactionType,
+    Validity,
+    Variety,
+)
 
-VARIETIES = frozenset({"regular", "amo", "co", "iceberg", "auction"})
-EXCHANGES = frozenset({"NSE", "BSE", "NFO", "CDS", "BFO", "MCX", "BCD"})
-TRANSACTION_TYPES = frozenset({"BUY", "SELL"})
-ORDER_TYPES = frozenset({"MARKET", "LIMIT", "SL", "SL-M"})
-PRODUCTS = frozenset({"CNC", "NRML", "MIS", "MTF", "CO"})
-VALIDITIES = frozenset({"DAY", "IOC", "TTL"})
-NEEDS_PRICE = frozenset({"LIMIT", "SL"})
-NEEDS_TRIGGER = frozenset({"SL", "SL-M"})
-NEEDS_PROTECTION = frozenset({"MARKET", "SL-M"})
+VARIETIES = frozenset(Variety)
+EXCHANGES = frozenset(ExchangeCode) - {ExchangeCode.MF}
+TRANSACTION_TYPES = frozenset(TransactionType)
+ORDER_TYPES = frozenset(OrderType)
+PRODUCTS = frozenset(Product) - {Product.BO}
+VALIDITIES = frozenset(Validity)
 MAX_AUTOSLICES = 10
 # Far beyond any real order, and small enough for exact Decimal arithmetic (28 digits).
 MAX_QUANTITY = 10**8
@@ -105,7 +114,7 @@ def parse_modify(form: Form, current: Terms) -> Terms:
     if "validity" in form:
         changes["validity"] = _choice(form, "validity", VALIDITIES)
     terms = replace(current, **changes)
-    if terms.order_type not in NEEDS_PRICE:
+    if terms.order_type not in PRICED_TYPES:
         terms = replace(terms, price=Decimal(0))
     return terms
 
@@ -117,7 +126,7 @@ def check_terms(
     _check_prices(instrument, side, terms)
     _check_quantity(instrument, terms, autoslice)
     _check_protection(terms)
-    if terms.validity == "TTL" and not terms.validity_ttl:
+    if terms.validity == Validity.TTL and not terms.validity_ttl:
         raise invalid("validity_ttl")
 
 
@@ -131,25 +140,25 @@ def _instrument(form: Form, catalogue: Catalogue) -> Instrument:
 
 def _terms(form: Form) -> Terms:
     order_type = _choice(form, "order_type", ORDER_TYPES)
-    validity = _choice(form, "validity", VALIDITIES, default="DAY")
+    validity = _choice(form, "validity", VALIDITIES, default=Validity.DAY)
     return Terms(
         order_type=order_type,
         quantity=_int(form, "quantity", minimum=1),
-        price=_decimal(form, "price") if order_type in NEEDS_PRICE else Decimal(0),
+        price=_decimal(form, "price") if order_type in PRICED_TYPES else Decimal(0),
         trigger_price=_decimal(form, "trigger_price"),
         validity=validity,
         disclosed_quantity=_optional_int(form, "disclosed_quantity") or 0,
         market_protection=_decimal(form, "market_protection", allow_negative=True),
-        validity_ttl=_optional_int(form, "validity_ttl") if validity == "TTL" else None,
+        validity_ttl=_optional_int(form, "validity_ttl") if validity == Validity.TTL else None,
     )
 
 
 def _product(form: Form, instrument: Instrument, variety: str) -> str:
     product = _choice(form, "product", PRODUCTS)
-    if variety == "co":
-        return "CO"
-    equity_only = product in {"CNC", "MTF"}
-    if product == "CO" or (equity_only != instrument.is_equity and product != "MIS"):
+    if variety == Variety.CO:
+        return Product.CO
+    equity_only = product in DELIVERY_PRODUCTS
+    if product == Product.CO or (equity_only != instrument.is_equity and product != Product.MIS):
         raise invalid("product")
     return product
 
@@ -164,9 +173,9 @@ def _tag(form: Form) -> str | None:
 
 
 def _check_prices(instrument: Instrument, side: str, terms: Terms) -> None:
-    if terms.order_type in NEEDS_PRICE and terms.price <= 0:
+    if terms.order_type in PRICED_TYPES and terms.price <= 0:
         raise invalid("price")
-    if terms.order_type in NEEDS_TRIGGER and terms.trigger_price <= 0:
+    if terms.order_type in STOP_TYPES and terms.trigger_price <= 0:
         raise invalid("trigger_price")
     for name, value in (("price", terms.price), ("trigger price", terms.trigger_price)):
         if value % instrument.tick_size:
@@ -174,14 +183,14 @@ def _check_prices(instrument: Instrument, side: str, terms: Terms) -> None:
                 f"Tick size for this script is {instrument.tick_size}. "
                 f"Kindly enter {name} in the multiple of tick size for this script"
             )
-    if terms.order_type == "SL":
+    if terms.order_type == OrderType.SL:
         _check_stop_limit(side, terms)
 
 
 def _check_stop_limit(side: str, terms: Terms) -> None:
-    if side == "BUY" and terms.trigger_price > terms.price:
+    if side == TransactionType.BUY and terms.trigger_price > terms.price:
         raise InputError("Trigger price for stoploss buy orders should be lower than the price.")
-    if side == "SELL" and terms.trigger_price < terms.price:
+    if side == TransactionType.SELL and terms.trigger_price < terms.price:
         raise InputError("Trigger price for stoploss sell orders should be higher than the price.")
 
 
@@ -203,18 +212,18 @@ def _check_protection(terms: Terms) -> None:
     protection = terms.market_protection
     if protection != -1 and not 0 <= protection <= 100:
         raise invalid("market_protection")
-    if terms.order_type in NEEDS_PROTECTION and protection == 0:
+    if terms.order_type in MARKET_TYPES and protection == 0:
         raise InputError(PROTECTION_MESSAGE)
 
 
 def _check_variety(request: PlaceRequest) -> None:
     terms = request.terms
-    if request.variety == "co":
-        if terms.order_type not in {"MARKET", "LIMIT"} or terms.trigger_price <= 0:
+    if request.variety == Variety.CO:
+        if terms.order_type not in {OrderType.MARKET, OrderType.LIMIT} or terms.trigger_price <= 0:
             raise invalid("trigger_price")
-    elif request.variety == "iceberg":
+    elif request.variety == Variety.ICEBERG:
         _check_iceberg(request)
-    elif request.variety == "auction" and not request.auction_number:
+    elif request.variety == Variety.AUCTION and not request.auction_number:
         raise invalid("auction_number")
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from .clock import format_time, format_timestamp
+from .kite_enums import ExchangeCode, OrderType, Product
 from .orders import Order, OrderState, Trade
 from .sessions import Session, User
 
-EXCHANGES = ["NSE", "NFO", "BFO", "CDS", "BSE", "MCX", "BCD", "MF"]
-PRODUCTS = ["CNC", "NRML", "MIS", "BO", "CO"]
-ORDER_TYPES = ["MARKET", "LIMIT", "SL", "SL-M"]
+EXCHANGES = [
+    ExchangeCode.NSE, ExchangeCode.NFO, ExchangeCode.BFO, ExchangeCode.CDS,
+    ExchangeCode.BSE, ExchangeCode.MCX, ExchangeCode.BCD, ExchangeCode.MF,
+]  # fmt: skip
+PRODUCTS = [Product.CNC, Product.NRML, Product.MIS, Product.BO, Product.CO]
+ORDER_TYPES = [OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M]
 
 
 def order_view(order: Order, state: OrderState | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..broker import PaperBroker
 from ..charges import order_charges
 from ..errors import InputError, invalid
 from ..instruments import Instrument
+from ..kite_enums import OrderType, Variety
 from ..margins import MarginOrder, basket, compact, order_margin
 from ..ratelimit import OTHER
 from ..validation import EXCHANGES, MAX_PRICE, MAX_QUANTITY, PRODUCTS, TRANSACTION_TYPES
@@ -80,9 +81,9 @@ def _order(broker: PaperBroker, item: Any, price_field: str) -> MarginOrder:
     return MarginOrder(
         instrument=instrument,
         transaction_type=_choice(item, "transaction_type", TRANSACTION_TYPES),
-        variety=str(item.get("variety") or "regular"),
+        variety=str(item.get("variety") or Variety.REGULAR),
         product=_choice(item, "product", PRODUCTS),
-        order_type=str(item.get("order_type") or "MARKET"),
+        order_type=str(item.get("order_type") or OrderType.MARKET),
         quantity=_quantity(item),
         price=price,
     )

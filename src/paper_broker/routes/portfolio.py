@@ -7,6 +7,7 @@ from typing import Any
 from starlette.routing import Route
 
 from ..errors import invalid
+from ..kite_enums import Product, TransactionType
 from ..portfolio import holding_view, position_view
 from ..ratelimit import OTHER
 from ..validation import EXCHANGES, PRODUCTS, TRANSACTION_TYPES, Form
@@ -44,7 +45,7 @@ async def convert_position(call: Call) -> bool:
     account.convert(
         instrument,
         products,
-        _choice(fields, "transaction_type", TRANSACTION_TYPES) == "BUY",
+        _choice(fields, "transaction_type", TRANSACTION_TYPES) == TransactionType.BUY,
         _quantity(fields),
         _choice(fields, "position_type", POSITION_TYPES) == "overnight",
     )
@@ -59,7 +60,7 @@ async def holdings(call: Call) -> list[dict[str, Any]]:
     rows = []
     for holding in account.holdings.values():
         walk = broker.market.walk(holding.instrument, second)
-        today = account.positions.get((holding.instrument.key, "CNC"))
+        today = account.positions.get((holding.instrument.key, Product.CNC))
         sold = max(0, -today.quantity) if today is not None else 0
         rows.append(holding_view(holding, sold, walk.price, walk.close * walk.tick))
     return rows

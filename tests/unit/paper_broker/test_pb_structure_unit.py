@@ -1,9 +1,14 @@
-"""The paper broker's shape, read from its source: module imports form no circle.
+"""The paper broker's shape, read from its source: no import circle, Kite's words in one place.
 
 Every import of a paper broker module by another counts, wherever it stands: at module level,
 inside a function, and inside `if TYPE_CHECKING:` blocks too. A circle that only the type
 checker sees is still two modules that cannot be understood, tested or changed one without the
 other, so the test is stricter than what Python itself needs to import the package.
+
+Kite's order types, varieties, validities, sides, products and exchanges are spelled out only in
+`kite_enums.py`; everywhere else they are members of its enums. A bare string of that
+vocabulary anywhere else is a finding, in a comparison, a set or an argument alike, except as a
+mapping key (`meta["iceberg"]` names a field, not a variety).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import paper_broker
+from paper_broker import kite_enums
 
 PACKAGE = Path(paper_broker.__file__).parent
 
@@ -126,3 +132,70 @@ def test_a_circle_is_reported_as_the_path_around_it() -> None:
 
 def test_no_two_modules_of_the_paper_broker_import_each_other_even_indirectly() -> None:
     assert find_cycle(import_graph()) is None
+
+
+VOCABULARY = frozenset(
+    member.value
+    for vocabulary in (
+        kite_enums.OrderType,
+        kite_enums.Variety,
+        kite_enums.Validity,
+        kite_enums.TransactionType,
+        kite_enums.Product,
+        kite_enums.ExchangeCode,
+    )
+    for member in vocabulary
+)
+
+
+def _mapping_keys(tree: ast.AST) -> set[int]:
+    """The nodes that name a key: of a dict display, a subscript, `.get`, `.pop`, `.setdefault`."""
+    keys: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys.update(id(key) for key in node.keys if key is not None)
+        elif isinstance(node, ast.Subscript):
+            keys.add(id(node.slice))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"get", "pop", "setdefault"}
+            and node.args
+        ):
+            keys.add(id(node.args[0]))
+    return keys
+
+
+def bare_words(source: str) -> list[tuple[int, str]]:
+    """(line, word) of every string constant of Kite's vocabulary that is not a mapping key."""
+    tree = ast.parse(source)
+    keys = _mapping_keys(tree)
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in VOCABULARY
+        and id(node) not in keys
+    )
+
+
+def test_the_vocabulary_reader_finds_words_in_comparisons_sets_and_arguments() -> None:
+    source = """
+if order.variety == "co" or state.order_type in {"MARKET", "SL-M"}:
+    place(validity="DAY")
+iceberg = order.meta.get("iceberg") or order.meta["iceberg"]
+view = {"iceberg": 1, "message": "MARKET orders are refused"}
+"""
+
+    assert bare_words(source) == [(2, "MARKET"), (2, "SL-M"), (2, "co"), (3, "DAY")]
+
+
+def test_only_kite_enums_spells_out_kites_vocabulary() -> None:
+    found = {
+        name: words
+        for name, path in MODULES.items()
+        if name != "kite_enums" and (words := bare_words(path.read_text()))
+    }
+
+    assert found == {}
