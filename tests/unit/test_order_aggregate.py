@@ -236,3 +236,21 @@ def test_a_new_request_is_checked_and_a_stored_one_is_rebuilt_as_it_was() -> Non
         make_request(quantity=0)
     stored = replace(make_request(), quantity=0)  # a row written under older rules
     assert stored.quantity == 0
+
+
+@pytest.mark.parametrize("pending", [OrderStatus.MODIFY_PENDING, OrderStatus.CANCEL_PENDING])
+def test_an_amendment_of_an_amo_settles_back_while_it_waits_for_the_open(
+    pending: OrderStatus,
+) -> None:
+    order = working_order(OrderStatus.PENDING, broker_status="AMO REQ RECEIVED")
+    trigger = (
+        OrderTrigger.REQUEST_MODIFY
+        if pending is OrderStatus.MODIFY_PENDING
+        else OrderTrigger.REQUEST_CANCEL
+    )
+    order.move(trigger, LATER)
+
+    assert order.apply_report(make_report("AMO REQ RECEIVED"), LATER)
+
+    assert order.status is OrderStatus.PENDING
+    order.move(OrderTrigger.REQUEST_MODIFY, LATER)  # a second modification is possible again

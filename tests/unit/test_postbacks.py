@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -171,8 +172,10 @@ async def test_the_broker_view_with_another_tag_is_drift_too(world: World) -> No
     world.broker.book[order.broker_order_id] = _retagged(report, "REUSEDID", "COMPLETE")
     signed = _signed(order)
 
+    claim = replace(report, raw_status="COMPLETE", filled_quantity=report.quantity)
+
     verified = await world.services.postbacks.verify(signed)
-    outcome = await world.services.postbacks.apply(verified, None)
+    outcome = await world.services.postbacks.apply(verified, claim)
 
     assert outcome is PostbackOutcome.MISMATCH
     assert (await stored(world, order)).status is OrderStatus.OPEN
@@ -215,7 +218,7 @@ async def test_a_body_that_is_not_a_signed_object_is_401(
     assert reply.status_code == 401
 
 
-async def test_a_verified_body_with_a_bad_field_is_still_confirmed(
+async def test_a_verified_body_with_a_bad_field_is_left_to_the_sync(
     world: World, client: httpx.AsyncClient
 ) -> None:
     order = await working(world)
@@ -224,8 +227,34 @@ async def test_a_verified_body_with_a_bad_field_is_still_confirmed(
 
     reply = await client.post(URL, json=body(order, "COMPLETE", quantity={"not": "a number"}))
 
-    assert reply.json() == {"outcome": "applied"}
+    assert reply.json() == {"outcome": "deferred"}
+    assert world.broker.calls["order_history"] == 0
+    await world.services.reconcile.sync_account(ACCOUNT)
     assert (await stored(world, order)).status is OrderStatus.COMPLETE
+
+
+@pytest.mark.parametrize(
+    "shifted",
+    [
+        {"order_id": "00000000000012026", "order_timestamp": "-11-30 10:15:00"},
+        {"order_id": "1 ", "order_timestamp": STAMP},
+        {"order_timestamp": "2026-11-30T10:15:00"},
+    ],
+    ids=["moved-characters", "padded-id", "iso-stamp"],
+)
+async def test_a_checksum_verifies_only_kites_shapes_of_its_two_fields(
+    world: World, client: httpx.AsyncClient, shifted: dict[str, str]
+) -> None:
+    order = await working(world)
+    fields = {**body(order, "COMPLETE"), **shifted}
+    fields["checksum"] = postback_checksum(
+        fields["order_id"], fields["order_timestamp"], "paper-secret"
+    )
+
+    reply = await client.post(URL, json=fields)
+
+    assert reply.status_code == 401
+    assert world.broker.calls["order_history"] == 0
 
 
 async def test_an_unknown_account_and_a_wrong_checksum_read_alike(world: World) -> None:
@@ -260,6 +289,4 @@ def _signed(order: Order) -> SignedPostback:
 
 
 def _retagged(report: OrderStatusReport, tag: str, status: str) -> OrderStatusReport:
-    from dataclasses import replace
-
     return replace(report, tag=tag, raw_status=status, filled_quantity=report.quantity)

@@ -245,8 +245,8 @@ class Order:
     def would_accept(self, report: OrderStatusReport) -> bool:
         """Return True if ``report`` is news: a forward move or a new fill in the same state."""
         status = self._status_of(report)
-        if status is None:
-            return False
+        if status is None or report.filled_quantity > (report.quantity or self.request.quantity):
+            return False  # unmapped, or more filled than the order holds: never applied
         if status == self.status:
             return report.filled_quantity > self.filled_quantity
         return can_move(self.status, REPORT_TRIGGERS[status])

@@ -139,6 +139,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
     (S.TRIGGER_PENDING, T.REPORT_CANCEL_PENDING): S.CANCEL_PENDING,
     # A modify in flight settles into whatever the broker reports next; refused unsent, it
     # goes back where it was requested from.
+    (S.MODIFY_PENDING, T.REPORT_PENDING): S.PENDING,  # a modified AMO waits for the open
     (S.MODIFY_PENDING, T.REPORT_OPEN): S.OPEN,
     (S.MODIFY_PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
     (S.MODIFY_PENDING, T.REPORT_COMPLETE): S.COMPLETE,
@@ -150,6 +151,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
     (S.MODIFY_PENDING, T.WITHDRAW_TO_OPEN): S.OPEN,
     (S.MODIFY_PENDING, T.WITHDRAW_TO_TRIGGER_PENDING): S.TRIGGER_PENDING,
     # A cancel in flight likewise; a cancel requested during a modify goes back to that modify.
+    (S.CANCEL_PENDING, T.REPORT_PENDING): S.PENDING,
     (S.CANCEL_PENDING, T.REPORT_OPEN): S.OPEN,
     (S.CANCEL_PENDING, T.REPORT_TRIGGER_PENDING): S.TRIGGER_PENDING,
     (S.CANCEL_PENDING, T.REPORT_COMPLETE): S.COMPLETE,

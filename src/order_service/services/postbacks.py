@@ -5,7 +5,7 @@ status, fill or price in the rest of the body. A postback therefore never moves 
 itself: once verified, it names an order of ours, and the order's state is read back from the
 broker (``order_history``, inside the account's rate budget) and applied only as the broker
 reports it. The body's own claim serves one purpose: a claim that is no news for our order
-(a duplicate, a replay of an older update) costs no broker call.
+(a duplicate, a replay of an older update) or cannot be read costs no broker call.
 """
 
 from __future__ import annotations
@@ -85,9 +85,11 @@ class PostbackService:
             order = await _order_for(uow, postback, claim)
         if order is None:
             return PostbackOutcome.UNKNOWN_ORDER
-        if claim is not None and not order.is_reported_by(claim):
+        if claim is None:  # an unreadable body is no evidence of news: the sync will look
+            return PostbackOutcome.DEFERRED
+        if not order.is_reported_by(claim):
             return PostbackOutcome.MISMATCH
-        if order.is_terminal or (claim is not None and not order.would_accept(claim)):
+        if order.is_terminal or not order.would_accept(claim):
             return PostbackOutcome.DUPLICATE
         if not self._may_confirm(postback):
             return PostbackOutcome.DEFERRED

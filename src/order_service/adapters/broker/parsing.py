@@ -8,6 +8,7 @@ from typing import Any
 
 from order_service.domain.account import IST
 from order_service.domain.ids import BrokerOrderId
+from order_service.domain.order import MAX_QUANTITY
 from order_service.domain.reports import OrderStatusReport, SegmentMargins
 from order_service.errors import DataFormatError
 
@@ -29,9 +30,9 @@ def order_report(row: dict[str, Any]) -> OrderStatusReport:
 
 def _order_report(row: dict[str, Any]) -> OrderStatusReport:
     return OrderStatusReport(
-        broker_order_id=BrokerOrderId(str(row["order_id"])),
-        raw_status=str(row["status"]),
-        tag=row.get("tag") or None,
+        broker_order_id=BrokerOrderId(_required_text(row["order_id"])),
+        raw_status=_required_text(row["status"]),
+        tag=_tag(row.get("tag")),
         exchange_order_id=_text(row.get("exchange_order_id")),
         quantity=whole(row.get("quantity")),
         filled_quantity=whole(row.get("filled_quantity")),
@@ -49,9 +50,15 @@ def _order_report(row: dict[str, Any]) -> OrderStatusReport:
 
 
 def _checked(report: OrderStatusReport) -> OrderStatusReport:
-    quantities = (report.quantity, report.filled_quantity, report.pending_quantity)
-    if min(*quantities, report.cancelled_quantity, report.disclosed_quantity or 0) < 0:
-        raise ValueError("a negative quantity")
+    quantities = (
+        report.quantity,
+        report.filled_quantity,
+        report.pending_quantity,
+        report.cancelled_quantity,
+        report.disclosed_quantity or 0,
+    )
+    if min(quantities) < 0 or max(quantities) > MAX_QUANTITY:
+        raise ValueError(f"a quantity outside 0..{MAX_QUANTITY}")
     if report.quantity and report.filled_quantity > report.quantity:
         raise ValueError(f"filled {report.filled_quantity} of {report.quantity}")
     for price in (report.price, report.trigger_price, report.average_price):
@@ -67,6 +74,7 @@ def order_reports(rows: object) -> list[OrderStatusReport]:
 
 
 _PAISA = Decimal("0.01")
+_MAX_TAG = 20
 
 
 def finite_decimal(value: object) -> Decimal:
@@ -115,6 +123,13 @@ def _int_or_none(value: object) -> int | None:
 
 def _text(value: object) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _tag(value: object) -> str | None:
+    """Kite's tag: text of at most 20 characters; anything else is no tag of ours."""
+    if isinstance(value, str) and 0 < len(value) <= _MAX_TAG:
+        return value
+    return None
 
 
 def _required_text(value: object) -> str:

@@ -7,6 +7,7 @@ the same 401, so the route tells an outsider nothing about which accounts exist.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,13 @@ router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401,)}
 _SIGNED = ("user_id", "order_id", "order_timestamp", "checksum")
 _MAX_FIELD = 128
+# The checksum hashes the plain concatenation of the two fields, so characters could move
+# between them; fixing their shapes (Kite's numeric order ids, its "YYYY-MM-DD HH:MM:SS")
+# makes one captured checksum verify one postback only.
+_SHAPES = {
+    "order_id": re.compile(r"[0-9]{1,32}"),
+    "order_timestamp": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"),
+}
 
 
 @router.post("/postback", responses=ERRORS)
@@ -56,6 +64,9 @@ async def _signed_payload(request: Request) -> dict[str, Any]:
     for name in _SIGNED:
         value = payload.get(name)
         if not isinstance(value, str) or not value or len(value) > _MAX_FIELD:
+            raise _refused()
+        shape = _SHAPES.get(name)
+        if shape is not None and not shape.fullmatch(value):
             raise _refused()
     return payload
 
