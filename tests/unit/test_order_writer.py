@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
+from order_service.domain.account import Strategy
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import Conflict, StaleWrite
 from order_service.services.writes import OrderWriter
-from tests.factories import make_order
+from tests.factories import NOW, make_account, make_order
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
@@ -29,8 +30,12 @@ class AlwaysStaleUnitOfWork(FakeUnitOfWork):
 
 
 async def stored_order(store: FakeStore, **overrides: object) -> Order:
+    """Store an order, with the account and the strategy it belongs to."""
     order = make_order(**overrides)
+    strategy = Strategy(order.strategy_id, order.account_id, "default", True, NOW)
     async with FakeUnitOfWork(store) as uow:
+        await uow.accounts.add(make_account(account_id=order.account_id))
+        await uow.strategies.add(strategy)
         await uow.orders.add(order)
         await uow.commit()
     return order

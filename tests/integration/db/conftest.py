@@ -21,8 +21,10 @@ from order_service.adapters.db.unit_of_work import SqlUnitOfWork, sql_uow_factor
 from order_service.domain.account import Account, Strategy
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import Order
+from order_service.services.ports import UnitOfWork
 from tests import factories
 from tests.factories import default_strategy_id
+from tests.unit.fakes import FakeStore, FakeUnitOfWork
 
 POSTGRES_ENV = "ORDER_SERVICE_TEST_POSTGRES_URL"
 SECRET_KEY = "integration-test-secret"
@@ -49,7 +51,8 @@ async def reset_postgres(url: str) -> None:
         await engine.dispose()
 
 
-def _postgres_url() -> str:
+def postgres_url_or_skip() -> str:
+    """Return the configured PostgreSQL URL; skip the test when none is configured."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"{POSTGRES_ENV} not set")
@@ -59,7 +62,7 @@ def _postgres_url() -> str:
 @pytest_asyncio.fixture
 async def postgres_url() -> str:
     """Return the URL of an empty PostgreSQL database (skip the test when none is configured)."""
-    url = _postgres_url()
+    url = postgres_url_or_skip()
     await reset_postgres(url)
     return url
 
@@ -69,7 +72,7 @@ async def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Return the URL of an empty database."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'var' / 'orders.db'}"
-    url = _postgres_url()
+    url = postgres_url_or_skip()
     await reset_postgres(url)
     return url
 
@@ -95,6 +98,31 @@ def cipher() -> SecretCipher:
 @pytest.fixture
 def uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> UowFactory:
     return sql_uow_factory(engine, cipher)
+
+
+@pytest_asyncio.fixture(params=["fake", "sqlite", "postgresql"])
+async def any_uow_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], UnitOfWork]]:
+    """Return units of work over an empty store: the unit tests' fake, or a migrated database.
+
+    The repository contract runs on this: what holds for the fake holds for SQL.
+    """
+    if request.param == "fake":
+        store = FakeStore()
+        yield lambda: FakeUnitOfWork(store)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
+    else:
+        url = postgres_url_or_skip()
+        await reset_postgres(url)
+    await upgrade_async(url)
+    engine = create_engine(url)
+    factory = sql_uow_factory(engine, SecretCipher(SECRET_KEY))
+    yield factory
+    await factory.close()
+    await engine.dispose()
 
 
 @dataclass(frozen=True)

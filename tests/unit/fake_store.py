@@ -1,0 +1,96 @@
+"""The fake database of the unit tests: the store, and what its repositories share.
+
+The fake unit of work (``tests.unit.fakes.FakeUnitOfWork``) keeps the repository contract the
+SQL one keeps: ``tests/integration/db/test_repository_contract*.py`` runs the same tests on it
+and on SQLite and PostgreSQL. Each write is staged as a ``Change``: a function that checks a
+store and changes it, or raises the refusal the database would. A write is checked at once
+against what its unit of work sees (the committed store plus its own changes), and
+``commit()`` checks every change again against the store as it is then, so a writer that raced
+another is refused at the latest by its commit, as a database does. Reads see their unit of
+work's own writes and hand out copies.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.events import OrderEvent
+from order_service.domain.ids import AccountId, ApiKeyId, OrderId, StrategyId, UserId
+from order_service.domain.login import LoginState
+from order_service.domain.order import Order
+
+CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    key_id: ApiKeyId
+    user_id: UserId
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class FakeStore:
+    """The shared 'database' behind every FakeUnitOfWork; tests may read and seed it directly."""
+
+    def __init__(self) -> None:
+        self.orders: dict[OrderId, Order] = {}
+        self.events: list[OrderEvent] = []
+        self.accounts: dict[AccountId, Account] = {}
+        self.strategies: dict[StrategyId, Strategy] = {}
+        self.users: dict[UserId, Principal] = {}
+        self.keys: dict[ApiKeyId, ApiKeyRow] = {}
+        self.login_states: dict[str, LoginState] = {}
+        self.grants: set[tuple[UserId, AccountId]] = set()
+        self.next_sequence = 1
+        self.commits = 0
+        # Yield to the event loop on idempotency-key reads, so concurrent requests interleave
+        # between the read and the insert as they would against a real database.
+        self.yield_on_key_read = False
+
+    def scratch(self) -> FakeStore:
+        """Return a copy to try changes on: new containers, the same (never mutated) rows."""
+        other = copy.copy(self)
+        other.orders, other.events = dict(self.orders), list(self.events)
+        other.accounts, other.strategies = dict(self.accounts), dict(self.strategies)
+        other.users, other.keys = dict(self.users), dict(self.keys)
+        other.login_states, other.grants = dict(self.login_states), set(self.grants)
+        return other
+
+
+# A staged write: checks the store it is given and changes it, or raises the refusal.
+Change = Callable[[FakeStore], None]
+
+
+class FakeRepository:
+    """A repository of one unit of work: reads its view, stages its changes."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    def _view(self) -> FakeStore:
+        return self._unit.view()
+
+    def _stage(self, change: Change) -> None:
+        self._unit.stage(change)
+
+
+class Unit(Protocol):
+    """What a repository needs of its unit of work."""
+
+    store: FakeStore
+
+    def view(self) -> FakeStore: ...
+
+    def stage(self, change: Change) -> None: ...
+
+
+def copied(row: Row | None) -> Row | None:
+    return copy.deepcopy(row) if row is not None else None
