@@ -121,6 +121,12 @@ class FakeUserRepository(FakeRepository):
         self._stage(lambda state: state.grants.discard((user_id, account_id)))
         return True
 
+    async def revoke_other_grants(self, account_id: AccountId, keep: UserId) -> None:
+        def remove(state: FakeStore) -> None:
+            state.grants = {g for g in state.grants if g[1] != account_id or g[0] == keep}
+
+        self._stage(remove)
+
     async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool:
         return (user_id, account_id) in self._view().grants
 

@@ -116,7 +116,9 @@ async def test_removing_an_account_hides_it_and_adding_it_again_restores_it(worl
         await world.services.accounts.get_account(world.trader, ACCOUNT)
     assert await world.services.accounts.list_accounts(world.trader) == []
 
-    restored = await world.services.accounts.add_account(world.trader, ACCOUNT, "k2", "s2")
+    restored = await world.services.accounts.add_account(
+        world.trader, ACCOUNT, "paper", "paper-secret"
+    )
 
-    assert restored.api_key == "k2"
+    assert restored.api_key == "paper"
     assert not restored.is_removed

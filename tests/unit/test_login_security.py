@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from order_service.domain.account import Role, SessionState
+from order_service.domain.ids import AccountId
 from order_service.entrypoints.api.app import create_app
 from tests.factories import ACCOUNT
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, state_of
@@ -201,9 +202,31 @@ async def test_a_removed_account_cannot_be_taken_over(
     account = world.store.accounts[ACCOUNT]
     assert account.is_removed
     assert (account.api_key, account.api_secret) == ("paper", "paper-secret")
-    restored = await owner.post("/api/v1/accounts", json={**body, "api_key": "paper2"})
-    assert restored.status_code == 201
-    assert world.store.accounts[ACCOUNT].api_key == "paper2"
+    swapped = await owner.post("/api/v1/accounts", json={**body, "api_key": "paper2"})
+    assert swapped.status_code == 403  # a previous user may not swap the account's Kite app
+    same = {**body, "api_key": "paper", "api_secret": "paper-secret"}
+    assert (await owner.post("/api/v1/accounts", json=same)).status_code == 201
+    assert world.store.accounts[ACCOUNT].api_key == "paper"
+
+
+async def test_an_admin_restoring_with_new_credentials_leaves_no_squatter_behind(
+    world: World, app: Any, attacker: httpx.AsyncClient
+) -> None:
+    # The attacker squats an id before its owner adds it, then removes it.
+    body = {"account_id": "BOB123", "api_key": "squat", "api_secret": "squat"}
+    assert (await attacker.post("/api/v1/accounts", json=body)).status_code == 201
+    assert (await attacker.delete("/api/v1/accounts/BOB123")).status_code == 204
+    admin = await world.services.users.create_user("admin", frozenset({Role.ADMIN}))
+    bob, _ = await add_trader(world.services, "bob", AccountId("BOB9"))
+    async with as_user(app, await world.services.users.create_api_key(admin.user_id)) as client:
+        real = {**body, "api_key": "bobs-app", "api_secret": "bobs-secret"}
+        assert (await client.post("/api/v1/accounts", json=real)).status_code == 201
+        grant = await client.post("/api/v1/accounts/BOB123/users", json={"user_id": bob.user_id})
+        assert grant.status_code == 204
+
+    assert (await attacker.get("/api/v1/accounts/BOB123")).status_code == 404
+    holders = {user for user, account in world.store.grants if account == "BOB123"}
+    assert holders == {admin.user_id, bob.user_id}
 
 
 async def test_only_an_admin_removes_a_users_access(

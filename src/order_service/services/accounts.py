@@ -51,6 +51,7 @@ class AccountService:
                 await self._create(uow, account, now)
             else:
                 account = await self._reclaim(uow, principal, existing)
+                await self._restore(uow, principal, account, (api_key, api_secret))
                 account.restore(api_key, api_secret, name or account_id)
                 await uow.accounts.save(account)
             await uow.users.grant(principal.user_id, account_id)
@@ -67,6 +68,27 @@ class AccountService:
         if not existing.is_removed:
             raise Conflict(f"account {account_id} exists", details={"account_id": account_id})
         return existing
+
+    async def _restore(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        account: Account,
+        credentials: tuple[str, str],
+    ) -> None:
+        """A previous user restores the account as it was; other credentials are an admin's call.
+
+        New Kite credentials make a new owner: every other user's grant goes with the old ones,
+        so whoever held the id before cannot trade the restored account.
+        """
+        if credentials == (account.api_key, account.api_secret):
+            return
+        if not principal.is_admin:
+            raise PermissionDenied(
+                "only an admin may restore an account with other Kite credentials",
+                details={"account_id": account.account_id},
+            )
+        await uow.users.revoke_other_grants(account.account_id, keep=principal.user_id)
 
     async def remove_account(self, principal: Principal, account_id: AccountId) -> None:
         """Remove an account with no unsettled orders; its orders keep their history."""

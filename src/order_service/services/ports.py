@@ -192,6 +192,10 @@ class UserRepository(Protocol):
 
     async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool: ...
 
+    async def revoke_other_grants(self, account_id: AccountId, keep: UserId) -> None:
+        """Remove every user's grant to the account except ``keep``'s."""
+        ...
+
     async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
         """Return the user's keys, revoked ones included, oldest first."""
         ...

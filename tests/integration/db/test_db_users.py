@@ -169,3 +169,16 @@ async def test_a_grant_is_removed_once(uow_factory: UowFactory, seed: Seed) -> N
     async with uow_factory() as uow:
         assert not await uow.users.has_grant(ALICE, seed.account_a)
         assert await uow.users.revoke_grant(ALICE, seed.account_a) is False
+
+
+@pytest.mark.asyncio
+async def test_other_grants_go_and_the_keepers_stays(uow_factory: UowFactory, seed: Seed) -> None:
+    bob = UserId("01JBOB00000000000000000000")
+    for user in (ALICE, bob):
+        await _add_user(uow_factory, Principal(user, "u", account_ids=frozenset({seed.account_a})))
+    async with uow_factory() as uow:
+        await uow.users.revoke_other_grants(seed.account_a, keep=ALICE)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.has_grant(ALICE, seed.account_a)
+        assert not await uow.users.has_grant(bob, seed.account_a)

@@ -63,6 +63,12 @@ class SqlUserRepository(SqlRepository):
         await self._execute(statement)
         return True
 
+    async def revoke_other_grants(self, account_id: AccountId, keep: UserId) -> None:
+        statement = delete(user_accounts).where(
+            user_accounts.c.account_id == account_id, user_accounts.c.user_id != keep
+        )
+        await self._execute(statement)
+
     async def has_grant(self, user_id: UserId, account_id: AccountId) -> bool:
         statement = select(user_accounts.c.user_id).where(
             user_accounts.c.user_id == user_id, user_accounts.c.account_id == account_id
