@@ -6,7 +6,6 @@ Benchmarks run as modules from the project root (``python -m benchmarks.order_pa
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing as mp
 import socket
 import tempfile
@@ -60,7 +59,7 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
     from order_service.bootstrap import bootstrap
     from order_service.config import load_settings
     from order_service.entrypoints.demo import prepare_demo
-    from order_service.entrypoints.server import serve_api
+    from order_service.entrypoints.server import run, serve_api
     from order_service.observability.logging import configure_logging
 
     workers = bool(overrides.pop("workers", True))
@@ -80,7 +79,7 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
         await prepare_demo(services, settings)
         await serve_api(services, settings, with_workers=workers)
 
-    asyncio.run(main())
+    run(main())  # the loop `order-service serve` runs on
 
 
 @dataclass

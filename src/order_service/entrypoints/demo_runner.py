@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from rich.console import Console
@@ -10,7 +9,7 @@ from rich.console import Console
 from order_service.bootstrap import bootstrap
 from order_service.config import Settings
 from order_service.entrypoints.demo import prepare_demo, secure_var_dir
-from order_service.entrypoints.server import serve_api
+from order_service.entrypoints.server import run, serve_api
 
 
 def run_demo(settings: Settings, console: Console) -> None:
@@ -33,7 +32,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     )
     broker_url = broker.start()
     try:
-        asyncio.run(_serve(settings, console, broker_url))
+        run(_serve(settings, console, broker_url))
     finally:
         broker.stop()
 

@@ -1,9 +1,15 @@
-"""Running processes: the API (with or without workers) and the worker-only process."""
+"""Running processes: the API (with or without workers) and the worker-only process.
+
+Every process runs its main coroutine with ``run``: on uvloop where it is installed (uvicorn's
+``standard`` extra brings it everywhere but Windows), on asyncio's own loop elsewhere.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -11,6 +17,29 @@ from order_service.bootstrap import Services
 from order_service.config import Settings
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.registry import build_supervisor
+from order_service.observability.logging import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` to completion on a new event loop (uvloop's when installed), then close it."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(main)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # Windows: asyncio's default loop (None) serves
+        return None
+    return uvloop.new_event_loop
+
+
+def loop_name() -> str:
+    """The running event loop's library: ``uvloop`` or ``asyncio``."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
 
 
 async def serve_api(services: Services, settings: Settings, *, with_workers: bool) -> None:
@@ -24,9 +53,10 @@ async def serve_api(services: Services, settings: Settings, *, with_workers: boo
         log_config=None,
         access_log=False,
         http="httptools",
-        loop="uvloop",
+        # No `loop`: uvicorn reads it only in Server.run(); the caller's ``run`` picks the loop.
         lifespan="on",
     )
+    log.info("serving the API", host=settings.host, port=settings.port, event_loop=loop_name())
     await uvicorn.Server(config).serve()
 
 
@@ -38,6 +68,7 @@ async def run_workers(services: Services) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await supervisor.start()
+    log.info("workers running", event_loop=loop_name())
     try:
         await stop.wait()
     finally:

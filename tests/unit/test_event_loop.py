@@ -1,0 +1,48 @@
+"""The processes run on uvloop where it is installed, and on asyncio's own loop where it is not."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+import uvloop
+
+from order_service.entrypoints.server import run
+
+
+async def _running_loop() -> type[asyncio.AbstractEventLoop]:
+    return type(asyncio.get_running_loop())
+
+
+def test_run_drives_its_coroutine_on_uvloop() -> None:
+    assert run(_running_loop()) is uvloop.Loop
+
+
+def test_run_raises_what_its_coroutine_raised_and_closes_its_loop() -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def fail() -> None:
+        loops.append(asyncio.get_running_loop())
+        raise LookupError("from the coroutine")
+
+    with pytest.raises(LookupError, match="from the coroutine"):
+        run(fail())
+    assert loops[0].is_closed()
+    assert run(_running_loop()) is uvloop.Loop  # each run has a loop of its own
+
+
+def test_without_uvloop_run_falls_back_to_asyncio() -> None:
+    # As on Windows: uvloop cannot be imported. A process of its own, so this one keeps uvloop.
+    script = (
+        "import asyncio, sys\n"
+        "sys.modules['uvloop'] = None\n"
+        "from order_service.entrypoints.server import run\n"
+        "async def loop(): return type(asyncio.get_running_loop()).__module__\n"
+        "print(run(loop()))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "asyncio.unix_events"
