@@ -122,8 +122,8 @@ class FakeUserRepository(FakeRepository):
         return True
 
     async def revoke_other_grants(self, account_id: AccountId, keep: UserId) -> None:
-        def remove(state: FakeStore) -> None:
-            state.grants = {g for g in state.grants if g[1] != account_id or g[0] == keep}
+        def remove(state: FakeStore) -> None:  # in place: tests may hold the store's set
+            state.grants -= {g for g in state.grants if g[1] == account_id and g[0] != keep}
 
         self._stage(remove)
 

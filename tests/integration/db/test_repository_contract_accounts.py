@@ -163,6 +163,21 @@ async def test_grants_are_added_once_and_revoked_once(uow_factory: UowFactory, s
     assert alice.account_ids == {seed.account_b}
 
 
+async def test_revoking_the_other_grants_to_an_account_keeps_the_keepers_and_other_accounts(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    both = frozenset({seed.account_a, seed.account_b})
+    await add_user(uow_factory, Principal(ALICE, "Alice", account_ids=frozenset({seed.account_a})))
+    await add_user(uow_factory, Principal(BOB, "Bob", account_ids=both))
+
+    await write(uow_factory, lambda uow: uow.users.revoke_other_grants(seed.account_a, ALICE))
+
+    alice, bob = await get_user(uow_factory, ALICE), await get_user(uow_factory, BOB)
+    assert alice is not None
+    assert bob is not None
+    assert (alice.account_ids, bob.account_ids) == ({seed.account_a}, {seed.account_b})
+
+
 async def test_a_grant_of_an_unknown_account_is_a_conflict(uow_factory: UowFactory) -> None:
     await add_user(uow_factory, Principal(ALICE, "Alice", frozenset({Role.TRADER})))
 
