@@ -175,7 +175,8 @@ async def test_revoking_the_other_grants_to_an_account_keeps_the_keepers_and_oth
     alice, bob = await get_user(uow_factory, ALICE), await get_user(uow_factory, BOB)
     assert alice is not None
     assert bob is not None
-    assert (alice.account_ids, bob.account_ids) == ({seed.account_a}, {seed.account_b})
+    assert alice.account_ids == {seed.account_a}
+    assert bob.account_ids == {seed.account_b}
 
 
 async def test_a_grant_of_an_unknown_account_is_a_conflict(uow_factory: UowFactory) -> None:
