@@ -269,6 +269,15 @@ async def test_a_login_state_round_trips_and_is_spent_once(
     assert await read(uow_factory, lambda uow: uow.login_states.get(state.state_hash)) is None
 
 
+async def test_a_login_needs_a_known_account(uow_factory: UowFactory) -> None:
+    state = LoginState.issue("one", AccountId("ZZ0000"), ALICE, AT)
+
+    with pytest.raises(Conflict):
+        await add_login(uow_factory, state)
+
+    assert await read(uow_factory, lambda uow: uow.login_states.get(state.state_hash)) is None
+
+
 async def test_a_new_login_supersedes_the_users_pending_one_and_sweeps_expired_ones(
     uow_factory: UowFactory, seed: Seed
 ) -> None:
@@ -355,3 +364,22 @@ async def test_strategies_are_found_by_id_and_the_default_by_account(
     )
     assert default is not None
     assert (default.strategy_id, default.is_default) == (seed.default_b, True)
+
+
+@pytest.mark.parametrize(
+    ("account_id", "name", "is_default"),
+    [
+        ("AB1234", "another-default", True),  # a second default
+        ("AB1234", "momentum", False),  # a name the account already uses
+        ("ZZ0000", "default", True),  # an unknown account
+    ],
+)
+async def test_a_strategy_that_breaks_a_rule_of_its_account_is_a_conflict(
+    uow_factory: UowFactory, account_id: str, name: str, is_default: bool
+) -> None:
+    strategy = Strategy(StrategyId("S-new"), AccountId(account_id), name, is_default, AT)
+
+    with pytest.raises(Conflict):
+        await write(uow_factory, lambda uow: uow.strategies.add(strategy))
+
+    assert await read(uow_factory, lambda uow: uow.strategies.get(strategy.strategy_id)) is None
