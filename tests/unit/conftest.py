@@ -6,10 +6,12 @@ Async fixtures use ``pytest_asyncio.fixture``: pytest-asyncio runs in strict mod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -18,6 +20,7 @@ from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Account, Principal, Role
 from order_service.domain.ids import AccountId
+from order_service.entrypoints.api.app import create_app
 from tests.factories import ACCOUNT, OTHER_ACCOUNT
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
@@ -102,3 +105,24 @@ async def eventually(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("the condition never held")
+
+
+def api_client(app: Any, key: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of the app in-process; with ``key``, as that key's user."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://service", headers=headers)
+
+
+@pytest_asyncio.fixture
+async def anonymous_api(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of ``world`` with no credentials (the broker, a browser, an outsider)."""
+    async with api_client(create_app(world.services)) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def trader_api(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of ``world`` as its trader."""
+    async with api_client(create_app(world.services), world.api_key) as client:
+        yield client

@@ -5,16 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-import pytest_asyncio
 
 from order_service.config import Settings
-from order_service.entrypoints.api.app import create_app
 from tests.unit.conftest import World
 
 pytestmark = pytest.mark.asyncio
@@ -34,11 +32,9 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE})
 
 
-@pytest_asyncio.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(world.services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-        yield client
+@pytest.fixture
+def client(anonymous_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return anonymous_api
 
 
 def assert_secured(response: httpx.Response) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest_asyncio
 from order_service.domain.order import Order
 from order_service.domain.postback import postback_checksum
 from order_service.domain.status import OrderStatus
-from order_service.entrypoints.api.app import create_app
 from tests.factories import make_limit_request
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader
 
@@ -51,14 +49,9 @@ NON_FINITE = [
 ]
 
 
-@pytest_asyncio.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(world.services))
-    headers = {"Authorization": f"Bearer {world.api_key}"}
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://service", headers=headers
-    ) as client:
-        yield client
+@pytest.fixture
+def client(trader_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return trader_api
 
 
 @pytest_asyncio.fixture

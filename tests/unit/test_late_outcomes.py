@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import OrderRequest
 from order_service.domain.postback import postback_checksum
 from order_service.domain.reports import OrderStatusReport
-from order_service.entrypoints.api.app import create_app
 from order_service.errors import BrokerOutcomeUnknown
 from order_service.services.ports import BrokerSession
 from order_service.services.postbacks import SignedPostback
@@ -57,14 +55,9 @@ def broker(clock: FakeClock) -> PostbackFirstBroker:
     return PostbackFirstBroker(clock)
 
 
-@pytest_asyncio.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(world.services))
-    headers = {"Authorization": f"Bearer {world.api_key}"}
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://service", headers=headers
-    ) as client:
-        yield client
+@pytest.fixture
+def client(trader_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return trader_api
 
 
 def deliver_postback(world: World) -> Callable[[BrokerOrderId, str], Awaitable[None]]:

@@ -13,7 +13,7 @@ from order_service.domain.account import Role, SessionState
 from order_service.domain.ids import AccountId
 from order_service.entrypoints.api.app import create_app
 from tests.factories import ACCOUNT
-from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, state_of
+from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, api_client, state_of
 
 pytestmark = pytest.mark.asyncio
 CALLBACK = "/api/v1/accounts/login/callback"
@@ -26,15 +26,11 @@ def app(world: World) -> Any:
 
 @pytest_asyncio.fixture
 async def anonymous(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+    async with api_client(app) as client:
         yield client
 
 
-def as_user(app: Any, key: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    headers = {"Authorization": f"Bearer {key}"}
-    return httpx.AsyncClient(transport=transport, base_url="http://service", headers=headers)
+as_user = api_client
 
 
 @pytest_asyncio.fixture

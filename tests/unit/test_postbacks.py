@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import Order
 from order_service.domain.postback import postback_checksum
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
-from order_service.entrypoints.api.app import create_app
 from order_service.errors import AuthenticationRequired
 from order_service.services.postbacks import PostbackOutcome, SignedPostback
 from tests.factories import make_limit_request, make_request
@@ -52,12 +49,9 @@ async def working(world: World) -> Order:
     return order
 
 
-@pytest_asyncio.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(world.services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-        yield client
+@pytest.fixture
+def client(anonymous_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    return anonymous_api
 
 
 async def stored(world: World, order: Order) -> Order:
