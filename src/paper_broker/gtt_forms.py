@@ -84,7 +84,7 @@ def _list(condition: dict[str, Any]) -> list[Any]:
 
 def _instrument(item: dict[str, Any], catalogue: Catalogue) -> Instrument:
     exchange = item.get("exchange")
-    if exchange not in EXCHANGES:
+    if not isinstance(exchange, str) or exchange not in EXCHANGES:  # a list is unhashable
         raise invalid("exchange")
     instrument = catalogue.find(str(exchange), str(item.get("tradingsymbol", "")))
     if instrument is None or not instrument.is_tradable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -124,3 +125,17 @@ def test_bad_triggers_are_input_exceptions(paper: Paper, kite: KiteConnect) -> N
 def test_the_sdk_refuses_bad_trigger_lists_without_calling(paper: Paper, kite: KiteConnect) -> None:
     with pytest.raises(InputException, match="invalid `trigger_values`"):
         kite.place_gtt(kite.GTT_TYPE_SINGLE, "INFY", "NSE", [1, 2], 1, [leg("BUY", 1)])
+
+
+@pytest.mark.parametrize("exchange", [["NSE"], {"x": 1}, 7, None], ids=str)
+def test_an_exchange_that_is_no_text_is_an_input_error(
+    paper: Paper, kite: KiteConnect, exchange: object
+) -> None:
+    condition = {"exchange": exchange, "tradingsymbol": "INFY", "trigger_values": [1.0]}
+    reply = requests.post(
+        f"{paper.url}/gtt/triggers",
+        data={"type": "single", "condition": json.dumps(condition), "orders": "[]"},
+        headers={"Authorization": f"token paper:{kite.access_token}"},
+        timeout=5,
+    )
+    assert (reply.status_code, reply.json()["error_type"]) == (400, "InputException")
