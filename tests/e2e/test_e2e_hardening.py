@@ -36,6 +36,9 @@ class BuggyDirectory:
     async def authenticate(self, credential: str) -> Principal:
         raise RuntimeError("a bug in the directory")
 
+    def forget_all(self) -> None:
+        """Nothing is remembered."""
+
 
 @dataclass
 class Reply:

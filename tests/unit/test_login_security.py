@@ -232,11 +232,15 @@ async def test_only_an_admin_removes_a_users_access(
     assert (await attacker.delete(url)).status_code == 403
     admin = await world.services.users.create_user("admin", frozenset({Role.ADMIN}))
     key = await world.services.users.create_api_key(admin.user_id)
+    trader = as_user(app, world.api_key)
+    assert (await trader.get(f"/api/v1/accounts/{ACCOUNT}")).status_code == 200  # now cached
     async with as_user(app, key) as admin_client:
         ours = f"/api/v1/accounts/{ACCOUNT}/users/{world.trader.user_id}"
         assert (await admin_client.delete(ours)).status_code == 204
         assert (await admin_client.delete(ours)).status_code == 404
     assert (world.trader.user_id, ACCOUNT) not in world.store.grants
+    assert (await trader.get(f"/api/v1/accounts/{ACCOUNT}")).status_code == 404  # at once
+    await trader.aclose()
 
 
 async def test_a_user_lists_and_revokes_only_their_own_keys(
@@ -248,6 +252,8 @@ async def test_a_user_lists_and_revokes_only_their_own_keys(
     assert all(set(k) == {"key_id", "created_at", "revoked_at"} for k in keys)
     spare_id = keys[-1]["key_id"]
 
+    async with as_user(app, spare) as before:  # cached by this process while it is live
+        assert (await before.get("/api/v1/orders")).status_code == 200
     assert (await attacker.delete(f"/api/v1/keys/{spare_id}")).status_code == 404
     assert (await owner.delete(f"/api/v1/keys/{spare_id}")).status_code == 204
     assert (await owner.delete(f"/api/v1/keys/{spare_id}")).status_code == 404

@@ -246,3 +246,7 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 class UserDirectory(Protocol):
     async def authenticate(self, credential: str) -> Principal: ...
+
+    def forget_all(self) -> None:
+        """Drop what this process remembers of credentials, after a key or grant is revoked."""
+        ...

@@ -41,6 +41,10 @@ class LocalUserDirectory:
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
 
+    def forget_all(self) -> None:
+        """Forget every cached credential: this process sees a revocation at once."""
+        self._cache.clear()
+
     async def authenticate(self, credential: str) -> Principal:
         cached = self._cache.get(credential)
         if cached is not None and cached[0] > time.monotonic():

@@ -93,6 +93,7 @@ async def revoke_access(
 ) -> None:
     """Take a user's access to this account away (admins only)."""
     await services.accounts.revoke(principal, UserId(user_id), AccountId(account_id))
+    services.directory.forget_all()  # at once here; other processes within their 5 s cache
 
 
 @router.get("/{account_id}/margins", response_model=list[SegmentMarginsOut], responses=ERRORS)

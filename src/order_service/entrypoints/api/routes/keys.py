@@ -27,3 +27,4 @@ async def list_keys(services: ServicesDep, principal: PrincipalDep) -> list[ApiK
 async def revoke_key(key_id: str, services: ServicesDep, principal: PrincipalDep) -> None:
     """Revoke one of the caller's keys (another user's key is 404, like a missing one)."""
     await services.users.revoke_api_key(principal.user_id, ApiKeyId(key_id))
+    services.directory.forget_all()  # at once here; other processes within their 5 s cache
