@@ -26,6 +26,7 @@ from order_service.services.ports import (
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.sessions import SessionExpiry
+from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
 from order_service.services.writes import OrderWriter
 
@@ -51,6 +52,7 @@ class Services:
     accounts: AccountService
     users: UserService
     reconcile: ReconcileService
+    trades: TradeSyncService
     postbacks: PostbackService
     logins: LoginService
     directory: UserDirectory
@@ -112,6 +114,9 @@ def _services(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
+        trades=TradeSyncService(
+            uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
+        ),
         postbacks=PostbackService(uow_factory, broker, clock),
         logins=LoginService(uow_factory, broker, clock),
         directory=directory,

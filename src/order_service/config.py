@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     unknown_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     sync_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
+    trade_sync_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
+    # Orders changed this recently have their fills synced even once they are settled.
+    trade_sync_recent_seconds: Annotated[float, Field(gt=0)] = 3600.0
     log_level: str = "INFO"
     log_json: bool = True
     var_dir: str = "./var"

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from order_service.domain.account import Account, Principal, Strategy
 from order_service.domain.events import OrderEvent
+from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, ApiKeyId, OrderId, StrategyId, UserId
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
@@ -49,7 +50,9 @@ class FakeStore:
         self.keys: dict[ApiKeyId, ApiKeyRow] = {}
         self.login_states: dict[str, LoginState] = {}
         self.grants: set[tuple[UserId, AccountId]] = set()
+        self.fills: list[Fill] = []
         self.next_sequence = 1
+        self.next_fill_sequence = 1
         self.commits = 0
         # Yield to the event loop on idempotency-key reads, so concurrent requests interleave
         # between the read and the insert as they would against a real database.
@@ -62,6 +65,7 @@ class FakeStore:
         other.accounts, other.strategies = dict(self.accounts), dict(self.strategies)
         other.users, other.keys = dict(self.users), dict(self.keys)
         other.login_states, other.grants = dict(self.login_states), set(self.grants)
+        other.fills = list(self.fills)
         return other
 
 

@@ -15,6 +15,7 @@ from order_service.services.ports import (
     AccountRepository,
     BrokerSession,
     Clock,
+    FillRepository,
     LoginStateRepository,
     OrderRepository,
     StrategyRepository,
@@ -26,6 +27,7 @@ from tests.unit.fake_accounts import (
     FakeStrategyRepository,
     FakeUserRepository,
 )
+from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
 
@@ -64,6 +66,7 @@ class FakeUnitOfWork:
         self.strategies: StrategyRepository = FakeStrategyRepository(self)
         self.users: UserRepository = FakeUserRepository(self)
         self.login_states: LoginStateRepository = FakeLoginStateRepository(self)
+        self.fills: FillRepository = FakeFillRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

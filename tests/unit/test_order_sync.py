@@ -88,7 +88,7 @@ async def test_the_supervised_sync_settles_orders(world: World) -> None:
     await eventually(lambda: status_of(world, order) is OrderStatus.OPEN)
     await supervisor.stop()
 
-    assert supervisor.status() == {"order_sync": "stopped"}
+    assert supervisor.status() == {"order_sync": "stopped", "trade_sync": "stopped"}
 
 
 async def test_the_sync_publishes_how_many_orders_are_unknown_and_for_how_long(

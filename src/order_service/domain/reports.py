@@ -1,13 +1,18 @@
-"""Broker truth as plain values: what the broker says about an order."""
+"""Broker truth as plain values: what the broker says about an order and its fills."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NewType
 
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.status import OrderStatus, map_kite_status
+from order_service.domain.values import TransactionType
+
+# The broker's id of one execution; unique within an account.
+TradeId = NewType("TradeId", str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +54,24 @@ class SegmentMargins:
     net: Decimal
     available: dict[str, Decimal]
     utilised: dict[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    """One execution as the broker reports it (a row of the trade book)."""
+
+    trade_id: TradeId
+    broker_order_id: BrokerOrderId
+    exchange: str
+    tradingsymbol: str
+    product: str
+    transaction_type: TransactionType
+    quantity: int
+    price: Decimal
+    exchange_timestamp: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError(f"a fill of {self.quantity}")
+        if not self.price.is_finite() or self.price <= 0:
+            raise ValueError(f"a fill at {self.price}")

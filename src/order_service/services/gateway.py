@@ -19,7 +19,7 @@ from typing import TypeVar
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import (
     AuthenticationError,
@@ -123,6 +123,17 @@ class GuardedBroker:
 
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         return await self._with_session(session, Bucket.OTHER, self._inner.orders)
+
+    async def trades(self, session: BrokerSession) -> list[FillReport]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.trades)
+
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]:
+        def send(current: BrokerSession) -> Awaitable[list[FillReport]]:
+            return self._inner.order_trades(current, broker_order_id)
+
+        return await self._with_session(session, Bucket.OTHER, send)
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._with_session(session, Bucket.OTHER, self._inner.margins)

@@ -11,6 +11,7 @@ from typing import Protocol, Self
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
+from order_service.domain.fill import Fill
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -22,7 +23,7 @@ from order_service.domain.ids import (
 )
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 
@@ -77,6 +78,14 @@ class Broker(Protocol):
     ) -> list[OrderStatusReport]: ...
 
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]: ...
+
+    async def trades(self, session: BrokerSession) -> list[FillReport]:
+        """Return the account's fills of the day (the trade book)."""
+        ...
+
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]: ...
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]: ...
 
@@ -220,12 +229,29 @@ class LoginStateRepository(Protocol):
         ...
 
 
+class FillRepository(Protocol):
+    async def add_new(self, fills: list[Fill]) -> list[Fill]:
+        """Store the fills whose trade id the account has not stored yet; return those."""
+        ...
+
+    async def for_order(self, order_id: OrderId) -> list[Fill]:
+        """Return the order's fills in the order they were stored."""
+        ...
+
+    async def for_account(
+        self, account_id: AccountId, after: int | None = None, limit: int = 100
+    ) -> list[Fill]:
+        """Return a page of the account's fills, by sequence, after the sequence ``after``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
     strategies: StrategyRepository
     users: UserRepository
     login_states: LoginStateRepository
+    fills: FillRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError
 from order_service.services.ports import Broker, BrokerSession, SessionGrant
@@ -64,6 +64,14 @@ class SessionExpiry:
 
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         return await self._watched(session, self.inner.orders(session))
+
+    async def trades(self, session: BrokerSession) -> list[FillReport]:
+        return await self._watched(session, self.inner.trades(session))
+
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]:
+        return await self._watched(session, self.inner.order_trades(session, broker_order_id))
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._watched(session, self.inner.margins(session))

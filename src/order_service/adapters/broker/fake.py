@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins, TradeId
 from order_service.domain.values import OrderType, Variety
 from order_service.errors import InvalidTransition, OrderServiceError
 from order_service.services.ports import BrokerSession, Clock, SessionGrant
@@ -21,7 +21,11 @@ _MARKET_PRICE = Decimal("100.00")
 
 
 class FakeBroker:
-    """Fills MARKET orders at once, rests the others OPEN; errors can be scripted per call."""
+    """Fills MARKET orders at once, rests the others OPEN; errors can be scripted per call.
+
+    Every fill is also a row of the trade book (``trade_book``), with trade ids numbered in
+    order, so a test may read it or add rows of its own.
+    """
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock
@@ -29,6 +33,9 @@ class FakeBroker:
         self.calls: defaultdict[str, int] = defaultdict(int)
         self._failures: defaultdict[str, list[tuple[OrderServiceError, bool]]] = defaultdict(list)
         self._ids = itertools.count(1)
+        self._trade_ids = itertools.count(1)
+        self._requests: dict[BrokerOrderId, OrderRequest] = {}
+        self.trade_book: list[FillReport] = []
         self.tokens: dict[str, str] = {}
         # Request tokens that belong to another broker user (someone else's Kite login).
         self.session_users: dict[str, str] = {}
@@ -60,7 +67,10 @@ class FakeBroker:
         failure = self._enter("place_order")
         broker_order_id = BrokerOrderId(f"{next(self._ids):013d}")
         if failure is None or failure[1]:
-            self.book[broker_order_id] = _new_report(broker_order_id, request, tag)
+            report = _new_report(broker_order_id, request, tag)
+            self.book[broker_order_id] = report
+            self._requests[broker_order_id] = request
+            self._trade(report, report.filled_quantity)
         self._raise(failure)
         return broker_order_id
 
@@ -102,6 +112,16 @@ class FakeBroker:
         self._raise(self._enter("orders"))
         return list(self.book.values())
 
+    async def trades(self, session: BrokerSession) -> list[FillReport]:
+        self._raise(self._enter("trades"))
+        return list(self.trade_book)
+
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]:
+        self._raise(self._enter("order_trades"))
+        return [fill for fill in self.trade_book if fill.broker_order_id == broker_order_id]
+
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         self._raise(self._enter("margins"))
         cash = {"cash": Decimal("1000000"), "opening_balance": Decimal("1000000")}
@@ -117,6 +137,26 @@ class FakeBroker:
         status = "COMPLETE" if filled >= report.quantity else "OPEN"
         self.book[broker_order_id] = replace(
             report, raw_status=status, filled_quantity=filled, average_price=report.price
+        )
+        self._trade(self.book[broker_order_id], filled - report.filled_quantity)
+
+    def _trade(self, report: OrderStatusReport, quantity: int) -> None:
+        """Add the trade-book row of an execution of ``quantity`` (none if nothing filled)."""
+        request = self._requests.get(report.broker_order_id)
+        if quantity <= 0 or request is None:
+            return
+        self.trade_book.append(
+            FillReport(
+                trade_id=TradeId(f"T{next(self._trade_ids):09d}"),
+                broker_order_id=report.broker_order_id,
+                exchange=request.exchange.value,
+                tradingsymbol=request.tradingsymbol,
+                product=request.product.value,
+                transaction_type=request.transaction_type,
+                quantity=quantity,
+                price=report.average_price or report.price or _MARKET_PRICE,
+                exchange_timestamp=self._clock.now() if self._clock else None,
+            )
         )
 
     def _enter(self, operation: str) -> tuple[OrderServiceError, bool] | None:

@@ -29,10 +29,15 @@ from order_service.adapters.broker.errors import (
     translate,
     unknown_after_bug,
 )
-from order_service.adapters.broker.parsing import ist_datetime, order_reports, segment_margins
+from order_service.adapters.broker.parsing import (
+    fill_reports,
+    ist_datetime,
+    order_reports,
+    segment_margins,
+)
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError, OrderServiceError
 from order_service.observability.logging import get_logger
@@ -144,6 +149,17 @@ class KiteBroker:
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
         rows = await self._call("orders", False, self._client(session).orders)
         return order_reports(rows)
+
+    async def trades(self, session: BrokerSession) -> list[FillReport]:
+        rows = await self._call("trades", False, self._client(session).trades)
+        return fill_reports(rows)
+
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]:
+        client = self._client(session)
+        rows = await self._call("order_trades", False, client.order_trades, broker_order_id)
+        return fill_reports(rows)
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         data = await self._call("margins", False, self._client(session).margins)

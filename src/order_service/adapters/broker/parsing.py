@@ -1,4 +1,4 @@
-"""Turn the SDK's order dictionaries into ``OrderStatusReport``s (Kite speaks naive IST)."""
+"""Turn the SDK's order and trade dictionaries into reports (Kite speaks naive IST)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from order_service.domain.account import IST
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import MAX_QUANTITY
-from order_service.domain.reports import OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins, TradeId
+from order_service.domain.values import TransactionType
 from order_service.errors import DataFormatError
 
 
@@ -73,6 +74,46 @@ def order_reports(rows: object) -> list[OrderStatusReport]:
     return [order_report(row) for row in rows]
 
 
+def fill_report(row: dict[str, Any]) -> FillReport:
+    """Parse one trade-book row; a malformed row is ``DataFormatError``.
+
+    Malformed includes what no execution can be: a quantity that is not a positive whole
+    number, a price that is not a positive finite number, a side that is neither BUY nor SELL.
+    """
+    if not isinstance(row, dict):
+        raise DataFormatError("the broker sent a trade that is not an object")
+    try:
+        return _fill_report(row)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise DataFormatError(
+            "the broker sent a trade we cannot parse",
+            details={"reason": repr(exc), "trade_id": str(row.get("trade_id", ""))[:64]},
+        ) from exc
+
+
+def _fill_report(row: dict[str, Any]) -> FillReport:
+    quantity = whole(row["quantity"])
+    if quantity > MAX_QUANTITY:
+        raise ValueError(f"a quantity outside 1..{MAX_QUANTITY}")
+    return FillReport(
+        trade_id=TradeId(_required_text(row["trade_id"])),
+        broker_order_id=BrokerOrderId(_required_text(row["order_id"])),
+        exchange=_required_text(row["exchange"]),
+        tradingsymbol=_required_text(row["tradingsymbol"]),
+        product=_required_text(row["product"]),
+        transaction_type=TransactionType(_required_text(row["transaction_type"])),
+        quantity=quantity,
+        price=_paise(finite_decimal(row["average_price"])),
+        exchange_timestamp=ist_datetime(row.get("exchange_timestamp") or row.get("fill_timestamp")),
+    )
+
+
+def fill_reports(rows: object) -> list[FillReport]:
+    if not isinstance(rows, list):
+        raise DataFormatError("the broker sent a trade list that is not a list")
+    return [fill_report(row) for row in rows]
+
+
 _PAISA = Decimal("0.01")
 _MAX_TAG = 20
 
@@ -104,6 +145,11 @@ def decimal_or_none(value: object) -> Decimal | None:
     number = finite_decimal(value)
     if number == 0:
         return None
+    return _paise(number)
+
+
+def _paise(number: Decimal) -> Decimal:
+    """Show at least paise (Kite's floats lose trailing zeros); finer digits are kept."""
     exponent = number.as_tuple().exponent
     return number.quantize(_PAISA) if isinstance(exponent, int) and exponent > -2 else number
 

@@ -185,3 +185,33 @@ login_states = Table(
     Index(None, "account_id", "user_id"),
     Index(None, "expires_at"),
 )
+
+# The fill ledger: each execution of one of our orders, once (the broker's trade id is unique
+# per account, so reading the trade book again stores nothing twice).
+fills = Table(
+    "fills",
+    metadata,
+    Column(
+        "sequence",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("trade_id", String(64), nullable=False),
+    Column("order_id", ULID, ForeignKey("orders.order_id"), nullable=False),
+    Column("broker_order_id", String(64), nullable=False),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
+    Column("exchange", ENUM_TEXT, nullable=False),
+    Column("tradingsymbol", String(), nullable=False),
+    Column("product", ENUM_TEXT, nullable=False),
+    Column("transaction_type", ENUM_TEXT, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("exchange_timestamp", UtcDateTime(), nullable=True),
+    Column("source", ENUM_TEXT, nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "trade_id"),
+    Index(None, "order_id"),
+    sqlite_autoincrement=True,
+)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
+from order_service.adapters.db.fills_repository import SqlFillRepository
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
 from order_service.adapters.db.repositories import (
@@ -27,6 +28,7 @@ from order_service.adapters.db.users_repository import SqlUserRepository
 from order_service.errors import DatabaseError
 from order_service.services.ports import (
     AccountRepository,
+    FillRepository,
     LoginStateRepository,
     OrderRepository,
     StrategyRepository,
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.strategies: StrategyRepository = SqlStrategyRepository(runner)
         self.users: UserRepository = SqlUserRepository(runner)
         self.login_states: LoginStateRepository = SqlLoginStateRepository(runner)
+        self.fills: FillRepository = SqlFillRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from order_service.bootstrap import Services
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
+from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 
 
 def build_supervisor(services: Services) -> Supervisor:
     workers: dict[str, Callable[[], Worker]] = {
-        OrderSyncWorker.name: lambda: OrderSyncWorker(services)
+        OrderSyncWorker.name: lambda: OrderSyncWorker(services),
+        TradeSyncWorker.name: lambda: TradeSyncWorker(services),
     }
     return Supervisor(workers, CrashPolicy.of(services.settings))

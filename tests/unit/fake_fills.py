@@ -1,0 +1,51 @@
+"""The fake fill ledger: each (account, trade id) stored once, numbered in sequence, as SQL does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from order_service.domain.fill import Fill
+from order_service.domain.ids import AccountId, OrderId
+from order_service.errors import Conflict
+from tests.unit.fake_store import CONFLICT, Change, FakeRepository, FakeStore
+
+
+class FakeFillRepository(FakeRepository):
+    async def add_new(self, fills: list[Fill]) -> list[Fill]:
+        seen = {(fill.account_id, fill.trade_id) for fill in self._view().fills}
+        added: list[Fill] = []
+        for fill in fills:
+            if (fill.account_id, fill.trade_id) not in seen:
+                seen.add((fill.account_id, fill.trade_id))
+                added.append(fill)
+        for fill in added:
+            self._stage(_inserting(fill))
+        return added
+
+    async def for_order(self, order_id: OrderId) -> list[Fill]:
+        return [fill for fill in self._view().fills if fill.order_id == order_id]
+
+    async def for_account(
+        self, account_id: AccountId, after: int | None = None, limit: int = 100
+    ) -> list[Fill]:
+        mine = [
+            fill
+            for fill in self._view().fills
+            if fill.account_id == account_id and (after is None or (fill.sequence or 0) > after)
+        ]
+        return mine[:limit]
+
+
+def _inserting(fill: Fill) -> Change:
+    def insert(state: FakeStore) -> None:
+        if any((f.account_id, f.trade_id) == (fill.account_id, fill.trade_id) for f in state.fills):
+            return  # another writer stored it first: ignored, as the SQL insert ignores it
+        order = state.orders.get(fill.order_id)
+        if fill.account_id not in state.accounts or order is None:
+            raise Conflict(CONFLICT)
+        if fill.strategy_id not in state.strategies:
+            raise Conflict(CONFLICT)
+        state.fills.append(replace(fill, sequence=state.next_fill_sequence))
+        state.next_fill_sequence += 1
+
+    return insert

@@ -1,0 +1,173 @@
+"""Trade sync: the trade book into the fill ledger, each fill once, only for our orders."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from prometheus_client import REGISTRY
+
+from order_service.domain.fill import ORDER_FILL_RECORDED
+from order_service.domain.ids import BrokerOrderId
+from order_service.domain.order import Order
+from order_service.domain.reports import FillReport, TradeId
+from order_service.domain.values import TransactionType
+from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
+from order_service.errors import AuthenticationError, BrokerUnavailable, DataFormatError
+from tests.factories import make_limit_request, make_request
+from tests.unit.conftest import World
+
+pytestmark = pytest.mark.asyncio
+
+
+def drift(kind: str) -> float:
+    labels = {"kind": kind}
+    return REGISTRY.get_sample_value("order_service_reconciliation_drift_total", labels) or 0.0
+
+
+async def placed(world: World, *, market: bool = False) -> tuple[Order, BrokerOrderId]:
+    request = make_request() if market else make_limit_request()
+    order = (await world.services.orders.place_order(world.trader, request, None)).order
+    assert order.broker_order_id is not None
+    return order, order.broker_order_id
+
+
+def a_fill(broker_order_id: BrokerOrderId, trade_id: str, quantity: int, price: str) -> FillReport:
+    return FillReport(
+        trade_id=TradeId(trade_id),
+        broker_order_id=broker_order_id,
+        exchange="NSE",
+        tradingsymbol="INFY",
+        product="CNC",
+        transaction_type=TransactionType.BUY,
+        quantity=quantity,
+        price=Decimal(price),
+    )
+
+
+def fill_events(world: World, order: Order) -> list[str]:
+    return [
+        e.name
+        for e in world.store.events
+        if e.order_id == order.order_id and e.name == ORDER_FILL_RECORDED
+    ]
+
+
+async def test_new_fills_are_stored_once_even_when_the_trade_book_is_read_twice(
+    world: World,
+) -> None:
+    order, _ = await placed(world, market=True)
+
+    first = await world.services.trades.sync_account(order.account_id)
+    second = await world.services.trades.sync_account(order.account_id)
+
+    assert (first.recorded, second.recorded) == (1, 0)
+    assert [f.order_id for f in world.store.fills] == [order.order_id]
+    assert fill_events(world, order) == [ORDER_FILL_RECORDED]
+    assert world.broker.calls["trades"] == 2
+
+
+async def test_a_fill_for_an_unknown_order_is_skipped_and_counted(world: World) -> None:
+    order, _ = await placed(world)  # an account with a working order, so it is synced
+    world.broker.trade_book.append(a_fill(BrokerOrderId("9999999999999"), "X1", 5, "101.5"))
+
+    result = await world.services.trades.sync_account(order.account_id)
+
+    assert (result.unknown, result.recorded) == (1, 0)
+    assert world.store.fills == []
+
+
+async def test_a_fill_whose_broker_id_is_ours_but_whose_tag_is_not_is_never_attributed(
+    world: World,
+) -> None:
+    order, broker_order_id = await placed(world)
+    world.broker.fill(broker_order_id)
+    world.broker.book[broker_order_id] = replace(
+        world.broker.book[broker_order_id], tag="SOMEONEELSESORDER001"
+    )
+
+    result = await world.services.trades.sync_account(order.account_id)
+
+    assert (result.mismatched, result.recorded) == (1, 0)
+    assert world.store.fills == []
+    assert fill_events(world, order) == []
+
+
+async def test_the_orders_filled_quantity_and_average_price_are_the_sum_of_its_fills(
+    world: World,
+) -> None:
+    order, broker_order_id = await placed(world)  # 10 at the limit price
+    world.broker.trade_book += [
+        a_fill(broker_order_id, "T1", 3, "100.10"),
+        a_fill(broker_order_id, "T2", 7, "100.25"),
+    ]
+    world.broker.book[broker_order_id] = replace(
+        world.broker.book[broker_order_id], raw_status="COMPLETE", filled_quantity=10
+    )
+
+    result = await world.services.trades.sync_account(order.account_id)
+
+    stored = world.store.orders[order.order_id]
+    assert (result.recorded, result.drifted) == (2, 0)
+    assert stored.filled_quantity == 10
+    assert stored.average_price == Decimal("100.205")  # (3 x 100.10 + 7 x 100.25) / 10, exact
+    assert [f.report.price for f in world.store.fills] == [Decimal("100.10"), Decimal("100.25")]
+
+
+async def test_fills_never_lower_what_the_order_book_reported_filled(world: World) -> None:
+    order, broker_order_id = await placed(world)
+    world.broker.fill(broker_order_id)  # the order book says 10 filled
+    before = drift("fill")
+    world.broker.trade_book[:] = [a_fill(broker_order_id, "T1", 4, "100.00")]  # the trades lag
+    await world.services.reconcile.sync_account(order.account_id)
+
+    await TradeSyncWorker(world.services).run_once()
+
+    assert world.store.orders[order.order_id].filled_quantity == 10
+    assert len(world.store.fills) == 1
+    assert drift("fill") == before + 1
+
+
+async def test_a_malformed_trade_book_stores_nothing(world: World) -> None:
+    order, _ = await placed(world, market=True)
+    world.broker.fail_next("trades", DataFormatError("the broker sent a trade we cannot parse"))
+
+    with pytest.raises(DataFormatError):
+        await world.services.trades.sync_account(order.account_id)
+
+    assert world.store.fills == []
+
+
+async def test_an_account_that_must_log_in_again_is_skipped(world: World) -> None:
+    await placed(world, market=True)
+    world.broker.fail_next("trades", AuthenticationError())
+
+    await TradeSyncWorker(world.services).run_once()  # logged and counted, not raised
+
+    assert world.store.fills == []
+
+
+async def test_an_unreachable_broker_makes_the_supervisor_back_off(world: World) -> None:
+    await placed(world)
+    world.broker.fail_next("trades", BrokerUnavailable())
+
+    with pytest.raises(BrokerUnavailable):
+        await TradeSyncWorker(world.services).run_once()
+
+
+async def test_a_settled_order_changed_recently_is_still_synced(world: World) -> None:
+    order, _ = await placed(world, market=True)
+    await world.services.reconcile.sync_account(order.account_id)
+    assert world.store.orders[order.order_id].is_terminal
+
+    assert await world.services.trades.accounts_to_sync() == [order.account_id]
+    world.clock.advance(world.services.settings.trade_sync_recent_seconds + 1)
+    assert await world.services.trades.accounts_to_sync() == []
+
+
+async def test_the_interval_comes_from_the_settings(world: World) -> None:
+    worker = TradeSyncWorker(world.services)
+
+    assert worker.interval == world.services.settings.trade_sync_interval_seconds
+    assert worker.name == "trade_sync"
