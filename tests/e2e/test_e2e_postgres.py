@@ -64,7 +64,8 @@ def test_postgres_market_order_completes_and_a_repeat_is_the_same_order(api: htt
     repeat = api.post("/api/v1/orders", json=MARKET, headers=key)
     assert (repeat.status_code, repeat.json()["order_id"]) == (200, order_id)
     events = api.get(f"/api/v1/orders/{order_id}/events").json()
-    assert [e["name"] for e in events][-1] == "OrderFilled"
+    # The trade sync may add the fill ledger's events after it, whenever its pass comes.
+    assert "OrderFilled" in [e["name"] for e in events]
 
 
 def test_postgres_limit_order_is_modified_then_cancelled(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from order_service.domain.account import EVERY_ACCOUNT
 from order_service.domain.fill import Fill, FillSource, FillTotals, record_fills
-from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.ids import AccountId, BrokerOrderId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.reports import FillReport, OrderStatusReport
 from order_service.errors import AuthenticationError, Conflict, NotFound, StaleWrite
@@ -49,6 +49,11 @@ class TradeSyncService:
             newest = await uow.orders.list(OrderQuery(EVERY_ACCOUNT, limit=RECENT_PAGE))
         recent = {o.account_id for o in newest if o.broker_order_id and o.updated_at >= since}
         return sorted(set(unsettled) | recent)
+
+    async def fills_of(self, order_id: OrderId) -> list[Fill]:
+        """Return the order's fills as the ledger holds them."""
+        async with self._uow() as uow:
+            return await uow.fills.for_order(order_id)
 
     async def sync_account(self, account_id: AccountId) -> TradeSyncResult:
         """Read the account's trade book once and store what is new of our orders' fills."""
