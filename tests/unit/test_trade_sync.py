@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import REGISTRY
 
-from order_service.domain.fill import ORDER_FILL_RECORDED
+from order_service.domain.fill import ORDER_FILL_DRIFT_FOUND, ORDER_FILL_RECORDED
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import Order
 from order_service.domain.reports import FillReport, TradeId
@@ -46,12 +46,8 @@ def a_fill(broker_order_id: BrokerOrderId, trade_id: str, quantity: int, price: 
     )
 
 
-def fill_events(world: World, order: Order) -> list[str]:
-    return [
-        e.name
-        for e in world.store.events
-        if e.order_id == order.order_id and e.name == ORDER_FILL_RECORDED
-    ]
+def fill_events(world: World, order: Order, name: str = ORDER_FILL_RECORDED) -> list[str]:
+    return [e.name for e in world.store.events if e.order_id == order.order_id and e.name == name]
 
 
 async def test_new_fills_are_stored_once_even_when_the_trade_book_is_read_twice(
@@ -123,10 +119,14 @@ async def test_fills_never_lower_what_the_order_book_reported_filled(world: Worl
     await world.services.reconcile.sync_account(order.account_id)
 
     await TradeSyncWorker(world.services).run_once()
+    await TradeSyncWorker(world.services).run_once()
 
     assert world.store.orders[order.order_id].filled_quantity == 10
     assert len(world.store.fills) == 1
-    assert drift("fill") == before + 1
+    assert drift("fill") == before + 2  # counted on every pass that finds it
+    assert fill_events(world, order, ORDER_FILL_DRIFT_FOUND) == [ORDER_FILL_DRIFT_FOUND]
+    (event,) = [e for e in world.store.events if e.name == ORDER_FILL_DRIFT_FOUND]
+    assert event.data == {"book_filled_quantity": 10, "ledger_filled_quantity": 4}
 
 
 async def test_a_malformed_trade_book_stores_nothing(world: World) -> None:

@@ -14,6 +14,7 @@ from order_service.domain.reports import FillReport, TradeId
 
 ORDER_FILL_RECORDED = "OrderFillRecorded"
 ORDER_FILLS_RECONCILED = "OrderFillsReconciled"
+ORDER_FILL_DRIFT_FOUND = "OrderFillDriftFound"
 
 
 class FillSource(StrEnum):
@@ -61,19 +62,38 @@ class FillTotals:
         return cls(quantity, value / quantity)
 
 
-def record_fills(order: Order, new: Sequence[Fill], ledger: Sequence[Fill], at: datetime) -> bool:
+def record_fills(
+    order: Order, new: Sequence[Fill], ledger: Sequence[Fill], book_filled: int, at: datetime
+) -> bool:
     """Record ``new`` fills on ``order`` and take the ledger's totals; return True if it changed.
 
-    The ledger only ever raises the order's filled quantity: a trade book that lags the order
-    book (they are read at different moments) must not undo a fill the order book reported.
+    ``book_filled`` is the order book's filled quantity: when new fills leave the ledger apart
+    from it, the drift is recorded too (only then, so a lasting drift is one event, not one a
+    pass).
     """
     for fill in new:
         order.record(ORDER_FILL_RECORDED, at, **_fill_data(fill))
     totals = FillTotals.of(ledger)
+    if new and totals.quantity != book_filled:
+        order.record(
+            ORDER_FILL_DRIFT_FOUND,
+            at,
+            book_filled_quantity=book_filled,
+            ledger_filled_quantity=totals.quantity,
+        )
+    return _take_totals(order, totals, at) or bool(new)
+
+
+def _take_totals(order: Order, totals: FillTotals, at: datetime) -> bool:
+    """Take the ledger's totals, which only ever raise the order's filled quantity.
+
+    A trade book that lags the order book (they are read at different moments) must not undo
+    a fill the order book reported.
+    """
     if totals.quantity < order.filled_quantity:
-        return bool(new)
+        return False
     if (totals.quantity, totals.average_price) == (order.filled_quantity, order.average_price):
-        return bool(new)
+        return False
     order.filled_quantity = totals.quantity
     order.average_price = totals.average_price
     order.record(

@@ -90,16 +90,18 @@ class TradeSyncService:
         if row is None or not order.is_reported_by(row):
             result.mismatched += len(reports)  # never attribute another order's fills
             return
-        recorded, totals = await self._store(order, reports)
+        recorded, totals = await self._store(order, reports, row.filled_quantity)
         result.recorded += recorded
         result.drifted += int(totals.quantity != row.filled_quantity)
 
-    async def _store(self, order: Order, reports: list[FillReport]) -> tuple[int, FillTotals]:
+    async def _store(
+        self, order: Order, reports: list[FillReport], book_filled: int
+    ) -> tuple[int, FillTotals]:
         """Store the new fills and the order's change in one transaction; retry a stale order."""
         current = order
         for _ in range(_ATTEMPTS):
             try:
-                return await self._store_once(current, reports)
+                return await self._store_once(current, reports, book_filled)
             except StaleWrite:
                 current = await self._reload(order)
         raise Conflict(
@@ -108,13 +110,15 @@ class TradeSyncService:
             retryable=True,
         )
 
-    async def _store_once(self, order: Order, reports: list[FillReport]) -> tuple[int, FillTotals]:
+    async def _store_once(
+        self, order: Order, reports: list[FillReport], book_filled: int
+    ) -> tuple[int, FillTotals]:
         at = self._clock.now()
         fills = [Fill.of(order, report, FillSource.TRADES, at) for report in reports]
         async with self._uow() as uow:
             new = await uow.fills.add_new(fills)
             ledger = await uow.fills.for_order(order.order_id)
-            if record_fills(order, new, ledger, at):
+            if record_fills(order, new, ledger, book_filled, at):
                 await uow.orders.save(order)
             await uow.commit()
         return len(new), FillTotals.of(ledger)
