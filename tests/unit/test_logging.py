@@ -26,3 +26,26 @@ def test_secrets_are_redacted_and_context_is_kept(capsys: pytest.CaptureFixture[
     assert (line["account"], line["order_id"]) == ("PAPER1", "01ORDER")
     assert line["access_token"] == line["api_secret"] == line["Authorization"] == "***"
     assert "tok-123" not in json.dumps(line)
+
+
+def test_a_stream_replaced_and_closed_since_configuration_is_never_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import logging
+    import sys
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("INFO", json=True)
+    get_logger("test.closed").info("before")
+    first.close()  # as a CLI test runner does with the stream it lent
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+
+    get_logger("test.closed").info("after")
+    logging.getLogger("test.stdlib").warning("from the standard library")
+
+    lines = [json.loads(line) for line in second.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["after", "from the standard library"]
+    structlog.reset_defaults()

@@ -31,6 +31,35 @@ _SHARED: list[Any] = [
 _QUIET = ("uvicorn.access", "urllib3", "kiteconnect", "alembic", "httpx", "httpcore")
 
 
+class _StderrLogger:
+    """Writes each line to ``sys.stderr`` as it is when the line is written.
+
+    Binding the stream at configuration would keep a stream that a test runner (or a daemon)
+    has since replaced and closed, and every later line would fail.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = err = critical = exception = fatal = msg
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The standard library's stream handler, on the current ``sys.stderr`` likewise."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+def _stderr_logger(*_: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """Route structlog and the standard library through one JSON (or console) renderer."""
     renderer: Any = (
@@ -41,7 +70,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     structlog.configure(
         processors=[*_SHARED, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(level, renderer)
@@ -49,7 +78,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
 
 def _route_standard_logging(level: str, renderer: Any) -> None:
     """Give records of the standard library (uvicorn, alembic…) the same shape and redaction."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *_SHARED],
