@@ -12,22 +12,15 @@ from kiteconnect import KiteConnect
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.ids import AccountId, BrokerOrderId
-from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType, Variety
+from order_service.domain.order import OrderChanges
+from order_service.domain.values import Variety
 from order_service.errors import BrokerOutcomeUnknown
 from order_service.services.ports import BrokerSession
+from tests.factories import make_request
 
 pytestmark = pytest.mark.asyncio
 SESSION = BrokerSession(AccountId("PAPER1"), "paper", "token")
-ORDER = OrderRequest(
-    account_id=SESSION.account_id,
-    exchange=Exchange.NSE,
-    tradingsymbol="INFY",
-    transaction_type=TransactionType.BUY,
-    quantity=1,
-    product=Product.CNC,
-    order_type=OrderType.MARKET,
-)
+ORDER = make_request(account_id=SESSION.account_id, quantity=1)
 # Nothing listens here, and nothing is ever sent: each call fails before its request is made.
 NOWHERE = "http://127.0.0.1:9"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from order_service.domain.ids import AccountId, BrokerOrderId
-from order_service.domain.order import Order
+from order_service.domain.order import Order, OrderRequest
 from order_service.domain.postback import postback_checksum
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
@@ -40,12 +40,25 @@ def body(order: Order, status: str, **overrides: Any) -> dict[str, Any]:
     return {**fields, **overrides}
 
 
-async def working(world: World) -> Order:
-    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+async def synced(world: World, request: OrderRequest, status: OrderStatus) -> Order:
+    """Place ``request`` and sync it to ``status``; the broker's call counts start afresh."""
+    placed = await world.services.orders.place_order(world.trader, request, None)
     await world.services.reconcile.sync_account(ACCOUNT)
     order = await stored(world, placed.order)
-    assert order.status is OrderStatus.OPEN
+    assert order.status is status
     world.broker.calls.clear()
+    return order
+
+
+async def working(world: World) -> Order:
+    return await synced(world, make_limit_request(), OrderStatus.OPEN)
+
+
+async def filled_at_the_broker(world: World) -> Order:
+    """A working order of ours that the broker has since filled (we do not know yet)."""
+    order = await working(world)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
     return order
 
 
@@ -106,9 +119,7 @@ async def test_an_impossible_claim_is_never_applied(
 async def test_a_genuine_fill_is_applied_as_the_broker_reports_it(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    order = await working(world)
-    assert order.broker_order_id is not None
-    world.broker.fill(order.broker_order_id)
+    order = await filled_at_the_broker(world)
 
     reply = await client.post(URL, json=body(order, "COMPLETE", average_price="0.05"))
 
@@ -121,11 +132,7 @@ async def test_a_genuine_fill_is_applied_as_the_broker_reports_it(
 async def test_a_terminal_order_costs_no_broker_call(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    placed = await world.services.orders.place_order(world.trader, make_request(), None)
-    await world.services.reconcile.sync_account(ACCOUNT)
-    order = await stored(world, placed.order)
-    assert order.status is OrderStatus.COMPLETE
-    world.broker.calls.clear()
+    order = await synced(world, make_request(), OrderStatus.COMPLETE)
 
     reply = await client.post(URL, json=body(order, "CANCELLED"))
 
@@ -149,9 +156,7 @@ async def test_a_burst_of_postbacks_for_one_order_costs_one_confirmation(
 async def test_a_report_with_our_broker_id_but_another_tag_is_drift(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    order = await working(world)
-    assert order.broker_order_id is not None
-    world.broker.fill(order.broker_order_id)
+    order = await filled_at_the_broker(world)
 
     reply = await client.post(URL, json=body(order, "COMPLETE", tag="SOMEONEELSE"))
 
@@ -215,9 +220,7 @@ async def test_a_body_that_is_not_a_signed_object_is_401(
 async def test_a_verified_body_with_a_bad_field_is_left_to_the_sync(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    order = await working(world)
-    assert order.broker_order_id is not None
-    world.broker.fill(order.broker_order_id)
+    order = await filled_at_the_broker(world)
 
     reply = await client.post(URL, json=body(order, "COMPLETE", quantity={"not": "a number"}))
 

@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.ids import AccountId, BrokerOrderId
-from order_service.domain.order import OrderRequest
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.services.ports import BrokerSession
+from tests.factories import make_request
 from tests.integration.broker.local_kite import LocalKite
 
 pytestmark = pytest.mark.asyncio
 ACCOUNT = AccountId("PAPER1")
 THREADS = 8
-ORDER = OrderRequest(
-    account_id=ACCOUNT,
-    exchange=Exchange.NSE,
-    tradingsymbol="INFY",
-    transaction_type=TransactionType.BUY,
-    quantity=1,
-    product=Product.CNC,
-    order_type=OrderType.MARKET,
-)
-
-
-@pytest.fixture
-def local_kite() -> Iterator[tuple[LocalKite, str]]:
-    kite = LocalKite()
-    url = kite.start()
-    yield kite, url
-    kite.stop()
+ORDER = make_request(account_id=ACCOUNT, quantity=1)
 
 
 @pytest_asyncio.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -10,23 +10,14 @@ import structlog
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.ids import AccountId, BrokerOrderId
-from order_service.domain.order import OrderRequest
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.errors import BrokerOutcomeUnknown, BrokerUnavailable, DataFormatError
 from order_service.services.ports import BrokerSession
+from tests.factories import make_request
 from tests.integration.broker.local_kite import LocalKite, Reply
 
 pytestmark = pytest.mark.asyncio
 SESSION = BrokerSession(AccountId("PAPER1"), "paper", "token")
-ORDER = OrderRequest(
-    account_id=SESSION.account_id,
-    exchange=Exchange.NSE,
-    tradingsymbol="INFY",
-    transaction_type=TransactionType.BUY,
-    quantity=1,
-    product=Product.CNC,
-    order_type=OrderType.MARKET,
-)
+ORDER = make_request(account_id=SESSION.account_id, quantity=1)
 # (reply, what reading it fails with on a placement and on a history read, the class on a write,
 # the class on a read)
 MALFORMED = [
@@ -69,14 +60,6 @@ MALFORMED = [
         Reply(b""), ("DataException",) * 2, BrokerOutcomeUnknown, BrokerUnavailable, id="empty-json"
     ),
 ]
-
-
-@pytest.fixture
-def local_kite() -> Iterator[tuple[LocalKite, str]]:
-    kite = LocalKite()
-    url = kite.start()
-    yield kite, url
-    kite.stop()
 
 
 @pytest_asyncio.fixture
