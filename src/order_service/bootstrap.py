@@ -14,8 +14,10 @@ from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
+from order_service.services.liveness import Liveness, SoloLiveness
 from order_service.services.logins import LoginService
 from order_service.services.orders import OrderService
+from order_service.services.ownership import Ownership, OwnEveryAccount
 from order_service.services.ports import (
     Broker,
     Clock,
@@ -26,6 +28,7 @@ from order_service.services.ports import (
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.sessions import SessionExpiry
+from order_service.services.streams import StreamHealth
 from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
 from order_service.services.writes import OrderWriter
@@ -39,6 +42,11 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def new_instance_id() -> str:
+    """A fresh id for this process, recorded on the orders it places."""
+    return secrets.token_hex(8)
 
 
 @dataclass
@@ -59,6 +67,10 @@ class Services:
     broker: Broker
     clock: Clock
     database_ready: Probe
+    # Whose background work is this process's, which processes live, which streams are up.
+    ownership: Ownership = field(default_factory=OwnEveryAccount)
+    liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
+    streams: StreamHealth = field(default_factory=StreamHealth)
     closers: list[Closer] = field(default_factory=list)
 
     async def close(self) -> None:
