@@ -27,6 +27,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 CLIENT_ORDER_ID_CONSTRAINT = "uq_orders_account_id_client_order_id"
+BROKER_ORDER_CONSTRAINT = "uq_orders_account_id_broker_order_id"
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -110,7 +111,9 @@ orders = Table(
     Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
     Column("client_order_id", String(), nullable=False),
     Column("request_fingerprint", String(64), nullable=False),
-    Column("tag", String(20), nullable=False, unique=True),
+    # Our broker tag; NULL for an external order (one placed outside the service), so that no
+    # order of ours can ever be matched to it.
+    Column("tag", String(20), nullable=True, unique=True),
     Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
     Column("user_id", ULID, nullable=False),  # no FK: users may live in the peer service
     # The OrderRequest, flattened.
@@ -141,7 +144,13 @@ orders = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # "api" for orders placed through us, "external" for ones found at the broker without our tag.
+    Column("source", ENUM_TEXT, nullable=False, server_default="api"),
+    # The instance id of the process that placed the order (NULL for external orders).
+    Column("placed_by", String(64), nullable=True),
     UniqueConstraint("account_id", "client_order_id", name=CLIENT_ORDER_ID_CONSTRAINT),
+    # One broker order is at most one of our rows: re-seeing an external order never duplicates.
+    UniqueConstraint("account_id", "broker_order_id", name=BROKER_ORDER_CONSTRAINT),
     Index(None, "account_id", "order_id"),  # one account's pages, newest first
     Index(None, "broker_order_id"),
     Index(None, "status"),
