@@ -9,7 +9,7 @@ from datetime import datetime
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.domain.login import LoginState
-from order_service.errors import Conflict, NotFound
+from order_service.errors import Conflict, NotFound, StaleWrite
 from tests.unit.fake_store import CONFLICT, ApiKeyRow, FakeRepository, FakeStore, copied
 
 
@@ -36,6 +36,19 @@ class FakeAccountRepository(FakeRepository):
 
     async def get(self, account_id: AccountId) -> Account | None:
         return copied(self._view().accounts.get(account_id))
+
+    async def require_login(self, account_id: AccountId, access_token: str) -> None:
+        def clear(state: FakeStore) -> None:
+            account = state.accounts.get(account_id)
+            if account is None or account.access_token != access_token:
+                raise StaleWrite("a login replaced the token")
+            cleared = copy.deepcopy(account)
+            cleared.require_login()
+            state.accounts[account_id] = cleared
+
+        current = self._view().accounts.get(account_id)
+        if current is not None and current.access_token == access_token:
+            self._stage(clear)
 
     async def list(self, scope: AccountScope) -> list[Account]:
         """Return the accounts in ``scope``, by id."""

@@ -173,6 +173,14 @@ class AccountRepository(Protocol):
 
     async def list(self, scope: AccountScope) -> list[Account]: ...
 
+    async def require_login(self, account_id: AccountId, access_token: str) -> None:
+        """Clear the account's session if ``access_token`` is still its token.
+
+        Only that token is ever cleared: if a login has stored another, nothing changes (a
+        login committed after the read surfaces as ``StaleWrite``, at the latest at commit).
+        """
+        ...
+
 
 class StrategyRepository(Protocol):
     async def add(self, strategy: Strategy) -> None: ...

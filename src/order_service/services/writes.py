@@ -61,12 +61,12 @@ class OrderWriter:
         A call sent with a token that a login has replaced since must not undo that login
         (wired once, around the broker, by bootstrap).
         """
-        async with self._uow() as uow:
-            account = await uow.accounts.get(session.account_id)
-            if account is not None and account.access_token == session.access_token:
-                account.require_login()
-                await uow.accounts.save(account)
+        try:
+            async with self._uow() as uow:
+                await uow.accounts.require_login(session.account_id, session.access_token)
                 await uow.commit()
+        except StaleWrite:
+            return  # a login stored a new token since the read: it stands
 
     async def _reload(self, order: Order) -> Order:
         async with self._uow() as uow:

@@ -6,6 +6,7 @@ Each test runs on the fake, SQLite and PostgreSQL (``contract.py`` says why and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,7 @@ from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.status import OrderTrigger
-from order_service.errors import Conflict, NotFound
+from order_service.errors import Conflict, NotFound, StaleWrite
 from order_service.services.ports import OrderQuery
 from tests.integration.db.conftest import Seed, build_account, build_order
 from tests.integration.db.contract import AT, UowFactory, read, write
@@ -79,6 +80,47 @@ async def test_an_account_comes_back_equal_and_keeps_each_saved_session(
     await write(uow_factory, lambda uow: uow.accounts.save(account))
     assert await get_account(uow_factory, account.account_id) == account
     assert await get_account(uow_factory, AccountId("ZZ0000")) is None
+
+
+async def test_an_expired_token_is_cleared_and_only_that_token(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    token = build_account().access_token
+    assert token is not None
+    await write(uow_factory, lambda uow: uow.accounts.require_login(seed.account_a, "older-token"))
+    assert await get_account(uow_factory, seed.account_a) == build_account()
+
+    await write(uow_factory, lambda uow: uow.accounts.require_login(seed.account_a, token))
+
+    cleared = await get_account(uow_factory, seed.account_a)
+    assert cleared is not None
+    assert (cleared.session_state, cleared.access_token) == (SessionState.LOGIN_REQUIRED, None)
+
+
+async def test_a_login_racing_an_expiry_of_the_old_token_stands(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    old = build_account().access_token
+    assert old is not None
+    relogged = build_account()
+    relogged.start_session("the-new-token", AT)
+
+    async def log_in_again() -> None:
+        await write(uow_factory, lambda uow: uow.accounts.save(relogged))
+
+    expiry = uow_factory()
+    async with expiry:
+        await expiry.accounts.require_login(seed.account_a, old)  # reads the old token
+        login = asyncio.create_task(log_in_again())
+        # Where the expiry holds no lock yet (its write waits for commit), the login commits
+        # now; where it does, the login waits for this commit and overwrites it.
+        await asyncio.wait({login}, timeout=0.5)
+        # StaleWrite: the login committed between the expiry's read and its write.
+        with contextlib.suppress(StaleWrite):
+            await expiry.commit()
+    await login
+
+    assert await get_account(uow_factory, seed.account_a) == relogged
 
 
 async def test_a_second_account_with_one_id_is_a_conflict(

@@ -20,7 +20,7 @@ from order_service.adapters.db.mapping import (
 )
 from order_service.adapters.db.runners import StatementRunner
 from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
-from order_service.domain.account import Account, AccountScope, Strategy
+from order_service.domain.account import Account, AccountScope, SessionState, Strategy
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.errors import (
     ConfigurationError,
@@ -28,6 +28,7 @@ from order_service.errors import (
     DatabaseError,
     DuplicateClientOrderId,
     NotFound,
+    StaleWrite,
     ValidationError,
 )
 
@@ -122,6 +123,26 @@ class SqlAccountRepository(SqlRepository):
     async def get(self, account_id: AccountId) -> Account | None:
         row = await self._one_or_none(select(accounts).where(accounts.c.account_id == account_id))
         return account_from_row(row, self._cipher) if row is not None else None
+
+    async def require_login(self, account_id: AccountId, access_token: str) -> None:
+        row = await self._one_or_none(select(accounts).where(accounts.c.account_id == account_id))
+        if row is None or row["access_token_encrypted"] is None:
+            return
+        if self._cipher.decrypt(row["access_token_encrypted"]) != access_token:
+            return
+        # The ciphertext read is the token compared: a login storing another one meanwhile
+        # changes it, and this update then changes no row.
+        statement = (
+            update(accounts)
+            .where(accounts.c.account_id == account_id)
+            .where(accounts.c.access_token_encrypted == row["access_token_encrypted"])
+            .values(
+                access_token_encrypted=None,
+                session_state=SessionState.LOGIN_REQUIRED.value,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        await self._expect_rows(statement, None, StaleWrite("a login replaced the token"))
 
     async def list(self, scope: AccountScope) -> list[Account]:
         """Return the accounts in ``scope``, by id."""
