@@ -1,10 +1,11 @@
 """Orders placed outside the service (``source``), and the process that placed each of ours.
 
 ``source`` is ``api`` for our orders (every existing row) and ``external`` for an order found
-at the broker without a tag of ours; an external order has no tag (NULL: a tag is how we
-recognise our own orders at the broker, and none of ours may ever match it). One broker order
-is at most one row per account. ``placed_by`` is the instance id of the process that placed
-the order, so an order a dead process left in flight is settled without waiting.
+at the broker without a tag of ours. An external order has no tag (NULL: a tag is how we
+recognise our own orders at the broker, and none of ours may ever match it) and no user of
+ours placed it (``user_id`` NULL). One broker order is at most one row per account.
+``placed_by`` is the instance id of the process that placed the order, so an order a dead
+process left in flight is settled without waiting.
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +33,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source", ENUM_TEXT, nullable=False, server_default="api"))
         batch.add_column(sa.Column("placed_by", sa.String(length=64), nullable=True))
         batch.alter_column("tag", existing_type=sa.String(length=20), nullable=True)
+        batch.alter_column("user_id", existing_type=sa.String(length=26), nullable=True)
         batch.create_unique_constraint(BROKER_ORDER_CONSTRAINT, ["account_id", "broker_order_id"])
 
 
@@ -45,5 +47,6 @@ def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.drop_constraint(BROKER_ORDER_CONSTRAINT, type_="unique")
         batch.alter_column("tag", existing_type=sa.String(length=20), nullable=False)
+        batch.alter_column("user_id", existing_type=sa.String(length=26), nullable=False)
         batch.drop_column("placed_by")
         batch.drop_column("source")

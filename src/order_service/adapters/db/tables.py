@@ -115,7 +115,8 @@ orders = Table(
     # order of ours can ever be matched to it.
     Column("tag", String(20), nullable=True, unique=True),
     Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
-    Column("user_id", ULID, nullable=False),  # no FK: users may live in the peer service
+    # Who placed it (no FK: users may live in the peer service); NULL for an external order.
+    Column("user_id", ULID, nullable=True),
     # The OrderRequest, flattened.
     Column("exchange", ENUM_TEXT, nullable=False),
     Column("tradingsymbol", String(), nullable=False),
