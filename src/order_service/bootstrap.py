@@ -18,6 +18,7 @@ from order_service.services.liveness import Liveness, SoloLiveness
 from order_service.services.logins import LoginService
 from order_service.services.orders import OrderService
 from order_service.services.ownership import Ownership, OwnEveryAccount
+from order_service.services.polling import PollingService, PollPolicy
 from order_service.services.ports import (
     Broker,
     Clock,
@@ -67,6 +68,7 @@ class Services:
     broker: Broker
     clock: Clock
     database_ready: Probe
+    polling: PollingService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -135,6 +137,7 @@ def _services(
         broker=broker,
         clock=clock,
         database_ready=_always_ready,
+        polling=_polling(settings, uow_factory, broker, clock),
     )
 
 
@@ -148,6 +151,22 @@ def _request_window(settings: Settings) -> float:
     """How long a placing request can live: its budget wait, its sends, and slack."""
     sends = settings.kite_timeout_seconds * SENDS_PER_PLACEMENT
     return settings.rate_max_wait_seconds + sends + REQUEST_SLACK_SECONDS
+
+
+def _polling(
+    settings: Settings, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock
+) -> PollingService:
+    """The order sync's targeted polls, within their share of each account's budget."""
+    per_second = settings.sync_poll_budget_share * settings.rate_other_per_second
+    grace = settings.unknown_grace_seconds
+    policy = PollPolicy(
+        stale_after=timedelta(seconds=settings.sync_poll_after_seconds),
+        per_pass=max(1, int(per_second * settings.sync_interval_seconds)),
+        unknown_grace=timedelta(seconds=grace),
+        # As long as reconciliation leaves a NEW or SUBMITTING order to its request.
+        in_flight=timedelta(seconds=max(grace, _request_window(settings))),
+    )
+    return PollingService(uow_factory, broker, clock, policy)
 
 
 async def _always_ready() -> bool:

@@ -46,6 +46,11 @@ RECONCILIATION_DRIFT = Counter(
 UNMAPPED_STATUSES = Counter(
     "order_service_unmapped_broker_statuses_total", "Broker statuses we could not map"
 )
+SYNC_READS = Counter(
+    "order_service_sync_reads_total",
+    "Broker reads made by the order sync: whole order books, or one order's history",
+    ["kind"],
+)
 WORKER_CRASHES = Counter(
     "order_service_worker_crashes_total", "Unexpected worker crashes", ["worker"]
 )

@@ -1,9 +1,22 @@
-"""Order sync: pull each account's order book and reconcile it with our orders."""
+"""Order sync: keep each owned account's orders in step with the broker, at a bounded cost.
+
+Per account and pass, one of two reads:
+
+- the whole order book (``reconcile.sync_account``) on the first pass that sees the account
+  (a fresh worker, or an account this process has just come to own), every
+  ``SYNC_BOOK_INTERVAL_SECONDS`` while its order stream is up, on every pass while the stream
+  is down, and when an order that only the book can find (no broker id yet) asks for it;
+- otherwise only the quiet unsettled orders, one ``order_history`` each (``services.polling``).
+
+While the stream is down the book is read every pass, but never for more than a tenth of the
+time: a read that took *d* seconds is followed by the next no sooner than 9 *d* after it ended
+(and never later than the slow cadence); between them the quiet orders are polled.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId
@@ -13,45 +26,80 @@ from order_service.observability.metrics import (
     ORDER_UNKNOWN_AGE,
     ORDERS_UNKNOWN,
     RECONCILIATION_DRIFT,
+    SYNC_READS,
     UNMAPPED_STATUSES,
 )
+from order_service.services.polling import PollResult
 from order_service.services.reconcile import SyncResult
 
 log = get_logger(__name__)
-# The sync is a safety net beside the order path: a pass may take at most this share of the
-# time, so a large order book (parsed in full on every pass) slows the polling, not the orders.
-MAX_DUTY = 0.1
-MAX_INTERVAL_FACTOR = 10  # however large the books, poll at least every ten base intervals
+# While an account's stream is down, reading its book may take at most this share of the time,
+# so a large book slows the book reads of that account, not the orders.
+MAX_BOOK_DUTY = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class _BookRead:
+    """An account's last complete book read: when it began, and how long until the next one."""
+
+    started_at: datetime
+    spacing: timedelta
 
 
 class OrderSyncWorker:
-    """One pass: every account with unsettled orders gets one order-book fetch."""
+    """One pass: every owned account with unsettled orders gets a book read or targeted polls."""
 
     name = "order_sync"
 
-    def __init__(self, services: Services, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, services: Services) -> None:
         self._services = services
-        self._monotonic = monotonic
-        self._base_interval = services.settings.sync_interval_seconds
-        self.interval = self._base_interval
+        self.interval = services.settings.sync_interval_seconds
+        self._book_interval = timedelta(seconds=services.settings.sync_book_interval_seconds)
+        self._books: dict[AccountId, _BookRead] = {}
 
     async def run_once(self) -> None:
-        started = self._monotonic()
+        accounts = await self._owned_accounts()
         try:
-            await self._pass()
-        finally:
-            elapsed = self._monotonic() - started
-            stretched = elapsed * (1 - MAX_DUTY) / MAX_DUTY
-            ceiling = self._base_interval * MAX_INTERVAL_FACTOR
-            self.interval = min(ceiling, max(self._base_interval, stretched))
-
-    async def _pass(self) -> None:
-        reconcile = self._services.reconcile
-        accounts = await reconcile.accounts_to_sync()
-        try:
-            await for_each_account("order sync", accounts, reconcile.sync_account, _observe)
+            await for_each_account("order sync", accounts, self._sync, _observe)
         finally:
             await self._observe_unknown()
+
+    async def _owned_accounts(self) -> list[AccountId]:
+        owns = self._services.ownership.owns
+        # An account this process stops owning is forgotten: when it comes back, the book of
+        # the time it was away is read in full first.
+        self._books = {account: read for account, read in self._books.items() if owns(account)}
+        accounts = await self._services.reconcile.accounts_to_sync()
+        return [account for account in accounts if owns(account)]
+
+    async def _sync(self, account_id: AccountId) -> SyncResult | PollResult:
+        last = self._books.get(account_id)
+        if last is None or self._book_due(account_id, last):
+            return await self._read_book(account_id)
+        result = await self._services.polling.poll_account(account_id, last.started_at)
+        if result.book_needed:
+            return await self._read_book(account_id)
+        if result.stopped_by is not None:
+            _observe(account_id, result)  # what was read before the refusal still counts
+            raise result.stopped_by
+        return result
+
+    def _book_due(self, account_id: AccountId, last: _BookRead) -> bool:
+        elapsed = self._services.clock.now() - last.started_at
+        if elapsed >= self._book_interval:
+            return True
+        return not self._services.streams.is_up(account_id) and elapsed >= last.spacing
+
+    async def _read_book(self, account_id: AccountId) -> SyncResult:
+        clock = self._services.clock
+        started_at = clock.now()
+        result = await self._services.reconcile.sync_account(account_id)
+        took = max(clock.now() - started_at, timedelta(0))
+        spacing = min(
+            self._book_interval, took / MAX_BOOK_DUTY
+        )  # from the start of one to the next
+        self._books[account_id] = _BookRead(started_at, spacing)
+        return result
 
     async def _observe_unknown(self) -> None:
         ages = await self._services.reconcile.unknown_ages()
@@ -59,8 +107,14 @@ class OrderSyncWorker:
         ORDER_UNKNOWN_AGE.set(ages[0] if ages else 0)
 
 
-def _observe(_: AccountId, result: SyncResult) -> None:
+def _observe(account_id: AccountId, result: SyncResult | PollResult) -> None:
+    if isinstance(result, SyncResult):
+        SYNC_READS.labels("book").inc()
+        RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.failed)
+    else:
+        SYNC_READS.labels("history").inc(result.reads)
+        if result.refused:
+            log.warning("order history refused", account=account_id, orders=result.refused)
     RECONCILIATION_DRIFT.labels("order_status").inc(result.updated)
-    RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.failed)
     RECONCILIATION_DRIFT.labels("tag_mismatch").inc(result.mismatched)
     UNMAPPED_STATUSES.inc(len(result.unmapped_statuses))
