@@ -50,6 +50,22 @@ class FakeAccountRepository(FakeRepository):
         if current is not None and current.access_token == access_token:
             self._stage(clear)
 
+    async def require_reconciliation(self, account_id: AccountId, at: datetime) -> None:
+        def hold(state: FakeStore) -> None:
+            account = state.accounts.get(account_id)
+            if account is not None and account.reconcile_since is None:
+                state.accounts[account_id] = replace(account, reconcile_since=at)
+
+        self._stage(hold)
+
+    async def mark_reconciled(self, account_id: AccountId, since: datetime) -> None:
+        def release(state: FakeStore) -> None:
+            account = state.accounts.get(account_id)
+            if account is not None and account.reconcile_since == since:
+                state.accounts[account_id] = replace(account, reconcile_since=None)
+
+        self._stage(release)
+
     async def list(self, scope: AccountScope) -> list[Account]:
         """Return the accounts in ``scope``, by id."""
         accounts = sorted(self._view().accounts.values(), key=lambda a: a.account_id)

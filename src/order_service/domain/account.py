@@ -46,6 +46,9 @@ class Account:
     session_state: SessionState = SessionState.LOGIN_REQUIRED
     name: str = ""
     removed_at: datetime | None = None
+    # Set when the account's books must be reconciled with the broker before it takes new
+    # orders (a new session, a process taking over its background work); None once done.
+    reconcile_since: datetime | None = None
 
     @property
     def is_removed(self) -> bool:
@@ -63,6 +66,7 @@ class Account:
         self.access_token = access_token
         self.token_expires_at = access_token_expiry(login_at)
         self.session_state = SessionState.ACTIVE
+        self.reconcile_since = login_at  # orders may have changed while we had no session
 
     def remove(self, at: datetime) -> None:
         """Hide the account and forget its session; its orders keep their history."""

@@ -12,6 +12,7 @@ from order_service.domain.account import Account, Principal
 from order_service.domain.ids import AccountId
 from order_service.domain.login import LoginState, hash_login_state, new_login_state
 from order_service.errors import (
+    BROKER_REFUSALS,
     AuthenticationError,
     AuthenticationRequired,
     NotFound,
@@ -20,6 +21,7 @@ from order_service.errors import (
 )
 from order_service.services.access import visible_account
 from order_service.services.ports import Broker, Clock, SessionGrant, UnitOfWorkFactory
+from order_service.services.startup import StartupReconciliation
 
 _MAX_STATE = 128
 
@@ -34,10 +36,17 @@ def _refused() -> AuthenticationRequired:
 class LoginService:
     """Starts and completes the broker login of an account."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        startup: StartupReconciliation,
+    ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        self._startup = startup
 
     async def start(self, principal: Principal, account_id: AccountId) -> str:
         """Return the broker's login page for this account, carrying a fresh one-time state."""
@@ -62,7 +71,17 @@ class LoginService:
                 "account's own Kite credentials",
                 details={"account_id": account.account_id},
             )
-        return await self._store(account.account_id, grant)
+        stored = await self._store(account.account_id, grant)
+        await self._reconcile(stored)
+        return stored
+
+    async def _reconcile(self, account: Account) -> None:
+        """Reconcile the books now, so the account takes orders at once; else the worker will."""
+        try:
+            await self._startup.run(account.account_id)
+        except BROKER_REFUSALS:
+            return  # the hold stays: the startup worker retries, placements wait or are refused
+        account.reconcile_since = None
 
     async def _spend(self, state: str | None) -> LoginState:
         if not state or len(state) > _MAX_STATE:

@@ -123,6 +123,30 @@ async def test_a_login_racing_an_expiry_of_the_old_token_stands(
     assert await get_account(uow_factory, seed.account_a) == relogged
 
 
+async def test_a_hold_is_kept_until_released_and_only_its_own_release_lifts_it(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    later = AT + timedelta(seconds=5)
+
+    async def held() -> object:
+        account = await get_account(uow_factory, seed.account_a)
+        assert account is not None
+        return account.reconcile_since
+
+    await write(uow_factory, lambda uow: uow.accounts.require_reconciliation(seed.account_a, AT))
+    await write(uow_factory, lambda uow: uow.accounts.require_reconciliation(seed.account_a, later))
+    assert await held() == AT  # the first hold stands
+
+    await write(uow_factory, lambda uow: uow.accounts.mark_reconciled(seed.account_a, later))
+    assert await held() == AT  # a release of another hold changes nothing
+
+    await write(uow_factory, lambda uow: uow.accounts.mark_reconciled(seed.account_a, AT))
+    assert await held() is None
+    other = await get_account(uow_factory, seed.account_b)
+    assert other is not None
+    assert other.reconcile_since is None
+
+
 async def test_a_second_account_with_one_id_is_a_conflict(
     uow_factory: UowFactory, seed: Seed
 ) -> None:

@@ -144,6 +144,22 @@ class SqlAccountRepository(SqlRepository):
         )
         await self._expect_rows(statement, None, StaleWrite("a login replaced the token"))
 
+    async def require_reconciliation(self, account_id: AccountId, at: datetime) -> None:
+        statement = (
+            update(accounts)
+            .where(accounts.c.account_id == account_id, accounts.c.reconcile_since.is_(None))
+            .values(reconcile_since=at)
+        )
+        await self._execute(statement)
+
+    async def mark_reconciled(self, account_id: AccountId, since: datetime) -> None:
+        statement = (
+            update(accounts)
+            .where(accounts.c.account_id == account_id, accounts.c.reconcile_since == since)
+            .values(reconcile_since=None)
+        )
+        await self._execute(statement)
+
     async def list(self, scope: AccountScope) -> list[Account]:
         """Return the accounts in ``scope``, by id."""
         statement = select(accounts).order_by(accounts.c.account_id)
