@@ -16,12 +16,14 @@ from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.liveness import Liveness, SoloLiveness
 from order_service.services.logins import LoginService
+from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ownership import Ownership, OwnEveryAccount
 from order_service.services.polling import PollingService, PollPolicy
 from order_service.services.ports import (
     Broker,
     Clock,
+    OrderStream,
     RateBudget,
     UnitOfWorkFactory,
     UserDirectory,
@@ -63,6 +65,8 @@ class Services:
     reconcile: ReconcileService
     trades: TradeSyncService
     postbacks: PostbackService
+    order_updates: OrderUpdateService
+    order_stream: OrderStream
     logins: LoginService
     directory: UserDirectory
     broker: Broker
@@ -88,6 +92,7 @@ def bootstrap(
     clock: Clock | None = None,
     directory: UserDirectory | None = None,
     database_ready: Probe | None = None,
+    order_stream: OrderStream | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port, production uses the real adapters."""
     settings.require_production_secrets()
@@ -101,7 +106,8 @@ def bootstrap(
     broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).expire_session)
     closers.append(broker.close)
     directory = directory or _directory(settings, uow_factory, clock)
-    services = _services(settings, uow_factory, broker, clock, directory)
+    order_stream = order_stream or _ticker(settings)
+    services = _services(settings, uow_factory, broker, clock, directory, order_stream)
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
@@ -111,6 +117,7 @@ def _services(
     broker: Broker,
     clock: Clock,
     directory: UserDirectory,
+    order_stream: OrderStream,
 ) -> Services:
     orders = OrderService(uow_factory, broker, clock)
     reconcile = ReconcileService(
@@ -132,6 +139,8 @@ def _services(
             uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
         ),
         postbacks=PostbackService(uow_factory, broker, clock),
+        order_updates=OrderUpdateService(uow_factory, clock),
+        order_stream=order_stream,
         logins=LoginService(uow_factory, broker, clock),
         directory=directory,
         broker=broker,
@@ -198,6 +207,12 @@ def _secret(settings: Settings) -> str:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
     return demo_secret(settings.var_dir, "secret-key")
+
+
+def _ticker(settings: Settings) -> OrderStream:
+    from order_service.adapters.broker.ticker import KiteOrderStream
+
+    return KiteOrderStream(settings.broker_ticker_root, settings.kite_timeout_seconds)
 
 
 def _kite(settings: Settings) -> Broker:

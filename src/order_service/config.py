@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from order_service.errors import ConfigurationError
@@ -14,6 +14,8 @@ from order_service.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/order-service.db"
 KITE_API_ROOT = "https://api.kite.trade"
 KITE_LOGIN_URL = "https://kite.zerodha.com/connect/login"
+KITE_TICKER_ROOT = "wss://ws.kite.trade"
+_TICKER_SCHEMES = {"http": "ws", "https": "wss"}
 SECRET_MIN_LENGTH = 32
 # Secrets anyone can read are no secrets: our tests' values, and the words placeholders use.
 _PUBLISHED_SECRETS = frozenset(
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     kite_root: str | None = None
     kite_login_url: str | None = None
     kite_timeout_seconds: Annotated[float, Field(gt=0)] = 7.0
+    kite_ticker_root: str | None = None
     paper_broker_port: Annotated[int, Field(ge=1, le=65535)] = 8001
     broker_threads: Annotated[int, Field(ge=1, le=256)] = 32
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
@@ -62,6 +65,8 @@ class Settings(BaseSettings):
     trade_sync_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     # Orders changed this recently have their fills synced even once they are settled.
     trade_sync_recent_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # How long a placement waits for an account's startup reconciliation before it is refused.
+    reconcile_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 3.0
     log_level: str = "INFO"
     log_json: bool = True
     var_dir: str = "./var"
@@ -79,6 +84,28 @@ class Settings(BaseSettings):
     worker_crash_window_seconds: Annotated[float, Field(gt=0)] = 300.0
     worker_backoff_seconds: Annotated[float, Field(gt=0)] = 0.5
     worker_backoff_max_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # On SIGTERM each worker finishes the pass under way, for at most this long.
+    worker_stop_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Worker processes sharing the accounts (PostgreSQL or Redis): a lease lasts LEASE_TTL in
+    # the store, is renewed every LEASE_RENEW, and counts as ours until LEASE_MARGIN before it
+    # lapses by our own clock. A dead process's accounts move within TTL + RENEW (8 s).
+    lease_ttl_seconds: Annotated[float, Field(gt=0, le=60)] = 6.0
+    lease_renew_seconds: Annotated[float, Field(gt=0)] = 2.0
+    lease_margin_seconds: Annotated[float, Field(ge=0)] = 1.0
+    # Every process's heartbeat (in the database): a dead process is known within the expiry.
+    heartbeat_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
+    heartbeat_expiry_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # The first and the longest pause (with jitter) before a dropped ticker reconnects.
+    ticker_backoff_seconds: Annotated[float, Field(gt=0)] = 1.0
+    ticker_backoff_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @model_validator(mode="after")
+    def _renewed_within_expiry(self) -> Settings:
+        if self.lease_renew_seconds >= self.lease_ttl_seconds - self.lease_margin_seconds:
+            raise ValueError("lease_renew_seconds must be below lease_ttl - lease_margin")
+        if self.heartbeat_interval_seconds >= self.heartbeat_expiry_seconds:
+            raise ValueError("heartbeat_interval_seconds must be below heartbeat_expiry")
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -95,6 +122,26 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION:
             return KITE_API_ROOT
         return f"http://127.0.0.1:{self.paper_broker_port}"
+
+    @field_validator("kite_ticker_root")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("kite_ticker_root must be a ws:// or wss:// URL")
+        return value
+
+    @property
+    def broker_ticker_root(self) -> str:
+        """Return the ticker WebSocket root: Kite's beside Kite's REST root, else the REST host's.
+
+        The paper broker serves its ticker at its own root (``http://host:port`` → ``ws://host:port``).
+        """
+        if self.kite_ticker_root:
+            return self.kite_ticker_root.rstrip("/")
+        if self.broker_root == KITE_API_ROOT:
+            return KITE_TICKER_ROOT
+        scheme, _, rest = self.broker_root.partition("://")
+        return f"{_TICKER_SCHEMES.get(scheme, scheme)}://{rest}"
 
     @property
     def broker_login_url(self) -> str:

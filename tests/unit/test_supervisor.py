@@ -24,7 +24,7 @@ TINY = Backoff(initial=0.0001, maximum=0.001)
 
 
 def policy(max_crashes: int = 5, crash_window: float = 300.0) -> CrashPolicy:
-    return CrashPolicy(max_crashes, crash_window, TINY)
+    return CrashPolicy(max_crashes, crash_window, TINY, stop_grace=5.0)
 
 
 _names = itertools.count()
@@ -150,6 +150,58 @@ async def test_stop_cancels_the_workers_cleanly() -> None:
     assert slow.instances[0].runs == 1
 
 
+class PassInProgress:
+    """A worker whose pass waits for ``release``; it records each pass it finishes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.interval = 0.0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.finished = 0
+        self.closed = False
+
+    async def run_once(self) -> None:
+        self.started.set()
+        await self.release.wait()
+        self.finished += 1
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.asyncio
+async def test_stop_lets_the_pass_under_way_finish_and_starts_no_other() -> None:
+    worker = PassInProgress(f"test_worker_{next(_names)}")
+    supervisor = Supervisor({worker.name: lambda: worker}, policy())
+    await supervisor.start()
+    await asyncio.wait_for(worker.started.wait(), timeout=2)
+
+    stopping = asyncio.create_task(supervisor.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # the pass under way is not cut off
+    worker.release.set()
+    await asyncio.wait_for(stopping, timeout=2)
+
+    assert worker.finished == 1
+    assert worker.closed
+    assert supervisor.status() == {worker.name: "stopped"}
+
+
+@pytest.mark.asyncio
+async def test_a_pass_that_outlives_the_grace_is_cancelled() -> None:
+    worker = PassInProgress(f"test_worker_{next(_names)}")
+    grace = CrashPolicy(5, 300.0, TINY, stop_grace=0.05)
+    supervisor = Supervisor({worker.name: lambda: worker}, grace)
+    await supervisor.start()
+    await asyncio.wait_for(worker.started.wait(), timeout=2)
+
+    await asyncio.wait_for(supervisor.stop(), timeout=2)
+
+    assert worker.finished == 0
+    assert worker.closed
+
+
 @pytest.mark.asyncio
 async def test_a_stopped_worker_is_not_reported_up() -> None:
     factory = Factory(lambda _: [], interval=3600)
@@ -179,10 +231,11 @@ def test_the_crash_policy_comes_from_settings(settings: Settings) -> None:
             "worker_crash_window_seconds": 60.0,
             "worker_backoff_seconds": 0.25,
             "worker_backoff_max_seconds": 4.0,
+            "worker_stop_grace_seconds": 3.0,
         }
     )
 
-    assert CrashPolicy.of(tuned) == CrashPolicy(2, 60.0, Backoff(0.25, 4.0))
+    assert CrashPolicy.of(tuned) == CrashPolicy(2, 60.0, Backoff(0.25, 4.0), 3.0)
     assert {state.value for state in WorkerState} == {
         "starting",
         "running",

@@ -63,3 +63,14 @@ WORKER_LAST_SUCCESS = Gauge(
 POSTBACKS = Counter(
     "order_service_postbacks_total", "Broker postbacks received, by outcome", ["outcome"]
 )
+ORDER_UPDATES = Counter(
+    "order_service_order_updates_total",
+    "Order updates pushed by the broker, by channel (ticker, postback) and outcome",
+    ["channel", "outcome"],
+)
+TICKER_CONNECTIONS = Gauge(
+    "order_service_ticker_connections", "Open ticker connections (one per streaming account)"
+)
+TICKER_RECONNECTS = Counter(
+    "order_service_ticker_reconnects_total", "Ticker reconnection attempts after a drop"
+)

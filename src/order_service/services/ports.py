@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -283,4 +284,32 @@ class UserDirectory(Protocol):
 
     def forget_all(self) -> None:
         """Drop what this process remembers of credentials, after a key or grant is revoked."""
+        ...
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """One order update pushed on an account's stream: the broker's report, or why it is none.
+
+    ``user_id`` is the broker user the update names (None if it names none); ``problem`` says
+    why a frame could not be read as an order (then ``report`` is None).
+    """
+
+    report: OrderStatusReport | None
+    user_id: str | None = None
+    problem: str | None = None
+
+
+OrderUpdates = AsyncIterator[OrderUpdate]
+
+
+class OrderStream(Protocol):
+    """The broker's real-time order updates for one account (Kite's ticker WebSocket)."""
+
+    def connect(self, session: BrokerSession) -> AbstractAsyncContextManager[OrderUpdates]:
+        """Open the account's stream; leaving the context closes it.
+
+        Entering raises ``AuthenticationError`` when the broker refuses the session and
+        ``BrokerUnavailable`` when it cannot be reached; iterating yields updates until the
+        connection drops, which raises ``BrokerUnavailable``.
+        """
         ...

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from order_service.bootstrap import Services
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
+from order_service.entrypoints.workers.ticker import TickerWorker
 from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 
 
@@ -14,5 +15,6 @@ def build_supervisor(services: Services) -> Supervisor:
     workers: dict[str, Callable[[], Worker]] = {
         OrderSyncWorker.name: lambda: OrderSyncWorker(services),
         TradeSyncWorker.name: lambda: TradeSyncWorker(services),
+        TickerWorker.name: lambda: TickerWorker(services),
     }
     return Supervisor(workers, CrashPolicy.of(services.settings))

@@ -11,6 +11,7 @@ The crash policy comes from ``Settings`` (``WORKER_*``); nothing here restates a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import deque
@@ -60,11 +61,17 @@ class CrashPolicy:
     max_crashes: int
     crash_window: float
     backoff: Backoff
+    stop_grace: float  # how long a stop waits for the passes under way
 
     @classmethod
     def of(cls, settings: Settings) -> CrashPolicy:
         backoff = Backoff(settings.worker_backoff_seconds, settings.worker_backoff_max_seconds)
-        return cls(settings.worker_max_crashes, settings.worker_crash_window_seconds, backoff)
+        return cls(
+            settings.worker_max_crashes,
+            settings.worker_crash_window_seconds,
+            backoff,
+            settings.worker_stop_grace_seconds,
+        )
 
 
 @dataclass
@@ -84,14 +91,23 @@ class Supervisor:
         self._max_crashes = policy.max_crashes
         self._window = policy.crash_window
         self._backoff = policy.backoff
+        self._grace = policy.stop_grace
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        self._stopping.clear()
         for slot in self._slots:
             slot.task = asyncio.create_task(self._supervise(slot), name=f"worker:{slot.name}")
 
     async def stop(self) -> None:
+        """Let each worker finish its current pass (within the grace), then end it."""
+        self._stopping.set()
         tasks = [slot.task for slot in self._slots if slot.task is not None]
-        for task in tasks:
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self._grace)
+        for task in late:
+            log.warning("worker did not finish its pass in time; cancelled", task=task.get_name())
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -99,28 +115,32 @@ class Supervisor:
         return {slot.name: slot.state for slot in self._slots}
 
     async def _supervise(self, slot: _Slot) -> None:
-        while slot.state is not WorkerState.FAILED:
+        while slot.state is not WorkerState.FAILED and not self._stopping.is_set():
             worker = slot.factory()
             slot.state = WorkerState.RUNNING
             WORKER_UP.labels(slot.name).set(1)
             try:
                 crashed = await self._run(worker)
             finally:
+                await _close(worker)
                 WORKER_UP.labels(slot.name).set(0)
                 slot.state = WorkerState.STOPPED
             if crashed:
                 await self._after_crash(slot)
 
     async def _run(self, worker: Worker) -> bool:
-        """Loop the worker until it crashes (True); transient errors only slow it down."""
+        """Loop the worker until it crashes (True) or the supervisor stops (False).
+
+        Transient errors only slow it down; a stop waits for the pass under way to end.
+        """
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
                 await worker.run_once()
             except TRANSIENT as exc:
                 failures += 1
                 log.warning("worker retrying", worker=worker.name, error=str(exc))
-                await asyncio.sleep(self._backoff.delay(failures))
+                await self._pause(self._backoff.delay(failures))
                 continue
             except Exception:
                 log.critical("worker crashed", worker=worker.name, exc_info=True)
@@ -128,7 +148,13 @@ class Supervisor:
                 return True
             failures = 0
             WORKER_LAST_SUCCESS.labels(worker.name).set(time.time())
-            await asyncio.sleep(worker.interval)
+            await self._pause(worker.interval)
+        return False
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep between passes; a stop ends the sleep at once."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _after_crash(self, slot: _Slot) -> None:
         now = time.monotonic()
@@ -140,4 +166,11 @@ class Supervisor:
             log.critical("worker crash-looping; marked failed", worker=slot.name)
             return
         slot.state = WorkerState.RESTARTING
-        await asyncio.sleep(self._backoff.delay(len(slot.crashes)))
+        await self._pause(self._backoff.delay(len(slot.crashes)))
+
+
+async def _close(worker: Worker) -> None:
+    """Release what a worker holds across passes (connections), if it holds anything."""
+    close = getattr(worker, "close", None)
+    if close is not None:
+        await close()

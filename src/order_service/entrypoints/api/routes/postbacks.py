@@ -20,7 +20,7 @@ from order_service.entrypoints.api.json_body import loads_strict
 from order_service.entrypoints.api.schemas import ErrorBody
 from order_service.errors import AuthenticationRequired, DataFormatError, ValidationError
 from order_service.observability.logging import get_logger
-from order_service.observability.metrics import POSTBACKS, RECONCILIATION_DRIFT
+from order_service.observability.metrics import ORDER_UPDATES, POSTBACKS, RECONCILIATION_DRIFT
 from order_service.services.postbacks import PostbackOutcome, SignedPostback
 
 log = get_logger(__name__)
@@ -51,6 +51,7 @@ async def receive_postback(request: Request, services: ServicesDep) -> dict[str,
     )
     outcome = await services.postbacks.apply(verified, _claim(payload))
     POSTBACKS.labels(outcome.value).inc()
+    ORDER_UPDATES.labels("postback", outcome.value).inc()
     if outcome is PostbackOutcome.MISMATCH:
         RECONCILIATION_DRIFT.labels("tag_mismatch").inc()
     return {"outcome": outcome.value}

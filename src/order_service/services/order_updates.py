@@ -1,0 +1,103 @@
+"""Order updates from the broker's ticker: applied like a row of the order book.
+
+The ticker connection is opened with the account's own access token, to the broker itself, so
+its frames are as trustworthy as an ``orders()`` reply. Unlike a postback (which anyone can POST,
+and which is therefore confirmed through ``order_history``), an update is applied directly:
+forward-only, and only to the order whose broker id and tag it names. A repeat, or an update
+older than what we hold, changes nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from order_service.domain.account import EVERY_ACCOUNT
+from order_service.domain.ids import AccountId
+from order_service.domain.order import Order
+from order_service.domain.reports import OrderStatusReport
+from order_service.services.ports import (
+    BrokerSession,
+    Clock,
+    OrderUpdate,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from order_service.services.writes import OrderWriter
+
+
+class UpdateOutcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # no news: a repeat, or older than what we hold
+    UNKNOWN_ACCOUNT = "unknown_account"  # names a broker user other than the stream's account
+    UNKNOWN_ORDER = "unknown_order"  # not placed through us: the order sync records those
+    MISMATCH = "mismatch"  # the broker id is ours but the tag is not: drift, never adopted
+    MALFORMED = "malformed"  # the frame could not be read as an order
+
+
+class OrderUpdateService:
+    """Applies the order updates an account's stream delivers; knows which streams to open."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._writer = OrderWriter(uow_factory, clock)
+
+    async def live_sessions(self) -> list[BrokerSession]:
+        """Return the broker session of every account that is logged in now, by account id."""
+        async with self._uow() as uow:
+            accounts = await uow.accounts.list(EVERY_ACCOUNT)
+        now = self._clock.now()
+        return [
+            BrokerSession(account.account_id, account.api_key, account.access_token)
+            for account in accounts
+            if not account.is_removed
+            and account.has_live_session(now)
+            and account.access_token is not None
+        ]
+
+    async def apply(self, account_id: AccountId, update: OrderUpdate) -> UpdateOutcome:
+        """Apply one update received on ``account_id``'s stream; say what became of it."""
+        report = update.report
+        if report is None:
+            return UpdateOutcome.MALFORMED
+        if update.user_id is not None and update.user_id != account_id:
+            return UpdateOutcome.UNKNOWN_ACCOUNT
+        async with self._uow() as uow:
+            order = await _order_for(uow, account_id, report)
+        if order is None:
+            return UpdateOutcome.UNKNOWN_ORDER
+        if not order.is_reported_by(report):
+            return UpdateOutcome.MISMATCH
+        if not order.would_accept(report):
+            return UpdateOutcome.DUPLICATE
+        return await self._adopt(order, report)
+
+    async def session_refused(self, session: BrokerSession) -> None:
+        """The broker refused the stream's token: the account must log in again."""
+        await self._writer.expire_session(session)
+
+    async def _adopt(self, order: Order, report: OrderStatusReport) -> UpdateOutcome:
+        adopted = False
+
+        def adopt(current: Order) -> None:
+            # The writer re-applies this to a fresh copy if the row moved meanwhile; by then
+            # the same news may have arrived another way (the placement, the sync).
+            nonlocal adopted
+            adopted = current.is_reported_by(report) and current.adopt(report, self._clock.now())
+
+        await self._writer.update(order, adopt)
+        return UpdateOutcome.APPLIED if adopted else UpdateOutcome.DUPLICATE
+
+
+async def _order_for(
+    uow: UnitOfWork, account_id: AccountId, report: OrderStatusReport
+) -> Order | None:
+    order = await uow.orders.get_by_broker_order_id(account_id, report.broker_order_id)
+    if order is None and report.tag:
+        # An order of unknown outcome has no broker id yet: its tag is how we recognise it.
+        order = await uow.orders.get_by_tag(report.tag)
+        if order is not None and (
+            order.account_id != account_id or order.broker_order_id is not None
+        ):
+            return None
+    return order
