@@ -74,7 +74,7 @@ async def worker(
 ) -> AsyncIterator[TickerWorker]:
     worker = TickerWorker(world.services, pause=pauses, monotonic=monotonic)
     yield worker
-    await worker.stop()
+    await worker.close()
 
 
 async def connected(worker: TickerWorker, stream: FakeOrderStream, count: int = 1) -> None:
@@ -300,11 +300,10 @@ async def test_an_unexpected_error_in_a_connection_crashes_the_worker_and_closes
 
     mine.fail(KeyError("a bug"))
     await eventually(lambda: mine.closed)
+
     with pytest.raises(KeyError, match="a bug"):
         await worker.run_once()
-
-    assert stream.open() == []
-    assert world.services.streams.live() == frozenset()
+    assert not world.services.streams.is_up(ACCOUNT)
 
 
 async def test_a_database_outage_between_passes_keeps_the_streams_up(
@@ -327,23 +326,25 @@ async def test_a_database_outage_between_passes_keeps_the_streams_up(
 
 
 def supervisor_of(world: World, pauses: Pauses) -> Supervisor:
-    tiny = CrashPolicy(5, 300.0, Backoff(initial=0.0001, maximum=0.001))
+    tiny = CrashPolicy(5, 300.0, Backoff(initial=0.0001, maximum=0.001), stop_grace=5.0)
     return Supervisor({TickerWorker.name: lambda: TickerWorker(world.services, pause=pauses)}, tiny)
 
 
-async def test_under_the_supervisor_a_crash_is_counted_and_a_fresh_worker_reconnects(
-    world: World, stream: FakeOrderStream, pauses: Pauses
+async def test_under_the_supervisor_a_crash_closes_every_stream_and_a_fresh_worker_reopens(
+    world: World, stream: FakeOrderStream, pauses: Pauses, outsider: Principal
 ) -> None:
     crashes = sample("order_service_worker_crashes_total", worker="ticker")
     supervisor = supervisor_of(world, pauses)
     await supervisor.start()
     try:
-        await eventually(lambda: len(stream.open()) == 1)
-        stream.open()[0].fail(RuntimeError("a bug"))
-        await eventually(lambda: len(stream.connections) == 2 and len(stream.open()) == 1)
+        await eventually(lambda: len(stream.open()) == 2)
+        first = list(stream.connections)
+        first[0].fail(RuntimeError("a bug"))
+        await eventually(lambda: len(stream.connections) == 4 and len(stream.open()) == 2)
     finally:
         await supervisor.stop()
 
+    assert all(connection.closed for connection in first)  # the healthy one too
     assert sample("order_service_worker_crashes_total", worker="ticker") == crashes + 1
     assert stream.open() == []
 
@@ -360,5 +361,5 @@ async def test_stopping_the_supervisor_closes_every_stream_and_marks_it_down(
     await supervisor.stop()
 
     assert world.services.streams.live() == frozenset()
-    await eventually(lambda: stream.open() == [])
+    assert stream.open() == []
     assert sample("order_service_ticker_connections") == gauge

@@ -10,7 +10,8 @@ only after a connection has stayed up for ``STABLE_SECONDS``, so a ticker that k
 keeps backing off. A refused handshake (a revoked token) moves the account to ``login_required``
 and ends its connection until the account logs in again. Bad frames and per-update errors are
 logged and counted, never applied. Anything unexpected in a connection crashes the worker: every
-connection is closed first, then the supervisor logs it and starts a fresh instance.
+connection is closed (``close``, which the supervisor calls whenever a worker instance ends: a
+crash or a stop), then the supervisor logs it and starts a fresh instance.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId
-from order_service.entrypoints.workers.supervisor import TRANSIENT, Backoff
+from order_service.entrypoints.workers.supervisor import Backoff
 from order_service.errors import AuthenticationError, BrokerUnavailable, OrderServiceError
 from order_service.observability.logging import get_logger
 from order_service.observability.metrics import (
@@ -64,23 +64,16 @@ class TickerWorker:
         self._connection = _ConnectionPolicy(backoff, pause, monotonic)
         self.interval = 1.0
         self._running: dict[AccountId, _Running] = {}
-        self._owner: asyncio.Task[Any] | None = None
 
     async def run_once(self) -> None:
-        """Start and stop connections; raise what crashed one (after closing all of them)."""
-        self._watch_owner()
-        try:
-            self._raise_crashed()
-            await self._converge(await self._wanted())
-        except BaseException as exc:
-            if not isinstance(exc, TRANSIENT):  # transient: the same instance runs again
-                await self.stop()
-            raise
+        """Start and stop connections; raise what crashed one (the supervisor then closes all)."""
+        self._raise_crashed()
+        await self._converge(await self._wanted())
 
-    async def stop(self) -> None:
-        """Close every connection and mark its stream down."""
+    async def close(self) -> None:
+        """Close every connection and mark its stream down; the supervisor calls it at the end."""
         for account_id in list(self._running):
-            await self._close(account_id)
+            await self._end(account_id)
 
     def streaming(self) -> frozenset[AccountId]:
         """Return the accounts with a running connection task."""
@@ -94,7 +87,7 @@ class TickerWorker:
     async def _converge(self, wanted: dict[AccountId, BrokerSession]) -> None:
         for account_id, running in list(self._running.items()):
             if wanted.get(account_id) != running.session:
-                _raise_if_crashed(await self._close(account_id))
+                _raise_if_crashed(await self._end(account_id))
         for account_id, session in wanted.items():
             if account_id not in self._running:
                 self._start(session)
@@ -105,7 +98,7 @@ class TickerWorker:
         self._running[session.account_id] = _Running(session, task)
         log.info("ticker started", account=session.account_id)
 
-    async def _close(self, account_id: AccountId) -> asyncio.Task[None]:
+    async def _end(self, account_id: AccountId) -> asyncio.Task[None]:
         running = self._running.pop(account_id)
         running.task.cancel()
         await asyncio.wait([running.task])
@@ -116,26 +109,6 @@ class TickerWorker:
     def _raise_crashed(self) -> None:
         for running in self._running.values():
             _raise_if_crashed(running.task)
-
-    def _watch_owner(self) -> None:
-        """No connection outlives the task that runs this worker, however that task ends.
-
-        The supervisor cancels its task while the worker sleeps between passes, where no code
-        of ours runs: a callback on that task closes the connections then.
-        """
-        owner = asyncio.current_task()
-        if owner is None or owner is self._owner:
-            return
-        if self._owner is not None:
-            self._owner.remove_done_callback(self._abandon)
-        self._owner = owner
-        owner.add_done_callback(self._abandon)
-
-    def _abandon(self, _: object) -> None:
-        for account_id, running in self._running.items():
-            running.task.cancel()
-            self._services.streams.mark_down(account_id)
-        self._running.clear()
 
 
 def _raise_if_crashed(task: asyncio.Task[None]) -> None:
