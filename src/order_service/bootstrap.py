@@ -8,13 +8,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
+from order_service.errors import ServiceUnavailableError
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
-from order_service.services.liveness import Liveness, SoloLiveness
+from order_service.services.fencing import fence_raiser
+from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
+from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
 from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
@@ -23,6 +27,7 @@ from order_service.services.polling import PollingService, PollPolicy
 from order_service.services.ports import (
     Broker,
     Clock,
+    LeaseStore,
     OrderStream,
     RateBudget,
     UnitOfWorkFactory,
@@ -35,6 +40,9 @@ from order_service.services.streams import StreamHealth
 from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
 from order_service.services.writes import OrderWriter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 Probe = Callable[[], Awaitable[bool]]
 Closer = Callable[[], Awaitable[None]]
@@ -78,6 +86,8 @@ class Services:
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
     streams: StreamHealth = field(default_factory=StreamHealth)
     closers: list[Closer] = field(default_factory=list)
+    # The lease keeper when worker processes share the accounts (it is also ``ownership``).
+    leases: LeaseKeeper | None = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -98,6 +108,7 @@ def bootstrap(
     settings.require_production_secrets()
     clock = clock or SystemClock()
     closers: list[Closer] = []
+    shared_database = uow_factory is None  # other processes may use it too
     if uow_factory is None:
         uow_factory, database_ready, close_db = _sql(settings)
         closers.append(close_db)
@@ -108,7 +119,8 @@ def bootstrap(
     directory = directory or _directory(settings, uow_factory, clock)
     order_stream = order_stream or _ticker(settings)
     services = _services(settings, uow_factory, broker, clock, directory, order_stream)
-    return replace(services, database_ready=database_ready or _always_ready, closers=closers)
+    services = replace(services, database_ready=database_ready or _always_ready, closers=closers)
+    return _coordinated(settings, services, uow_factory) if shared_database else services
 
 
 def _services(
@@ -180,6 +192,59 @@ def _polling(
 
 async def _always_ready() -> bool:
     return True
+
+
+def _coordinated(
+    settings: Settings, services: Services, uow_factory: UnitOfWorkFactory
+) -> Services:
+    """Heartbeats in the database, so every process knows which others live; leases when
+    several worker processes may share the accounts (PostgreSQL or Redis)."""
+    from order_service.adapters.db.coordination import coordination_engine
+    from order_service.adapters.db.liveness_repository import SqlInstanceRegistry
+
+    engine = coordination_engine(settings.database_url)
+    instance_id = services.liveness.instance_id
+    liveness = SharedLiveness(
+        SqlInstanceRegistry(engine),
+        instance_id,
+        interval=settings.heartbeat_interval_seconds,
+        expiry=settings.heartbeat_expiry_seconds,
+    )
+    closers = [*services.closers, engine.dispose]
+    store = _lease_store(settings, engine)
+    if store is None:  # SQLite: one worker process, which owns every account
+        return replace(services, liveness=liveness, closers=closers)
+    policy = LeasePolicy(
+        settings.lease_ttl_seconds, settings.lease_renew_seconds, settings.lease_margin_seconds
+    )
+    keeper = LeaseKeeper(
+        store, instance_id, every_account(uow_factory), fence_raiser(uow_factory), policy
+    )
+    closers += [store.close, _releasing(keeper)]
+    return replace(services, liveness=liveness, ownership=keeper, leases=keeper, closers=closers)
+
+
+def _lease_store(settings: Settings, engine: AsyncEngine) -> LeaseStore | None:
+    """Redis when it is configured, else the database on PostgreSQL; None on SQLite."""
+    if settings.redis_url:
+        from order_service.adapters.coordination.leases_redis import RedisLeaseStore
+
+        return RedisLeaseStore(settings.redis_url)
+    if settings.database_url.startswith("postgresql"):
+        from order_service.adapters.db.leases_repository import SqlLeaseStore
+
+        return SqlLeaseStore(engine)
+    return None
+
+
+def _releasing(keeper: LeaseKeeper) -> Closer:
+    async def release() -> None:
+        try:
+            await keeper.release_all()
+        except ServiceUnavailableError:  # the store is down: the leases lapse by their TTL
+            return
+
+    return release
 
 
 def _sql(settings: Settings) -> tuple[UnitOfWorkFactory, Probe, Closer]:

@@ -11,7 +11,8 @@
     ├── Conflict                         CONFLICT                 generic state conflict
     │   ├── InvalidTransition            INVALID_TRANSITION       a state machine refused the move
     │   ├── IdempotencyConflict          IDEMPOTENCY_CONFLICT     same key, different request
-    │   └── OwnershipConflict            OWNERSHIP_CONFLICT       the scope is under the other mode
+    │   ├── OwnershipConflict            OWNERSHIP_CONFLICT       the scope is under the other mode
+    │   └── StaleLease                   STALE_LEASE              a worker's lease moved on
     ├── BrokerAPIError                   BROKER_ERROR             the broker refused, other reason
     │   ├── AuthenticationError          BROKER_SESSION_EXPIRED   TokenException; login required
     │   ├── InsufficientFundsError       INSUFFICIENT_FUNDS       margin / holdings refused
@@ -146,6 +147,17 @@ class OwnershipConflict(Conflict):
     default_message = "the scope is under another control mode"
 
 
+class StaleLease(Conflict):
+    """A worker wrote for an account under a lease token older than the newest granted.
+
+    The account's background work has moved to another worker (or this one lost and retook
+    its lease); the write is rolled back. Workers handle it per account, like any refusal.
+    """
+
+    code = "STALE_LEASE"
+    default_message = "the account's lease has moved on; the write was refused"
+
+
 class BrokerAPIError(OrderServiceError):
     code = "BROKER_ERROR"
     default_message = "the broker refused the request"
@@ -257,6 +269,7 @@ ALL_ERRORS: tuple[type[OrderServiceError], ...] = (
     InvalidTransition,
     IdempotencyConflict,
     OwnershipConflict,
+    StaleLease,
     BrokerAPIError,
     AuthenticationError,
     InsufficientFundsError,

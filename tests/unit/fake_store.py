@@ -51,6 +51,7 @@ class FakeStore:
         self.login_states: dict[str, LoginState] = {}
         self.grants: set[tuple[UserId, AccountId]] = set()
         self.fills: list[Fill] = []
+        self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.commits = 0
@@ -66,6 +67,7 @@ class FakeStore:
         other.users, other.keys = dict(self.users), dict(self.keys)
         other.login_states, other.grants = dict(self.login_states), set(self.grants)
         other.fills = list(self.fills)
+        other.fences = dict(self.fences)
         return other
 
 

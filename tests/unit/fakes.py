@@ -11,6 +11,7 @@ from order_service.adapters.broker.fake import FakeBroker
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import OrderRequest
 from order_service.domain.status import OrderStatus
+from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
     AccountRepository,
     BrokerSession,
@@ -93,6 +94,9 @@ class FakeUnitOfWork:
 
     async def commit(self) -> None:
         changes, self._changes = self._changes, []
+        fence = current_fence()
+        if fence is not None:  # checked in the same all-or-nothing step, as SQL does
+            changes.append(_fence_check(fence))
         trial = self.store.scratch()
         for change in changes:  # all or nothing: a refusal leaves the store as it was
             change(trial)
@@ -102,6 +106,17 @@ class FakeUnitOfWork:
 
     async def rollback(self) -> None:
         self._changes.clear()
+
+
+def _fence_check(fence: Fence) -> Change:
+    """Raise the account's fence to the token, or refuse the commit if a newer one was seen."""
+
+    def check(store: FakeStore) -> None:
+        if store.fences.get(fence.account_id, 0) > fence.token:
+            raise stale(fence)
+        store.fences[fence.account_id] = fence.token
+
+    return check
 
 
 class StoreCheckingBroker(FakeBroker):

@@ -35,6 +35,7 @@ CODES = {
     "InvalidTransition": "INVALID_TRANSITION",
     "IdempotencyConflict": "IDEMPOTENCY_CONFLICT",
     "OwnershipConflict": "OWNERSHIP_CONFLICT",
+    "StaleLease": "STALE_LEASE",
     "BrokerAPIError": "BROKER_ERROR",
     "AuthenticationError": "BROKER_SESSION_EXPIRED",
     "InsufficientFundsError": "INSUFFICIENT_FUNDS",

@@ -16,6 +16,7 @@ import uvicorn
 from order_service.bootstrap import Services
 from order_service.config import Settings
 from order_service.entrypoints.api.app import create_app
+from order_service.entrypoints.workers.liveness import heartbeating
 from order_service.entrypoints.workers.registry import build_supervisor
 from order_service.observability.logging import get_logger
 
@@ -67,10 +68,13 @@ async def run_workers(services: Services) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await supervisor.start()
-    log.info("workers running", event_loop=loop_name())
     try:
-        await stop.wait()
+        async with heartbeating(services.liveness):
+            await supervisor.start()
+            log.info("workers running", event_loop=loop_name())
+            try:
+                await stop.wait()
+            finally:
+                await supervisor.stop()
     finally:
-        await supervisor.stop()
         await services.close()

@@ -74,3 +74,15 @@ TICKER_CONNECTIONS = Gauge(
 TICKER_RECONNECTS = Counter(
     "order_service_ticker_reconnects_total", "Ticker reconnection attempts after a drop"
 )
+LEASES_HELD = Gauge(
+    "order_service_leases_held", "Account leases this process holds (its share of the work)"
+)
+LEASE_CHANGES = Counter(
+    "order_service_lease_changes_total",
+    "Account leases acquired, lost (expired or taken), released, or refused by their fence",
+    ["change"],
+)
+STALE_WRITES_REFUSED = Counter(
+    "order_service_stale_writes_refused_total",
+    "Worker commits refused because the account's lease had moved to a newer token",
+)

@@ -9,7 +9,9 @@ the request window.
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from order_service.services.ports import InstanceRegistry
 
 
 class Liveness(Protocol):
@@ -35,3 +37,56 @@ class SoloLiveness:
 
     async def alive(self, instance_ids: Set[str]) -> set[str]:
         return {self._instance_id} & set(instance_ids)
+
+
+@runtime_checkable
+class Heartbeat(Protocol):
+    """A liveness other processes read: this process must keep announcing itself."""
+
+    @property
+    def interval(self) -> float:
+        """Seconds between heartbeats (well within their expiry)."""
+        ...
+
+    async def beat(self) -> None: ...
+
+    async def leave(self) -> None: ...
+
+
+class SharedLiveness:
+    """Liveness through a registry every process shares (the database).
+
+    This process beats every ``interval`` seconds from a background task; its heartbeat lasts
+    ``expiry`` seconds, so a process that dies is taken for dead that long after its last
+    beat, and one that ends cleanly leaves at once.
+    """
+
+    def __init__(
+        self, registry: InstanceRegistry, instance_id: str, *, interval: float, expiry: float
+    ) -> None:
+        if not 0 < interval < expiry:
+            raise ValueError("heartbeats must come more often than they expire")
+        self._registry = registry
+        self._instance_id = instance_id
+        self._interval = interval
+        self._expiry = expiry
+
+    @property
+    def instance_id(self) -> str:
+        return self._instance_id
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    async def beat(self) -> None:
+        await self._registry.beat(self._instance_id, self._expiry)
+
+    async def leave(self) -> None:
+        await self._registry.leave(self._instance_id)
+
+    async def alive(self, instance_ids: Set[str]) -> set[str]:
+        # This process is alive while it asks, whatever its last heartbeat managed.
+        others = set(instance_ids) - {self._instance_id}
+        mine = {self._instance_id} & set(instance_ids)
+        return mine | await self._registry.alive(others)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Set
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,6 +114,58 @@ class RateBudget(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """Per-account leases shared by the worker processes, each grant with a fencing token.
+
+    Expiry is judged by the store's own clock (the database's or Redis's), never a caller's,
+    so processes on machines with skewed clocks agree on who holds what. Tokens of an account
+    only grow: every grant gets a higher one than any before it.
+    """
+
+    async def announce(self, holder: str, ttl: float) -> int:
+        """Mark ``holder`` as sharing the leases for ``ttl`` seconds; return how many do now."""
+        ...
+
+    async def withdraw(self, holder: str) -> None:
+        """Stop counting ``holder`` among those sharing the leases (a clean shutdown)."""
+        ...
+
+    async def acquire(self, account_id: AccountId, holder: str, ttl: float) -> int | None:
+        """Grant the lease if it is free, expired or already ``holder``'s; return its new token.
+
+        None when another holder's lease is live.
+        """
+        ...
+
+    async def renew(
+        self, holder: str, tokens: Mapping[AccountId, int], ttl: float
+    ) -> set[AccountId]:
+        """Extend each live lease ``holder`` holds with the given token; return those extended."""
+        ...
+
+    async def release(self, account_id: AccountId, holder: str, token: int) -> None:
+        """Free the lease if ``holder`` still holds it with ``token`` (else change nothing)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InstanceRegistry(Protocol):
+    """Which service processes are alive: each one's heartbeat, judged by the store's clock."""
+
+    async def beat(self, instance_id: str, ttl: float) -> None:
+        """Record that ``instance_id`` is alive for the next ``ttl`` seconds."""
+        ...
+
+    async def leave(self, instance_id: str) -> None:
+        """Forget ``instance_id`` (its process is ending cleanly)."""
+        ...
+
+    async def alive(self, instance_ids: Set[str]) -> set[str]:
+        """Return those of ``instance_ids`` whose heartbeat has not expired."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

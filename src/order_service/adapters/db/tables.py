@@ -225,3 +225,47 @@ fills = Table(
     Index(None, "order_id"),
     sqlite_autoincrement=True,
 )
+
+HOLDER_ID = String(64)  # a process's instance id (``orders.placed_by`` holds the same ids)
+
+# Per-account leases of the background work (order sync, trade sync, ticker, resolver). A row
+# is kept once made, released or not, so the account's token only ever grows.
+leases = Table(
+    "leases",
+    metadata,
+    Column("account_id", ACCOUNT_ID, primary_key=True),
+    Column("holder_id", HOLDER_ID, nullable=True),  # NULL once released
+    Column("token", BigInteger, nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# The worker processes sharing the leases, each until its announcement expires.
+lease_holders = Table(
+    "lease_holders",
+    metadata,
+    Column("holder_id", HOLDER_ID, primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# The newest lease token each account has seen, whichever store granted it (database or
+# Redis): a worker's commit under an older token is refused. No foreign key: a fence is
+# coordination state, written inside the workers' own transactions.
+lease_fences = Table(
+    "lease_fences",
+    metadata,
+    Column("account_id", ACCOUNT_ID, primary_key=True),
+    Column("token", BigInteger, nullable=False),
+)
+
+# Every live service process (API or worker) and its heartbeat, so an order a dead process
+# was placing is settled at once.
+service_instances = Table(
+    "service_instances",
+    metadata,
+    Column("instance_id", HOLDER_ID, primary_key=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("beat_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "expires_at"),
+)

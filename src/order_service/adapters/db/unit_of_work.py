@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.fills_repository import SqlFillRepository
+from order_service.adapters.db.leases_repository import fence_check
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
 from order_service.adapters.db.repositories import (
@@ -25,7 +26,9 @@ from order_service.adapters.db.runners import (
     ThreadedSqliteRunner,
 )
 from order_service.adapters.db.users_repository import SqlUserRepository
-from order_service.errors import DatabaseError
+from order_service.errors import DatabaseError, StaleLease
+from order_service.observability.metrics import STALE_WRITES_REFUSED
+from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
     AccountRepository,
     FillRepository,
@@ -69,8 +72,19 @@ class SqlUnitOfWork:
             await self._runner.close()
 
     async def commit(self) -> None:
-        with translated_errors():
-            await self._runner.commit()
+        fence = current_fence()
+        try:
+            with translated_errors():
+                if fence is not None:  # a worker's write: refused once its lease moved on
+                    await self._fence(fence)
+                await self._runner.commit()
+        except StaleLease:  # from the check, or from the commit where SQLite runs it
+            STALE_WRITES_REFUSED.inc()
+            raise
+
+    async def _fence(self, fence: Fence) -> None:
+        statement = fence_check(self._runner.dialect_name, fence)
+        await self._runner.run_checked(statement, None, stale(fence))
 
     async def rollback(self) -> None:
         with translated_errors():

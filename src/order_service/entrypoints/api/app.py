@@ -24,6 +24,7 @@ from order_service.entrypoints.api.routes import (
     orders,
     postbacks,
 )
+from order_service.entrypoints.workers.liveness import heartbeating
 from order_service.entrypoints.workers.supervisor import Supervisor
 
 
@@ -32,13 +33,16 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if supervisor is not None:
-            await supervisor.start()
         try:
-            yield
+            async with heartbeating(services.liveness):
+                if supervisor is not None:
+                    await supervisor.start()
+                try:
+                    yield
+                finally:
+                    if supervisor is not None:
+                        await supervisor.stop()
         finally:
-            if supervisor is not None:
-                await supervisor.stop()
             await services.close()
 
     app = FastAPI(

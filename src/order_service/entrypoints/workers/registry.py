@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from order_service.bootstrap import Services
+from order_service.entrypoints.workers.accounts import owned_workers
+from order_service.entrypoints.workers.leases import LeaseWorker
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
 from order_service.entrypoints.workers.ticker import TickerWorker
@@ -17,4 +19,7 @@ def build_supervisor(services: Services) -> Supervisor:
         TradeSyncWorker.name: lambda: TradeSyncWorker(services),
         TickerWorker.name: lambda: TickerWorker(services),
     }
-    return Supervisor(workers, CrashPolicy.of(services.settings))
+    if services.leases is not None:  # worker processes share the accounts through leases
+        keeper = services.leases
+        workers = {LeaseWorker.name: lambda: LeaseWorker(keeper), **workers}
+    return Supervisor(owned_workers(workers, services.ownership), CrashPolicy.of(services.settings))
