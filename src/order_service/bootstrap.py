@@ -120,7 +120,9 @@ def bootstrap(
     order_stream = order_stream or _ticker(settings)
     services = _services(settings, uow_factory, broker, clock, directory, order_stream)
     services = replace(services, database_ready=database_ready or _always_ready, closers=closers)
-    return _coordinated(settings, services, uow_factory) if shared_database else services
+    services = _coordinated(settings, services, uow_factory) if shared_database else services
+    services.reconcile.follow(services.liveness)  # the liveness the process ended up with
+    return services
 
 
 def _services(
@@ -131,13 +133,15 @@ def _services(
     directory: UserDirectory,
     order_stream: OrderStream,
 ) -> Services:
-    orders = OrderService(uow_factory, broker, clock)
+    liveness = SoloLiveness(new_instance_id())
+    orders = OrderService(uow_factory, broker, clock, placed_by=liveness.instance_id)
     reconcile = ReconcileService(
         uow_factory,
         broker,
         clock,
         timedelta(seconds=settings.unknown_grace_seconds),
         request_window=timedelta(seconds=_request_window(settings)),
+        liveness=liveness,
     )
     return Services(
         settings=settings,
@@ -159,6 +163,7 @@ def _services(
         clock=clock,
         database_ready=_always_ready,
         polling=_polling(settings, uow_factory, broker, clock),
+        liveness=liveness,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from order_service.domain.fill import Fill
@@ -24,6 +25,10 @@ class FakeFillRepository(FakeRepository):
 
     async def for_order(self, order_id: OrderId) -> list[Fill]:
         return [fill for fill in self._view().fills if fill.order_id == order_id]
+
+    async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
+        wanted = set(order_ids)
+        return [fill for fill in self._view().fills if fill.order_id in wanted]
 
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100

@@ -6,7 +6,7 @@ import asyncio
 import builtins
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 from order_service.adapters.db.engine import dumps_json
@@ -40,6 +40,7 @@ class FakeOrderRepository(FakeRepository):
             stored = state.orders.get(row.order_id)
             if stored is None or stored.version != read_version:
                 raise StaleWrite(row.order_id)
+            _check_broker_order_id(state, row)
             state.orders[row.order_id] = row
             _append_events(state, events)
 
@@ -87,6 +88,52 @@ class FakeOrderRepository(FakeRepository):
     async def events(self, order_id: OrderId) -> builtins.list[OrderEvent]:
         return [copy.deepcopy(e) for e in self._view().events if e.order_id == order_id]
 
+    async def by_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> builtins.list[Order]:
+        wanted = set(broker_order_ids)
+        return [
+            copy.deepcopy(o)
+            for o in self._view().orders.values()
+            if o.account_id == account_id and o.broker_order_id in wanted
+        ]
+
+    async def known_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> set[BrokerOrderId]:
+        found = await self.by_broker_ids(account_id, broker_order_ids)
+        return {o.broker_order_id for o in found if o.broker_order_id is not None}
+
+    async def known_tags(self, account_id: AccountId, tags: Collection[str]) -> set[str]:
+        wanted = set(tags)
+        return {
+            o.tag
+            for o in self._view().orders.values()
+            if o.account_id == account_id and o.tag is not None and o.tag in wanted
+        }
+
+    async def with_event(self, order_ids: Collection[OrderId], name: str) -> set[OrderId]:
+        wanted = set(order_ids)
+        return {e.order_id for e in self._view().events if e.name == name and e.order_id in wanted}
+
+    async def save_all(self, orders: Sequence[Order]) -> builtins.list[Order]:
+        lost: builtins.list[Order] = []
+        for order in orders:
+            stored = self._view().orders.get(order.order_id)
+            if stored is None or stored.version != order.version:
+                lost.append(order)
+            else:
+                await self.save(order)
+        return lost
+
+    async def add_absent(self, orders: Sequence[Order]) -> builtins.list[Order]:
+        added: builtins.list[Order] = []
+        for order in orders:
+            if not _keys_taken(self._view(), order):
+                await self.add(order)
+                added.append(order)
+        return added
+
     def _find(self, wanted: Callable[[Order], bool]) -> Order | None:
         return copied(next((o for o in self._view().orders.values() if wanted(o)), None))
 
@@ -111,11 +158,34 @@ def _check_order_keys(state: FakeStore, row: Order) -> None:
     """Refuse what the orders table refuses: an unknown account or strategy, a taken key."""
     if row.account_id not in state.accounts or row.strategy_id not in state.strategies:
         raise Conflict(CONFLICT)
+    _check_keys(state, row)
+
+
+def _check_keys(state: FakeStore, row: Order) -> None:
     for other in state.orders.values():
         if (other.account_id, other.client_order_id) == (row.account_id, row.client_order_id):
             raise DuplicateClientOrderId(row.client_order_id)
-        if row.order_id == other.order_id or row.tag == other.tag:
+        if row.order_id == other.order_id or (row.tag is not None and row.tag == other.tag):
             raise Conflict(CONFLICT)
+    _check_broker_order_id(state, row)
+
+
+def _check_broker_order_id(state: FakeStore, row: Order) -> None:
+    """One broker order is at most one row of its account (NULL is no broker order yet)."""
+    if row.broker_order_id is None:
+        return
+    for other in state.orders.values():
+        same = (other.account_id, other.broker_order_id) == (row.account_id, row.broker_order_id)
+        if same and other.order_id != row.order_id:
+            raise Conflict(CONFLICT)
+
+
+def _keys_taken(state: FakeStore, row: Order) -> bool:
+    try:
+        _check_keys(state, row)
+    except (Conflict, DuplicateClientOrderId):
+        return True
+    return False
 
 
 def _matches(order: Order, query: OrderQuery) -> bool:

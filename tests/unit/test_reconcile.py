@@ -17,6 +17,7 @@ from order_service.errors import (
     NotFound,
 )
 from order_service.services.ports import BrokerSession
+from order_service.services.reconcile import SyncResult
 from tests.factories import ACCOUNT, make_limit_request, make_order, make_request
 from tests.unit.conftest import World
 from tests.unit.fakes import FakeUnitOfWork
@@ -201,11 +202,21 @@ async def test_unmapped_broker_statuses_are_reported_not_fatal(world: World) -> 
     assert (await stored(world, order)).status is OrderStatus.PENDING
 
 
-async def test_an_account_without_unsettled_orders_is_not_fetched(world: World) -> None:
+async def test_an_account_without_unsettled_orders_is_not_due_for_a_sync(world: World) -> None:
     assert await world.services.reconcile.accounts_to_sync() == []
+
+
+async def test_a_full_pass_over_a_quiet_account_reads_the_book_once_and_changes_nothing(
+    world: World,
+) -> None:
+    """A full pass always reads the book: it is how orders placed elsewhere are found."""
+    reads, commits = world.broker.calls["orders"], world.store.commits
+
     result = await world.services.reconcile.sync_account(ACCOUNT)
-    assert (result.updated, result.failed) == (0, 0)
-    assert world.broker.calls["orders"] == 0
+
+    assert result == SyncResult()
+    assert world.broker.calls["orders"] == reads + 1
+    assert world.store.commits == commits
 
 
 async def test_accounts_to_sync_lists_accounts_with_unsettled_orders(
@@ -223,11 +234,12 @@ async def test_an_account_that_must_log_in_is_skipped(world: World) -> None:
         account.require_login()
         await uow.accounts.save(account)
         await uow.commit()
+    reads = world.broker.calls["orders"]
 
     result = await world.services.reconcile.sync_account(ACCOUNT)
 
     assert result.updated == 0
-    assert world.broker.calls["orders"] == 0
+    assert world.broker.calls["orders"] == reads
 
 
 async def test_an_unknown_account_is_not_found(world: World) -> None:

@@ -39,6 +39,12 @@ ORDER_PARTIALLY_FILLED = "OrderPartiallyFilled"
 ORDER_MODIFIED = "OrderModified"
 KEY_RELEASED = "IdempotencyKeyReleased"
 ORDER_TERMS_OUTSIDE_RULES = "OrderTermsOutsideRules"
+# Drift found by reconciliation: an order placed outside the service, recorded as it was found;
+# a book row with an order's broker id but another tag (never adopted).
+EXTERNAL_ORDER_RECORDED = "ExternalOrderRecorded"
+ORDER_REPORT_MISMATCHED = "OrderReportMismatched"
+# What a reconciliation pass adds to the events of a change it found (``found_by``).
+FOUND_BY_ORDER_BOOK = "order_book"
 # Why the resolver failed an order: the broker's book, read after the grace window, lacks it.
 NOT_FOUND_AT_BROKER = "not found at the broker"
 # Failures that prove the broker never took the order, so the caller's key may be retried.

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from order_service.domain.events import ORDER_TERMS_OUTSIDE_RULES, OrderEvent
@@ -172,17 +173,29 @@ class OrderChanges:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
+class OrderSource(StrEnum):
+    """Who placed the order: we did (``api``), or someone at the broker did (``external``)."""
+
+    API = "api"
+    EXTERNAL = "external"
+
+
 @dataclass(slots=True)
 class Order:
-    """Our record of one broker order; changes only through its methods, each emitting events."""
+    """Our record of one broker order; changes only through its methods, each emitting events.
+
+    ``tag`` is the tag we sent the broker, by which we recognise our own orders in its books;
+    an external order has none (the tag its placer chose, if any, is ``request.tag``).
+    ``placed_by`` is the instance id of the process that placed the order (None if unknown).
+    """
 
     order_id: OrderId
     client_order_id: ClientOrderId
     request: OrderRequest
     request_fingerprint: str
-    tag: str
+    tag: str | None
     strategy_id: StrategyId
-    user_id: UserId
+    user_id: UserId | None  # None for an external order: no user of ours placed it
     created_at: datetime
     updated_at: datetime
     status: OrderStatus = OrderStatus.NEW
@@ -194,11 +207,24 @@ class Order:
     average_price: Decimal | None = None
     modification_count: int = 0
     version: int = 0
+    source: OrderSource = OrderSource.API
+    placed_by: str | None = None
     pending_events: list[OrderEvent] = field(default_factory=list)
 
     @property
     def account_id(self) -> AccountId:
         return self.request.account_id
+
+    @property
+    def is_external(self) -> bool:
+        return self.source is OrderSource.EXTERNAL
+
+    @property
+    def broker_tag(self) -> str:
+        """Return the tag to send the broker; only an order placed through us has one."""
+        if self.tag is None:
+            raise ValidationError("an order placed outside the service has no tag of ours")
+        return self.tag
 
     @property
     def is_terminal(self) -> bool:
@@ -265,27 +291,33 @@ class Order:
         """Return True if ``report`` is about this order: its broker id once known, and our tag.
 
         Broker ids alone are not enough: a broker that reused an id (a paper broker restarted
-        without its books) would make one order adopt another's fills.
+        without its books) would make one order adopt another's fills. An external order is
+        known by its broker id and the tag its placer gave it (none, usually).
         """
         if self.broker_order_id is not None and report.broker_order_id != self.broker_order_id:
             return False
+        if self.tag is None:
+            return self.broker_order_id is not None and report.tag == self.request.tag
         return report.tag == self.tag
 
-    def adopt(self, report: OrderStatusReport, at: datetime) -> bool:
+    def adopt(self, report: OrderStatusReport, at: datetime, **context: Any) -> bool:
         """Take the broker's report of this order, and its broker id if we lacked it."""
         self.broker_order_id = self.broker_order_id or report.broker_order_id
-        return self.apply_report(report, at)
+        return self.apply_report(report, at, **context)
 
-    def apply_report(self, report: OrderStatusReport, at: datetime) -> bool:
-        """Move toward the broker's reported state; return False if the report is stale."""
+    def apply_report(self, report: OrderStatusReport, at: datetime, **context: Any) -> bool:
+        """Move toward the broker's reported state; return False if the report is stale.
+
+        ``context`` is added to the events the move records (what found the report, say).
+        """
         status = self._status_of(report)
         if not self.would_accept(report) or status is None:
             return False
         self._take_report_fields(report, at)
         if status == self.status:
-            self._record_fill(at)
+            self._record_fill(at, context)
         else:
-            self.move(REPORT_TRIGGERS[status], at, **_report_data(report))
+            self.move(REPORT_TRIGGERS[status], at, **_report_data(report), **context)
         return True
 
     def _status_of(self, report: OrderStatusReport) -> OrderStatus | None:
@@ -331,13 +363,12 @@ class Order:
                 **{key: str(value) for key, value in fields.items()},
             )
 
-    def _record_fill(self, at: datetime) -> None:
+    def _record_fill(self, at: datetime, context: dict[str, Any]) -> None:
         self.updated_at = at
-        self.pending_events.append(
-            OrderEvent.fill_update(
-                self.order_id, self.status, self.filled_quantity, self.average_price, at
-            )
+        event = OrderEvent.fill_update(
+            self.order_id, self.status, self.filled_quantity, self.average_price, at
         )
+        self.pending_events.append(replace(event, data={**event.data, **context}))
 
 
 def _report_data(report: OrderStatusReport) -> dict[str, Any]:

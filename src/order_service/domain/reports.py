@@ -33,6 +33,17 @@ class OrderStatusReport:
     average_price: Decimal | None = None
     status_message: str | None = None
     reported_at: datetime | None = None
+    # What the order is, as the book shows it (Kite's own words, unchecked): what an order
+    # placed outside the service is recorded with.
+    exchange: str | None = None
+    tradingsymbol: str | None = None
+    transaction_type: str | None = None
+    product: str | None = None
+    order_type: str | None = None
+    variety: str | None = None
+    validity: str | None = None
+    validity_ttl: int | None = None
+    placed_at: datetime | None = None
 
     @property
     def status(self) -> OrderStatus | None:

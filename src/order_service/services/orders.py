@@ -50,10 +50,19 @@ class Placement:
 class OrderService:
     """Places orders exactly once and answers questions about them."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        placed_by: str | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        # This process's instance id, recorded on each order it places: once the process is
+        # gone, an order it left in flight is settled from the broker's book at once.
+        self._placed_by = placed_by
         self._writer = OrderWriter(uow_factory, clock)
         self._default_strategies: dict[AccountId, StrategyId] = {}
 
@@ -114,6 +123,7 @@ class OrderService:
             tag=tag_for(order_id),
             strategy_id=strategy_id,
             user_id=principal.user_id,
+            placed_by=self._placed_by,
             created_at=now,
             updated_at=now,
         )
@@ -149,7 +159,7 @@ class OrderService:
     async def _send(self, order: Order, session: BrokerSession) -> Order:
         order = await self._writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, self._now()))
         try:
-            broker_order_id = await self._broker.place_order(session, order.request, order.tag)
+            broker_order_id = await self._broker.place_order(session, order.request, order.broker_tag)
         except BrokerOutcomeUnknown as exc:
             data = error_data(exc)
             return await self._writer.update(order, lambda o: o.lose_track(self._now(), **data))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Set
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence, Set
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,6 +216,42 @@ class OrderRepository(Protocol):
 
     async def events(self, order_id: OrderId) -> EventList: ...
 
+    async def by_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> OrderList:
+        """Return the account's orders with any of these broker ids (in no set order)."""
+        ...
+
+    async def known_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> set[BrokerOrderId]:
+        """Return those of ``broker_order_ids`` that an order of the account holds."""
+        ...
+
+    async def known_tags(self, account_id: AccountId, tags: Collection[str]) -> set[str]:
+        """Return those of ``tags`` that an order of the account holds."""
+        ...
+
+    async def with_event(self, order_ids: Collection[OrderId], name: str) -> set[OrderId]:
+        """Return those of ``order_ids`` whose event log holds an event called ``name``."""
+        ...
+
+    async def save_all(self, orders: Sequence[Order]) -> OrderList:
+        """Write each order nobody else wrote since it was read, with its events, at once.
+
+        Return the orders that lost that race (``save`` would raise ``StaleWrite`` for them):
+        unwritten, their events still pending.
+        """
+        ...
+
+    async def add_absent(self, orders: Sequence[Order]) -> OrderList:
+        """Insert, with their events, the orders whose keys no stored order holds; return those.
+
+        An order whose broker id (in its account), client order id or tag is taken is left
+        out: re-seeing a broker order never stores it twice, whoever stored it first.
+        """
+        ...
+
 
 class AccountRepository(Protocol):
     async def add(self, account: Account) -> None: ...
@@ -307,6 +343,10 @@ class FillRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
+    async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
+        """Return these orders' fills in the order they were stored."""
+        ...
+
     orders: OrderRepository
     accounts: AccountRepository
     strategies: StrategyRepository

@@ -1,24 +1,55 @@
-"""Keep our orders in step with the broker's order book, and settle orders of unknown outcome."""
+"""Keep our orders in step with the broker's order book, and settle orders of unknown outcome.
+
+One pass (``sync_account``) reads the account's order book once and applies it as a set: our
+orders for the book are loaded in a few queries, the changes are worked out in memory by the
+domain, and everything is written in one transaction (one bulk update that keeps each row's
+version check, bulk inserts of events and of external orders). An order another writer
+changed meanwhile lost that race: it is read again and settled on its own, as before.
+
+Drift (``order_service_reconciliation_drift_total{kind}``), each kind also an order event:
+``order_status`` an order's state was behind the book and took it (the change's events say
+``found_by``); ``unknown_failed`` an order given up as not at the broker; ``tag_mismatch`` a
+book row with our order's broker id but another tag, never adopted (``OrderReportMismatched``,
+once per order); ``external_order`` an order placed outside the service, recorded
+(``ExternalOrderRecorded``). Without an order to hold an event: ``unknown_tag`` a row whose
+tag has our shape but matches no order of ours (left alone), ``external_unreadable`` a row of
+an external order we cannot record (an unmapped status, terms we do not know).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 from order_service.domain.account import EVERY_ACCOUNT
-from order_service.domain.events import NOT_FOUND_AT_BROKER
-from order_service.domain.ids import AccountId
+from order_service.domain.events import (
+    FOUND_BY_ORDER_BOOK,
+    NOT_FOUND_AT_BROKER,
+    ORDER_REPORT_MISMATCHED,
+)
+from order_service.domain.external import external_order, has_our_tag_shape
+from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
+from order_service.services.liveness import Liveness
 from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
 
 # Orders whose send may have happened (or, for NEW, surely did not) and whose broker id we lack.
 _UNRESOLVED = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN})
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
+
+DRIFT_ORDER_STATUS = "order_status"
+DRIFT_UNKNOWN_FAILED = "unknown_failed"
+DRIFT_TAG_MISMATCH = "tag_mismatch"
+DRIFT_UNKNOWN_TAG = "unknown_tag"
+DRIFT_EXTERNAL_ORDER = "external_order"
+DRIFT_EXTERNAL_UNREADABLE = "external_unreadable"
 
 
 @dataclass(slots=True)
@@ -30,6 +61,50 @@ class SyncResult:
     failed: int = 0
     mismatched: int = 0  # reports whose broker id is ours but whose tag is not
     unmapped_statuses: list[str] = field(default_factory=list)
+    external: int = 0  # orders placed outside the service, recorded for the first time
+    unknown_tags: int = 0  # rows with a tag of our shape that no order of ours holds
+    unreadable: int = 0  # rows of external orders that could not be recorded
+
+    def drift(self) -> dict[str, int]:
+        """Return the drift this pass found, by kind (the metric's label values)."""
+        return {
+            DRIFT_ORDER_STATUS: self.updated,
+            DRIFT_UNKNOWN_FAILED: self.failed,
+            DRIFT_TAG_MISMATCH: self.mismatched,
+            DRIFT_UNKNOWN_TAG: self.unknown_tags,
+            DRIFT_EXTERNAL_ORDER: self.external,
+            DRIFT_EXTERNAL_UNREADABLE: self.unreadable,
+        }
+
+
+class _Action(Enum):
+    ADOPT = "adopt"
+    GIVE_UP = "give_up"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    action: _Action
+    report: OrderStatusReport | None = None
+
+
+@dataclass(slots=True)
+class _Change:
+    """One of our orders, changed in memory by a decision, waiting to be written."""
+
+    order: Order
+    decision: _Decision
+    was_unresolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """What every decision of one pass is taken against."""
+
+    book: _Book
+    fetched_at: datetime
+    dead: Set[str]  # instance ids of placers known to have ended
 
 
 class ReconcileService:
@@ -42,6 +117,7 @@ class ReconcileService:
         clock: Clock,
         unknown_grace: timedelta,
         request_window: timedelta,
+        liveness: Liveness | None = None,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
@@ -49,9 +125,15 @@ class ReconcileService:
         self._grace = unknown_grace
         # A NEW or SUBMITTING order belongs to the request placing it for as long as that
         # request can live (its wait for a rate-budget slot plus the broker's timeout); only a
-        # crash leaves one behind longer, and only then may the book decide its fate.
+        # crash leaves one behind longer. Once its placing process is known to have ended, the
+        # book decides at once; without liveness, every placer is taken to be alive.
         self._in_flight = max(unknown_grace, request_window)
+        self._liveness = liveness
         self._writer = OrderWriter(uow_factory, clock)
+
+    def follow(self, liveness: Liveness) -> None:
+        """Judge which placers live by ``liveness`` (the process's, once it is built)."""
+        self._liveness = liveness
 
     async def accounts_to_sync(self) -> list[AccountId]:
         async with self._uow() as uow:
@@ -66,69 +148,199 @@ class ReconcileService:
         return sorted(((now - order.updated_at).total_seconds() for order in orders), reverse=True)
 
     async def sync_account(self, account_id: AccountId) -> SyncResult:
-        """Fetch the account's order book once and apply it to every unsettled order."""
+        """Read the account's order book once and apply all of it: a full pass.
+
+        Every unsettled order is settled as far as the book allows, and rows of orders placed
+        outside the service are recorded.
+        """
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id)
-            orders = await uow.orders.list_unsettled(account_id)
+            unsettled = await uow.orders.list_unsettled(account_id) if account else []
         if account is None:
             raise NotFound(f"account {account_id} not found")
-        if not orders:
-            return SyncResult()
         try:
             session = session_for(account, self._clock.now())
         except AuthenticationError:
             return SyncResult()
+        dead = await self._dead_placers(unsettled)
+        # Read after liveness: whatever a dead placer sent is in this book.
         fetched_at = self._clock.now()
-        book = _Book(await self._broker.orders(session))
-        result = SyncResult(unmapped_statuses=book.unmapped())
-        for order in orders:
-            await self._apply(order, book, fetched_at, result)
+        moment = _Moment(_Book(await self._broker.orders(session)), fetched_at, dead)
+        result = SyncResult(unmapped_statuses=moment.book.unmapped())
+        changes = [c for c in (self._change(o, moment) for o in unsettled) if c is not None]
+        claimed = {c.order.broker_order_id for c in changes} | _held_ids(unsettled)
+        external = await self._strangers(account_id, moment, claimed, result)
+        await self._mark_mismatches_once(changes)
+        lost = await self._write(changes, external, result)
+        for change in lost:
+            await self._settle_alone(change.order, moment, result)
         return result
 
-    async def _apply(
-        self, order: Order, book: _Book, fetched_at: datetime, result: SyncResult
-    ) -> None:
-        waited = fetched_at - order.updated_at
+    async def _dead_placers(self, orders: list[Order]) -> Set[str]:
+        placers = {o.placed_by for o in orders if o.status in _IN_FLIGHT and o.placed_by}
+        if not placers or self._liveness is None:
+            return frozenset()
+        return placers - await self._liveness.alive(placers)
+
+    def _decide(self, order: Order, moment: _Moment) -> _Decision | None:
         in_flight = order.status in _IN_FLIGHT
-        past_grace = waited >= (self._in_flight if in_flight else self._grace)
+        abandoned = in_flight and order.placed_by in moment.dead
+        waited = moment.fetched_at - order.updated_at
+        past_grace = abandoned or waited >= (self._in_flight if in_flight else self._grace)
         if in_flight and not past_grace:
-            return  # the placing request is still running; it records its own outcome
-        report = book.find(order)
+            return None  # the placing request is still running; it records its own outcome
+        report = moment.book.find(order)
         if report is None:
             if order.status in _UNRESOLVED and past_grace:
-                await self._give_up(order)
-                result.failed += 1
-            return
+                return _Decision(_Action.GIVE_UP)
+            return None
         if not order.is_reported_by(report):
-            result.mismatched += 1  # drift: never adopt another order's report
-            return
+            return _Decision(_Action.MISMATCH, report)  # drift: never adopt another's report
         if not order.would_accept(report):
-            return
-        was_unresolved = order.status in _UNRESOLVED
-        await self._writer.update(order, lambda o: o.adopt(report, self._clock.now()))
-        result.updated += 1
-        result.resolved += int(was_unresolved)
+            return None
+        return _Decision(_Action.ADOPT, report)
 
-    async def _give_up(self, order: Order) -> None:
-        """An order absent from a book fetched after the grace window was never placed."""
-        trigger = OrderTrigger.FAIL if order.status is OrderStatus.NEW else OrderTrigger.NOT_FOUND
-        await self._writer.update(
-            order, lambda o: o.move(trigger, self._clock.now(), reason=NOT_FOUND_AT_BROKER)
-        )
+    def _change(self, order: Order, moment: _Moment) -> _Change | None:
+        """Decide what the book means for ``order`` and apply it in memory."""
+        decision = self._decide(order, moment)
+        if decision is None:
+            return None
+        was_unresolved = order.status in _UNRESOLVED
+        self._apply(order, decision)
+        return _Change(order, decision, was_unresolved)
+
+    def _apply(self, order: Order, decision: _Decision) -> None:
+        at = self._clock.now()
+        if decision.action is _Action.ADOPT:
+            assert decision.report is not None
+            order.adopt(decision.report, at, found_by=FOUND_BY_ORDER_BOOK)
+        elif decision.action is _Action.GIVE_UP:
+            # Absent from a book fetched after the grace window (or after its placer ended):
+            # never placed.
+            trigger = (
+                OrderTrigger.FAIL if order.status is OrderStatus.NEW else OrderTrigger.NOT_FOUND
+            )
+            order.move(trigger, at, reason=NOT_FOUND_AT_BROKER)
+
+    async def _mark_mismatches_once(self, changes: list[_Change]) -> None:
+        """Record a mismatch on the order the first time it is seen; later passes only count."""
+        mismatched = [c for c in changes if c.decision.action is _Action.MISMATCH]
+        if not mismatched:
+            return
+        async with self._uow() as uow:
+            marked = await uow.orders.with_event(
+                [c.order.order_id for c in mismatched], ORDER_REPORT_MISMATCHED
+            )
+        at = self._clock.now()
+        for change in mismatched:
+            if change.order.order_id not in marked:
+                assert change.decision.report is not None
+                change.order.record(ORDER_REPORT_MISMATCHED, at, **_mismatch(change.decision))
+
+    async def _strangers(
+        self,
+        account_id: AccountId,
+        moment: _Moment,
+        claimed: Set[BrokerOrderId | None],
+        result: SyncResult,
+    ) -> list[Order]:
+        """Return the book's orders placed outside the service that we have not recorded yet.
+
+        A row whose tag has our shape is one of ours or nobody's: never recorded as external.
+        """
+        rows = [r for r in moment.book.reports if r.broker_order_id not in claimed]
+        if not rows:
+            return []
+        async with self._uow() as uow:
+            known = await uow.orders.known_broker_ids(account_id, [r.broker_order_id for r in rows])
+            rows = [r for r in rows if r.broker_order_id not in known]
+            ours = [r.tag for r in rows if r.tag is not None and has_our_tag_shape(r.tag)]
+            tags = await uow.orders.known_tags(account_id, ours) if ours else set()
+            foreign = [r for r in rows if not has_our_tag_shape(r.tag)]
+            strategy = await uow.strategies.get_default(account_id) if foreign else None
+        result.unknown_tags += sum(1 for tag in ours if tag not in tags)
+        if strategy is None:
+            result.unreadable += len(foreign)
+            return []
+        at = self._clock.now()
+        found = [
+            external_order(new_order_id(), account_id, r, strategy.strategy_id, at) for r in foreign
+        ]
+        result.unreadable += sum(1 for order in found if order is None)
+        return [order for order in found if order is not None]
+
+    async def _write(
+        self, changes: list[_Change], external: list[Order], result: SyncResult
+    ) -> list[_Change]:
+        """Write the pass in one transaction; return the changes that lost a race."""
+        if not changes and not external:
+            return []
+        async with self._uow() as uow:
+            recorded = await uow.orders.add_absent(external)
+            lost_orders = await uow.orders.save_all([c.order for c in changes])
+            await uow.commit()
+        result.external += len(recorded)
+        lost_ids = {o.order_id for o in lost_orders}
+        for change in changes:
+            if change.order.order_id not in lost_ids:
+                _count(change, result)
+        return [c for c in changes if c.order.order_id in lost_ids]
+
+    async def _settle_alone(self, stale: Order, moment: _Moment, result: SyncResult) -> None:
+        """Settle an order that changed under the pass: read it again, decide again, alone."""
+        async with self._uow() as uow:
+            fresh = await uow.orders.get(stale.order_id)
+        decision = self._decide(fresh, moment) if fresh is not None else None
+        if fresh is None or decision is None:
+            return
+        if decision.action is _Action.MISMATCH:
+            result.mismatched += 1  # counted; the event waits for a pass that writes it
+            return
+        applied: list[_Change] = []
+
+        def change(order: Order) -> None:
+            applied.clear()
+            found = self._change(order, moment)
+            if found is not None:
+                applied.append(found)
+
+        await self._writer.update(fresh, change)
+        for found in applied:
+            _count(found, result)
+
+
+def _count(change: _Change, result: SyncResult) -> None:
+    action = change.decision.action
+    if action is _Action.ADOPT:
+        result.updated += 1
+        result.resolved += int(change.was_unresolved)
+    elif action is _Action.GIVE_UP:
+        result.failed += 1
+    else:
+        result.mismatched += 1
+
+
+def _held_ids(orders: list[Order]) -> set[BrokerOrderId | None]:
+    return {o.broker_order_id for o in orders if o.broker_order_id is not None}
+
+
+def _mismatch(decision: _Decision) -> dict[str, str | None]:
+    assert decision.report is not None
+    return {"broker_order_id": decision.report.broker_order_id, "reported_tag": decision.report.tag}
 
 
 class _Book:
     """The broker's order book indexed by broker id and by tag."""
 
     def __init__(self, reports: list[OrderStatusReport]) -> None:
-        self._reports = reports
+        self.reports = reports
         self._by_id = {report.broker_order_id: report for report in reports}
         self._by_tag = {report.tag: report for report in reports if report.tag}
 
     def find(self, order: Order) -> OrderStatusReport | None:
         if order.broker_order_id is not None:
             return self._by_id.get(order.broker_order_id)
-        return self._by_tag.get(order.tag)
+        return self._by_tag.get(order.tag) if order.tag is not None else None
 
     def unmapped(self) -> list[str]:
-        return sorted({r.raw_status for r in self._reports if r.status is None})
+        return sorted({r.raw_status for r in self.reports if r.status is None})

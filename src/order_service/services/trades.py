@@ -1,23 +1,44 @@
-"""Keep the fill ledger in step with the broker's trade book, and orders with their fills."""
+"""Keep the fill ledger in step with the broker's trade book, and orders with their fills.
+
+One pass reads the trade book and the order book once, loads our orders for the traded broker
+ids and their ledgers in a few queries, works out each order's new fills and totals with the
+domain (``record_fills``), and writes it all in one transaction: the orders first (one bulk
+update keeping each row's version check), then the fills of the orders written (one
+insert-if-new by account and trade id). An order another writer changed meanwhile is redone
+on its own. An order placed outside the service is recorded with its fills.
+
+Drift (``order_service_reconciliation_drift_total{kind}``): ``fill_missed`` a fill the ledger
+lacked (``OrderFillRecorded``); ``fill`` an order whose fills do not add up to the order
+book's filled quantity (``OrderFillDriftFound`` when new fills leave it so); ``fill_tag_mismatch``
+fills of our order's broker id in a book row with another tag (never attributed);
+``fill_unknown_order`` fills of a broker order that is neither ours nor recordable as external.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from order_service.domain.account import EVERY_ACCOUNT
+from order_service.domain.external import external_order, has_our_tag_shape
 from order_service.domain.fill import Fill, FillSource, FillTotals, record_fills
-from order_service.domain.ids import AccountId, BrokerOrderId, OrderId
+from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId, new_order_id
 from order_service.domain.order import Order
 from order_service.domain.reports import FillReport, OrderStatusReport
 from order_service.errors import AuthenticationError, Conflict, NotFound, StaleWrite
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
+from order_service.services.reconcile import DRIFT_EXTERNAL_ORDER
 
 _ATTEMPTS = 3
 # How many of the newest orders are looked at for ones completed within the recent window.
 RECENT_PAGE = 500
+
+DRIFT_FILL = "fill"
+DRIFT_FILL_MISSED = "fill_missed"
+DRIFT_FILL_UNKNOWN_ORDER = "fill_unknown_order"
+DRIFT_FILL_TAG_MISMATCH = "fill_tag_mismatch"
 
 
 @dataclass(slots=True)
@@ -25,9 +46,38 @@ class TradeSyncResult:
     """What one pass over an account's trade book found and stored."""
 
     recorded: int = 0  # fills stored for the first time
-    unknown: int = 0  # fills of broker orders we do not have (external orders: later)
+    unknown: int = 0  # fills of broker orders that are neither ours nor recordable as external
     mismatched: int = 0  # fills of a broker id that is ours, in a book row whose tag is not
     drifted: int = 0  # orders whose order-book filled quantity differs from their fills
+    external: int = 0  # orders placed outside the service, recorded for the first time
+
+    def drift(self) -> dict[str, int]:
+        """Return the drift this pass found, by kind (the metric's label values)."""
+        return {
+            DRIFT_FILL_MISSED: self.recorded,
+            DRIFT_FILL: self.drifted,
+            DRIFT_FILL_UNKNOWN_ORDER: self.unknown,
+            DRIFT_FILL_TAG_MISMATCH: self.mismatched,
+            DRIFT_EXTERNAL_ORDER: self.external,
+        }
+
+
+@dataclass(slots=True)
+class _OrderFills:
+    """One order's new fills, applied to it in memory, waiting to be written."""
+
+    order: Order
+    reports: list[FillReport]
+    book_filled: int
+    new: list[Fill] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Books:
+    """What one pass read: the trade book by broker id, and the order book's rows."""
+
+    trades: dict[BrokerOrderId, list[FillReport]]
+    rows: dict[BrokerOrderId, OrderStatusReport]
 
 
 class TradeSyncService:
@@ -56,7 +106,7 @@ class TradeSyncService:
             return await uow.fills.for_order(order_id)
 
     async def sync_account(self, account_id: AccountId) -> TradeSyncResult:
-        """Read the account's trade book once and store what is new of our orders' fills."""
+        """Read the account's trade book once and store what is new of its orders' fills."""
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id)
         if account is None:
@@ -69,36 +119,75 @@ class TradeSyncService:
         if not trades:
             return TradeSyncResult()
         # The book says which order a broker id is (its tag) and how much of it is filled.
-        book = {report.broker_order_id: report for report in await self._broker.orders(session)}
+        rows = {report.broker_order_id: report for report in await self._broker.orders(session)}
+        books = _Books(_by_order(trades), rows)
         result = TradeSyncResult()
-        for broker_order_id, reports in _by_order(trades).items():
-            await self._sync_order(account_id, reports, book.get(broker_order_id), result)
+        ours, external = await self._plan(account_id, books, result)
+        for lost in await self._write(ours, external, result):
+            recorded, totals = await self._store(lost.order, lost.reports, lost.book_filled)
+            result.recorded += recorded
+            result.drifted += int(totals.quantity != lost.book_filled)
         return result
 
-    async def _sync_order(
-        self,
-        account_id: AccountId,
-        reports: list[FillReport],
-        row: OrderStatusReport | None,
-        result: TradeSyncResult,
-    ) -> None:
+    async def _plan(
+        self, account_id: AccountId, books: _Books, result: TradeSyncResult
+    ) -> tuple[list[_OrderFills], list[_OrderFills]]:
+        """Work out, in memory, each traded order's new fills: ours, and external orders'."""
         async with self._uow() as uow:
-            order = await uow.orders.get_by_broker_order_id(account_id, reports[0].broker_order_id)
-        if order is None:
-            result.unknown += len(reports)
-            return
-        if row is None or not order.is_reported_by(row):
-            result.mismatched += len(reports)  # never attribute another order's fills
-            return
-        recorded, totals = await self._store(order, reports, row.filled_quantity)
-        result.recorded += recorded
-        result.drifted += int(totals.quantity != row.filled_quantity)
+            found = await uow.orders.by_broker_ids(account_id, list(books.trades))
+            ledgers = _by_order_id(await uow.fills.for_orders([o.order_id for o in found]))
+            strangers = len(found) < len(books.trades)
+            default = await uow.strategies.get_default(account_id) if strangers else None
+        default_id = default.strategy_id if default is not None else None
+        orders = {o.broker_order_id: o for o in found}
+        at = self._clock.now()
+        ours: list[_OrderFills] = []
+        external: list[_OrderFills] = []
+        for broker_order_id, reports in books.trades.items():
+            order, row = orders.get(broker_order_id), books.rows.get(broker_order_id)
+            if order is None:
+                stranger = _stranger(account_id, row, default_id, at)
+                if stranger is None or row is None:
+                    result.unknown += len(reports)
+                else:
+                    pending = _OrderFills(stranger, reports, row.filled_quantity)
+                    external.append(_applied(pending, [], at, result))
+            elif row is None or not order.is_reported_by(row):
+                result.mismatched += len(reports)  # never attribute another order's fills
+            else:
+                pending = _OrderFills(order, reports, row.filled_quantity)
+                ours.append(_applied(pending, ledgers.get(order.order_id, []), at, result))
+        return [o for o in ours if o.new or o.order.pending_events], external
+
+    async def _write(
+        self, ours: list[_OrderFills], external: list[_OrderFills], result: TradeSyncResult
+    ) -> list[_OrderFills]:
+        """Write the pass in one transaction; return the orders that lost a race, unwritten."""
+        if not ours and not external:
+            return []
+        async with self._uow() as uow:
+            recorded = {
+                o.order_id for o in await uow.orders.add_absent([e.order for e in external])
+            }
+            lost = {o.order_id for o in await uow.orders.save_all([p.order for p in ours])}
+            written = [p for p in ours if p.order.order_id not in lost]
+            written += [e for e in external if e.order.order_id in recorded]
+            fills = [fill for pending in written for fill in pending.new]
+            stored = await uow.fills.add_new(fills)
+            if len(stored) != len(fills):
+                # Whoever stores a fill also writes its order, so the version check above
+                # should have stopped us: store nothing rather than claim another's fills.
+                raise Conflict("fills were stored concurrently; retry", retryable=True)
+            await uow.commit()
+        result.recorded += len(stored)
+        result.external += len(recorded)
+        return [p for p in ours if p.order.order_id in lost]
 
     async def _store(
         self, order: Order, reports: list[FillReport], book_filled: int
     ) -> tuple[int, FillTotals]:
         """Store the new fills and the order's change in one transaction; retry a stale order."""
-        current = order
+        current = await self._reload(order)
         for _ in range(_ATTEMPTS):
             try:
                 return await self._store_once(current, reports, book_filled)
@@ -131,8 +220,42 @@ class TradeSyncService:
         return fresh
 
 
+def _stranger(
+    account_id: AccountId,
+    row: OrderStatusReport | None,
+    default: StrategyId | None,
+    at: datetime,
+) -> Order | None:
+    """Return the record of an order placed outside the service, if the book row makes one."""
+    if row is None or default is None or has_our_tag_shape(row.tag):
+        return None  # a row with a tag of our shape is ours or nobody's, never external
+    return external_order(new_order_id(), account_id, row, default, at)
+
+
+def _applied(
+    pending: _OrderFills, ledger: list[Fill], at: datetime, result: TradeSyncResult
+) -> _OrderFills:
+    """Apply the reports the ledger lacks to the order in memory; count a lasting drift."""
+    known = {fill.trade_id for fill in ledger}
+    for report in pending.reports:
+        if report.trade_id not in known:
+            known.add(report.trade_id)
+            pending.new.append(Fill.of(pending.order, report, FillSource.TRADES, at))
+    combined = [*ledger, *pending.new]
+    record_fills(pending.order, pending.new, combined, pending.book_filled, at)
+    result.drifted += int(FillTotals.of(combined).quantity != pending.book_filled)
+    return pending
+
+
 def _by_order(trades: list[FillReport]) -> dict[BrokerOrderId, list[FillReport]]:
     grouped: defaultdict[BrokerOrderId, list[FillReport]] = defaultdict(list)
     for report in trades:
         grouped[report.broker_order_id].append(report)
+    return dict(grouped)
+
+
+def _by_order_id(fills: list[Fill]) -> dict[OrderId, list[Fill]]:
+    grouped: defaultdict[OrderId, list[Fill]] = defaultdict(list)
+    for fill in fills:
+        grouped[fill.order_id].append(fill)
     return dict(grouped)

@@ -47,6 +47,15 @@ def _order_report(row: dict[str, Any]) -> OrderStatusReport:
         reported_at=ist_datetime(
             row.get("exchange_update_timestamp") or row.get("order_timestamp")
         ),
+        exchange=_text(row.get("exchange")),
+        tradingsymbol=_text(row.get("tradingsymbol")),
+        transaction_type=_text(row.get("transaction_type")),
+        product=_text(row.get("product")),
+        order_type=_text(row.get("order_type")),
+        variety=_text(row.get("variety")),
+        validity=_text(row.get("validity")),
+        validity_ttl=_int_or_none(row.get("validity_ttl")) or None,
+        placed_at=ist_datetime(row.get("order_timestamp")),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, select, true
 
+from order_service.adapters.db.bulk import fields_of, insert_or_ignore_from, json_rows
 from order_service.adapters.db.mapping import Values
+from order_service.adapters.db.orders_repository import LOOKUP_CHUNK
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import fills
 from order_service.domain.fill import Fill, FillSource
@@ -19,21 +21,37 @@ class SqlFillRepository(SqlRepository):
     """Insert-or-ignore on the trade id, so a trade book read twice stores each fill once."""
 
     async def add_new(self, new: list[Fill]) -> list[Fill]:
-        stored = await self._stored_trade_ids(new)
-        added: list[Fill] = []
-        for fill in new:
-            key = (fill.account_id, fill.trade_id)
-            if key in stored:
-                continue
-            stored.add(key)
-            # Another writer may store it between our read and this insert: ignore it then.
-            await self._execute(self._insert_or_ignore(fills, fill_values(fill)))
-            added.append(fill)
-        return added
+        """Store, in one statement, the fills whose (account, trade id) is not stored yet.
+
+        The database says which rows it stored (``RETURNING``), so a fill another writer stored
+        first, even between our reads and this insert, is never reported as ours.
+        """
+        unique = _first_of_each(new)
+        if not unique:
+            return []
+        dialect = self._runner.dialect_name
+        source = json_rows(dialect, fields_of(*_FILL_COLUMNS), [fill_values(f) for f in unique])
+        # The WHERE lets SQLite tell the SELECT from the ON CONFLICT clause that follows it.
+        chosen = select(*(source.c[name] for name in _NAMES)).where(true())
+        chosen = chosen.order_by(source.c.position)
+        statement = insert_or_ignore_from(dialect, fills, _NAMES, chosen).returning(
+            fills.c.account_id, fills.c.trade_id
+        )
+        stored = {(row["account_id"], row["trade_id"]) for row in await self._all(statement)}
+        return [fill for fill in unique if (fill.account_id, fill.trade_id) in stored]
 
     async def for_order(self, order_id: OrderId) -> list[Fill]:
         statement = select(fills).where(fills.c.order_id == order_id).order_by(fills.c.sequence)
         return _fills(await self._all(statement))
+
+    async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
+        found: list[Fill] = []
+        ordered = sorted(set(order_ids))
+        for start in range(0, len(ordered), LOOKUP_CHUNK):
+            chunk = ordered[start : start + LOOKUP_CHUNK]
+            statement = select(fills).where(fills.c.order_id.in_(chunk))
+            found += _fills(await self._all(statement.order_by(fills.c.sequence)))
+        return sorted(found, key=lambda fill: fill.sequence or 0)
 
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100
@@ -44,15 +62,9 @@ class SqlFillRepository(SqlRepository):
         statement = statement.order_by(fills.c.sequence).limit(limit)
         return _fills(await self._all(statement))
 
-    async def _stored_trade_ids(self, new: list[Fill]) -> set[tuple[AccountId, TradeId]]:
-        found: set[tuple[AccountId, TradeId]] = set()
-        for account_id in sorted({fill.account_id for fill in new}):
-            trade_ids = sorted({fill.trade_id for fill in new if fill.account_id == account_id})
-            statement = select(fills.c.trade_id).where(
-                fills.c.account_id == account_id, fills.c.trade_id.in_(trade_ids)
-            )
-            found |= {(account_id, TradeId(row["trade_id"])) for row in await self._all(statement)}
-        return found
+
+_FILL_COLUMNS = [c for c in fills.c if c.name != "sequence"]
+_NAMES = [c.name for c in _FILL_COLUMNS]
 
 
 def fill_values(fill: Fill) -> Values:
@@ -96,6 +108,17 @@ def fill_from_row(row: RowMapping) -> Fill:
         recorded_at=row["recorded_at"],
         sequence=row["sequence"],
     )
+
+
+def _first_of_each(new: list[Fill]) -> list[Fill]:
+    """Return the first fill of each (account, trade id), in the given order."""
+    seen: set[tuple[AccountId, TradeId]] = set()
+    unique: list[Fill] = []
+    for fill in new:
+        if (fill.account_id, fill.trade_id) not in seen:
+            seen.add((fill.account_id, fill.trade_id))
+            unique.append(fill)
+    return unique
 
 
 def _fills(rows: Sequence[RowMapping]) -> list[Fill]:

@@ -17,7 +17,7 @@ from order_service.domain.ids import (
     StrategyId,
     UserId,
 )
-from order_service.domain.order import Order, OrderRequest
+from order_service.domain.order import Order, OrderRequest, OrderSource
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import (
     Exchange,
@@ -51,6 +51,8 @@ def order_values(order: Order) -> Values:
         "modification_count": order.modification_count,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
+        "source": order.source.value,
+        "placed_by": order.placed_by,
     }
 
 
@@ -83,7 +85,7 @@ def order_from_row(row: RowMapping) -> Order:
         request_fingerprint=row["request_fingerprint"],
         tag=row["tag"],
         strategy_id=StrategyId(row["strategy_id"]),
-        user_id=UserId(row["user_id"]),
+        user_id=UserId(row["user_id"]) if row["user_id"] is not None else None,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         status=OrderStatus(row["status"]),
@@ -95,6 +97,8 @@ def order_from_row(row: RowMapping) -> Order:
         average_price=row["average_price"],
         modification_count=row["modification_count"],
         version=row["version"],
+        source=OrderSource(row["source"]),
+        placed_by=row["placed_by"],
     )
 
 

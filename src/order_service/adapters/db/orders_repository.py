@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection, Iterator, Sequence
 
-from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    insert,
+    select,
+    true,
+    update,
+)
 
+from order_service.adapters.db.bulk import Field, fields_of, insert_or_ignore_from, json_rows
 from order_service.adapters.db.mapping import (
+    Values,
     event_from_row,
     event_values,
     order_from_row,
     order_values,
 )
 from order_service.adapters.db.repositories import SqlRepository
-from order_service.adapters.db.tables import order_events, orders
+from order_service.adapters.db.tables import ULID, order_events, orders
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
@@ -30,6 +44,12 @@ _UPDATE_ORDER = update(orders).where(
     orders.c.version == bindparam("match_version"),
 )
 UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
+# How many keys one lookup names (SQLite allows 32,766 parameters a statement).
+LOOKUP_CHUNK = 1000
+# What a bulk write rewrites: every column but the key and what an order never changes.
+_KEPT = frozenset({"order_id", "account_id", "created_at", "version"})
+_REWRITTEN = [c for c in orders.c if c.name not in _KEPT]
+_EVENT_COLUMNS = [c for c in order_events.c if c.name != "sequence"]
 
 
 class SqlOrderRepository(SqlRepository):
@@ -94,6 +114,79 @@ class SqlOrderRepository(SqlRepository):
         )
         return [AccountId(row["account_id"]) for row in await self._all(statement)]
 
+    async def by_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> builtins.list[Order]:
+        found: builtins.list[Order] = []
+        for chunk in _chunks(broker_order_ids):
+            statement = select(orders).where(
+                orders.c.account_id == account_id, orders.c.broker_order_id.in_(chunk)
+            )
+            found += [order_from_row(row) for row in await self._all(statement)]
+        return found
+
+    async def known_broker_ids(
+        self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
+    ) -> set[BrokerOrderId]:
+        known: set[BrokerOrderId] = set()
+        for chunk in _chunks(broker_order_ids):
+            statement = select(orders.c.broker_order_id).where(
+                orders.c.account_id == account_id, orders.c.broker_order_id.in_(chunk)
+            )
+            known |= {BrokerOrderId(row["broker_order_id"]) for row in await self._all(statement)}
+        return known
+
+    async def known_tags(self, account_id: AccountId, tags: Collection[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(tags):
+            statement = select(orders.c.tag).where(
+                orders.c.account_id == account_id, orders.c.tag.in_(chunk)
+            )
+            known |= {row["tag"] for row in await self._all(statement)}
+        return known
+
+    async def with_event(self, order_ids: Collection[OrderId], name: str) -> set[OrderId]:
+        found: set[OrderId] = set()
+        for chunk in _chunks(order_ids):
+            statement = (
+                select(order_events.c.order_id)
+                .where(order_events.c.name == name, order_events.c.order_id.in_(chunk))
+                .distinct()
+            )
+            found |= {OrderId(row["order_id"]) for row in await self._all(statement)}
+        return found
+
+    async def save_all(self, changed: Sequence[Order]) -> builtins.list[Order]:
+        """Write, in one statement, each order that nobody else wrote since it was read.
+
+        Return the orders that lost that race, unwritten with their events still pending (what
+        ``save`` would have refused with ``StaleWrite``); the others and their events are
+        written and their versions move on.
+        """
+        if not changed:
+            return []
+        rows = [{**order_values(o), "match_version": o.version} for o in changed]
+        written = {row["order_id"] for row in await self._all(self._update_all(rows))}
+        await self._insert_events(o for o in changed if o.order_id in written)
+        for order in changed:
+            if order.order_id in written:
+                order.version += 1
+        return [o for o in changed if o.order_id not in written]
+
+    async def add_absent(self, new: Sequence[Order]) -> builtins.list[Order]:
+        """Insert the orders whose keys no stored order holds; return those, events stored.
+
+        An order whose broker id, client order id or tag is taken is left out (its events too):
+        re-seeing a broker order never stores it twice, whoever stored it first.
+        """
+        if not new:
+            return []
+        rows = [{**order_values(o), "version": o.version} for o in new]
+        added = {row["order_id"] for row in await self._all(self._insert_absent(rows))}
+        stored = [o for o in new if o.order_id in added]
+        await self._insert_events(stored)
+        return stored
+
     async def events(self, order_id: OrderId) -> builtins.list[OrderEvent]:
         statement = (
             select(order_events)
@@ -111,6 +204,52 @@ class SqlOrderRepository(SqlRepository):
             rows = [event_values(event) for event in order.pending_events]
             await self._execute(_INSERT_EVENTS, rows)
         order.pending_events.clear()
+
+    async def _insert_events(self, written: Iterator[Order] | Sequence[Order]) -> None:
+        """Store the orders' pending events in one statement, in their order (their sequence)."""
+        rows: builtins.list[Values] = []
+        for order in written:
+            rows += [event_values(event) for event in order.pending_events]
+            order.pending_events.clear()
+        if not rows:
+            return
+        source = json_rows(self._runner.dialect_name, fields_of(*_EVENT_COLUMNS), rows)
+        names = [c.name for c in _EVENT_COLUMNS]
+        chosen = select(*(source.c[name] for name in names)).order_by(source.c.position)
+        await self._execute(insert(order_events).from_select(names, chosen))
+
+    def _update_all(self, rows: builtins.list[Values]) -> Update:
+        fields: builtins.list[Field] = [
+            ("order_id", ULID),
+            ("match_version", Integer()),
+            *fields_of(*_REWRITTEN),
+        ]
+        source = json_rows(self._runner.dialect_name, fields, rows)
+        return (
+            update(orders)
+            .where(
+                orders.c.order_id == source.c.order_id,
+                orders.c.version == source.c.match_version,
+            )
+            .values({c.name: source.c[c.name] for c in _REWRITTEN}, version=orders.c.version + 1)
+            .returning(orders.c.order_id)
+        )
+
+    def _insert_absent(self, rows: builtins.list[Values]) -> Insert:
+        names = [c.name for c in orders.c]
+        source = json_rows(self._runner.dialect_name, fields_of(*orders.c), rows)
+        # The WHERE lets SQLite tell the SELECT from the ON CONFLICT clause that follows it.
+        chosen = (
+            select(*(source.c[name] for name in names)).where(true()).order_by(source.c.position)
+        )
+        statement = insert_or_ignore_from(self._runner.dialect_name, orders, names, chosen)
+        return statement.returning(orders.c.order_id)
+
+
+def _chunks(keys: Collection[str]) -> Iterator[builtins.list[str]]:
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        yield ordered[start : start + LOOKUP_CHUNK]
 
 
 def _page(query: OrderQuery) -> Select[*tuple[object, ...]]:

@@ -222,8 +222,15 @@ class OrderOut(BaseModel):
     filled_quantity: int
     average_price: Decimal | None
     modification_count: int
-    tag: str | None = Field(description="the caller's tag, kept on our order")
-    broker_tag: str = Field(description="the tag sent to the broker, derived from order_id")
+    tag: str | None = Field(
+        description="the caller's tag, kept on our order (an external order: its own tag)"
+    )
+    broker_tag: str | None = Field(
+        description="the tag sent to the broker, derived from order_id (none if external)"
+    )
+    source: str = Field(
+        description='"api" if placed through the service, "external" if found at the broker'
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -258,6 +265,7 @@ class OrderOut(BaseModel):
             modification_count=order.modification_count,
             tag=request.tag,
             broker_tag=order.tag,
+            source=order.source.value,
             created_at=order.created_at,
             updated_at=order.updated_at,
         )

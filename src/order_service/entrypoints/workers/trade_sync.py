@@ -28,8 +28,7 @@ class TradeSyncWorker:
 
 
 def _observe(account_id: AccountId, result: TradeSyncResult) -> None:
-    RECONCILIATION_DRIFT.labels("fill").inc(result.drifted)
-    RECONCILIATION_DRIFT.labels("fill_unknown_order").inc(result.unknown)
-    RECONCILIATION_DRIFT.labels("fill_tag_mismatch").inc(result.mismatched)
+    for kind, count in result.drift().items():
+        RECONCILIATION_DRIFT.labels(kind).inc(count)
     if result.drifted:
         log.warning("fills disagree with the order book", account=account_id)
