@@ -71,10 +71,15 @@ async def run_workers(services: Services) -> None:
     try:
         async with heartbeating(services.liveness):
             await supervisor.start()
-            log.info("workers running", event_loop=loop_name())
+            log.info(
+                "workers running",
+                event_loop=loop_name(),
+                instance=services.liveness.instance_id,
+            )
             try:
                 await stop.wait()
             finally:
                 await supervisor.stop()
+                log.info("workers stopped", workers=supervisor.status())
     finally:
         await services.close()

@@ -86,3 +86,34 @@ def test_the_command_runs_on_uvloop(tmp_path: Path, command: list[str], started:
             process.wait(5)
         reader.join(5)
         process.stdout.close()
+
+
+def test_a_worker_process_ends_its_passes_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    upgrade(env["ORDER_SERVICE_DATABASE_URL"])
+    process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [str(CLI), "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    events: queue.Queue[dict[str, object]] = queue.Queue()
+    reader = threading.Thread(target=_events, args=(process.stdout, events), daemon=True)
+    reader.start()
+    try:
+        _first(events, "workers running")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+        workers = _first(events, "workers stopped")["workers"]
+        assert isinstance(workers, dict)
+        assert workers
+        assert set(workers.values()) == {"stopped"}
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        reader.join(5)
+        process.stdout.close()

@@ -8,13 +8,21 @@ from order_service.bootstrap import Services
 from order_service.entrypoints.workers.accounts import owned_workers
 from order_service.entrypoints.workers.leases import LeaseWorker
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
+from order_service.entrypoints.workers.startup import StartupWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
 from order_service.entrypoints.workers.ticker import TickerWorker
 from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 
 
 def build_supervisor(services: Services) -> Supervisor:
+    workers = owned_workers(worker_factories(services), services.ownership)
+    return Supervisor(workers, CrashPolicy.of(services.settings))
+
+
+def worker_factories(services: Services) -> dict[str, Callable[[], Worker]]:
+    """Each worker this process runs, by name, as a factory of fresh instances."""
     workers: dict[str, Callable[[], Worker]] = {
+        StartupWorker.name: lambda: StartupWorker(services),
         OrderSyncWorker.name: lambda: OrderSyncWorker(services),
         TradeSyncWorker.name: lambda: TradeSyncWorker(services),
         TickerWorker.name: lambda: TickerWorker(services),
@@ -22,4 +30,4 @@ def build_supervisor(services: Services) -> Supervisor:
     if services.leases is not None:  # worker processes share the accounts through leases
         keeper = services.leases
         workers = {LeaseWorker.name: lambda: LeaseWorker(keeper), **workers}
-    return Supervisor(owned_workers(workers, services.ownership), CrashPolicy.of(services.settings))
+    return workers

@@ -142,8 +142,8 @@ class Supervisor:
                 log.warning("worker retrying", worker=worker.name, error=str(exc))
                 await self._pause(self._backoff.delay(failures))
                 continue
-            except Exception:
-                log.critical("worker crashed", worker=worker.name, exc_info=True)
+            except Exception as exc:
+                log.critical("worker crashed", worker=worker.name, exc_info=exc)
                 WORKER_CRASHES.labels(worker.name).inc()
                 return True
             failures = 0
