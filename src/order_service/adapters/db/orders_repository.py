@@ -231,7 +231,9 @@ class SqlOrderRepository(SqlRepository):
                 orders.c.order_id == source.c.order_id,
                 orders.c.version == source.c.match_version,
             )
-            .values({c.name: source.c[c.name] for c in _REWRITTEN}, version=orders.c.version + 1)
+            .values(
+                {**{c.name: source.c[c.name] for c in _REWRITTEN}, "version": orders.c.version + 1}
+            )
             .returning(orders.c.order_id)
         )
 
