@@ -109,6 +109,11 @@ class Owns:
         return account_id in self.accounts
 
 
+def count_from_here(world: World) -> None:
+    """Count the broker calls from now on: logging in reads the books too."""
+    world.broker.calls.clear()
+
+
 async def after(world: World, worker: OrderSyncWorker, seconds: float) -> None:
     """Let ``seconds`` of the clock pass, then run one pass."""
     world.clock.advance(seconds)
@@ -121,6 +126,7 @@ async def test_a_pass_applies_the_brokers_reports(world: World) -> None:
     world.broker.fill(order.broker_order_id)
     before = drift("order_status")
 
+    count_from_here(world)
     await OrderSyncWorker(world.services).run_once()
 
     assert status_of(world, order) is OrderStatus.COMPLETE
@@ -140,6 +146,7 @@ async def test_the_first_pass_after_start_reads_the_whole_book_even_with_the_str
 ) -> None:
     await resting(world, world.trader)
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     await OrderSyncWorker(world.services).run_once()
     assert world.broker.calls["orders"] == 1
 
@@ -154,6 +161,7 @@ async def test_with_the_stream_up_the_book_is_read_again_only_after_the_slow_cad
 ) -> None:
     await resting(world, world.trader)
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
 
@@ -168,6 +176,7 @@ async def test_with_the_stream_up_the_book_is_read_again_only_after_the_slow_cad
 
 async def test_with_the_stream_down_every_pass_reads_the_whole_book(world: World) -> None:
     await resting(world, world.trader)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
 
     for _ in range(8):
@@ -182,6 +191,7 @@ async def test_a_stream_that_drops_brings_back_the_book_read_on_the_next_pass(
 ) -> None:
     await resting(world, world.trader)
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
     await after(world, worker, 1)
@@ -197,6 +207,7 @@ async def test_a_slow_book_read_while_the_stream_is_down_earns_a_pause_of_nine_t
     world: World, broker: SlowBookBroker
 ) -> None:
     order = await resting(world, world.trader)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     broker.book_seconds = 2  # a tenth of the time: the next read starts 20 s after this one
     await worker.run_once()
@@ -220,6 +231,7 @@ async def test_however_slow_the_book_it_is_read_at_the_slow_cadence_and_quick_re
     world: World, broker: SlowBookBroker
 ) -> None:
     await resting(world, world.trader)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     broker.book_seconds = 5  # would earn a 50 s pause; the slow cadence caps it at 30 s
 
@@ -243,6 +255,7 @@ async def test_an_unknown_order_without_a_broker_id_asks_for_the_book_when_quiet
     assert lost.status is OrderStatus.UNKNOWN
     assert lost.broker_order_id is None
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     grace = world.services.settings.unknown_grace_seconds
     await worker.run_once()
@@ -267,6 +280,7 @@ async def test_an_unknown_order_without_a_broker_id_asks_for_the_book_when_quiet
 async def test_an_order_left_submitting_asks_for_the_book_once_it_is_quiet(world: World) -> None:
     await insert(world, OrderStatus.SUBMITTING)  # as a process that died mid-send leaves it
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
 
@@ -285,6 +299,7 @@ async def test_a_broker_outage_during_polls_backs_off_and_polls_again_next_pass(
     theirs = await resting(world, outsider, OTHER_ACCOUNT)
     for account in (ACCOUNT, OTHER_ACCOUNT):
         world.services.streams.mark_up(account)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
     for mine in (order, theirs):
@@ -306,6 +321,7 @@ async def test_a_broker_outage_during_polls_backs_off_and_polls_again_next_pass(
 async def test_a_supervised_sync_rides_out_a_broker_outage_during_polls(world: World) -> None:
     order = await resting(world, world.trader)
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
     worker.interval = 0.0
@@ -316,7 +332,9 @@ async def test_a_supervised_sync_rides_out_a_broker_outage_during_polls(world: W
         world.broker.fail_next("order_history", BrokerUnavailable("down"))
     crashes = crash_count()
 
-    supervisor = Supervisor({"order_sync": lambda: worker}, CrashPolicy(5, 300.0, TINY))
+    supervisor = Supervisor(
+        {"order_sync": lambda: worker}, CrashPolicy(5, 300.0, TINY, stop_grace=5.0)
+    )
     await supervisor.start()
     await eventually(lambda: status_of(world, order) is OrderStatus.COMPLETE)
     assert supervisor.status() == {"order_sync": WorkerState.RUNNING}
@@ -331,6 +349,7 @@ async def test_reads_are_counted_by_kind(world: World) -> None:
     await resting(world, world.trader)
     await resting(world, world.trader)
     world.services.streams.mark_up(ACCOUNT)
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     books, histories = reads("book"), reads("history")
 
@@ -352,6 +371,7 @@ async def test_only_owned_accounts_are_synced_and_one_taken_over_is_read_in_full
         world.services.streams.mark_up(account)
     ownership = Owns(ACCOUNT, OTHER_ACCOUNT)
     world.services.ownership = ownership
+    count_from_here(world)
     worker = OrderSyncWorker(world.services)
     await worker.run_once()
     assert world.broker.calls["orders"] == 2
