@@ -220,6 +220,25 @@ async def test_losing_the_account_stops_its_stream(
     assert not world.services.streams.is_up(ACCOUNT)
 
 
+async def test_an_update_arriving_after_the_account_was_handed_over_is_not_written(
+    world: World, worker: TickerWorker, stream: FakeOrderStream
+) -> None:
+    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    broker_order_id = placed.order.broker_order_id
+    assert broker_order_id is not None
+    world.broker.fill(broker_order_id)
+    failed = updates("failed")
+    await connected(worker, stream)
+
+    world.services.ownership = OwnNothing()  # handed over; this pass has not seen it yet
+    the(stream).push(OrderUpdate(world.broker.book[broker_order_id], user_id=ACCOUNT))
+    await the(stream).delivered()
+
+    after = await world.services.orders.get_order(world.trader, placed.order.order_id)
+    assert after.status is OrderStatus.PENDING
+    assert updates("failed") == failed + 1
+
+
 async def test_a_refused_token_requires_login_and_the_stream_waits_for_a_new_one(
     world: World, worker: TickerWorker, stream: FakeOrderStream
 ) -> None:

@@ -32,12 +32,14 @@ from order_service.observability.metrics import (
     TICKER_CONNECTIONS,
     TICKER_RECONNECTS,
 )
+from order_service.services.fencing import fenced
 from order_service.services.order_updates import UpdateOutcome
 from order_service.services.ports import BrokerSession, OrderUpdate
 
 log = get_logger(__name__)
 CHANNEL = "ticker"
 FAILED = "failed"  # an update that could not be applied (the database, a conflict)
+INTERVAL_SECONDS = 1.0  # how soon a login, a logout or a handover changes the connections
 STABLE_SECONDS = 30.0  # a connection that lasted this long starts its backoff over
 _NOTEWORTHY = frozenset(
     {UpdateOutcome.MALFORMED, UpdateOutcome.UNKNOWN_ACCOUNT, UpdateOutcome.MISMATCH}
@@ -62,7 +64,7 @@ class TickerWorker:
         settings = services.settings
         backoff = Backoff(settings.ticker_backoff_seconds, settings.ticker_backoff_max_seconds)
         self._connection = _ConnectionPolicy(backoff, pause, monotonic)
-        self.interval = 1.0
+        self.interval = INTERVAL_SECONDS
         self._running: dict[AccountId, _Running] = {}
 
     async def run_once(self) -> None:
@@ -174,7 +176,8 @@ class _Connection:
     async def _apply(self, update: OrderUpdate) -> None:
         order_id = update.report.broker_order_id if update.report else None
         try:
-            outcome = await self._services.order_updates.apply(self._account, update)
+            with fenced(self._services.ownership, self._account):  # no write after a handover
+                outcome = await self._services.order_updates.apply(self._account, update)
         except OrderServiceError as exc:
             ORDER_UPDATES.labels(CHANNEL, FAILED).inc()
             log.warning(
@@ -201,7 +204,8 @@ class _Connection:
         """Record that the account must log in again; False if that could not be stored."""
         log.warning("ticker session refused; the account must log in", account=self._account)
         try:
-            await self._services.order_updates.session_refused(self._session)
+            with fenced(self._services.ownership, self._account):
+                await self._services.order_updates.session_refused(self._session)
         except OrderServiceError as exc:
             log.warning("refused session not recorded", account=self._account, code=exc.error_code)
             return False
