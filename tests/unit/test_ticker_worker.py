@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -158,6 +159,26 @@ async def test_bad_and_foreign_updates_are_counted_and_the_stream_goes_on(
     assert (refused[1]["broker_order_id"], refused[1]["user_id"]) == ("990001", "ZZ9999")
     assert world.services.streams.is_up(ACCOUNT)
     assert len(stream.connections) == 1
+
+
+async def test_our_broker_id_under_another_tag_is_counted_as_drift_never_adopted(
+    world: World, worker: TickerWorker, stream: FakeOrderStream
+) -> None:
+    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    broker_order_id = placed.order.broker_order_id
+    assert broker_order_id is not None
+    impostor = replace(world.broker.book[broker_order_id], raw_status="COMPLETE", tag="NOTOURS")
+    drift = sample("order_service_reconciliation_drift_total", kind="tag_mismatch")
+    mismatches = updates("mismatch")
+    await connected(worker, stream)
+
+    the(stream).push(OrderUpdate(impostor, user_id=ACCOUNT))
+    await the(stream).delivered()
+
+    after = await world.services.orders.get_order(world.trader, placed.order.order_id)
+    assert after.status is OrderStatus.PENDING
+    assert updates("mismatch") == mismatches + 1
+    assert sample("order_service_reconciliation_drift_total", kind="tag_mismatch") == drift + 1
 
 
 async def test_an_update_that_cannot_be_stored_is_counted_and_the_stream_goes_on(
