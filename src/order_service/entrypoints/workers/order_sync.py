@@ -95,9 +95,8 @@ class OrderSyncWorker:
         started_at = clock.now()
         result = await self._services.reconcile.sync_account(account_id)
         took = max(clock.now() - started_at, timedelta(0))
-        spacing = min(
-            self._book_interval, took / MAX_BOOK_DUTY
-        )  # from the start of one to the next
+        # Start to next start: long enough for a 10 % share, never longer than the cadence.
+        spacing = min(self._book_interval, took / MAX_BOOK_DUTY)
         self._books[account_id] = _BookRead(started_at, spacing)
         return result
 
