@@ -63,6 +63,7 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
     from order_service.observability.logging import configure_logging
 
     workers = bool(overrides.pop("workers", True))
+    prepare = bool(overrides.pop("prepare", True))  # a restart keeps the stored session
     settings = load_settings(
         port=port,
         kite_root=paper_url,
@@ -76,7 +77,8 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
 
     async def main() -> None:
         services = bootstrap(settings)
-        await prepare_demo(services, settings)
+        if prepare:
+            await prepare_demo(services, settings)
         await serve_api(services, settings, with_workers=workers)
 
     run(main())  # the loop `order-service serve` runs on
@@ -90,11 +92,28 @@ class Stack:
     api_url: str = ""
     api_key: str = ""
     processes: list[BaseProcess] = field(default_factory=list)
+    var_dir: str = ""
+    service: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
             process.join(10)
+
+    def kill_service(self) -> None:
+        """SIGKILL the order service's process: no shutdown, no cleanup, as a crash."""
+        api = self.processes.pop()
+        api.kill()
+        api.join(10)
+
+    def start_service(self, **overrides: Any) -> None:
+        """Start the order service on the same port, database and var dir."""
+        port = int(self.api_url.rsplit(":", 1)[1])
+        args = (port, self.paper_url, self.var_dir, {**self.service, **overrides})
+        api = mp.get_context("spawn").Process(target=_run_service, args=args, daemon=True)
+        api.start()
+        self.processes.append(api)
+        wait_http(f"{self.api_url}/health")
 
 
 def start_stack(*, rate_limits: bool = False, seed: int = 1, **service: Any) -> Stack:
@@ -103,15 +122,12 @@ def start_stack(*, rate_limits: bool = False, seed: int = 1, **service: Any) -> 
     var_dir = tempfile.mkdtemp(prefix="order-service-bench-")
     paper_port, api_port = free_port(), free_port()
     stack = Stack(f"http://127.0.0.1:{paper_port}", f"http://127.0.0.1:{api_port}")
+    stack.var_dir, stack.service = var_dir, dict(service)
     paper = ctx.Process(target=_run_paper, args=(paper_port, rate_limits, seed), daemon=True)
     paper.start()
     stack.processes.append(paper)
     wait_http(f"{stack.paper_url}/_admin/state")
-    args = (api_port, stack.paper_url, var_dir, service)
-    api = ctx.Process(target=_run_service, args=args, daemon=True)
-    api.start()
-    stack.processes.append(api)
-    wait_http(f"{stack.api_url}/health")
+    stack.start_service()
     key_file = Path(var_dir) / "demo-api-key"
     while not key_file.exists():
         time.sleep(0.05)
