@@ -10,13 +10,11 @@ them: decimals as their exact text, instants as SQLite's text or as ISO 8601 wit
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Column,
-    DateTime,
     FromClause,
     Insert,
     Integer,
@@ -33,13 +31,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
 from order_service.adapters.db.engine import dumps_json
-from order_service.adapters.db.types import UtcDateTime
+from order_service.adapters.db.types import ExactDecimal, UtcDateTime
 from order_service.errors import ConfigurationError
 
 POSITION = "position"  # each row's place in the document, to keep their order where it counts
 Field = tuple[str, TypeEngine[Any]]
-_SQLITE = sqlite.dialect()
-_POSTGRESQL = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def fields_of(*columns: Column[Any]) -> list[Field]:
@@ -77,41 +73,43 @@ def insert_or_ignore_from(
 
 
 def _document(dialect: str, fields: Sequence[Field], rows: Sequence[Mapping[str, Any]]) -> str:
-    names = [name for name, _ in fields]
-    encode = _encoder(dialect)
-    return dumps_json(
-        [
-            {**{name: encode(row[name]) for name in names}, POSITION: position}
-            for position, row in enumerate(rows)
-        ]
-    )
-
-
-def _encoder(dialect: str) -> Callable[[Any], Any]:
+    """Return the rows as JSON; decimals become their exact text (``dumps_json``), instants
+    the text each engine reads as that instant."""
     instant = _instant_encoder(dialect)
-
-    def encode(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ValueError(f"not a finite number: {value}")
-            return str(value)
-        if isinstance(value, datetime):
-            return instant(value)
-        return value
-
-    return encode
+    instants = [name for name, type_ in fields if isinstance(type_, UtcDateTime)]
+    decimals = [name for name, type_ in fields if isinstance(type_, ExactDecimal)]
+    names = [name for name, _ in fields]
+    encoded = []
+    for position, row in enumerate(rows):
+        values = {name: row[name] for name in names}
+        for name in instants:
+            if values[name] is not None:
+                values[name] = instant(values[name])
+        for name in decimals:
+            if values[name] is not None and not values[name].is_finite():
+                raise ValueError(f"{name} is not a finite number: {values[name]}")
+        values[POSITION] = position
+        encoded.append(values)
+    return dumps_json(encoded)
 
 
 def _instant_encoder(dialect: str) -> Callable[[datetime], str]:
-    """Return how an instant is written: as SQLAlchemy writes it for SQLite, or ISO 8601."""
-    checked = UtcDateTime().process_bind_param  # refuses naive datetimes
+    """Return how an instant is written: as SQLAlchemy stores it on SQLite, or ISO 8601."""
     if dialect == "sqlite":
-        text = DateTime().dialect_impl(_SQLITE).bind_processor(_SQLITE)
-        assert text is not None
-        return lambda value: str(text(checked(value, _SQLITE)))
-    return lambda value: _iso(checked(value, _POSTGRESQL))
+        return _sqlite_instant
+    return _iso_instant
 
 
-def _iso(value: datetime | None) -> str:
-    assert value is not None
-    return value.isoformat()
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware instant")
+    return value.astimezone(UTC)
+
+
+def _sqlite_instant(value: datetime) -> str:
+    # SQLAlchemy's SQLite storage format: naive UTC, always with microseconds.
+    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _iso_instant(value: datetime) -> str:
+    return _utc(value).isoformat()

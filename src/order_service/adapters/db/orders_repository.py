@@ -46,9 +46,28 @@ _UPDATE_ORDER = update(orders).where(
 UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
 # How many keys one lookup names (SQLite allows 32,766 parameters a statement).
 LOOKUP_CHUNK = 1000
-# What a bulk write rewrites: every column but the key and what an order never changes.
-_KEPT = frozenset({"order_id", "account_id", "created_at", "version"})
-_REWRITTEN = [c for c in orders.c if c.name not in _KEPT]
+# What ``save_all`` writes: what the broker's books change of an order (its state, the broker's
+# fields, its fills, its working terms). Rewriting every column would also rewrite every index.
+_REWRITTEN = [
+    orders.c[name]
+    for name in (
+        "status",
+        "broker_order_id",
+        "broker_status",
+        "status_message",
+        "exchange_order_id",
+        "filled_quantity",
+        "average_price",
+        "quantity",
+        "price",
+        "trigger_price",
+        "order_type",
+        "validity",
+        "disclosed_quantity",
+        "modification_count",
+        "updated_at",
+    )
+]
 _EVENT_COLUMNS = [c for c in order_events.c if c.name != "sequence"]
 
 
@@ -159,13 +178,14 @@ class SqlOrderRepository(SqlRepository):
     async def save_all(self, changed: Sequence[Order]) -> builtins.list[Order]:
         """Write, in one statement, each order that nobody else wrote since it was read.
 
+        What is written is what the broker's books change (``_REWRITTEN``), with the events.
         Return the orders that lost that race, unwritten with their events still pending (what
         ``save`` would have refused with ``StaleWrite``); the others and their events are
         written and their versions move on.
         """
         if not changed:
             return []
-        rows = [{**order_values(o), "match_version": o.version} for o in changed]
+        rows = [_reconciled_values(o) for o in changed]
         written = {row["order_id"] for row in await self._all(self._update_all(rows))}
         await self._insert_events(o for o in changed if o.order_id in written)
         for order in changed:
@@ -246,6 +266,29 @@ class SqlOrderRepository(SqlRepository):
         )
         statement = insert_or_ignore_from(self._runner.dialect_name, orders, names, chosen)
         return statement.returning(orders.c.order_id)
+
+
+def _reconciled_values(order: Order) -> Values:
+    request = order.request
+    return {
+        "order_id": order.order_id,
+        "match_version": order.version,
+        "status": order.status.value,
+        "broker_order_id": order.broker_order_id,
+        "broker_status": order.broker_status,
+        "status_message": order.status_message,
+        "exchange_order_id": order.exchange_order_id,
+        "filled_quantity": order.filled_quantity,
+        "average_price": order.average_price,
+        "quantity": request.quantity,
+        "price": request.price,
+        "trigger_price": request.trigger_price,
+        "order_type": request.order_type.value,
+        "validity": request.validity.value,
+        "disclosed_quantity": request.disclosed_quantity,
+        "modification_count": order.modification_count,
+        "updated_at": order.updated_at,
+    }
 
 
 def _chunks(keys: Collection[str]) -> Iterator[builtins.list[str]]:
