@@ -312,3 +312,43 @@ async def test_a_submitting_order_is_left_to_its_request_for_the_whole_request_w
     world.clock.advance(16)
     assert (await reconcile.sync_account(ACCOUNT)).failed == 1
     assert (await stored(world, order)).status is OrderStatus.FAILED
+
+
+async def test_a_row_with_our_broker_id_and_another_tag_is_never_adopted(world: World) -> None:
+    order = (
+        await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    ).order
+    assert order.broker_order_id is not None
+    report = world.broker.book[order.broker_order_id]
+    world.broker.book[order.broker_order_id] = replace(
+        report, raw_status="COMPLETE", filled_quantity=10, tag="SOMEONEELSESORDER001"
+    )
+
+    first = await world.services.reconcile.sync_account(ACCOUNT)
+    second = await world.services.reconcile.sync_account(ACCOUNT)
+
+    assert (first.mismatched, second.mismatched) == (1, 1)  # counted on every pass
+    assert (first.updated, second.updated) == (0, 0)
+    found = await stored(world, order)
+    assert (found.status, found.filled_quantity) == (OrderStatus.PENDING, 0)
+    mismatches = [
+        e
+        for e in world.store.events
+        if e.order_id == order.order_id and e.name == "OrderReportMismatched"
+    ]
+    assert [e.data for e in mismatches] == [  # recorded once
+        {"broker_order_id": order.broker_order_id, "reported_tag": "SOMEONEELSESORDER001"}
+    ]
+
+
+async def test_a_state_found_by_the_book_says_so_in_its_event(world: World) -> None:
+    order = (
+        await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    ).order
+
+    result = await world.services.reconcile.sync_account(ACCOUNT)
+
+    assert result.drift()["order_status"] == 1
+    last = world.store.events[-1]
+    assert (last.order_id, last.name) == (order.order_id, "OrderOpened")
+    assert last.data["found_by"] == "order_book"
