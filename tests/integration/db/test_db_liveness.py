@@ -78,4 +78,3 @@ async def test_a_process_is_alive_to_itself_and_beats_while_it_runs(
         assert await second.alive({"mine"}) == {"mine"}
 
     assert await second.alive({"mine"}) == set()  # left on a clean exit
-
