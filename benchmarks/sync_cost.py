@@ -18,7 +18,9 @@ its idle time (the rate budget still paces the broker calls in real time). CPU i
 Printed per book: CPU per minute with the stream marked up (the schedule) and down (a whole book
 read every pass: the old behaviour), the reads by kind, and the ratio of the day's book to the
 empty one (target, DESIGN.md section 13: within 2x with the stream up).
-Usage: python -m benchmarks.sync_cost [--done N] [--open N] [--minutes M]
+With the stream down every pass is alike (a whole book read), so ``--down-minutes`` of them
+(a quarter minute by default) stand for the minute. Figures vary by some 10 % between runs.
+Usage: python -m benchmarks.sync_cost [--done N] [--open N] [--minutes M] [--down-minutes M]
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ async def _measure(
     return figures, services
 
 
-async def _book(name: str, done: int, open_: int, minutes: float) -> list[Figures]:
+async def _book(name: str, done: int, open_: int, minutes: tuple[float, float]) -> list[Figures]:
     """Run one book (its own paper broker and database) with the stream up, then down."""
     port = free_port()
     paper = mp.get_context("spawn").Process(target=_serve_paper, args=(port,), daemon=True)
@@ -217,8 +219,8 @@ async def _book(name: str, done: int, open_: int, minutes: float) -> list[Figure
             await _seed(settings, clock, done, open_)
             print(f"{name}: seeded {done + open_} orders in {time.perf_counter() - started:.1f} s")
             results = []
-            for stream_up in (True, False):
-                figures, services = await _measure(settings, clock, name, stream_up, minutes)
+            for stream_up, span in zip((True, False), minutes, strict=True):
+                figures, services = await _measure(settings, clock, name, stream_up, span)
                 try:
                     await _check(services, done, open_)
                 finally:
@@ -234,11 +236,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--done", type=int, default=5000, help="completed orders in the day's book")
     parser.add_argument("--open", type=int, default=20, help="resting orders in both books")
-    parser.add_argument("--minutes", type=float, default=1.0, help="of passes per measurement")
+    parser.add_argument("--minutes", type=float, default=1.0, help="of passes, stream up")
+    parser.add_argument("--down-minutes", type=float, default=0.25, help="of passes, stream down")
     args = parser.parse_args()
     configure_logging("ERROR")
-    day = asyncio.run(_book(f"day ({args.done} + {args.open})", args.done, args.open, args.minutes))
-    empty = asyncio.run(_book(f"empty ({args.open})", 0, args.open, args.minutes))
+    spans = (args.minutes, args.down_minutes)
+    day = asyncio.run(_book(f"day ({args.done} + {args.open})", args.done, args.open, spans))
+    empty = asyncio.run(_book(f"empty ({args.open})", 0, args.open, spans))
     _report(day, empty)
     problems = [f for f in (*day, *empty) if f.mismatched]
     if problems:
@@ -268,8 +272,9 @@ def _report(day: list[Figures], empty: list[Figures]) -> None:
         " (what the schedule saves)"
     )
     print(
-        "(CPU: time.process_time() around the worker's passes; a minute is 60 passes of the"
-        " default 1 s interval, the clock stepped between them)"
+        "(CPU: time.process_time() around the worker's passes, per minute of 60 passes at the"
+        " default 1 s interval, the clock stepped between passes; 'in book passes': the share"
+        " spent in passes that read the whole book)"
     )
 
 
