@@ -139,9 +139,9 @@ async def test_bad_and_foreign_updates_are_counted_and_the_stream_goes_on(
     foreign = OrderStatusReport(BrokerOrderId("990001"), "COMPLETE", tag="KITEWEB", quantity=1)
     outcomes = ("malformed", "unknown_account", "unknown_order")
     before = [updates(outcome) for outcome in outcomes]
-    await connected(worker, stream)
 
     with structlog.testing.capture_logs() as logs:
+        await connected(worker, stream)
         the(stream).push(
             OrderUpdate(None, user_id=ACCOUNT, problem="order 1: not a finite number: 'NaN'"),
             OrderUpdate(foreign, user_id="ZZ9999"),

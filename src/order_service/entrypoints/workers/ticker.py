@@ -141,6 +141,8 @@ class _Connection:
         self._account = session.account_id
         self._services = services
         self._policy = policy
+        # Bound when the connection starts: each of its lines names the account.
+        self._log = get_logger(__name__).bind(account=session.account_id)
 
     async def run(self) -> None:
         failures = 0
@@ -152,9 +154,7 @@ class _Connection:
                 if await self._expire():
                     return
             except BrokerUnavailable as exc:
-                log.warning(
-                    "ticker disconnected", account=self._account, error=exc.message, **exc.details
-                )
+                self._log.warning("ticker disconnected", error=exc.message, **exc.details)
             if self._policy.monotonic() - began >= STABLE_SECONDS:
                 failures = 0
             failures += 1
@@ -180,9 +180,8 @@ class _Connection:
                 outcome = await self._services.order_updates.apply(self._account, update)
         except OrderServiceError as exc:
             ORDER_UPDATES.labels(CHANNEL, FAILED).inc()
-            log.warning(
+            self._log.warning(
                 "order update not applied",
-                account=self._account,
                 broker_order_id=order_id,
                 code=exc.error_code,
             )
@@ -191,9 +190,8 @@ class _Connection:
         if outcome is UpdateOutcome.MISMATCH:
             RECONCILIATION_DRIFT.labels("tag_mismatch").inc()
         if outcome in _NOTEWORTHY:
-            log.warning(
+            self._log.warning(
                 "order update refused",
-                account=self._account,
                 outcome=outcome.value,
                 broker_order_id=order_id,
                 user_id=update.user_id,
@@ -202,11 +200,11 @@ class _Connection:
 
     async def _expire(self) -> bool:
         """Record that the account must log in again; False if that could not be stored."""
-        log.warning("ticker session refused; the account must log in", account=self._account)
+        self._log.warning("ticker session refused; the account must log in")
         try:
             with fenced(self._services.ownership, self._account):
                 await self._services.order_updates.session_refused(self._session)
         except OrderServiceError as exc:
-            log.warning("refused session not recorded", account=self._account, code=exc.error_code)
+            self._log.warning("refused session not recorded", code=exc.error_code)
             return False
         return True
