@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from structlog.stdlib import BoundLogger
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -41,7 +42,6 @@ from order_service.observability.logging import get_logger
 from order_service.observability.metrics import BROKER_SESSION_EXPIRED
 from order_service.services.ports import BrokerSession, OrderUpdate, OrderUpdates
 
-log = get_logger(__name__)
 # The handshake's request line carries the access token, and websockets logs it at DEBUG:
 # its records go to a logger of ours that never passes DEBUG, whatever LOG_LEVEL says.
 _WIRE_LOG = logging.getLogger("order_service.ticker.wire")
@@ -117,10 +117,11 @@ async def _updates(
     websocket: ClientConnection, account_id: AccountId
 ) -> AsyncGenerator[OrderUpdate, None]:
     """Yield the order updates of the text frames until the connection ends (a drop)."""
+    connection_log = get_logger(__name__).bind(account=account_id)
     try:
         async for message in websocket:
             if isinstance(message, str):  # binary frames: ticks and heartbeats
-                update = read_frame(message, account_id)
+                update = read_frame(message, connection_log)
                 if update is not None:
                     yield update
     except ConnectionClosed as exc:
@@ -135,7 +136,7 @@ def _dropped(websocket: ClientConnection, account_id: AccountId) -> BrokerUnavai
     )
 
 
-def read_frame(text: str, account_id: AccountId) -> OrderUpdate | None:
+def read_frame(text: str, log: BoundLogger) -> OrderUpdate | None:
     """Return the order update a text frame carries; None for frames that carry none."""
     try:
         message = json.loads(text, parse_float=Decimal, parse_constant=_not_finite)
@@ -145,7 +146,7 @@ def read_frame(text: str, account_id: AccountId) -> OrderUpdate | None:
         return OrderUpdate(None, problem="not a JSON object")
     kind = message.get("type")
     if kind == "error":
-        log.warning("the ticker reported an error", account=account_id, error=_text(message))
+        log.warning("the ticker reported an error", error=_text(message))
         return None
     if kind != "order":
         return None  # "message" broadcasts, and whatever Kite adds later
