@@ -180,7 +180,8 @@ class TestBrokerErrors:
         else:
             assert response.status_code == 202, response.text
             assert response.json()["status"] == "UNKNOWN"
-        location = response.headers["location"]
+            assert response.headers["location"].endswith(response.json()["order_id"])
+        location = f"/api/v1/orders/{response.json()['order_id']}"
         resolved = wait_for(lambda: api.get(location).json()["status"] == "COMPLETE", timeout=15)
         assert resolved
         order = api.get(location).json()
