@@ -325,8 +325,10 @@ async def test_a_row_with_our_broker_id_and_another_tag_is_never_adopted(world: 
     )
 
     first = await world.services.reconcile.sync_account(ACCOUNT)
+    commits = world.store.commits
     second = await world.services.reconcile.sync_account(ACCOUNT)
 
+    assert world.store.commits == commits  # nothing new to write
     assert (first.mismatched, second.mismatched) == (1, 1)  # counted on every pass
     assert (first.updated, second.updated) == (0, 0)
     found = await stored(world, order)

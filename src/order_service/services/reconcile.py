@@ -272,12 +272,18 @@ class ReconcileService:
     async def _write(
         self, changes: list[_Change], external: list[Order], result: SyncResult
     ) -> list[_Change]:
-        """Write the pass in one transaction; return the changes that lost a race."""
-        if not changes and not external:
+        """Write the pass in one transaction; return the changes that lost a race.
+
+        A mismatch already recorded changes nothing: it is counted, never written again.
+        """
+        writes = [c.order for c in changes if c.order.pending_events]
+        if not writes and not external:
+            for change in changes:
+                _count(change, result)
             return []
         async with self._uow() as uow:
             recorded = await uow.orders.add_absent(external)
-            lost_orders = await uow.orders.save_all([c.order for c in changes])
+            lost_orders = await uow.orders.save_all(writes)
             await uow.commit()
         result.external += len(recorded)
         lost_ids = {o.order_id for o in lost_orders}

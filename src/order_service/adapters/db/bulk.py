@@ -101,6 +101,8 @@ def _instant_encoder(dialect: str) -> Callable[[datetime], str]:
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware instant")
     return value.astimezone(UTC)
