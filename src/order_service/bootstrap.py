@@ -36,6 +36,7 @@ from order_service.services.ports import (
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.sessions import SessionExpiry
+from order_service.services.startup import ReconciliationGate, StartupReconciliation
 from order_service.services.streams import StreamHealth
 from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
@@ -72,6 +73,7 @@ class Services:
     users: UserService
     reconcile: ReconcileService
     trades: TradeSyncService
+    startup: StartupReconciliation
     postbacks: PostbackService
     order_updates: OrderUpdateService
     order_stream: OrderStream
@@ -133,8 +135,9 @@ def _services(
     directory: UserDirectory,
     order_stream: OrderStream,
 ) -> Services:
+    gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     liveness = SoloLiveness(new_instance_id())
-    orders = OrderService(uow_factory, broker, clock, placed_by=liveness.instance_id)
+    orders = OrderService(uow_factory, broker, clock, gate, placed_by=liveness.instance_id)
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -143,6 +146,10 @@ def _services(
         request_window=timedelta(seconds=_request_window(settings)),
         liveness=liveness,
     )
+    trades = TradeSyncService(
+        uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
+    )
+    startup = StartupReconciliation(uow_factory, reconcile, trades, clock)
     return Services(
         settings=settings,
         orders=orders,
@@ -151,13 +158,12 @@ def _services(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
-        trades=TradeSyncService(
-            uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
-        ),
+        trades=trades,
+        startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, clock),
         order_stream=order_stream,
-        logins=LoginService(uow_factory, broker, clock),
+        logins=LoginService(uow_factory, broker, clock, startup),
         directory=directory,
         broker=broker,
         clock=clock,

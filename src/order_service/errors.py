@@ -242,6 +242,10 @@ class StaleWrite(Exception):
     """The row changed since it was read (optimistic concurrency)."""
 
 
+class AccountReconciling(Exception):
+    """The account's books await reconciliation with the broker: no new order yet."""
+
+
 # The request never took effect: the broker refused it, or it was never sent.
 BROKER_REFUSALS: tuple[type[OrderServiceError], ...] = (
     BrokerAPIError,

@@ -20,6 +20,7 @@ from order_service.domain.order import Order, OrderRequest
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
+    AccountReconciling,
     BrokerOutcomeUnknown,
     DuplicateClientOrderId,
     IdempotencyConflict,
@@ -36,6 +37,7 @@ from order_service.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from order_service.services.startup import ReconciliationGate
 from order_service.services.writes import OrderWriter, error_data
 
 
@@ -55,11 +57,13 @@ class OrderService:
         uow_factory: UnitOfWorkFactory,
         broker: Broker,
         clock: Clock,
+        gate: ReconciliationGate,
         placed_by: str | None = None,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        self._gate = gate
         # This process's instance id, recorded on each order it places: once the process is
         # gone, an order it left in flight is settled from the broker's book at once.
         self._placed_by = placed_by
@@ -69,7 +73,23 @@ class OrderService:
     async def place_order(
         self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
     ) -> Placement:
-        """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN."""
+        """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN.
+
+        An account whose books await reconciliation takes no new order: the placement waits
+        for it briefly, then fails with ``SERVICE_UNAVAILABLE`` without having stored anything.
+        """
+        try:
+            return await self._place(principal, request, client_order_id)
+        except AccountReconciling:
+            await self._gate.wait(request.account_id)
+        try:
+            return await self._place(principal, request, client_order_id)
+        except AccountReconciling as exc:  # held again meanwhile (another login)
+            raise self._gate.refusal(request.account_id) from exc
+
+    async def _place(
+        self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
+    ) -> Placement:
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
         async with self._uow() as uow:
@@ -79,6 +99,8 @@ class OrderService:
                 if existing is not None and not await self._release(uow, existing, request):
                     return Placement(existing, created=False)
             session = session_for(account, self._clock.now())
+            if account.reconcile_since is not None:
+                raise AccountReconciling(request.account_id)
             order = await self._new_order(uow, principal, request, order_id, key)
             try:
                 await uow.orders.add(order)

@@ -270,6 +270,14 @@ class AccountRepository(Protocol):
         """
         ...
 
+    async def require_reconciliation(self, account_id: AccountId, at: datetime) -> None:
+        """Hold the account's new orders until its books are reconciled (kept if already held)."""
+        ...
+
+    async def mark_reconciled(self, account_id: AccountId, since: datetime) -> None:
+        """Release the hold set at ``since``; a hold set later (a newer login) stays."""
+        ...
+
 
 class StrategyRepository(Protocol):
     async def add(self, strategy: Strategy) -> None: ...
@@ -335,6 +343,10 @@ class FillRepository(Protocol):
         """Return the order's fills in the order they were stored."""
         ...
 
+    async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
+        """Return these orders' fills in the order they were stored."""
+        ...
+
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100
     ) -> list[Fill]:
@@ -343,10 +355,6 @@ class FillRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
-        """Return these orders' fills in the order they were stored."""
-        ...
-
     orders: OrderRepository
     accounts: AccountRepository
     strategies: StrategyRepository
@@ -377,6 +385,7 @@ class UserDirectory(Protocol):
     def forget_all(self) -> None:
         """Drop what this process remembers of credentials, after a key or grant is revoked."""
         ...
+
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:

@@ -159,6 +159,7 @@ def account_values(account: Account, cipher: SecretCipher, now: datetime) -> Val
         "token_expires_at": account.token_expires_at,
         "session_state": account.session_state.value,
         "removed_at": account.removed_at,
+        "reconcile_since": account.reconcile_since,
         "created_at": account.created_at,
         "updated_at": now,
     }
@@ -176,6 +177,7 @@ def account_from_row(row: RowMapping, cipher: SecretCipher) -> Account:
         session_state=SessionState(row["session_state"]),
         name=row["name"],
         removed_at=row["removed_at"],
+        reconcile_since=row["reconcile_since"],
     )
 
 

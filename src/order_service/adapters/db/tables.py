@@ -69,6 +69,8 @@ accounts = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     # Removed accounts keep their row (their orders' history refers to them); they are hidden.
     Column("removed_at", UtcDateTime(), nullable=True),
+    # Set while the account's books await reconciliation with the broker (no new orders).
+    Column("reconcile_since", UtcDateTime(), nullable=True),
 )
 
 # No foreign key to users: a grant may name a user that lives in the peer user service.
