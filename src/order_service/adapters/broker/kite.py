@@ -146,12 +146,15 @@ class KiteBroker:
         rows = await self._call("order_history", False, client.order_history, broker_order_id)
         return order_reports(rows)
 
+    # The whole books are read through the SDK's request layer (its session, retries and error
+    # mapping) without its response formatting, which parses every timestamp of the day with
+    # dateutil: most of a large book's cost. Our parsing reads Kite's timestamp strings itself.
     async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
-        rows = await self._call("orders", False, self._client(session).orders)
+        rows = await self._call("orders", False, self._client(session)._get, "orders")
         return order_reports(rows)
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:
-        rows = await self._call("trades", False, self._client(session).trades)
+        rows = await self._call("trades", False, self._client(session)._get, "trades")
         return fill_reports(rows)
 
     async def order_trades(

@@ -167,8 +167,8 @@ def ist_datetime(value: object) -> datetime | None:
     """Attach IST to the SDK's naive datetimes and Kite's 'YYYY-MM-DD HH:MM:SS' strings."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=IST)
-    if isinstance(value, str) and len(value) == 19:
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    if isinstance(value, str) and len(value) == 19 and value[10] == " ":
+        return datetime.fromisoformat(value).replace(tzinfo=IST)  # ValueError if malformed
     return None
 
 
