@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Column,
     FromClause,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-from order_service.adapters.db.engine import dumps_json
+from order_service.adapters.db.engine import json_default
 from order_service.adapters.db.types import ExactDecimal, UtcDateTime
 from order_service.errors import ConfigurationError
 
@@ -73,7 +74,7 @@ def insert_or_ignore_from(
 
 
 def _document(dialect: str, fields: Sequence[Field], rows: Sequence[Mapping[str, Any]]) -> str:
-    """Return the rows as JSON; decimals become their exact text (``dumps_json``), instants
+    """Return the rows as JSON; decimals become their exact text (``json_default``), instants
     the text each engine reads as that instant."""
     instant = _instant_encoder(dialect)
     instants = [name for name, type_ in fields if isinstance(type_, UtcDateTime)]
@@ -90,7 +91,8 @@ def _document(dialect: str, fields: Sequence[Field], rows: Sequence[Mapping[str,
                 raise ValueError(f"{name} is not a finite number: {values[name]}")
         values[POSITION] = position
         encoded.append(values)
-    return dumps_json(encoded)
+    # orjson: the same JSON as ``dumps_json`` writes, several times faster on 10,000 rows.
+    return orjson.dumps(encoded, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _instant_encoder(dialect: str) -> Callable[[datetime], str]:
@@ -109,8 +111,9 @@ def _utc(value: datetime) -> datetime:
 
 
 def _sqlite_instant(value: datetime) -> str:
-    # SQLAlchemy's SQLite storage format: naive UTC, always with microseconds.
-    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # SQLAlchemy's SQLite storage format: naive UTC, always with microseconds (the text up to
+    # the "+00:00" offset, which costs less than a naive copy of the instant).
+    return _utc(value).isoformat(" ", "microseconds")[:26]
 
 
 def _iso_instant(value: datetime) -> str:

@@ -91,10 +91,11 @@ def ensure_sqlite_directory(url: URL) -> None:
 
 def dumps_json(value: Any) -> str:
     """Serialize event data; decimals and instants become their exact text."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    return json.dumps(value, default=json_default, separators=(",", ":"))
 
 
-def _json_default(value: object) -> str:
+def json_default(value: object) -> str:
+    """The text a decimal or an instant is stored as, inside JSON."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
