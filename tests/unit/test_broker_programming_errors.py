@@ -37,8 +37,8 @@ class RenamedKeywords(KiteConnect):  # type: ignore[misc]
     def cancel_order(self, variety: str, order_id: str) -> Any:
         return super().cancel_order(variety, order=order_id)
 
-    def orders(self) -> Any:
-        return super().orders(segment="equity")
+    def order_history(self, order_id: str) -> Any:
+        return super().order_history(order=order_id)
 
 
 @pytest_asyncio.fixture
@@ -84,5 +84,5 @@ async def test_a_bug_calling_the_sdk_for_a_write_is_logged_and_the_outcome_stays
 
 
 async def test_a_bug_calling_the_sdk_for_a_read_is_raised_as_itself(broker: KiteBroker) -> None:
-    with pytest.raises(TypeError, match="segment"):
-        await broker.orders(SESSION)
+    with pytest.raises(TypeError, match="order"):
+        await broker.order_history(SESSION, ORDER_ID)

@@ -181,7 +181,8 @@ class OrderService:
     async def _send(self, order: Order, session: BrokerSession) -> Order:
         order = await self._writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, self._now()))
         try:
-            broker_order_id = await self._broker.place_order(session, order.request, order.broker_tag)
+            request, tag = order.request, order.broker_tag
+            broker_order_id = await self._broker.place_order(session, request, tag)
         except BrokerOutcomeUnknown as exc:
             data = error_data(exc)
             return await self._writer.update(order, lambda o: o.lose_track(self._now(), **data))
