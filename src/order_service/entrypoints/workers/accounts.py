@@ -17,6 +17,7 @@ from order_service.domain.ids import AccountId
 from order_service.entrypoints.workers.supervisor import Worker
 from order_service.errors import BrokerUnavailable, OrderServiceError
 from order_service.observability.logging import bind, get_logger
+from order_service.observability.metrics import RECONCILIATION_DRIFT
 from order_service.services.fencing import current_fence, fenced, worker_ownership, working_for
 from order_service.services.ownership import Ownership
 
@@ -122,3 +123,9 @@ def owned_workers(
         return lambda: OwnedWorker(factory(), ownership)
 
     return {name: wrapped(factory) for name, factory in factories.items()}
+
+
+def count_drift(drift: dict[str, int]) -> None:
+    """Count what a reconciliation pass found, by kind (``reconciliation_drift_total``)."""
+    for kind, found in drift.items():
+        RECONCILIATION_DRIFT.labels(kind).inc(found)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId
-from order_service.entrypoints.workers.accounts import for_each_account
+from order_service.entrypoints.workers.accounts import count_drift, for_each_account
 from order_service.observability.logging import get_logger
-from order_service.observability.metrics import RECONCILIATION_DRIFT
 from order_service.services.startup import Reconciled
 
 log = get_logger(__name__)
@@ -50,8 +49,8 @@ class StartupWorker:
 def _observe(account_id: AccountId, result: Reconciled | None) -> None:
     if result is None:
         return
-    RECONCILIATION_DRIFT.labels("order_status").inc(result.orders.updated)
-    RECONCILIATION_DRIFT.labels("unknown_failed").inc(result.orders.failed)
+    count_drift(result.orders.drift())
+    count_drift(result.fills.drift())
     log.info(
         "account reconciled",
         account=account_id,

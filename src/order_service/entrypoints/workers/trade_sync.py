@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId
-from order_service.entrypoints.workers.accounts import for_each_account
+from order_service.entrypoints.workers.accounts import count_drift, for_each_account
 from order_service.observability.logging import get_logger
-from order_service.observability.metrics import RECONCILIATION_DRIFT
 from order_service.services.trades import TradeSyncResult
 
 log = get_logger(__name__)
@@ -28,7 +27,6 @@ class TradeSyncWorker:
 
 
 def _observe(account_id: AccountId, result: TradeSyncResult) -> None:
-    for kind, count in result.drift().items():
-        RECONCILIATION_DRIFT.labels(kind).inc(count)
+    count_drift(result.drift())
     if result.drifted:
         log.warning("fills disagree with the order book", account=account_id)
