@@ -96,6 +96,21 @@ class Services:
             await closer()
 
 
+@dataclass(frozen=True)
+class Coordination:
+    """How this process stands among the others: its liveness and the accounts it owns."""
+
+    liveness: Liveness
+    ownership: Ownership
+    leases: LeaseKeeper | None = None
+    closers: tuple[Closer, ...] = ()
+
+    @classmethod
+    def alone(cls) -> Coordination:
+        """One process with a private store (tests' fakes): it owns every account."""
+        return cls(SoloLiveness(new_instance_id()), OwnEveryAccount())
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -105,26 +120,28 @@ def bootstrap(
     directory: UserDirectory | None = None,
     database_ready: Probe | None = None,
     order_stream: OrderStream | None = None,
+    coordination: Coordination | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port, production uses the real adapters."""
     settings.require_production_secrets()
     clock = clock or SystemClock()
     closers: list[Closer] = []
-    shared_database = uow_factory is None  # other processes may use it too
-    if uow_factory is None:
+    if uow_factory is None:  # a real database, which other processes may share
         uow_factory, database_ready, close_db = _sql(settings)
         closers.append(close_db)
+        coordination = coordination or _coordinated(settings, uow_factory)
+    coordination = coordination or Coordination.alone()
     if broker is None:
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
     broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).expire_session)
     closers.append(broker.close)
+    closers.extend(coordination.closers)
     directory = directory or _directory(settings, uow_factory, clock)
     order_stream = order_stream or _ticker(settings)
-    services = _services(settings, uow_factory, broker, clock, directory, order_stream)
-    services = replace(services, database_ready=database_ready or _always_ready, closers=closers)
-    services = _coordinated(settings, services, uow_factory) if shared_database else services
-    services.reconcile.follow(services.liveness)  # the liveness the process ended up with
-    return services
+    services = _services(
+        settings, uow_factory, broker, clock, directory, order_stream, coordination
+    )
+    return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
 def _services(
@@ -134,10 +151,11 @@ def _services(
     clock: Clock,
     directory: UserDirectory,
     order_stream: OrderStream,
+    coordination: Coordination,
 ) -> Services:
+    liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
-    liveness = SoloLiveness(new_instance_id())
-    orders = OrderService(uow_factory, broker, clock, gate, placed_by=liveness.instance_id)
+    orders = OrderService(uow_factory, broker, clock, gate, liveness)
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -170,6 +188,8 @@ def _services(
         database_ready=_always_ready,
         polling=_polling(settings, uow_factory, broker, clock),
         liveness=liveness,
+        ownership=coordination.ownership,
+        leases=coordination.leases,
     )
 
 
@@ -205,34 +225,30 @@ async def _always_ready() -> bool:
     return True
 
 
-def _coordinated(
-    settings: Settings, services: Services, uow_factory: UnitOfWorkFactory
-) -> Services:
+def _coordinated(settings: Settings, uow_factory: UnitOfWorkFactory) -> Coordination:
     """Heartbeats in the database, so every process knows which others live; leases when
     several worker processes may share the accounts (PostgreSQL or Redis)."""
     from order_service.adapters.db.coordination import coordination_engine
     from order_service.adapters.db.liveness_repository import SqlInstanceRegistry
 
     engine = coordination_engine(settings.database_url)
-    instance_id = services.liveness.instance_id
+    instance_id = new_instance_id()
     liveness = SharedLiveness(
         SqlInstanceRegistry(engine),
         instance_id,
         interval=settings.heartbeat_interval_seconds,
         expiry=settings.heartbeat_expiry_seconds,
     )
-    closers = [*services.closers, engine.dispose]
     store = _lease_store(settings, engine)
     if store is None:  # SQLite: one worker process, which owns every account
-        return replace(services, liveness=liveness, closers=closers)
+        return Coordination(liveness, OwnEveryAccount(), closers=(engine.dispose,))
     policy = LeasePolicy(
         settings.lease_ttl_seconds, settings.lease_renew_seconds, settings.lease_margin_seconds
     )
     keeper = LeaseKeeper(
         store, instance_id, every_account(uow_factory), fence_raiser(uow_factory), policy
     )
-    closers += [store.close, _releasing(keeper)]
-    return replace(services, liveness=liveness, ownership=keeper, leases=keeper, closers=closers)
+    return Coordination(liveness, keeper, keeper, (engine.dispose, store.close, _releasing(keeper)))
 
 
 def _lease_store(settings: Settings, engine: AsyncEngine) -> LeaseStore | None:

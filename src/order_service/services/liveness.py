@@ -8,7 +8,8 @@ the request window.
 
 from __future__ import annotations
 
-from collections.abc import Set
+import time
+from collections.abc import Callable, Set
 from typing import Protocol, runtime_checkable
 
 from order_service.services.ports import InstanceRegistry
@@ -24,6 +25,10 @@ class Liveness(Protocol):
         """Return those of ``instance_ids`` that belong to live processes."""
         ...
 
+    def vouches(self) -> bool:
+        """True while the other processes still see this one alive (it may place orders)."""
+        ...
+
 
 class SoloLiveness:
     """One process owns the database (SQLite): every instance but this one has ended."""
@@ -37,6 +42,9 @@ class SoloLiveness:
 
     async def alive(self, instance_ids: Set[str]) -> set[str]:
         return {self._instance_id} & set(instance_ids)
+
+    def vouches(self) -> bool:
+        return True  # nobody else judges this process
 
 
 @runtime_checkable
@@ -62,7 +70,13 @@ class SharedLiveness:
     """
 
     def __init__(
-        self, registry: InstanceRegistry, instance_id: str, *, interval: float, expiry: float
+        self,
+        registry: InstanceRegistry,
+        instance_id: str,
+        *,
+        interval: float,
+        expiry: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < interval < expiry:
             raise ValueError("heartbeats must come more often than they expire")
@@ -70,6 +84,8 @@ class SharedLiveness:
         self._instance_id = instance_id
         self._interval = interval
         self._expiry = expiry
+        self._monotonic = monotonic
+        self._beat_at: float | None = None  # when the last beat was stored, by our clock
 
     @property
     def instance_id(self) -> str:
@@ -80,7 +96,20 @@ class SharedLiveness:
         return self._interval
 
     async def beat(self) -> None:
+        started = self._monotonic()  # the stored expiry counts from about now, or later
         await self._registry.beat(self._instance_id, self._expiry)
+        self._beat_at = started
+
+    def vouches(self) -> bool:
+        """True unless beats have failed (or stopped) long enough to be taken for dead soon.
+
+        Before its first beat a process vouches (a script that never beats places nothing
+        others wait on); after it, the last stored beat must be younger than its expiry less
+        one interval, so a placement never starts while others may already judge it ended.
+        """
+        if self._beat_at is None:
+            return True
+        return self._monotonic() - self._beat_at < self._expiry - self._interval
 
     async def leave(self) -> None:
         await self._registry.leave(self._instance_id)

@@ -25,9 +25,11 @@ from order_service.errors import (
     DuplicateClientOrderId,
     IdempotencyConflict,
     NotFound,
+    ServiceUnavailableError,
     StaleWrite,
 )
 from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.liveness import Liveness
 from order_service.services.ports import (
     Broker,
     BrokerSession,
@@ -58,15 +60,16 @@ class OrderService:
         broker: Broker,
         clock: Clock,
         gate: ReconciliationGate,
-        placed_by: str | None = None,
+        liveness: Liveness,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
         self._gate = gate
-        # This process's instance id, recorded on each order it places: once the process is
-        # gone, an order it left in flight is settled from the broker's book at once.
-        self._placed_by = placed_by
+        # This process's instance id is recorded on each order it places (once the process
+        # is gone, an order it left in flight is settled from the broker's book at once), and
+        # a placement starts only while the other processes still see this one alive.
+        self._liveness = liveness
         self._writer = OrderWriter(uow_factory, clock)
         self._default_strategies: dict[AccountId, StrategyId] = {}
 
@@ -101,6 +104,8 @@ class OrderService:
             session = session_for(account, self._clock.now())
             if account.reconcile_since is not None:
                 raise AccountReconciling(request.account_id)
+            if not self._liveness.vouches():
+                raise _unannounced()
             order = await self._new_order(uow, principal, request, order_id, key)
             try:
                 await uow.orders.add(order)
@@ -145,7 +150,7 @@ class OrderService:
             tag=tag_for(order_id),
             strategy_id=strategy_id,
             user_id=principal.user_id,
-            placed_by=self._placed_by,
+            placed_by=self._liveness.instance_id,
             created_at=now,
             updated_at=now,
         )
@@ -254,3 +259,12 @@ def _requested_data(order: Order) -> dict[str, Any]:
         "quantity": request.quantity,
         "order_type": request.order_type.value,
     }
+
+
+def _unannounced() -> ServiceUnavailableError:
+    """This process's heartbeat is failing: others may soon settle its orders as abandoned."""
+    return ServiceUnavailableError(
+        "this service process cannot currently announce itself alive (its heartbeat is "
+        "failing); no order was sent; retry, another process may take it",
+        details={"reason": "heartbeat"},
+    )
