@@ -15,7 +15,7 @@ from order_service.domain.order import Order, OrderRequest
 from order_service.domain.postback import postback_checksum
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
-from order_service.errors import BrokerOutcomeUnknown
+from order_service.errors import AuthenticationError, BrokerOutcomeUnknown
 from order_service.services.order_updates import UpdateOutcome
 from order_service.services.ports import BrokerSession, OrderUpdate
 from tests.factories import make_limit_request
@@ -175,16 +175,26 @@ async def test_a_removed_account_wants_no_stream(world: World) -> None:
     assert await world.services.order_updates.live_sessions() == []
 
 
-async def test_a_refused_session_requires_login_unless_a_new_login_replaced_it(
+async def test_a_refused_stream_logs_out_only_once_the_broker_confirms_the_token_dead(
     world: World,
 ) -> None:
-    stale = replace(_session_of(world, ACCOUNT), access_token="an-older-token")
-    await world.services.order_updates.session_refused(stale)
+    session = _session_of(world, ACCOUNT)
+    assert await world.services.order_updates.session_refused(session) is False  # margins ok
     assert world.store.accounts[ACCOUNT].session_state is SessionState.ACTIVE
 
-    await world.services.order_updates.session_refused(_session_of(world, ACCOUNT))
+    world.broker.fail_next("margins", AuthenticationError("Incorrect `api_key` or `access_token`."))
+    assert await world.services.order_updates.session_refused(session) is True
 
     assert world.store.accounts[ACCOUNT].session_state is SessionState.LOGIN_REQUIRED
+
+
+async def test_a_refusal_of_an_older_token_leaves_a_newer_login_alone(world: World) -> None:
+    stale = replace(_session_of(world, ACCOUNT), access_token="an-older-token")
+    world.broker.fail_next("margins", AuthenticationError("Incorrect `api_key` or `access_token`."))
+
+    await world.services.order_updates.session_refused(stale)
+
+    assert world.store.accounts[ACCOUNT].session_state is SessionState.ACTIVE
 
 
 async def test_the_postback_route_counts_its_outcomes_as_order_updates(

@@ -191,7 +191,9 @@ async def test_an_update_that_cannot_be_stored_is_counted_and_the_stream_goes_on
             world.services.order_updates = real  # down for one update only
             raise DatabaseError("the database is unreachable")
 
-    world.services.order_updates = DatabaseDown(lambda: FakeUnitOfWork(world.store), world.clock)
+    world.services.order_updates = DatabaseDown(
+        lambda: FakeUnitOfWork(world.store), world.broker, world.clock
+    )
     failed, unknown = updates("failed"), updates("unknown_order")
     foreign = OrderStatusReport(BrokerOrderId("990001"), "COMPLETE", quantity=1)
     await connected(worker, stream)
@@ -264,6 +266,7 @@ async def test_a_refused_token_requires_login_and_the_stream_waits_for_a_new_one
     world: World, worker: TickerWorker, stream: FakeOrderStream
 ) -> None:
     stream.refuse_with = AuthenticationError("the broker refused the ticker session")
+    world.broker.fail_next("margins", AuthenticationError("the token is dead"))  # confirmed
 
     await worker.run_once()
     await eventually(lambda: not worker.streaming())
@@ -276,6 +279,19 @@ async def test_a_refused_token_requires_login_and_the_stream_waits_for_a_new_one
     await log_in(world.services, world.trader, ACCOUNT, token="fresh")
     await connected(worker, stream)
     assert the(stream).session.access_token == "token-fresh"
+
+
+async def test_a_refused_handshake_with_a_token_the_broker_accepts_only_reconnects(
+    world: World, worker: TickerWorker, stream: FakeOrderStream
+) -> None:
+    stream.refuse_with = AuthenticationError("the broker refused the ticker session")
+
+    await worker.run_once()
+    await eventually(lambda: stream.attempts >= 3)
+
+    assert world.store.accounts[ACCOUNT].session_state is SessionState.ACTIVE
+    assert worker.streaming()  # still trying, with backoff
+    assert world.broker.calls["margins"] >= 1
 
 
 async def test_a_ticker_that_keeps_dropping_backs_off_exponentially_with_jitter_up_to_a_cap(
@@ -356,7 +372,9 @@ async def test_a_database_outage_between_passes_keeps_the_streams_up(
         async def live_sessions(self) -> list[BrokerSession]:
             raise DatabaseError("the database is unreachable")
 
-    world.services.order_updates = DatabaseDown(lambda: FakeUnitOfWork(world.store), world.clock)
+    world.services.order_updates = DatabaseDown(
+        lambda: FakeUnitOfWork(world.store), world.broker, world.clock
+    )
     with pytest.raises(DatabaseError):
         await worker.run_once()
     world.services.order_updates = real

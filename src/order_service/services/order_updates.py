@@ -15,7 +15,9 @@ from order_service.domain.account import EVERY_ACCOUNT
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
+from order_service.errors import AuthenticationError
 from order_service.services.ports import (
+    Broker,
     BrokerSession,
     Clock,
     OrderUpdate,
@@ -37,8 +39,9 @@ class UpdateOutcome(StrEnum):
 class OrderUpdateService:
     """Applies the order updates an account's stream delivers; knows which streams to open."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
         self._uow = uow_factory
+        self._broker = broker
         self._clock = clock
         self._writer = OrderWriter(uow_factory, clock)
 
@@ -72,9 +75,20 @@ class OrderUpdateService:
             return UpdateOutcome.DUPLICATE
         return await self._adopt(order, report)
 
-    async def session_refused(self, session: BrokerSession) -> None:
-        """The broker refused the stream's token: the account must log in again."""
-        await self._writer.expire_session(session)
+    async def session_refused(self, session: BrokerSession) -> bool:
+        """The stream's handshake was refused: confirm with the broker before logging out.
+
+        A refused WebSocket is not proof that the token is dead (Kite also refuses a key's
+        connections past its limit), and only a person can log the account in again; so one
+        REST read with the same token decides. Return True if the token is confirmed dead (the
+        account is now ``login_required``), False if the broker still accepts it.
+        """
+        try:
+            await self._broker.margins(session)
+        except AuthenticationError:
+            await self._writer.expire_session(session)
+            return True
+        return False
 
     async def _adopt(self, order: Order, report: OrderStatusReport) -> UpdateOutcome:
         adopted = False

@@ -152,7 +152,7 @@ class _Connection:
                 await self._serve()
             except AuthenticationError:
                 if await self._expire():
-                    return
+                    return  # the token is dead: no stream until the account logs in again
             except BrokerUnavailable as exc:
                 self._log.warning("ticker disconnected", error=exc.message, **exc.details)
             if self._policy.monotonic() - began >= STABLE_SECONDS:
@@ -199,12 +199,15 @@ class _Connection:
             )
 
     async def _expire(self) -> bool:
-        """Record that the account must log in again; False if that could not be stored."""
-        self._log.warning("ticker session refused; the account must log in")
+        """Confirm a refused handshake with the broker; True once the account must log in."""
         try:
             with fenced(self._services.ownership, self._account):
-                await self._services.order_updates.session_refused(self._session)
+                dead = await self._services.order_updates.session_refused(self._session)
         except OrderServiceError as exc:
-            self._log.warning("refused session not recorded", code=exc.error_code)
+            self._log.warning("refused session not confirmed", code=exc.error_code)
             return False
-        return True
+        if dead:
+            self._log.warning("ticker session refused; the account must log in")
+        else:
+            self._log.warning("ticker handshake refused, but the broker accepts the token")
+        return dead
