@@ -21,7 +21,7 @@ from order_service.services.ports import Clock, UnitOfWorkFactory
 from order_service.services.reconcile import ReconcileService, SyncResult
 from order_service.services.trades import TradeSyncResult, TradeSyncService
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.2  # a held account is read this often by each placement waiting on it
 
 
 @dataclass(frozen=True, slots=True)
