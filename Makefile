@@ -35,11 +35,14 @@ typecheck: install
 
 check: lint typecheck test ## what CI runs
 
-bench: install ## order path vs the SDK direct; paper broker vs a bare server; pacing; exactly-once chaos
+bench: install ## order path vs the SDK direct; paper broker vs a bare server; pacing; chaos; sync cost; reconcile; crash
 	$(BIN)/python -m benchmarks.order_path
 	$(BIN)/python -m benchmarks.paper_broker
 	$(BIN)/python -m benchmarks.pacing
 	$(BIN)/python -m benchmarks.chaos
+	$(BIN)/python -m benchmarks.sync_cost
+	$(BIN)/python -m benchmarks.reconcile
+	$(BIN)/python -m benchmarks.crash
 
 migrate: install
 	$(BIN)/order-service migrate
