@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from paper_broker import PaperBrokerConfig, PaperBrokerServer
-from tests.moments import PAPER_CLOCK_START
+from tests.moments import IST, PAPER_CLOCK_START
 
 
 class Paper:
@@ -58,8 +59,9 @@ class Paper:
 
         The move may pass 06:00 IST, when sessions die, so this logs in again.
         """
-        now = time.time() + self.state()["clock"]["offset_seconds"]
-        self.advance(86_400 - (now + 19_800) % 86_400 + 60)
+        now = datetime.fromisoformat(self.state()["clock"]["now"]).replace(tzinfo=IST)
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), IST)
+        self.advance((midnight - now).total_seconds() + 60)
         return self.login()
 
     def set_postback(self, url: str | None, user_id: str = "PAPER1") -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +11,8 @@ import pytest
 import requests
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import TokenException
+
+from tests.moments import PAPER_CLOCK_START
 
 if TYPE_CHECKING:
     from conftest import Paper
@@ -138,7 +140,7 @@ def test_invalidate_access_token_ends_the_session(kite: KiteConnect) -> None:
 def test_tokens_expire_at_six_in_the_morning_ist(paper: Paper, kite: KiteConnect) -> None:
     calls: list[None] = []
     kite.set_session_expiry_hook(lambda: calls.append(None))
-    paper.post("clock", {"set": "2026-12-01T05:59:50+05:30"})
+    paper.post("clock", {"set": _next_morning("05:59:50")})
     fresh = paper.login()
     assert fresh.profile()["user_id"] == "PAPER1"
 
@@ -153,10 +155,10 @@ def test_tokens_expire_at_six_in_the_morning_ist(paper: Paper, kite: KiteConnect
 
 
 def test_a_session_survives_until_six_the_next_morning(paper: Paper) -> None:
-    paper.post("clock", {"set": "2026-12-01T06:00:01+05:30"})
+    paper.post("clock", {"set": _next_morning("06:00:01")})
     kite = paper.login()
 
-    paper.post("clock", {"set": "2026-12-02T05:59:00+05:30"})
+    paper.post("clock", {"set": _next_morning("05:59:00", days=2)})
 
     assert kite.profile()["user_id"] == "PAPER1"
 
@@ -173,3 +175,9 @@ def test_users_added_by_the_admin_api_have_their_own_books(paper: Paper) -> None
     assert second.orders() == []
     assert len(first.orders()) == 1
     assert second.margins("equity")["available"]["cash"] == 5000
+
+
+def _next_morning(at: str, days: int = 1) -> str:
+    """The paper clock's start day plus ``days``, at ``at`` IST (a moment after the start)."""
+    day = PAPER_CLOCK_START.date() + timedelta(days=days)
+    return f"{day.isoformat()}T{at}+05:30"
