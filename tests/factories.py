@@ -58,6 +58,19 @@ def request_terms(**overrides: Any) -> dict[str, Any]:
     return {**terms, **overrides}
 
 
+def market_order_body(account_id: str = ACCOUNT) -> dict[str, Any]:
+    """The JSON body of ``POST /api/v1/orders`` for one INFY share at market."""
+    return {
+        "account_id": account_id,
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "transaction_type": "BUY",
+        "quantity": 1,
+        "product": "CNC",
+        "order_type": "MARKET",
+    }
+
+
 def make_request(**overrides: Any) -> OrderRequest:
     """Return a new, validated request: a MARKET BUY of 10 INFY unless told otherwise."""
     return OrderRequest.create(**request_terms(**overrides))

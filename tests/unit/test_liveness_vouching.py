@@ -10,7 +10,7 @@ from order_service.entrypoints.api.app import create_app
 from order_service.errors import DatabaseError, ServiceUnavailableError
 from order_service.services.liveness import SharedLiveness
 from order_service.services.ownership import OwnEveryAccount
-from tests.factories import make_request
+from tests.factories import make_request, market_order_body
 from tests.unit.conftest import World, api_client
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.test_liveness import FakeRegistry
@@ -89,15 +89,7 @@ async def test_the_api_answers_service_unavailable_and_the_retry_goes_through_la
     world: World,
 ) -> None:
     services = await stale_services(world)
-    body = {
-        "account_id": "PAPER1",
-        "exchange": "NSE",
-        "tradingsymbol": "INFY",
-        "transaction_type": "BUY",
-        "quantity": 1,
-        "product": "CNC",
-        "order_type": "MARKET",
-    }
+    body = market_order_body()
     headers = {"Idempotency-Key": "heartbeat-1"}
     async with api_client(create_app(services), world.api_key) as api:
         refused = await api.post("/api/v1/orders", json=body, headers=headers)

@@ -17,7 +17,13 @@ from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.startup import StartupWorker
 from order_service.errors import BrokerUnavailable, ServiceUnavailableError
-from tests.factories import ACCOUNT, OTHER_ACCOUNT, make_limit_request, make_request
+from tests.factories import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    make_limit_request,
+    make_request,
+    market_order_body,
+)
 from tests.unit.conftest import World, add_trader, api_client, log_in
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
@@ -96,15 +102,7 @@ async def test_the_refusal_reaches_the_api_as_service_unavailable_with_retry_aft
     await resting(world)
     world.broker.fail_next("orders", BrokerUnavailable())
     await log_in(world.services, world.trader, ACCOUNT, "second-login")
-    body = {
-        "account_id": ACCOUNT,
-        "exchange": "NSE",
-        "tradingsymbol": "INFY",
-        "transaction_type": "BUY",
-        "quantity": 1,
-        "product": "CNC",
-        "order_type": "MARKET",
-    }
+    body = market_order_body()
     async with api_client(create_app(short_wait(world)), world.api_key) as api:
         answer = await api.post("/api/v1/orders", json=body)
 

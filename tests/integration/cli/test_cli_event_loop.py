@@ -10,7 +10,10 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from subprocess import Popen
 from typing import IO
 
 import pytest
@@ -45,41 +48,41 @@ def _environment(directory: Path) -> dict[str, str]:
     }
 
 
-def _events(stream: IO[str], into: queue.Queue[dict[str, object]]) -> None:
+Events = queue.Queue[dict[str, object]]
+
+
+def _events(stream: IO[str], into: Events) -> None:
     for line in stream:
         if line.startswith("{"):
             into.put(json.loads(line))
 
 
-def _first(events: queue.Queue[dict[str, object]], name: str) -> dict[str, object]:
+def _first(events: Events, name: str) -> dict[str, object]:
     while True:
         event = events.get(timeout=60)
         if event.get("event") == name:
             return event
 
 
-@pytest.mark.parametrize(("command", "started"), COMMANDS)
-def test_the_command_runs_on_uvloop(tmp_path: Path, command: list[str], started: str) -> None:
-    env = _environment(tmp_path)
+@contextmanager
+def _running(directory: Path, command: list[str]) -> Iterator[tuple[Popen[str], Events]]:
+    """Run ``order-service <command>`` on a migrated database; yield it and its log events."""
+    env = _environment(directory)
     upgrade(env["ORDER_SERVICE_DATABASE_URL"])
     process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
         [str(CLI), *command],
-        cwd=tmp_path,
+        cwd=directory,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     assert process.stdout is not None
-    events: queue.Queue[dict[str, object]] = queue.Queue()
+    events: Events = queue.Queue()
     reader = threading.Thread(target=_events, args=(process.stdout, events), daemon=True)
     reader.start()
     try:
-        assert _first(events, started)["event_loop"] == "uvloop"
-        process.send_signal(signal.SIGINT)
-        # Ctrl+C still stops it; uvicorn re-raises it after its graceful shutdown, so `serve`
-        # and `demo` end as interrupted (130), as they did on asyncio's loop.
-        assert process.wait(15) in {0, 130}
+        yield process, events
     finally:
         if process.poll() is None:
             process.kill()
@@ -88,22 +91,18 @@ def test_the_command_runs_on_uvloop(tmp_path: Path, command: list[str], started:
         process.stdout.close()
 
 
+@pytest.mark.parametrize(("command", "started"), COMMANDS)
+def test_the_command_runs_on_uvloop(tmp_path: Path, command: list[str], started: str) -> None:
+    with _running(tmp_path, command) as (process, events):
+        assert _first(events, started)["event_loop"] == "uvloop"
+        process.send_signal(signal.SIGINT)
+        # Ctrl+C still stops it; uvicorn re-raises it after its graceful shutdown, so `serve`
+        # and `demo` end as interrupted (130), as they did on asyncio's loop.
+        assert process.wait(15) in {0, 130}
+
+
 def test_a_worker_process_ends_its_passes_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
-    env = _environment(tmp_path)
-    upgrade(env["ORDER_SERVICE_DATABASE_URL"])
-    process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-        [str(CLI), "worker"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    events: queue.Queue[dict[str, object]] = queue.Queue()
-    reader = threading.Thread(target=_events, args=(process.stdout, events), daemon=True)
-    reader.start()
-    try:
+    with _running(tmp_path, ["worker"]) as (process, events):
         _first(events, "workers running")
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
@@ -111,9 +110,3 @@ def test_a_worker_process_ends_its_passes_and_exits_cleanly_on_sigterm(tmp_path:
         assert isinstance(workers, dict)
         assert workers
         assert set(workers.values()) == {"stopped"}
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-        reader.join(5)
-        process.stdout.close()
