@@ -31,7 +31,7 @@ from tests.integration.db.conftest import postgres_url_or_skip, reset_postgres
 pytestmark = pytest.mark.asyncio
 ACCOUNT = AccountId("AB1234")
 OTHER = AccountId("CD5678")
-TTL = 0.4
+TTL = 1.0  # long enough that a loaded machine renews in time, short enough to wait out
 LONG = 30.0  # a TTL no test outlives
 
 

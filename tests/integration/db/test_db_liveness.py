@@ -57,7 +57,7 @@ async def test_an_instance_that_stops_beating_is_dead_once_its_heartbeat_expires
     registries: tuple[SqlInstanceRegistry, ...],
 ) -> None:
     first, second = registries
-    await first.beat("first", 0.3)
+    await first.beat("first", 1.0)
     assert await second.alive({"first"}) == {"first"}
 
     started = time.monotonic()
@@ -70,11 +70,11 @@ async def test_a_process_is_alive_to_itself_and_beats_while_it_runs(
     registries: tuple[SqlInstanceRegistry, ...],
 ) -> None:
     first, second = registries
-    liveness = SharedLiveness(first, "mine", interval=0.05, expiry=0.5)
+    liveness = SharedLiveness(first, "mine", interval=0.1, expiry=1.5)
     assert await liveness.alive({"mine", "other"}) == {"mine"}  # even before its first beat
 
     async with heartbeating(liveness):
-        await asyncio.sleep(0.6)  # beyond one expiry: only the background beats keep it
+        await asyncio.sleep(1.7)  # beyond one expiry: only the background beats keep it
         assert await second.alive({"mine"}) == {"mine"}
 
     assert await second.alive({"mine"}) == set()  # left on a clean exit
