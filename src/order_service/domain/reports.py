@@ -57,6 +57,25 @@ class OrderStatusReport:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderBook:
+    """The order book as read: the rows that parsed, and what names the rows that did not.
+
+    A row we cannot read may be one of our orders: ``unreadable`` holds the broker ids and tags
+    still legible on such rows, ``unnamed`` counts those on which neither was.
+    """
+
+    reports: list[OrderStatusReport]
+    unreadable: frozenset[str] = frozenset()
+    unnamed: int = 0
+
+    def may_hold(self, broker_order_id: BrokerOrderId | None, tag: str | None) -> bool:
+        """True if a row we could not read may be the order with this broker id or tag."""
+        if self.unnamed:
+            return True  # a row that names nothing may be any order
+        return bool({broker_order_id, tag} & self.unreadable)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentMargins:
     """The broker's funds for one segment (``equity`` or ``commodity``), as Kite reports them."""
 

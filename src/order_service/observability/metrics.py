@@ -43,6 +43,11 @@ ORDER_UNKNOWN_AGE = Gauge(
 RECONCILIATION_DRIFT = Counter(
     "order_service_reconciliation_drift_total", "Differences found by reconciliation", ["kind"]
 )
+BROKER_ROWS_UNREADABLE = Counter(
+    "order_service_broker_rows_unreadable_total",
+    "Rows of a broker book or history that could not be parsed and were left out, by operation",
+    ["operation"],
+)
 UNMAPPED_STATUSES = Counter(
     "order_service_unmapped_broker_statuses_total", "Broker statuses we could not map"
 )

@@ -19,7 +19,7 @@ from typing import TypeVar
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import (
     AuthenticationError,
@@ -121,7 +121,7 @@ class GuardedBroker:
 
         return await self._with_session(session, Bucket.OTHER, send)
 
-    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+    async def orders(self, session: BrokerSession) -> OrderBook:
         return await self._with_session(session, Bucket.OTHER, self._inner.orders)
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:

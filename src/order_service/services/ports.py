@@ -24,7 +24,7 @@ from order_service.domain.ids import (
 )
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 
@@ -78,10 +78,12 @@ class Broker(Protocol):
         self, session: BrokerSession, broker_order_id: BrokerOrderId
     ) -> list[OrderStatusReport]: ...
 
-    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]: ...
+    async def orders(self, session: BrokerSession) -> OrderBook:
+        """Return the account's order book of the day, without the rows that cannot be read."""
+        ...
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:
-        """Return the account's fills of the day (the trade book)."""
+        """Return the account's fills of the day (the trade book), without unreadable rows."""
         ...
 
     async def order_trades(

@@ -13,7 +13,9 @@ book row with our order's broker id but another tag, never adopted (``OrderRepor
 once per order); ``external_order`` an order placed outside the service, recorded
 (``ExternalOrderRecorded``). Without an order to hold an event: ``unknown_tag`` a row whose
 tag has our shape but matches no order of ours (left alone), ``external_unreadable`` a row of
-an external order we cannot record (an unmapped status, terms we do not know).
+an external order we cannot record (an unmapped status, terms we do not know), ``unreadable``
+an order of ours missing from the book while a row we could not read may be it: left as it was,
+never given up, until a pass reads a book without such a row.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from order_service.domain.events import (
 from order_service.domain.external import external_order, has_our_tag_shape
 from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id
 from order_service.domain.order import Order
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.reports import OrderBook, OrderStatusReport
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
@@ -50,6 +52,7 @@ DRIFT_TAG_MISMATCH = "tag_mismatch"
 DRIFT_UNKNOWN_TAG = "unknown_tag"
 DRIFT_EXTERNAL_ORDER = "external_order"
 DRIFT_EXTERNAL_UNREADABLE = "external_unreadable"
+DRIFT_UNREADABLE = "unreadable"
 
 
 @dataclass(slots=True)
@@ -64,6 +67,7 @@ class SyncResult:
     external: int = 0  # orders placed outside the service, recorded for the first time
     unknown_tags: int = 0  # rows with a tag of our shape that no order of ours holds
     unreadable: int = 0  # rows of external orders that could not be recorded
+    unreadable_ours: int = 0  # our orders left as they were: an unreadable row may be theirs
 
     def drift(self) -> dict[str, int]:
         """Return the drift this pass found, by kind (the metric's label values)."""
@@ -74,6 +78,7 @@ class SyncResult:
             DRIFT_UNKNOWN_TAG: self.unknown_tags,
             DRIFT_EXTERNAL_ORDER: self.external,
             DRIFT_EXTERNAL_UNREADABLE: self.unreadable,
+            DRIFT_UNREADABLE: self.unreadable_ours,
         }
 
 
@@ -81,6 +86,7 @@ class _Action(Enum):
     ADOPT = "adopt"
     GIVE_UP = "give_up"
     MISMATCH = "mismatch"
+    LEAVE = "leave"  # absent from the book, but a row we could not read may be this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,8 @@ class ReconcileService:
             return None  # the placing request is still running; it records its own outcome
         report = moment.book.find(order)
         if report is None:
+            if moment.book.may_hold(order):
+                return _Decision(_Action.LEAVE)  # never judge absent what we could not read
             if order.status in _UNRESOLVED and past_grace:
                 return _Decision(_Action.GIVE_UP)
             return None
@@ -302,6 +310,9 @@ class ReconcileService:
         if decision.action is _Action.MISMATCH:
             result.mismatched += 1  # counted; the event waits for a pass that writes it
             return
+        if decision.action is _Action.LEAVE:
+            result.unreadable_ours += 1  # nothing to write
+            return
         applied: list[_Change] = []
 
         def change(order: Order) -> None:
@@ -322,6 +333,8 @@ def _count(change: _Change, result: SyncResult) -> None:
         result.resolved += int(change.was_unresolved)
     elif action is _Action.GIVE_UP:
         result.failed += 1
+    elif action is _Action.LEAVE:
+        result.unreadable_ours += 1
     else:
         result.mismatched += 1
 
@@ -338,10 +351,15 @@ def _mismatch(decision: _Decision) -> dict[str, str | None]:
 class _Book:
     """The broker's order book indexed by broker id and by tag."""
 
-    def __init__(self, reports: list[OrderStatusReport]) -> None:
-        self.reports = reports
-        self._by_id = {report.broker_order_id: report for report in reports}
-        self._by_tag = {report.tag: report for report in reports if report.tag}
+    def __init__(self, book: OrderBook) -> None:
+        self.reports = book.reports
+        self._book = book
+        self._by_id = {report.broker_order_id: report for report in self.reports}
+        self._by_tag = {report.tag: report for report in self.reports if report.tag}
+
+    def may_hold(self, order: Order) -> bool:
+        """True if a row we could not read may be ``order``'s."""
+        return self._book.may_hold(order.broker_order_id, order.tag)
 
     def find(self, order: Order) -> OrderStatusReport | None:
         if order.broker_order_id is not None:

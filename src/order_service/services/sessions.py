@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError
 from order_service.services.ports import Broker, BrokerSession, SessionGrant
@@ -62,7 +62,7 @@ class SessionExpiry:
     ) -> list[OrderStatusReport]:
         return await self._watched(session, self.inner.order_history(session, broker_order_id))
 
-    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+    async def orders(self, session: BrokerSession) -> OrderBook:
         return await self._watched(session, self.inner.orders(session))
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:

@@ -11,7 +11,8 @@ Drift (``order_service_reconciliation_drift_total{kind}``): ``fill_missed`` a fi
 lacked (``OrderFillRecorded``); ``fill`` an order whose fills do not add up to the order
 book's filled quantity (``OrderFillDriftFound`` when new fills leave it so); ``fill_tag_mismatch``
 fills of our order's broker id in a book row with another tag (never attributed);
-``fill_unknown_order`` fills of a broker order that is neither ours nor recordable as external.
+``fill_unknown_order`` fills of a broker order that is neither ours nor recordable as external;
+``fill_unreadable`` fills whose order-book row could not be read (tried again the next pass).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from order_service.domain.external import external_order, has_our_tag_shape
 from order_service.domain.fill import Fill, FillSource, FillTotals, record_fills
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId, new_order_id
 from order_service.domain.order import Order
-from order_service.domain.reports import FillReport, OrderStatusReport
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport
 from order_service.errors import AuthenticationError, Conflict, NotFound, StaleWrite
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
@@ -39,6 +40,7 @@ DRIFT_FILL = "fill"
 DRIFT_FILL_MISSED = "fill_missed"
 DRIFT_FILL_UNKNOWN_ORDER = "fill_unknown_order"
 DRIFT_FILL_TAG_MISMATCH = "fill_tag_mismatch"
+DRIFT_FILL_UNREADABLE = "fill_unreadable"
 
 
 @dataclass(slots=True)
@@ -50,6 +52,7 @@ class TradeSyncResult:
     mismatched: int = 0  # fills of a broker id that is ours, in a book row whose tag is not
     drifted: int = 0  # orders whose order-book filled quantity differs from their fills
     external: int = 0  # orders placed outside the service, recorded for the first time
+    unreadable: int = 0  # fills left for a later pass: their order-book row could not be read
 
     def drift(self) -> dict[str, int]:
         """Return the drift this pass found, by kind (the metric's label values)."""
@@ -59,6 +62,7 @@ class TradeSyncResult:
             DRIFT_FILL_UNKNOWN_ORDER: self.unknown,
             DRIFT_FILL_TAG_MISMATCH: self.mismatched,
             DRIFT_EXTERNAL_ORDER: self.external,
+            DRIFT_FILL_UNREADABLE: self.unreadable,
         }
 
 
@@ -78,6 +82,7 @@ class _Books:
 
     trades: dict[BrokerOrderId, list[FillReport]]
     rows: dict[BrokerOrderId, OrderStatusReport]
+    book: OrderBook
 
 
 class TradeSyncService:
@@ -119,8 +124,9 @@ class TradeSyncService:
         if not trades:
             return TradeSyncResult()
         # The book says which order a broker id is (its tag) and how much of it is filled.
-        rows = {report.broker_order_id: report for report in await self._broker.orders(session)}
-        books = _Books(_by_order(trades), rows)
+        book = await self._broker.orders(session)
+        rows = {report.broker_order_id: report for report in book.reports}
+        books = _Books(_by_order(trades), rows, book)
         result = TradeSyncResult()
         ours, external = await self._plan(account_id, books, result)
         for lost in await self._write(ours, external, result):
@@ -145,7 +151,9 @@ class TradeSyncService:
         external: list[_OrderFills] = []
         for broker_order_id, reports in books.trades.items():
             order, row = orders.get(broker_order_id), books.rows.get(broker_order_id)
-            if order is None:
+            if row is None and books.book.may_hold(broker_order_id, None):
+                result.unreadable += len(reports)  # whose fills these are, the next pass reads
+            elif order is None:
                 stranger = _stranger(account_id, row, default_id, at)
                 if stranger is None or row is None:
                     result.unknown += len(reports)

@@ -84,7 +84,7 @@ async def test_place_then_read_back_by_history_and_book(
     assert history[0].raw_status == "PUT ORDER REQ RECEIVED"
     assert history[-1].average_price is not None
     assert history[-1].filled_quantity == 1
-    book = {r.tag: r for r in await broker.orders(session)}
+    book = {r.tag: r for r in (await broker.orders(session)).reports}
     assert book[tag].broker_order_id == broker_order_id
 
 

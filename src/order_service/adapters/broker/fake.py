@@ -12,9 +12,15 @@ from urllib.parse import urlencode
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins, TradeId
+from order_service.domain.reports import (
+    FillReport,
+    OrderBook,
+    OrderStatusReport,
+    SegmentMargins,
+    TradeId,
+)
 from order_service.domain.values import OrderType, Variety
-from order_service.errors import InvalidTransition, OrderServiceError
+from order_service.errors import DataFormatError, InvalidTransition, OrderServiceError
 from order_service.services.ports import BrokerSession, Clock, SessionGrant
 
 _MARKET_PRICE = Decimal("100.00")
@@ -36,6 +42,8 @@ class FakeBroker:
         self._trade_ids = itertools.count(1)
         self._requests: dict[BrokerOrderId, OrderRequest] = {}
         self.trade_book: list[FillReport] = []
+        # Book rows the broker sends malformed (``spoil``): left out of the book, named aside.
+        self.spoiled: set[BrokerOrderId] = set()
         self.tokens: dict[str, str] = {}
         # Request tokens that belong to another broker user (someone else's Kite login).
         self.session_users: dict[str, str] = {}
@@ -105,12 +113,17 @@ class FakeBroker:
         self, session: BrokerSession, broker_order_id: BrokerOrderId
     ) -> list[OrderStatusReport]:
         self._raise(self._enter("order_history"))
+        if broker_order_id in self.spoiled:
+            raise DataFormatError("the broker sent a row we cannot parse")
         report = self.book.get(broker_order_id)
         return [report] if report else []
 
-    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+    async def orders(self, session: BrokerSession) -> OrderBook:
         self._raise(self._enter("orders"))
-        return list(self.book.values())
+        rows = [r for r in self.book.values() if r.broker_order_id not in self.spoiled]
+        spoiled = [r for r in self.book.values() if r.broker_order_id in self.spoiled]
+        names = {name for r in spoiled for name in (r.broker_order_id, r.tag) if name}
+        return OrderBook(rows, frozenset(names))
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:
         self._raise(self._enter("trades"))
@@ -129,6 +142,10 @@ class FakeBroker:
 
     async def close(self) -> None:
         self.calls["close"] += 1
+
+    def spoil(self, broker_order_id: BrokerOrderId) -> None:
+        """Make the order's book row malformed, as Kite may send one (its id and tag legible)."""
+        self.spoiled.add(broker_order_id)
 
     def fill(self, broker_order_id: BrokerOrderId, quantity: int | None = None) -> None:
         """Fill a resting order (fully by default) as the exchange would."""

@@ -30,20 +30,22 @@ from order_service.adapters.broker.errors import (
     unknown_after_bug,
 )
 from order_service.adapters.broker.parsing import (
-    fill_reports,
+    UnreadableRow,
+    fill_book,
     ist_datetime,
-    order_reports,
+    order_book,
     segment_margins,
 )
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
 from order_service.domain.values import Variety
-from order_service.errors import AuthenticationError, OrderServiceError
+from order_service.errors import AuthenticationError, DataFormatError, OrderServiceError
 from order_service.observability.logging import get_logger
 from order_service.observability.metrics import (
     BROKER_LATENCY,
     BROKER_REQUESTS,
+    BROKER_ROWS_UNREADABLE,
     BROKER_SESSION_EXPIRED,
 )
 from order_service.services.ports import BrokerSession, SessionGrant
@@ -52,6 +54,8 @@ T = TypeVar("T")
 log = get_logger(__name__)
 # The current token and the one it replaced, whose calls may still be in flight.
 _TOKENS_PER_ACCOUNT = 2
+# How many of a read's unreadable rows its one log line names.
+_ROWS_LOGGED = 10
 
 
 class _AccountClients:
@@ -139,30 +143,38 @@ class KiteBroker:
         client = self._client(session)
         await self._call("cancel_order", True, client.cancel_order, variety.value, broker_order_id)
 
+    # One order's history or trades is all or nothing: what is left of it could be read as an
+    # older state. A book is read row by row: one malformed row must not hide all the others.
     async def order_history(
         self, session: BrokerSession, broker_order_id: BrokerOrderId
     ) -> list[OrderStatusReport]:
         client = self._client(session)
         rows = await self._call("order_history", False, client.order_history, broker_order_id)
-        return order_reports(rows)
+        book, skipped = order_book(rows)
+        return _whole("order_history", book.reports, skipped)
 
     # The whole books are read through the SDK's request layer (its session, retries and error
     # mapping) without its response formatting, which parses every timestamp of the day with
     # dateutil: most of a large book's cost. Our parsing reads Kite's timestamp strings itself.
-    async def orders(self, session: BrokerSession) -> list[OrderStatusReport]:
+    async def orders(self, session: BrokerSession) -> OrderBook:
         rows = await self._call("orders", False, self._client(session)._get, "orders")
-        return order_reports(rows)
+        book, skipped = order_book(rows)
+        _set_aside("orders", skipped)
+        return book
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:
         rows = await self._call("trades", False, self._client(session)._get, "trades")
-        return fill_reports(rows)
+        fills, skipped = fill_book(rows)
+        _set_aside("trades", skipped)  # a fill left out is stored by a later pass, if ever legible
+        return fills
 
     async def order_trades(
         self, session: BrokerSession, broker_order_id: BrokerOrderId
     ) -> list[FillReport]:
         client = self._client(session)
         rows = await self._call("order_trades", False, client.order_trades, broker_order_id)
-        return fill_reports(rows)
+        fills, skipped = fill_book(rows)
+        return _whole("order_trades", fills, skipped)
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         data = await self._call("margins", False, self._client(session).margins)
@@ -251,6 +263,26 @@ def _failed(error: OrderServiceError, operation: str, started: float) -> OrderSe
     if isinstance(error, AuthenticationError):
         BROKER_SESSION_EXPIRED.inc()
     return error
+
+
+def _set_aside(operation: str, skipped: list[UnreadableRow]) -> None:
+    """Count the rows a read left out, and name them (never their content) in one log line."""
+    if not skipped:
+        return
+    BROKER_ROWS_UNREADABLE.labels(operation).inc(len(skipped))
+    rows = [row.context() for row in skipped[:_ROWS_LOGGED]]
+    log.warning("broker rows unreadable", operation=operation, count=len(skipped), rows=rows)
+
+
+def _whole(operation: str, parsed: list[T], skipped: list[UnreadableRow]) -> list[T]:
+    """Return a read that must be whole; with a row left out, ``DataFormatError``."""
+    _set_aside(operation, skipped)
+    if skipped:
+        raise DataFormatError(
+            "the broker sent a row we cannot parse",
+            details={"operation": operation} | skipped[0].context(),
+        )
+    return parsed
 
 
 def _observe(operation: str, outcome: str, started: float) -> None:

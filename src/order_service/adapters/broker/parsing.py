@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from order_service.domain.account import IST
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import MAX_QUANTITY
-from order_service.domain.reports import FillReport, OrderStatusReport, SegmentMargins, TradeId
+from order_service.domain.reports import (
+    FillReport,
+    OrderBook,
+    OrderStatusReport,
+    SegmentMargins,
+    TradeId,
+)
 from order_service.domain.values import TransactionType
 from order_service.errors import DataFormatError
+
+T = TypeVar("T")
+_MALFORMED = (KeyError, TypeError, ValueError, InvalidOperation)
+_MAX_NAME = 64
+_MAX_REASON = 160
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """A book row we could not parse: what still names it, and why (never the row itself)."""
+
+    reason: str
+    order_id: str | None = None
+    trade_id: str | None = None
+    tag: str | None = None
+
+    def context(self) -> dict[str, str]:
+        """Return the row's legible names and the reason, for a log line."""
+        names = {"order_id": self.order_id, "trade_id": self.trade_id, "tag": self.tag}
+        return {"reason": self.reason} | {k: v for k, v in names.items() if v is not None}
 
 
 def order_report(row: dict[str, Any]) -> OrderStatusReport:
@@ -83,6 +111,20 @@ def order_reports(rows: object) -> list[OrderStatusReport]:
     return [order_report(row) for row in rows]
 
 
+def order_book(rows: object) -> tuple[OrderBook, list[UnreadableRow]]:
+    """Parse the order book row by row: a malformed row is set aside, never the whole book.
+
+    The book remembers what names each row set aside, so that no order it may be is judged
+    absent from the broker.
+    """
+    if not isinstance(rows, list):
+        raise DataFormatError("the broker sent an order list that is not a list")
+    reports, skipped = _each(rows, lambda row: _checked(_order_report(row)))
+    names = frozenset(n for row in skipped for n in (row.order_id, row.tag) if n is not None)
+    unnamed = sum(1 for row in skipped if row.order_id is None and row.tag is None)
+    return OrderBook(reports, names, unnamed), skipped
+
+
 def fill_report(row: dict[str, Any]) -> FillReport:
     """Parse one trade-book row; a malformed row is ``DataFormatError``.
 
@@ -121,6 +163,45 @@ def fill_reports(rows: object) -> list[FillReport]:
     if not isinstance(rows, list):
         raise DataFormatError("the broker sent a trade list that is not a list")
     return [fill_report(row) for row in rows]
+
+
+def fill_book(rows: object) -> tuple[list[FillReport], list[UnreadableRow]]:
+    """Parse the trade book row by row: a malformed row is set aside, never the whole book."""
+    if not isinstance(rows, list):
+        raise DataFormatError("the broker sent a trade list that is not a list")
+    return _each(rows, _fill_report)
+
+
+def _each(
+    rows: list[object], parse: Callable[[dict[str, Any]], T]
+) -> tuple[list[T], list[UnreadableRow]]:
+    parsed: list[T] = []
+    skipped: list[UnreadableRow] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            skipped.append(UnreadableRow("not an object"))
+            continue
+        try:
+            parsed.append(parse(row))
+        except _MALFORMED as exc:
+            skipped.append(_unreadable(row, exc))
+    return parsed, skipped
+
+
+def _unreadable(row: dict[str, Any], exc: Exception) -> UnreadableRow:
+    return UnreadableRow(
+        reason=repr(exc)[:_MAX_REASON],
+        order_id=_name(row.get("order_id")),
+        trade_id=_name(row.get("trade_id")),
+        tag=_tag(row.get("tag")),
+    )
+
+
+def _name(value: object) -> str | None:
+    """An identifier as text, if it is legible as one."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    return str(value)[:_MAX_NAME]
 
 
 _PAISA = Decimal("0.01")
