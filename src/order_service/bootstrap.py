@@ -186,7 +186,7 @@ def _services(
         broker=broker,
         clock=clock,
         database_ready=_always_ready,
-        polling=_polling(settings, uow_factory, broker, clock),
+        polling=_polling(settings, uow_factory, broker, clock, liveness),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
@@ -206,7 +206,11 @@ def _request_window(settings: Settings) -> float:
 
 
 def _polling(
-    settings: Settings, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    broker: Broker,
+    clock: Clock,
+    liveness: Liveness,
 ) -> PollingService:
     """The order sync's targeted polls, within their share of each account's budget."""
     per_second = settings.sync_poll_budget_share * settings.rate_other_per_second
@@ -218,7 +222,7 @@ def _polling(
         # As long as reconciliation leaves a NEW or SUBMITTING order to its request.
         in_flight=timedelta(seconds=max(grace, _request_window(settings))),
     )
-    return PollingService(uow_factory, broker, clock, policy)
+    return PollingService(uow_factory, broker, clock, policy, liveness)
 
 
 async def _always_ready() -> bool:

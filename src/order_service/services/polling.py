@@ -9,9 +9,10 @@ row: only if it names this order (broker id and tag) and moves it forward.
 
 An order without a broker id (NEW, SUBMITTING, or UNKNOWN after a lost reply) has no history
 to read: only the book, searched by tag, can find it. Such an order asks for one book read
-once it has gone ``stale_after`` without news, and one more once its grace is over (the
-request window for one still being placed, the unknown grace for an unknown outcome): the
-read in which reconciliation may settle it.
+once it has gone ``stale_after`` without news, one more once its grace is over (the request
+window for one still being placed, the unknown grace for an unknown outcome), and one as soon
+as the process placing it is known to have ended: the reads in which reconciliation may
+settle it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from order_service.errors import (
     OrderServiceError,
 )
 from order_service.services.access import session_for
+from order_service.services.liveness import Liveness
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
 
@@ -69,15 +71,23 @@ class PollingService:
     """Reads back the account's quiet unsettled orders one by one, within a per-pass cap."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock, policy: PollPolicy
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        policy: PollPolicy,
+        liveness: Liveness,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
         self._policy = policy
+        self._liveness = liveness
         self._writer = OrderWriter(uow_factory, clock)
         # When each unsettled order was last polled, per account; only unsettled ones are kept.
         self._polled: dict[AccountId, dict[OrderId, datetime]] = {}
+        # In-flight orders whose placer was found dead, each of which asked for one book read.
+        self._orphans: set[OrderId] = set()
 
     async def poll_account(self, account_id: AccountId, book_read_at: datetime) -> PollResult:
         """Poll the account's quiet orders, unless one that only the book can settle is due.
@@ -93,6 +103,8 @@ class PollingService:
         now = self._clock.now()
         if any(self._asks_for_book(order, book_read_at, now) for order in orders):
             return PollResult(book_needed=True)
+        if await self._newly_orphaned(orders):
+            return PollResult(book_needed=True)  # the book settles them now, not in a window
         due = self._due(account_id, orders, book_read_at, now)
         if not due:
             return PollResult()
@@ -101,6 +113,23 @@ class PollingService:
         except AuthenticationError:
             return PollResult()  # logged out: nothing can be read until the next login
         return await self._poll_all(session, due)
+
+    async def _newly_orphaned(self, orders: Sequence[Order]) -> bool:
+        """True if an order being placed without a broker id has lost its placing process."""
+        in_flight = [
+            o
+            for o in orders
+            if o.status in _IN_FLIGHT and o.broker_order_id is None and o.placed_by
+        ]
+        self._orphans &= {o.order_id for o in in_flight}
+        unasked = [o for o in in_flight if o.order_id not in self._orphans]
+        placers = {o.placed_by for o in unasked if o.placed_by is not None}
+        if not placers:
+            return False
+        dead = placers - await self._liveness.alive(placers)
+        orphans = {o.order_id for o in unasked if o.placed_by in dead}
+        self._orphans |= orphans
+        return bool(orphans)
 
     def _asks_for_book(self, order: Order, book_read_at: datetime, now: datetime) -> bool:
         """True if a book-only order passed one of its milestones since the last book read."""

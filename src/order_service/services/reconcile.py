@@ -137,10 +137,6 @@ class ReconcileService:
         self._liveness = liveness
         self._writer = OrderWriter(uow_factory, clock)
 
-    def follow(self, liveness: Liveness) -> None:
-        """Judge which placers live by ``liveness`` (the process's, once it is built)."""
-        self._liveness = liveness
-
     async def accounts_to_sync(self) -> list[AccountId]:
         async with self._uow() as uow:
             return await uow.orders.accounts_with_unsettled()
