@@ -107,10 +107,24 @@ async def test_an_external_order_keeps_the_tag_its_placer_gave_it_and_is_followe
     assert (result.updated, order.status) == (1, OrderStatus.CANCELLED)
 
 
-async def test_a_row_with_a_tag_of_our_shape_that_no_order_holds_is_drift_not_external(
+async def test_a_tag_of_our_shape_that_no_order_of_ours_holds_is_someone_elses(
     world: World,
 ) -> None:
-    in_book(world, tag="01JDX7Q2ZRABCDEFGHJK")
+    in_book(world, tag="STRATEGY0001BANKNFTY")  # an algo's tag that happens to look like ours
+
+    first = await world.services.reconcile.sync_account(ACCOUNT)
+    second = await world.services.reconcile.sync_account(ACCOUNT)
+
+    (order,) = externals(world)
+    assert order.request.tag == "STRATEGY0001BANKNFTY"
+    assert (first.external, second.external, first.unknown_tags) == (1, 0, 0)
+
+
+async def test_a_row_with_the_tag_of_an_order_of_ours_is_drift_never_external(
+    world: World,
+) -> None:
+    placed = await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    in_book(world, tag=placed.order.broker_tag)  # our tag, under a broker id we do not hold
 
     first = await world.services.reconcile.sync_account(ACCOUNT)
     second = await world.services.reconcile.sync_account(ACCOUNT)

@@ -11,8 +11,9 @@ Drift (``order_service_reconciliation_drift_total{kind}``), each kind also an or
 ``found_by``); ``unknown_failed`` an order given up as not at the broker; ``tag_mismatch`` a
 book row with our order's broker id but another tag, never adopted (``OrderReportMismatched``,
 once per order); ``external_order`` an order placed outside the service, recorded
-(``ExternalOrderRecorded``). Without an order to hold an event: ``unknown_tag`` a row whose
-tag has our shape but matches no order of ours (left alone), ``external_unreadable`` a row of
+(``ExternalOrderRecorded``). Without an order to hold an event: ``unknown_tag`` a row with the
+tag of an order of ours under a broker id that order does not hold (left alone; an order we
+gave up that the broker shows after all is one), ``external_unreadable`` a row of
 an external order we cannot record (an unmapped status, terms we do not know), ``unreadable``
 an order of ours missing from the book while a row we could not read may be it: left as it was,
 never given up, until a pass reads a book without such a row.
@@ -65,7 +66,7 @@ class SyncResult:
     mismatched: int = 0  # reports whose broker id is ours but whose tag is not
     unmapped_statuses: list[str] = field(default_factory=list)
     external: int = 0  # orders placed outside the service, recorded for the first time
-    unknown_tags: int = 0  # rows with a tag of our shape that no order of ours holds
+    unknown_tags: int = 0  # rows with the tag of an order of ours under another broker id
     unreadable: int = 0  # rows of external orders that could not be recorded
     unreadable_ours: int = 0  # our orders left as they were: an unreadable row may be theirs
 
@@ -250,7 +251,10 @@ class ReconcileService:
     ) -> list[Order]:
         """Return the book's orders placed outside the service that we have not recorded yet.
 
-        A row whose tag has our shape is one of ours or nobody's: never recorded as external.
+        A row carrying the tag of an order of ours is never external: that order holds another
+        broker id, or none (given up, or still being placed), and the row is counted as drift.
+        A tag of our shape that no order of ours holds is someone else's: every order of ours
+        is stored before it is sent, so its row exists before the broker can show it.
         """
         rows = [r for r in moment.book.reports if r.broker_order_id not in claimed]
         if not rows:
@@ -258,11 +262,11 @@ class ReconcileService:
         async with self._uow() as uow:
             known = await uow.orders.known_broker_ids(account_id, [r.broker_order_id for r in rows])
             rows = [r for r in rows if r.broker_order_id not in known]
-            ours = [r.tag for r in rows if r.tag is not None and has_our_tag_shape(r.tag)]
-            tags = await uow.orders.known_tags(account_id, ours) if ours else set()
-            foreign = [r for r in rows if not has_our_tag_shape(r.tag)]
+            shaped = [r.tag for r in rows if r.tag is not None and has_our_tag_shape(r.tag)]
+            tags = await uow.orders.known_tags(account_id, shaped) if shaped else set()
+            foreign = [r for r in rows if r.tag is None or r.tag not in tags]
             strategy = await uow.strategies.get_default(account_id) if foreign else None
-        result.unknown_tags += sum(1 for tag in ours if tag not in tags)
+        result.unknown_tags += sum(1 for r in rows if r.tag is not None and r.tag in tags)
         if strategy is None:
             result.unreadable += len(foreign)
             return []
