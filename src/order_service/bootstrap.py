@@ -179,7 +179,7 @@ def _services(
         trades=trades,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
-        order_updates=OrderUpdateService(uow_factory, broker, clock),
+        order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
         order_stream=order_stream,
         logins=LoginService(uow_factory, broker, clock, startup),
         directory=directory,

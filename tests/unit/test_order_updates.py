@@ -10,12 +10,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from order_service.domain.account import Principal, SessionState
+from order_service.domain.fill import FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.postback import postback_checksum
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
-from order_service.errors import AuthenticationError, BrokerOutcomeUnknown
+from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
 from order_service.services.order_updates import UpdateOutcome
 from order_service.services.ports import BrokerSession, OrderUpdate
 from tests.factories import make_limit_request
@@ -67,7 +68,36 @@ async def test_a_fill_on_the_ticker_completes_our_order_without_asking_the_broke
     assert outcome is UpdateOutcome.APPLIED
     assert (after.status, after.filled_quantity) == (OrderStatus.COMPLETE, 10)
     assert after.average_price == order.request.price
-    assert dict(world.broker.calls) == {}  # trusted like the order book: no confirmation read
+    # Trusted like the order book: no confirmation read, only the fills' own trades.
+    assert dict(world.broker.calls) == {"order_trades": 1}
+    fills = await world.services.trades.fills_of(order.order_id)
+    assert [(f.report.quantity, f.source) for f in fills] == [(10, FillSource.ORDER_TRADES)]
+
+
+async def test_an_update_without_more_filled_reads_no_trades(world: World) -> None:
+    order = await placed(world)
+    world.broker.calls.clear()
+    cancelled = replace(at_broker(world, order), raw_status="CANCELLED")
+
+    assert await apply(world, update(cancelled)) is UpdateOutcome.APPLIED
+
+    assert "order_trades" not in world.broker.calls
+
+
+async def test_fills_the_broker_will_not_list_now_are_left_to_the_trade_book(
+    world: World,
+) -> None:
+    order = await placed(world)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    world.broker.fail_next("order_trades", BrokerUnavailable())
+
+    outcome = await apply(world, update(at_broker(world, order)))
+
+    assert outcome is UpdateOutcome.APPLIED
+    assert (await stored(world, order)).status is OrderStatus.COMPLETE
+    assert await world.services.trades.fills_of(order.order_id) == []
+    assert (await world.services.trades.sync_account(ACCOUNT)).recorded == 1
 
 
 async def test_a_repeat_and_an_older_update_change_nothing(world: World) -> None:

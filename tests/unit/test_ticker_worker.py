@@ -192,7 +192,7 @@ async def test_an_update_that_cannot_be_stored_is_counted_and_the_stream_goes_on
             raise DatabaseError("the database is unreachable")
 
     world.services.order_updates = DatabaseDown(
-        lambda: FakeUnitOfWork(world.store), world.broker, world.clock
+        lambda: FakeUnitOfWork(world.store), world.broker, world.clock, world.services.trades
     )
     failed, unknown = updates("failed"), updates("unknown_order")
     foreign = OrderStatusReport(BrokerOrderId("990001"), "COMPLETE", quantity=1)
@@ -373,7 +373,7 @@ async def test_a_database_outage_between_passes_keeps_the_streams_up(
             raise DatabaseError("the database is unreachable")
 
     world.services.order_updates = DatabaseDown(
-        lambda: FakeUnitOfWork(world.store), world.broker, world.clock
+        lambda: FakeUnitOfWork(world.store), world.broker, world.clock, world.services.trades
     )
     with pytest.raises(DatabaseError):
         await worker.run_once()

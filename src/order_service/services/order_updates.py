@@ -24,6 +24,7 @@ from order_service.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from order_service.services.trades import TradeSyncService
 from order_service.services.writes import OrderWriter
 
 
@@ -39,10 +40,17 @@ class UpdateOutcome(StrEnum):
 class OrderUpdateService:
     """Applies the order updates an account's stream delivers; knows which streams to open."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        trades: TradeSyncService,
+    ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        self._trades = trades
         self._writer = OrderWriter(uow_factory, clock)
 
     async def live_sessions(self) -> list[BrokerSession]:
@@ -91,16 +99,21 @@ class OrderUpdateService:
         return False
 
     async def _adopt(self, order: Order, report: OrderStatusReport) -> UpdateOutcome:
-        adopted = False
+        adopted, filled_before = False, order.filled_quantity
 
         def adopt(current: Order) -> None:
             # The writer re-applies this to a fresh copy if the row moved meanwhile; by then
             # the same news may have arrived another way (the placement, the sync).
-            nonlocal adopted
+            nonlocal adopted, filled_before
+            filled_before = current.filled_quantity
             adopted = current.is_reported_by(report) and current.adopt(report, self._clock.now())
 
-        await self._writer.update(order, adopt)
-        return UpdateOutcome.APPLIED if adopted else UpdateOutcome.DUPLICATE
+        updated = await self._writer.update(order, adopt)
+        if not adopted:
+            return UpdateOutcome.DUPLICATE
+        if updated.filled_quantity > filled_before:
+            await self._trades.sync_order(updated)  # the fills themselves, with their trade ids
+        return UpdateOutcome.APPLIED
 
 
 async def _order_for(

@@ -27,12 +27,21 @@ from order_service.domain.fill import Fill, FillSource, FillTotals, record_fills
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId, new_order_id
 from order_service.domain.order import Order
 from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport
-from order_service.errors import AuthenticationError, Conflict, NotFound, StaleWrite
+from order_service.errors import (
+    BROKER_REFUSALS,
+    AuthenticationError,
+    Conflict,
+    DataFormatError,
+    NotFound,
+    StaleWrite,
+)
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
 from order_service.services.reconcile import DRIFT_EXTERNAL_ORDER
 
 _ATTEMPTS = 3
+# An order's trades that cannot be read now: refused, unreachable, or answered nonsense.
+_TRADES_UNREAD: tuple[type[Exception], ...] = (*BROKER_REFUSALS, DataFormatError)
 # How many of the newest orders are looked at for ones completed within the recent window.
 RECENT_PAGE = 500
 
@@ -191,14 +200,40 @@ class TradeSyncService:
         result.external += len(recorded)
         return [p for p in ours if p.order.order_id in lost]
 
+    async def sync_order(self, order: Order) -> int:
+        """Store the new fills of one order from its own trades (``order_trades``).
+
+        Called as soon as an order update shows more filled, so the ledger follows within the
+        update's second rather than the trade sync's interval; return how many fills were new.
+        A refusal (budget, session, the broker) leaves the fills to the trade book's pass.
+        """
+        async with self._uow() as uow:
+            account = await uow.accounts.get(order.account_id)
+        if account is None or order.broker_order_id is None:
+            return 0
+        try:
+            session = session_for(account, self._clock.now())
+            reports = await self._broker.order_trades(session, order.broker_order_id)
+        except _TRADES_UNREAD:
+            return 0
+        if not reports:
+            return 0
+        source = FillSource.ORDER_TRADES
+        recorded, _ = await self._store(order, reports, order.filled_quantity, source)
+        return recorded
+
     async def _store(
-        self, order: Order, reports: list[FillReport], book_filled: int
+        self,
+        order: Order,
+        reports: list[FillReport],
+        book_filled: int,
+        source: FillSource = FillSource.TRADES,
     ) -> tuple[int, FillTotals]:
         """Store the new fills and the order's change in one transaction; retry a stale order."""
         current = await self._reload(order)
         for _ in range(_ATTEMPTS):
             try:
-                return await self._store_once(current, reports, book_filled)
+                return await self._store_once(current, reports, book_filled, source)
             except StaleWrite:
                 current = await self._reload(order)
         raise Conflict(
@@ -208,10 +243,10 @@ class TradeSyncService:
         )
 
     async def _store_once(
-        self, order: Order, reports: list[FillReport], book_filled: int
+        self, order: Order, reports: list[FillReport], book_filled: int, source: FillSource
     ) -> tuple[int, FillTotals]:
         at = self._clock.now()
-        fills = [Fill.of(order, report, FillSource.TRADES, at) for report in reports]
+        fills = [Fill.of(order, report, source, at) for report in reports]
         async with self._uow() as uow:
             new = await uow.fills.add_new(fills)
             ledger = await uow.fills.for_order(order.order_id)
