@@ -6,9 +6,8 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import RowMapping, select, true
 
-from order_service.adapters.db.bulk import fields_of, insert_or_ignore_from, json_rows
+from order_service.adapters.db.bulk import among, fields_of, insert_or_ignore_from, json_rows
 from order_service.adapters.db.mapping import Values
-from order_service.adapters.db.orders_repository import LOOKUP_CHUNK
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import fills
 from order_service.domain.fill import Fill, FillSource
@@ -45,13 +44,11 @@ class SqlFillRepository(SqlRepository):
         return _fills(await self._all(statement))
 
     async def for_orders(self, order_ids: Collection[OrderId]) -> list[Fill]:
-        found: list[Fill] = []
-        ordered = sorted(set(order_ids))
-        for start in range(0, len(ordered), LOOKUP_CHUNK):
-            chunk = ordered[start : start + LOOKUP_CHUNK]
-            statement = select(fills).where(fills.c.order_id.in_(chunk))
-            found += _fills(await self._all(statement.order_by(fills.c.sequence)))
-        return sorted(found, key=lambda fill: fill.sequence or 0)
+        if not order_ids:
+            return []
+        key = among(self._runner.dialect_name, fills.c.order_id, order_ids)
+        statement = select(fills).where(key).order_by(fills.c.sequence)
+        return _fills(await self._all(statement))
 
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
 
@@ -12,7 +14,6 @@ from order_service.domain.account import Account, Principal, Role, SessionState,
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
-    ClientOrderId,
     OrderId,
     StrategyId,
     UserId,
@@ -29,6 +30,7 @@ from order_service.domain.values import (
 )
 
 Values = dict[str, Any]
+E = TypeVar("E", bound=Enum)
 
 
 def order_values(order: Order) -> Values:
@@ -77,49 +79,76 @@ def request_values(request: OrderRequest) -> Values:
     }
 
 
+def _members(enum: type[E]) -> Callable[[str], E]:
+    """Return the enum's lookup by value: a dict read, the Enum call only for a miss.
+
+    Both passes of a reconciliation map every order of the book, eight enums each; an Enum
+    call costs several times a dict read, and a miss still raises the Enum's ``ValueError``.
+    """
+    by_value = {member.value: member for member in enum}
+
+    def member(value: str) -> E:
+        found = by_value.get(value)
+        return found if found is not None else enum(value)
+
+    return member
+
+
+_EXCHANGE = _members(Exchange)
+_TRANSACTION_TYPE = _members(TransactionType)
+_PRODUCT = _members(Product)
+_ORDER_TYPE = _members(OrderType)
+_VARIETY = _members(Variety)
+_VALIDITY = _members(Validity)
+_STATUS = _members(OrderStatus)
+_SOURCE = _members(OrderSource)
+
+
 def order_from_row(row: RowMapping) -> Order:
+    # ids are NewTypes of str (identity at run time), so the row's strings are taken as they are.
+    user_id = row["user_id"]
     return Order(
-        order_id=OrderId(row["order_id"]),
-        client_order_id=ClientOrderId(row["client_order_id"]),
-        request=request_from_row(row),
-        request_fingerprint=row["request_fingerprint"],
-        tag=row["tag"],
-        strategy_id=StrategyId(row["strategy_id"]),
-        user_id=UserId(row["user_id"]) if row["user_id"] is not None else None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        status=OrderStatus(row["status"]),
-        broker_order_id=row["broker_order_id"],
-        broker_status=row["broker_status"],
-        status_message=row["status_message"],
-        exchange_order_id=row["exchange_order_id"],
-        filled_quantity=row["filled_quantity"],
-        average_price=row["average_price"],
-        modification_count=row["modification_count"],
-        version=row["version"],
-        source=OrderSource(row["source"]),
-        placed_by=row["placed_by"],
+        row["order_id"],
+        row["client_order_id"],
+        request_from_row(row),
+        row["request_fingerprint"],
+        row["tag"],
+        row["strategy_id"],
+        user_id,
+        row["created_at"],
+        row["updated_at"],
+        _STATUS(row["status"]),
+        row["broker_order_id"],
+        row["broker_status"],
+        row["status_message"],
+        row["exchange_order_id"],
+        row["filled_quantity"],
+        row["average_price"],
+        row["modification_count"],
+        row["version"],
+        _SOURCE(row["source"]),
+        row["placed_by"],
     )
 
 
 def request_from_row(row: RowMapping) -> OrderRequest:
     return OrderRequest(
-        account_id=AccountId(row["account_id"]),
-        exchange=Exchange(row["exchange"]),
-        tradingsymbol=row["tradingsymbol"],
-        transaction_type=TransactionType(row["transaction_type"]),
-        quantity=row["quantity"],
-        product=Product(row["product"]),
-        order_type=OrderType(row["order_type"]),
-        variety=Variety(row["variety"]),
-        price=row["price"],
-        trigger_price=row["trigger_price"],
-        validity=Validity(row["validity"]),
-        validity_ttl=row["validity_ttl"],
-        disclosed_quantity=row["disclosed_quantity"],
-        market_protection=row["market_protection"],
-        tag=row["request_tag"],
-        strategy_id=row["request_strategy_id"],
+        row["account_id"],
+        _EXCHANGE(row["exchange"]),
+        row["tradingsymbol"],
+        _TRANSACTION_TYPE(row["transaction_type"]),
+        row["quantity"],
+        _PRODUCT(row["product"]),
+        _ORDER_TYPE(row["order_type"]),
+        _VARIETY(row["variety"]),
+        row["price"],
+        row["trigger_price"],
+        _VALIDITY(row["validity"]),
+        row["validity_ttl"],
+        row["disclosed_quantity"],
+        row["market_protection"],
+        row["request_tag"],
+        row["request_strategy_id"],
     )
 
 

@@ -18,7 +18,13 @@ from sqlalchemy import (
     update,
 )
 
-from order_service.adapters.db.bulk import Field, fields_of, insert_or_ignore_from, json_rows
+from order_service.adapters.db.bulk import (
+    Field,
+    among,
+    fields_of,
+    insert_or_ignore_from,
+    json_rows,
+)
 from order_service.adapters.db.mapping import (
     Values,
     event_from_row,
@@ -44,8 +50,6 @@ _UPDATE_ORDER = update(orders).where(
     orders.c.version == bindparam("match_version"),
 )
 UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
-# How many keys one lookup names (SQLite allows 32,766 parameters a statement).
-LOOKUP_CHUNK = 1000
 # What ``save_all`` writes: what the broker's books change of an order (its state, the broker's
 # fields, its fills, its working terms). Rewriting every column would also rewrite every index.
 _REWRITTEN = [
@@ -136,44 +140,42 @@ class SqlOrderRepository(SqlRepository):
     async def by_broker_ids(
         self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
     ) -> builtins.list[Order]:
-        found: builtins.list[Order] = []
-        for chunk in _chunks(broker_order_ids):
-            statement = select(orders).where(
-                orders.c.account_id == account_id, orders.c.broker_order_id.in_(chunk)
-            )
-            found += [order_from_row(row) for row in await self._all(statement)]
-        return found
+        if not broker_order_ids:
+            return []
+        statement = select(orders).where(
+            orders.c.account_id == account_id,
+            self._among(orders.c.broker_order_id, broker_order_ids),
+        )
+        return [order_from_row(row) for row in await self._all(statement)]
 
     async def known_broker_ids(
         self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
     ) -> set[BrokerOrderId]:
-        known: set[BrokerOrderId] = set()
-        for chunk in _chunks(broker_order_ids):
-            statement = select(orders.c.broker_order_id).where(
-                orders.c.account_id == account_id, orders.c.broker_order_id.in_(chunk)
-            )
-            known |= {BrokerOrderId(row["broker_order_id"]) for row in await self._all(statement)}
-        return known
+        if not broker_order_ids:
+            return set()
+        statement = select(orders.c.broker_order_id).where(
+            orders.c.account_id == account_id,
+            self._among(orders.c.broker_order_id, broker_order_ids),
+        )
+        return {BrokerOrderId(row["broker_order_id"]) for row in await self._all(statement)}
 
     async def known_tags(self, account_id: AccountId, tags: Collection[str]) -> set[str]:
-        known: set[str] = set()
-        for chunk in _chunks(tags):
-            statement = select(orders.c.tag).where(
-                orders.c.account_id == account_id, orders.c.tag.in_(chunk)
-            )
-            known |= {row["tag"] for row in await self._all(statement)}
-        return known
+        if not tags:
+            return set()
+        statement = select(orders.c.tag).where(
+            orders.c.account_id == account_id, self._among(orders.c.tag, tags)
+        )
+        return {row["tag"] for row in await self._all(statement)}
 
     async def with_event(self, order_ids: Collection[OrderId], name: str) -> set[OrderId]:
-        found: set[OrderId] = set()
-        for chunk in _chunks(order_ids):
-            statement = (
-                select(order_events.c.order_id)
-                .where(order_events.c.name == name, order_events.c.order_id.in_(chunk))
-                .distinct()
-            )
-            found |= {OrderId(row["order_id"]) for row in await self._all(statement)}
-        return found
+        if not order_ids:
+            return set()
+        statement = (
+            select(order_events.c.order_id)
+            .where(order_events.c.name == name, self._among(order_events.c.order_id, order_ids))
+            .distinct()
+        )
+        return {OrderId(row["order_id"]) for row in await self._all(statement)}
 
     async def save_all(self, changed: Sequence[Order]) -> builtins.list[Order]:
         """Write, in one statement, each order that nobody else wrote since it was read.
@@ -214,6 +216,9 @@ class SqlOrderRepository(SqlRepository):
             .order_by(order_events.c.sequence)
         )
         return [event_from_row(row) for row in await self._all(statement)]
+
+    def _among(self, key: ColumnElement[str], values: Collection[str]) -> ColumnElement[bool]:
+        return among(self._runner.dialect_name, key, values)
 
     async def _first(self, statement: Select[*tuple[object, ...]]) -> Order | None:
         row = await self._one_or_none(statement)
@@ -289,12 +294,6 @@ def _reconciled_values(order: Order) -> Values:
         "modification_count": order.modification_count,
         "updated_at": order.updated_at,
     }
-
-
-def _chunks(keys: Collection[str]) -> Iterator[builtins.list[str]]:
-    ordered = sorted(set(keys))
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        yield ordered[start : start + LOOKUP_CHUNK]
 
 
 def _page(query: OrderQuery) -> Select[*tuple[object, ...]]:
