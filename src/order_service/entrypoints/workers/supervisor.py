@@ -27,6 +27,9 @@ from order_service.observability.metrics import WORKER_CRASHES, WORKER_LAST_SUCC
 
 log = get_logger(__name__)
 TRANSIENT = (BrokerUnavailable, ServiceUnavailableError)
+# Jitter from a generator of its own: workers running beside other code (a test's property
+# generator, say) never move the random module's shared state under it.
+_JITTER = random.Random()  # noqa: S311 - jitter, not cryptography
 
 
 class Worker(Protocol):
@@ -51,7 +54,7 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         base: float = min(self.maximum, self.initial * 2.0**attempt)
-        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
+        return base * _JITTER.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True)
