@@ -28,6 +28,9 @@ def _uvicorn_config(config: PaperBrokerConfig, log_level: str = "warning") -> uv
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=1,
+        # The ticker's clients keep their connections alive (Kite's SDK pings every 2.5 s);
+        # the server pings nobody, so it never draws on the random module's shared state.
+        ws_ping_interval=None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -16,9 +17,11 @@ import pytest
 import pytest_asyncio
 import structlog
 from prometheus_client import REGISTRY
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from order_service.adapters.broker import ticker as ticker_adapter
 from order_service.adapters.broker.ticker import KiteOrderStream
 from order_service.domain.ids import AccountId
 from order_service.errors import AuthenticationError, BrokerUnavailable, ConfigurationError
@@ -85,7 +88,9 @@ class LocalTicker:
 async def ticker() -> AsyncIterator[LocalTicker]:
     local = LocalTicker()
     server: Server
-    async with serve(local.handle, "127.0.0.1", 0, process_request=local.check) as server:
+    async with serve(
+        local.handle, "127.0.0.1", 0, process_request=local.check, ping_interval=None
+    ) as server:
         port = server.sockets[0].getsockname()[1] if server.sockets else 0
         local.root = f"ws://127.0.0.1:{port}"
         yield local
@@ -278,3 +283,28 @@ async def test_the_token_in_the_handshake_never_reaches_the_logs(
 async def test_a_ticker_root_that_is_no_websocket_url_is_refused() -> None:
     with pytest.raises(ConfigurationError):
         KiteOrderStream("https://ws.kite.trade", open_timeout=WAIT)
+
+
+async def test_the_keepalive_pings_without_moving_the_random_modules_state(
+    ticker: LocalTicker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ticker_adapter, "PING_INTERVAL_SECONDS", 0.02)
+    pings: list[bytes] = []
+    ping = ClientConnection.ping
+
+    async def counted(self: ClientConnection, data: bytes | None = None) -> Any:
+        pings.append(data or b"")
+        return await ping(self, data)
+
+    monkeypatch.setattr(ClientConnection, "ping", counted)
+    state = random.getstate()
+
+    async with ticker.stream().connect(SESSION):
+        for _ in range(200):
+            if len(pings) >= 3:
+                break
+            await asyncio.sleep(0.01)
+
+    assert len(pings) >= 3  # pinged, and every pong came back in time
+    assert all(len(payload) == 4 for payload in pings)
+    assert random.getstate() == state  # property tests beside a ticker see no change

@@ -17,8 +17,11 @@ is cancelled, closed and reopened like any other, and its failures reach the wor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -52,6 +55,7 @@ KITE_VERSION = {"X-Kite-Version": "3"}
 PING_INTERVAL_SECONDS = 2.5
 PING_TIMEOUT_SECONDS = 5.0
 CLOSE_TIMEOUT_SECONDS = 2.0
+KEEPALIVE_TIMEOUT = 1011  # the close code websockets uses when a ping goes unanswered
 # An order frame is a few kilobytes; a full tick frame of 3,000 instruments is about 550 KB.
 MAX_FRAME_BYTES = 1 << 20
 _REFUSED_STATUSES = frozenset({401, 403})
@@ -72,9 +76,13 @@ class KiteOrderStream:
         """Open ``session``'s ticker; yield its order updates; close it on the way out."""
         websocket = await self._open(session)
         updates = _updates(websocket, session.account_id)
+        keepalive = asyncio.create_task(_keepalive(websocket), name="ticker-keepalive")
         try:
             yield updates
         finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
             await updates.aclose()
             await websocket.close()
 
@@ -85,8 +93,8 @@ class KiteOrderStream:
                 f"{self._root}/?{query}",
                 additional_headers=KITE_VERSION,
                 open_timeout=self._open_timeout,
-                ping_interval=PING_INTERVAL_SECONDS,
-                ping_timeout=PING_TIMEOUT_SECONDS,
+                ping_interval=None,  # our own keep-alive: see _keepalive
+                ping_timeout=None,
                 close_timeout=CLOSE_TIMEOUT_SECONDS,
                 max_size=MAX_FRAME_BYTES,
                 logger=_WIRE_LOG,
@@ -96,6 +104,24 @@ class KiteOrderStream:
             raise ConfigurationError("the ticker URL is not valid") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise _refusal(exc, session.account_id) from exc
+
+
+async def _keepalive(websocket: ClientConnection) -> None:
+    """Kite's keep-alive: a ping every interval; no pong within the timeout drops the line.
+
+    websockets' own keep-alive draws its ping payloads from the random module's shared state;
+    these come from ``os.urandom``, so a ticker never moves state other code relies on.
+    """
+    while True:
+        await asyncio.sleep(PING_INTERVAL_SECONDS)
+        try:
+            pong = await websocket.ping(os.urandom(4))
+            await asyncio.wait_for(pong, PING_TIMEOUT_SECONDS)
+        except TimeoutError:
+            await websocket.close(KEEPALIVE_TIMEOUT, "keepalive ping timeout")
+            return
+        except ConnectionClosed:
+            return
 
 
 def _refusal(exc: Exception, account_id: AccountId) -> OrderServiceError:
