@@ -120,9 +120,9 @@ async def test_a_placement_waiting_for_the_hold_goes_through_once_it_is_released
     await resting(world)
     world.broker.fail_next("orders", BrokerUnavailable())
     await log_in(world.services, world.trader, ACCOUNT, "second-login")
-    services = replace(world.services)  # the default wait: long enough for the release below
+    orders = world.services.orders  # the default wait (3 s): long enough for the release below
 
-    placing = asyncio.create_task(services.orders.place_order(world.trader, make_request(), None))
+    placing = asyncio.create_task(orders.place_order(world.trader, make_request(), None))
     await asyncio.sleep(0.1)
     assert not placing.done()
     assert await world.services.startup.run(ACCOUNT) is not None
