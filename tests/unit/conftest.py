@@ -20,8 +20,10 @@ from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Account, Principal, Role
 from order_service.domain.ids import AccountId
+from order_service.domain.order import Order
+from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.app import create_app
-from tests.factories import ACCOUNT, OTHER_ACCOUNT
+from tests.factories import ACCOUNT, OTHER_ACCOUNT, make_order
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 __all__ = ["ACCOUNT", "OTHER_ACCOUNT", "World", "eventually", "log_in"]
@@ -126,3 +128,20 @@ async def trader_api(world: World) -> AsyncIterator[httpx.AsyncClient]:
     """The API of ``world`` as its trader."""
     async with api_client(create_app(world.services), world.api_key) as client:
         yield client
+
+
+async def insert_order(world: World, status: OrderStatus) -> Order:
+    """Store an order without a broker id, as a crashed process or a lost reply leaves it."""
+    strategy = await FakeUnitOfWork(world.store).strategies.get_default(ACCOUNT)
+    assert strategy is not None
+    order = make_order(
+        status=status,
+        strategy_id=strategy.strategy_id,
+        user_id=world.trader.user_id,
+        created_at=world.clock.now(),
+        updated_at=world.clock.now(),
+    )
+    async with FakeUnitOfWork(world.store) as uow:
+        await uow.orders.add(order)
+        await uow.commit()
+    return order

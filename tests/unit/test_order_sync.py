@@ -27,9 +27,9 @@ from order_service.entrypoints.workers.supervisor import (
 )
 from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, BrokerUnavailable
 from order_service.services.ports import BrokerSession, OrderFilter
-from tests.factories import ACCOUNT, make_limit_request, make_order, make_request
-from tests.unit.conftest import OTHER_ACCOUNT, World, eventually
-from tests.unit.fakes import FakeClock, FakeUnitOfWork
+from tests.factories import ACCOUNT, make_limit_request, make_request
+from tests.unit.conftest import OTHER_ACCOUNT, World, eventually, insert_order
+from tests.unit.fakes import FakeClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,23 +80,6 @@ async def resting(world: World, principal: Principal, account_id: str = ACCOUNT)
 
 def status_of(world: World, order: Order) -> OrderStatus:
     return world.store.orders[order.order_id].status
-
-
-async def insert(world: World, status: OrderStatus) -> Order:
-    """Store an order as a crashed process would have left it, bypassing the services."""
-    strategy = await FakeUnitOfWork(world.store).strategies.get_default(ACCOUNT)
-    assert strategy is not None
-    order = make_order(
-        status=status,
-        strategy_id=strategy.strategy_id,
-        user_id=world.trader.user_id,
-        created_at=world.clock.now(),
-        updated_at=world.clock.now(),
-    )
-    async with FakeUnitOfWork(world.store) as uow:
-        await uow.orders.add(order)
-        await uow.commit()
-    return order
 
 
 class Owns:
@@ -278,7 +261,7 @@ async def test_an_unknown_order_without_a_broker_id_asks_for_the_book_when_quiet
 
 
 async def test_an_order_left_submitting_asks_for_the_book_once_it_is_quiet(world: World) -> None:
-    await insert(world, OrderStatus.SUBMITTING)  # as a process that died mid-send leaves it
+    await insert_order(world, OrderStatus.SUBMITTING)  # as a process that died mid-send leaves it
     world.services.streams.mark_up(ACCOUNT)
     count_from_here(world)
     worker = OrderSyncWorker(world.services)

@@ -24,8 +24,8 @@ from order_service.errors import (
 )
 from order_service.services.polling import PollingService, PollPolicy, PollResult
 from order_service.services.ports import BrokerSession
-from tests.factories import ACCOUNT, make_limit_request, make_order, make_request
-from tests.unit.conftest import World, add_trader
+from tests.factories import ACCOUNT, make_limit_request, make_request
+from tests.unit.conftest import World, add_trader, insert_order
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
@@ -77,23 +77,6 @@ def stored(world: World, order: Order) -> Order:
 
 async def poll(world: World, book_read_at: datetime) -> PollResult:
     return await world.services.polling.poll_account(ACCOUNT, book_read_at)
-
-
-async def insert(world: World, status: OrderStatus) -> Order:
-    """Store an order without a broker id, as a crashed or lost placement leaves it."""
-    strategy = await FakeUnitOfWork(world.store).strategies.get_default(ACCOUNT)
-    assert strategy is not None
-    order = make_order(
-        status=status,
-        strategy_id=strategy.strategy_id,
-        user_id=world.trader.user_id,
-        created_at=world.clock.now(),
-        updated_at=world.clock.now(),
-    )
-    async with FakeUnitOfWork(world.store) as uow:
-        await uow.orders.add(order)
-        await uow.commit()
-    return order
 
 
 async def test_a_quiet_order_is_polled_once_per_period_and_a_fresh_one_not(
@@ -295,7 +278,7 @@ async def test_an_unknown_order_asks_for_the_book_when_quiet_and_when_its_grace_
 async def test_an_order_being_placed_asks_for_the_book_when_quiet_and_after_its_request_window(
     world: World, broker: HistoryBroker, status: OrderStatus
 ) -> None:
-    order = await insert(world, status)
+    order = await insert_order(world, status)
     placed_at = order.updated_at
     # The request window (rate wait 5 s, two sends of 7 s, 5 s slack) is within the grace.
     window = world.services.settings.unknown_grace_seconds

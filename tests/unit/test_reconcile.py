@@ -18,8 +18,8 @@ from order_service.errors import (
 )
 from order_service.services.ports import BrokerSession
 from order_service.services.reconcile import SyncResult
-from tests.factories import ACCOUNT, make_limit_request, make_order, make_request
-from tests.unit.conftest import World
+from tests.factories import ACCOUNT, make_limit_request, make_request
+from tests.unit.conftest import World, insert_order
 from tests.unit.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
@@ -35,23 +35,6 @@ async def stored(world: World, order: Order) -> Order:
 async def events(world: World, order: Order) -> list[str]:
     found = await world.services.orders.order_events(world.trader, order.order_id)
     return [event.name for event in found]
-
-
-async def insert(world: World, status: OrderStatus) -> Order:
-    """Store an order as a crashed process would have left it, bypassing the services."""
-    strategy = await FakeUnitOfWork(world.store).strategies.get_default(ACCOUNT)
-    assert strategy is not None
-    order = make_order(
-        status=status,
-        strategy_id=strategy.strategy_id,
-        user_id=world.trader.user_id,
-        created_at=world.clock.now(),
-        updated_at=world.clock.now(),
-    )
-    async with FakeUnitOfWork(world.store) as uow:
-        await uow.orders.add(order)
-        await uow.commit()
-    return order
 
 
 async def lost_placement(world: World, *, at_broker: bool) -> Order:
@@ -99,7 +82,7 @@ async def test_an_unknown_order_absent_from_the_book_waits_out_the_grace(world: 
 
 
 async def test_a_new_order_left_by_a_crash_fails_after_the_grace(world: World) -> None:
-    order = await insert(world, OrderStatus.NEW)
+    order = await insert_order(world, OrderStatus.NEW)
 
     assert (await world.services.reconcile.sync_account(ACCOUNT)).failed == 0
     assert (await stored(world, order)).status is OrderStatus.NEW
@@ -112,7 +95,7 @@ async def test_a_new_order_left_by_a_crash_fails_after_the_grace(world: World) -
 
 
 async def test_a_submitting_order_left_by_a_crash_is_found_after_the_grace(world: World) -> None:
-    order = await insert(world, OrderStatus.SUBMITTING)
+    order = await insert_order(world, OrderStatus.SUBMITTING)
     session = BrokerSession(ACCOUNT, "paper", world.broker.tokens[ACCOUNT])
     await world.broker.place_order(session, order.request, order.tag)  # sent, then the crash
 
@@ -125,7 +108,7 @@ async def test_a_submitting_order_left_by_a_crash_is_found_after_the_grace(world
 
 
 async def test_a_submitting_order_missing_after_the_grace_fails(world: World) -> None:
-    order = await insert(world, OrderStatus.SUBMITTING)
+    order = await insert_order(world, OrderStatus.SUBMITTING)
     world.clock.advance(GRACE)
     assert (await world.services.reconcile.sync_account(ACCOUNT)).failed == 1
     assert (await events(world, order))[-1] == "OrderNotFoundAtBroker"
@@ -303,7 +286,7 @@ async def test_a_submitting_order_is_left_to_its_request_for_the_whole_request_w
         unknown_grace=timedelta(seconds=2),
         request_window=timedelta(seconds=20),
     )
-    order = await insert(world, OrderStatus.SUBMITTING)
+    order = await insert_order(world, OrderStatus.SUBMITTING)
 
     world.clock.advance(5)
     assert (await reconcile.sync_account(ACCOUNT)).failed == 0
