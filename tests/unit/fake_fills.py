@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
+from order_service.domain.reports import TradeId
 from order_service.errors import Conflict
 from tests.unit.fake_store import CONFLICT, Change, FakeRepository, FakeStore
 
@@ -22,6 +23,16 @@ class FakeFillRepository(FakeRepository):
         for fill in added:
             self._stage(_inserting(fill))
         return added
+
+    async def known_trade_ids(
+        self, account_id: AccountId, trade_ids: Collection[TradeId]
+    ) -> set[TradeId]:
+        wanted = set(trade_ids)
+        return {
+            f.trade_id
+            for f in self._view().fills
+            if f.account_id == account_id and f.trade_id in wanted
+        }
 
     async def for_order(self, order_id: OrderId) -> list[Fill]:
         return [fill for fill in self._view().fills if fill.order_id == order_id]

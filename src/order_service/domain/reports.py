@@ -105,3 +105,45 @@ class FillReport:
             raise ValueError(f"a fill of {self.quantity}")
         if not self.price.is_finite() or self.price <= 0:
             raise ValueError(f"a fill at {self.price}")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionReport:
+    """One row of the broker's net position book: the quantity it holds open, and its marks."""
+
+    exchange: str
+    tradingsymbol: str
+    product: str
+    quantity: int
+    overnight_quantity: int
+    average_price: Decimal
+    last_price: Decimal
+    close_price: Decimal
+    pnl: Decimal
+    realised: Decimal
+    unrealised: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingReport:
+    """One delivered holding as the broker reports it (``t1_quantity`` not yet settled)."""
+
+    exchange: str
+    tradingsymbol: str
+    isin: str | None
+    quantity: int
+    t1_quantity: int
+    average_price: Decimal
+    last_price: Decimal
+    close_price: Decimal
+    pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteReport:
+    """An instrument's last traded price and the previous session's close."""
+
+    exchange: str
+    tradingsymbol: str
+    last_price: Decimal
+    close_price: Decimal

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import (
+    FillReport,
+    HoldingReport,
+    OrderBook,
+    OrderStatusReport,
+    PositionReport,
+    QuoteReport,
+    SegmentMargins,
+)
 from order_service.domain.values import Variety
 from order_service.errors import (
     AuthenticationError,
@@ -137,6 +145,20 @@ class GuardedBroker:
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._with_session(session, Bucket.OTHER, self._inner.margins)
+
+    async def positions(self, session: BrokerSession) -> list[PositionReport]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.positions)
+
+    async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.holdings)
+
+    async def quotes(
+        self, session: BrokerSession, instruments: Sequence[str]
+    ) -> dict[str, QuoteReport]:
+        def send(current: BrokerSession) -> Awaitable[dict[str, QuoteReport]]:
+            return self._inner.quotes(current, instruments)
+
+        return await self._with_session(session, Bucket.QUOTES, send)
 
     async def close(self) -> None:
         try:

@@ -24,7 +24,16 @@ from order_service.domain.ids import (
 )
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import (
+    FillReport,
+    HoldingReport,
+    OrderBook,
+    OrderStatusReport,
+    PositionReport,
+    QuoteReport,
+    SegmentMargins,
+    TradeId,
+)
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 
@@ -91,6 +100,18 @@ class Broker(Protocol):
     ) -> list[FillReport]: ...
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]: ...
+
+    async def positions(self, session: BrokerSession) -> list[PositionReport]:
+        """Return the account's net position book."""
+        ...
+
+    async def holdings(self, session: BrokerSession) -> list[HoldingReport]: ...
+
+    async def quotes(
+        self, session: BrokerSession, instruments: Sequence[str]
+    ) -> dict[str, QuoteReport]:
+        """Return the last price and previous close of each ``EXCHANGE:SYMBOL`` it knows."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -246,6 +267,15 @@ class OrderRepository(Protocol):
         """
         ...
 
+    async def save_events(self, orders: Sequence[Order]) -> OrderList:
+        """Like ``save_all``, for orders whose change is only their pending events.
+
+        Each order nobody else wrote since it was read gets its events stored and its version
+        moved on (so a concurrent writer of the same order loses, as with ``save_all``); its
+        other columns, ``updated_at`` too, stay as stored. Return the orders that lost.
+        """
+        ...
+
     async def add_absent(self, orders: Sequence[Order]) -> OrderList:
         """Insert, with their events, the orders whose keys no stored order holds; return those.
 
@@ -339,6 +369,12 @@ class LoginStateRepository(Protocol):
 class FillRepository(Protocol):
     async def add_new(self, fills: list[Fill]) -> list[Fill]:
         """Store the fills whose trade id the account has not stored yet; return those."""
+        ...
+
+    async def known_trade_ids(
+        self, account_id: AccountId, trade_ids: Collection[TradeId]
+    ) -> set[TradeId]:
+        """Return those of ``trade_ids`` that the account's ledger holds."""
         ...
 
     async def for_order(self, order_id: OrderId) -> list[Fill]:

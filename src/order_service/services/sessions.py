@@ -7,12 +7,20 @@ again. That rule lives here, once, around whatever broker ``bootstrap`` builds, 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import (
+    FillReport,
+    HoldingReport,
+    OrderBook,
+    OrderStatusReport,
+    PositionReport,
+    QuoteReport,
+    SegmentMargins,
+)
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError
 from order_service.services.ports import Broker, BrokerSession, SessionGrant
@@ -75,6 +83,17 @@ class SessionExpiry:
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._watched(session, self.inner.margins(session))
+
+    async def positions(self, session: BrokerSession) -> list[PositionReport]:
+        return await self._watched(session, self.inner.positions(session))
+
+    async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
+        return await self._watched(session, self.inner.holdings(session))
+
+    async def quotes(
+        self, session: BrokerSession, instruments: Sequence[str]
+    ) -> dict[str, QuoteReport]:
+        return await self._watched(session, self.inner.quotes(session, instruments))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -1,11 +1,14 @@
 """Keep the fill ledger in step with the broker's trade book, and orders with their fills.
 
-One pass reads the trade book and the order book once, loads our orders for the traded broker
-ids and their ledgers in a few queries, works out each order's new fills and totals with the
-domain (``record_fills``), and writes it all in one transaction: the orders first (one bulk
-update keeping each row's version check), then the fills of the orders written (one
-insert-if-new by account and trade id). An order another writer changed meanwhile is redone
-on its own. An order placed outside the service is recorded with its fills.
+One pass reads the trade book and drops the trades the ledger holds (one lookup by trade id):
+when none is new, that is the whole pass, and the order book is not read. Otherwise it reads
+the order book once, loads our orders for the new trades' broker ids and their ledgers in a
+few queries, works out each order's new fills and totals with the domain (``record_fills``),
+and writes it all in one transaction: the orders whose totals moved first (one bulk update
+keeping each row's version check), then the fills (one insert-if-new by account and trade id),
+then the events of the orders that already held their fills' totals (the order book reported
+them first), whose rows are left as they are. An order another writer changed meanwhile is
+redone on its own. An order placed outside the service is recorded with its fills.
 
 Drift (``order_service_reconciliation_drift_total{kind}``): ``fill_missed`` a fill the ledger
 lacked (``OrderFillRecorded``); ``fill`` an order whose fills do not add up to the order
@@ -83,6 +86,7 @@ class _OrderFills:
     reports: list[FillReport]
     book_filled: int
     new: list[Fill] = field(default_factory=list)
+    moved: bool = False  # the fills moved the order's totals: its row is rewritten
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +133,7 @@ class TradeSyncService:
             session = session_for(account, self._clock.now())
         except AuthenticationError:
             return TradeSyncResult()
-        trades = await self._broker.trades(session)
+        trades = await self._unrecorded(account_id, await self._broker.trades(session))
         if not trades:
             return TradeSyncResult()
         # The book says which order a broker id is (its tag) and how much of it is filled.
@@ -143,6 +147,16 @@ class TradeSyncService:
             result.recorded += recorded
             result.drifted += int(totals.quantity != lost.book_filled)
         return result
+
+    async def _unrecorded(
+        self, account_id: AccountId, trades: list[FillReport]
+    ) -> list[FillReport]:
+        """Return the trades whose trade id the account's ledger does not hold."""
+        if not trades:
+            return []
+        async with self._uow() as uow:
+            known = await uow.fills.known_trade_ids(account_id, {t.trade_id for t in trades})
+        return [trade for trade in trades if trade.trade_id not in known]
 
     async def _plan(
         self, account_id: AccountId, books: _Books, result: TradeSyncResult
@@ -186,14 +200,18 @@ class TradeSyncService:
             recorded = {
                 o.order_id for o in await uow.orders.add_absent([e.order for e in external])
             }
-            lost = {o.order_id for o in await uow.orders.save_all([p.order for p in ours])}
+            moved = [p.order for p in ours if p.moved]
+            lost = {o.order_id for o in await uow.orders.save_all(moved)}
+            unmoved = [p.order for p in ours if not p.moved]
+            lost |= {o.order_id for o in await uow.orders.save_events(unmoved)}
             written = [p for p in ours if p.order.order_id not in lost]
-            written += [e for e in external if e.order.order_id in recorded]
             fills = [fill for pending in written for fill in pending.new]
+            fills += [fill for e in external if e.order.order_id in recorded for fill in e.new]
             stored = await uow.fills.add_new(fills)
             if len(stored) != len(fills):
-                # Whoever stores a fill also writes its order, so the version check above
-                # should have stopped us: store nothing rather than claim another's fills.
+                # Whoever stores a fill also moves its order's version on, so the version
+                # checks above should have stopped us: store nothing rather than claim
+                # another's fills.
                 raise Conflict("fills were stored concurrently; retry", retryable=True)
             await uow.commit()
         result.recorded += len(stored)
@@ -285,7 +303,10 @@ def _applied(
             known.add(report.trade_id)
             pending.new.append(Fill.of(pending.order, report, FillSource.TRADES, at))
     combined = [*ledger, *pending.new]
-    record_fills(pending.order, pending.new, combined, pending.book_filled, at)
+    order = pending.order
+    before = (order.filled_quantity, order.average_price)
+    record_fills(order, pending.new, combined, pending.book_filled, at)
+    pending.moved = (order.filled_quantity, order.average_price) != before
     result.drifted += int(FillTotals.of(combined).quantity != pending.book_filled)
     return pending
 

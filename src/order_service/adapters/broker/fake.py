@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,8 +14,11 @@ from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import (
     FillReport,
+    HoldingReport,
     OrderBook,
     OrderStatusReport,
+    PositionReport,
+    QuoteReport,
     SegmentMargins,
     TradeId,
 )
@@ -42,6 +45,9 @@ class FakeBroker:
         self._trade_ids = itertools.count(1)
         self._requests: dict[BrokerOrderId, OrderRequest] = {}
         self.trade_book: list[FillReport] = []
+        self.position_book: list[PositionReport] = []
+        self.holding_book: list[HoldingReport] = []
+        self.marks: dict[str, QuoteReport] = {}  # by "EXCHANGE:SYMBOL"
         # Book rows the broker sends malformed (``spoil``): left out of the book, named aside.
         self.spoiled: set[BrokerOrderId] = set()
         self.tokens: dict[str, str] = {}
@@ -139,6 +145,20 @@ class FakeBroker:
         self._raise(self._enter("margins"))
         cash = {"cash": Decimal("1000000"), "opening_balance": Decimal("1000000")}
         return [SegmentMargins("equity", True, Decimal("1000000"), cash, {"debits": Decimal(0)})]
+
+    async def positions(self, session: BrokerSession) -> list[PositionReport]:
+        self._raise(self._enter("positions"))
+        return list(self.position_book)
+
+    async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
+        self._raise(self._enter("holdings"))
+        return list(self.holding_book)
+
+    async def quotes(
+        self, session: BrokerSession, instruments: Sequence[str]
+    ) -> dict[str, QuoteReport]:
+        self._raise(self._enter("quotes"))
+        return {key: self.marks[key] for key in instruments if key in self.marks}
 
     async def close(self) -> None:
         self.calls["close"] += 1

@@ -11,7 +11,7 @@ import asyncio
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -36,9 +36,22 @@ from order_service.adapters.broker.parsing import (
     order_book,
     segment_margins,
 )
+from order_service.adapters.broker.portfolio_parsing import (
+    holding_reports,
+    position_reports,
+    quote_reports,
+)
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
-from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, SegmentMargins
+from order_service.domain.reports import (
+    FillReport,
+    HoldingReport,
+    OrderBook,
+    OrderStatusReport,
+    PositionReport,
+    QuoteReport,
+    SegmentMargins,
+)
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError, DataFormatError, OrderServiceError
 from order_service.observability.logging import get_logger
@@ -179,6 +192,24 @@ class KiteBroker:
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         data = await self._call("margins", False, self._client(session).margins)
         return segment_margins(data)
+
+    async def positions(self, session: BrokerSession) -> list[PositionReport]:
+        data = await self._call(
+            "positions", False, self._client(session)._get, "portfolio.positions"
+        )
+        return position_reports(data)
+
+    async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
+        rows = await self._call("holdings", False, self._client(session)._get, "portfolio.holdings")
+        return holding_reports(rows)
+
+    async def quotes(
+        self, session: BrokerSession, instruments: Sequence[str]
+    ) -> dict[str, QuoteReport]:
+        if not instruments:
+            return {}
+        data = await self._call("quotes", False, self._client(session).ohlc, list(instruments))
+        return quote_reports(data)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -39,6 +39,15 @@ class SqlFillRepository(SqlRepository):
         stored = {(row["account_id"], row["trade_id"]) for row in await self._all(statement)}
         return [fill for fill in unique if (fill.account_id, fill.trade_id) in stored]
 
+    async def known_trade_ids(
+        self, account_id: AccountId, trade_ids: Collection[TradeId]
+    ) -> set[TradeId]:
+        if not trade_ids:
+            return set()
+        key = among(self._runner.dialect_name, fills.c.trade_id, trade_ids)
+        statement = select(fills.c.trade_id).where(fills.c.account_id == account_id, key)
+        return {TradeId(row["trade_id"]) for row in await self._all(statement)}
+
     async def for_order(self, order_id: OrderId) -> list[Fill]:
         statement = select(fills).where(fills.c.order_id == order_id).order_by(fills.c.sequence)
         return _fills(await self._all(statement))

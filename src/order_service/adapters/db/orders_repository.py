@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Insert,
     Integer,
@@ -185,15 +187,28 @@ class SqlOrderRepository(SqlRepository):
         ``save`` would have refused with ``StaleWrite``); the others and their events are
         written and their versions move on.
         """
+        return await self._save_each(changed, _REWRITTEN, _reconciled_values)
+
+    async def _save_each(
+        self,
+        changed: Sequence[Order],
+        columns: Sequence[Column[Any]],
+        values: Callable[[Order], Values],
+    ) -> builtins.list[Order]:
+        """Write ``columns`` of each order still at the version it was read at, and its events;
+        return the orders that lost that race."""
         if not changed:
             return []
-        rows = [_reconciled_values(o) for o in changed]
-        written = {row["order_id"] for row in await self._all(self._update_all(rows))}
+        rows = [values(o) for o in changed]
+        written = {row["order_id"] for row in await self._all(self._update_all(rows, columns))}
         await self._insert_events(o for o in changed if o.order_id in written)
         for order in changed:
             if order.order_id in written:
                 order.version += 1
         return [o for o in changed if o.order_id not in written]
+
+    async def save_events(self, changed: Sequence[Order]) -> builtins.list[Order]:
+        return await self._save_each(changed, [], _version_values)
 
     async def add_absent(self, new: Sequence[Order]) -> builtins.list[Order]:
         """Insert the orders whose keys no stored order holds; return those, events stored.
@@ -243,11 +258,11 @@ class SqlOrderRepository(SqlRepository):
         chosen = select(*(source.c[name] for name in names)).order_by(source.c.position)
         await self._execute(insert(order_events).from_select(names, chosen))
 
-    def _update_all(self, rows: builtins.list[Values]) -> Update:
+    def _update_all(self, rows: builtins.list[Values], columns: Sequence[Column[Any]]) -> Update:
         fields: builtins.list[Field] = [
             ("order_id", ULID),
             ("match_version", Integer()),
-            *fields_of(*_REWRITTEN),
+            *fields_of(*columns),
         ]
         source = json_rows(self._runner.dialect_name, fields, rows)
         return (
@@ -257,7 +272,7 @@ class SqlOrderRepository(SqlRepository):
                 orders.c.version == source.c.match_version,
             )
             .values(
-                {**{c.name: source.c[c.name] for c in _REWRITTEN}, "version": orders.c.version + 1}
+                {**{c.name: source.c[c.name] for c in columns}, "version": orders.c.version + 1}
             )
             .returning(orders.c.order_id)
         )
@@ -271,6 +286,10 @@ class SqlOrderRepository(SqlRepository):
         )
         statement = insert_or_ignore_from(self._runner.dialect_name, orders, names, chosen)
         return statement.returning(orders.c.order_id)
+
+
+def _version_values(order: Order) -> Values:
+    return {"order_id": order.order_id, "match_version": order.version}
 
 
 def _reconciled_values(order: Order) -> Values:
