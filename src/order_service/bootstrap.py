@@ -16,10 +16,12 @@ from order_service.errors import ServiceUnavailableError
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
+from order_service.services.books import BooksService
 from order_service.services.fencing import fence_raiser
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
+from order_service.services.marks import MarkBoard
 from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ownership import Ownership, OwnEveryAccount
@@ -73,6 +75,7 @@ class Services:
     users: UserService
     reconcile: ReconcileService
     trades: TradeSyncService
+    books: BooksService
     startup: StartupReconciliation
     postbacks: PostbackService
     order_updates: OrderUpdateService
@@ -177,6 +180,7 @@ def _services(
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
         trades=trades,
+        books=_books(settings, uow_factory, broker, clock),
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
@@ -191,6 +195,17 @@ def _services(
         ownership=coordination.ownership,
         leases=coordination.leases,
     )
+
+
+def _books(
+    settings: Settings, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock
+) -> BooksService:
+    from order_service.adapters.charges_file import load_charge_schedules
+
+    directory = Path(settings.charges_dir) if settings.charges_dir else None
+    marks = MarkBoard(broker, clock, settings.quote_cache_seconds)
+    schedules = load_charge_schedules(directory)
+    return BooksService(uow_factory, broker, clock, schedules, marks, settings.books_max_days)
 
 
 # A placement may send twice (one retry after a token reload), each send bounded by the SDK's

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     trade_sync_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     # Orders changed this recently have their fills synced even once they are settled.
     trade_sync_recent_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # Books: how long a quote marks positions before it is read again (Kite allows one quote
+    # request a second), the longest date range a P&L or trades query may span (a tax year
+    # fits), and how often the broker's positions are compared with ours.
+    quote_cache_seconds: Annotated[float, Field(gt=0)] = 5.0
+    books_max_days: Annotated[int, Field(ge=1, le=3660)] = 400
+    position_sync_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # A directory of charge schedules (one TOML file each) replacing the packaged ones.
+    charges_dir: str | None = None
     # How long a placement waits for an account's startup reconciliation before it is refused.
     reconcile_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 3.0
     log_level: str = "INFO"

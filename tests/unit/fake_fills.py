@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.reports import TradeId
 from order_service.errors import Conflict
+from order_service.services.ports import FillPage
 from tests.unit.fake_store import CONFLICT, Change, FakeRepository, FakeStore
 
 
@@ -41,6 +43,20 @@ class FakeFillRepository(FakeRepository):
         wanted = set(order_ids)
         return [fill for fill in self._view().fills if fill.order_id in wanted]
 
+    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
+        wanted = set(account_ids)
+        return [f for f in self._view().fills if f.account_id in wanted and _at(f) < before]
+
+    async def page(self, wanted: FillPage) -> list[Fill]:
+        found = [
+            f
+            for f in self._view().fills
+            if f.account_id in wanted.account_ids
+            and wanted.start <= _at(f) < wanted.end
+            and (wanted.after is None or (f.sequence or 0) > wanted.after)
+        ]
+        return found[: wanted.limit]
+
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100
     ) -> list[Fill]:
@@ -50,6 +66,10 @@ class FakeFillRepository(FakeRepository):
             if fill.account_id == account_id and (after is None or (fill.sequence or 0) > after)
         ]
         return mine[:limit]
+
+
+def _at(fill: Fill) -> datetime:
+    return fill.report.exchange_timestamp or fill.recorded_at
 
 
 def _inserting(fill: Fill) -> Change:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
+from order_service.domain.account_events import AccountEvent
 from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
@@ -366,6 +367,17 @@ class LoginStateRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FillPage:
+    """A page of fills: these accounts', executed in [start, end), after the sequence ``after``."""
+
+    account_ids: frozenset[AccountId]
+    start: datetime
+    end: datetime
+    after: int | None = None
+    limit: int = 100
+
+
 class FillRepository(Protocol):
     async def add_new(self, fills: list[Fill]) -> list[Fill]:
         """Store the fills whose trade id the account has not stored yet; return those."""
@@ -391,6 +403,28 @@ class FillRepository(Protocol):
         """Return a page of the account's fills, by sequence, after the sequence ``after``."""
         ...
 
+    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
+        """Return every fill of these accounts executed before ``before``, by sequence.
+
+        A fill's instant is the exchange's time, or when we recorded it if the exchange gave
+        none.
+        """
+        ...
+
+    async def page(self, wanted: FillPage) -> list[Fill]:
+        """Return the fills ``wanted`` names, by sequence: a keyset page for a long range."""
+        ...
+
+
+class AccountEventRepository(Protocol):
+    async def add(self, event: AccountEvent) -> None:
+        """Append the event to the account's log (its sequence is assigned on storing)."""
+        ...
+
+    async def recent(self, account_id: AccountId, name: str, limit: int) -> list[AccountEvent]:
+        """Return the account's newest ``limit`` events called ``name``, newest first."""
+        ...
+
 
 class UnitOfWork(Protocol):
     orders: OrderRepository
@@ -399,6 +433,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     login_states: LoginStateRepository
     fills: FillRepository
+    account_events: AccountEventRepository
 
     async def __aenter__(self) -> Self: ...
 

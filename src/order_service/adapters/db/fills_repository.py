@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
-from sqlalchemy import RowMapping, select, true
+from sqlalchemy import ColumnElement, RowMapping, func, select, true
 
 from order_service.adapters.db.bulk import among, fields_of, insert_or_ignore_from, json_rows
 from order_service.adapters.db.mapping import Values
@@ -14,6 +15,7 @@ from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
 from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.values import TransactionType
+from order_service.services.ports import FillPage
 
 
 class SqlFillRepository(SqlRepository):
@@ -68,7 +70,31 @@ class SqlFillRepository(SqlRepository):
         statement = statement.order_by(fills.c.sequence).limit(limit)
         return _fills(await self._all(statement))
 
+    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
+        if not account_ids:
+            return []
+        statement = select(fills).where(self._accounts(account_ids), before > _EXECUTED_AT)
+        return _fills(await self._all(statement.order_by(fills.c.sequence)))
 
+    async def page(self, wanted: FillPage) -> list[Fill]:
+        if not wanted.account_ids:
+            return []
+        statement = select(fills).where(
+            self._accounts(wanted.account_ids),
+            wanted.start <= _EXECUTED_AT,
+            wanted.end > _EXECUTED_AT,
+        )
+        if wanted.after is not None:
+            statement = statement.where(fills.c.sequence > wanted.after)
+        statement = statement.order_by(fills.c.sequence).limit(wanted.limit)
+        return _fills(await self._all(statement))
+
+    def _accounts(self, account_ids: Collection[AccountId]) -> ColumnElement[bool]:
+        return among(self._runner.dialect_name, fills.c.account_id, account_ids)
+
+
+# When a fill was executed: the exchange's time, or ours when the exchange gave none.
+_EXECUTED_AT = func.coalesce(fills.c.exchange_timestamp, fills.c.recorded_at)
 _FILL_COLUMNS = [c for c in fills.c if c.name != "sequence"]
 _NAMES = [c.name for c in _FILL_COLUMNS]
 

@@ -19,6 +19,7 @@ from order_service.entrypoints.api.middleware import (
 from order_service.entrypoints.api.routes import (
     accounts,
     baskets,
+    books,
     keys,
     operations,
     orders,
@@ -63,6 +64,6 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
     own_parsers = frozenset(r.path for r in postbacks.router.routes if isinstance(r, APIRoute))
     app.add_middleware(StrictJsonMiddleware, own_parsers=own_parsers)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
-    for module in (orders, baskets, accounts, keys, postbacks, operations):
+    for module in (orders, baskets, accounts, keys, postbacks, operations, books):
         app.include_router(module.router)
     return app

@@ -1,0 +1,183 @@
+"""The books: positions, holdings, trades and P&L of the caller's accounts, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from order_service.domain.ids import AccountId
+from order_service.domain.pnl import PnlMethod
+from order_service.entrypoints.api.book_schemas import (
+    PNL_COLUMNS,
+    TRADE_COLUMNS,
+    HoldingOut,
+    PnlAnswer,
+    PnlOut,
+    PositionOut,
+    TradeOut,
+    TradePage,
+    trade_row,
+)
+from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from order_service.entrypoints.api.schemas import ErrorBody
+from order_service.services.books import BooksService, GroupBy, PnlQuery
+
+router = APIRouter(prefix="/api/v1", tags=["books"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429, 502, 503)
+}
+AccountParam = Annotated[str | None, Query(max_length=64)]
+From = Annotated[date | None, Query(alias="from", description="first trading day (IST)")]
+To = Annotated[date | None, Query(alias="to", description="last trading day (IST), included")]
+CHARGE_NAMES = ("brokerage", "stt", "exchange_transaction", "sebi_fee", "stamp_duty", "gst", "dp")
+
+
+@router.get("/positions", response_model=list[PositionOut], responses=ERRORS)
+async def positions(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: AccountParam = None,
+    group_by: GroupBy = GroupBy.ACCOUNT,
+    day: Annotated[date | None, Query(description="trading day (IST); today if absent")] = None,
+) -> list[PositionOut]:
+    """A day's positions as Kite shows them (``net`` and ``day``), per account or strategy."""
+    books = services.books
+    lines = await books.positions(principal, _account(account_id), group_by, day or books.today())
+    return [PositionOut.of(line) for line in lines]
+
+
+@router.get("/holdings", response_model=list[HoldingOut], responses=ERRORS)
+async def holdings(
+    services: ServicesDep, principal: PrincipalDep, account_id: AccountParam = None
+) -> list[HoldingOut]:
+    """The broker's holdings, with the quantity each strategy's delivery fills left in them."""
+    lines = await services.books.holdings(principal, _account(account_id))
+    return [HoldingOut.of(line) for line in lines]
+
+
+@router.get("/trades", response_model=TradePage, responses=ERRORS)
+async def trades(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: AccountParam = None,
+    start: From = None,
+    end: To = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> TradePage:
+    """The fill ledger, by sequence; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    books = services.books
+    first, last = _days(books, start, end)
+    found = await books.trades(principal, _account(account_id), first, last, cursor, limit)
+    next_cursor = found[-1].sequence if len(found) == limit else None
+    return TradePage(items=[TradeOut.of(fill) for fill in found], next_cursor=next_cursor)
+
+
+@router.get("/trades.csv", response_class=StreamingResponse, responses=ERRORS)
+async def trades_csv(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: AccountParam = None,
+    start: From = None,
+    end: To = None,
+) -> StreamingResponse:
+    """The range's fills as CSV, streamed page by page."""
+    books = services.books
+    first, last = _days(books, start, end)
+    pages = books.stream_trades(principal, _account(account_id), first, last)
+    rows = _trade_lines(pages, await anext(pages, None))  # refusals answer before the stream
+    return _csv_response(rows, f"trades-{first}-{last}.csv")
+
+
+@router.get("/pnl", response_model=PnlAnswer, responses=ERRORS)
+async def pnl(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: AccountParam = None,
+    group_by: GroupBy = GroupBy.ACCOUNT,
+    method: PnlMethod = PnlMethod.AVERAGE,
+    start: From = None,
+    end: To = None,
+) -> PnlAnswer:
+    """Realised and unrealised P&L, each charge by name, total charges and net."""
+    query = _pnl_query(services.books, account_id, group_by, method, start, end)
+    lines = await services.books.pnl(principal, query)
+    return PnlAnswer(
+        method=method.value,
+        group_by=group_by.value,
+        from_date=str(query.start),
+        to_date=str(query.end),
+        items=[PnlOut.of(line) for line in lines],
+    )
+
+
+@router.get("/pnl.csv", response_class=StreamingResponse, responses=ERRORS)
+async def pnl_csv(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    account_id: AccountParam = None,
+    group_by: GroupBy = GroupBy.ACCOUNT,
+    method: PnlMethod = PnlMethod.AVERAGE,
+    start: From = None,
+    end: To = None,
+) -> StreamingResponse:
+    """The P&L answer as CSV: one row per account or strategy, one column per charge."""
+    query = _pnl_query(services.books, account_id, group_by, method, start, end)
+    lines = [PnlOut.of(line) for line in await services.books.pnl(principal, query)]
+    return _csv_response(_pnl_lines(lines), f"pnl-{query.start}-{query.end}.csv")
+
+
+def _account(account_id: str | None) -> AccountId | None:
+    return AccountId(account_id) if account_id else None
+
+
+def _days(books: BooksService, start: date | None, end: date | None) -> tuple[date, date]:
+    """Default to today (IST); one bound alone means that one day."""
+    last = end or start or books.today()
+    return start or last, last
+
+
+def _pnl_query(
+    books: BooksService,
+    account_id: str | None,
+    group_by: GroupBy,
+    method: PnlMethod,
+    start: date | None,
+    end: date | None,
+) -> PnlQuery:
+    first, last = _days(books, start, end)
+    return PnlQuery(_account(account_id), group_by, method, first, last)
+
+
+async def _trade_lines(
+    pages: AsyncIterator[list[Any]], first: list[Any] | None
+) -> AsyncIterator[str]:
+    yield _line(TRADE_COLUMNS)
+    page = first
+    while page:
+        yield "".join(_line(trade_row(fill).values()) for fill in page)
+        page = await anext(pages, None)
+
+
+async def _pnl_lines(lines: list[PnlOut]) -> AsyncIterator[str]:
+    yield _line((*PNL_COLUMNS, *CHARGE_NAMES, "net"))
+    for line in lines:
+        head = [getattr(line, name) for name in PNL_COLUMNS]
+        yield _line((*head, *(line.charges[name] for name in CHARGE_NAMES), line.net))
+
+
+def _line(values: Iterable[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+def _csv_response(rows: AsyncIterator[str], filename: str) -> StreamingResponse:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)

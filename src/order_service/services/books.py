@@ -1,0 +1,287 @@
+"""The books: positions, holdings, trades and P&L of the caller's accounts, from the fill ledger.
+
+Every figure is computed from our fills (``domain.position``, ``domain.pnl``,
+``domain.charges``); the broker is read only for what the ledger cannot know: the marks (its
+quotes, within the quote budget, cached a few seconds) and its holdings. An account's view is
+computed from all its fills together (average-price P&L does not add up across strategies);
+a strategy's from that strategy's fills alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from order_service.domain.account import Account, AccountScope, Principal
+from order_service.domain.charges import Charges, ChargeSchedules
+from order_service.domain.fill import Fill
+from order_service.domain.ids import AccountId, StrategyId
+from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
+from order_service.domain.position import IST, PositionPair, position_book, trade_date
+from order_service.domain.reports import HoldingReport
+from order_service.errors import ValidationError
+from order_service.services.access import session_for, visible_account
+from order_service.services.book_charges import charges_by_group
+from order_service.services.marks import MarkBoard
+from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
+
+PAGE = 1000  # fills per read when a range is streamed
+
+
+class GroupBy(StrEnum):
+    ACCOUNT = "account"
+    STRATEGY = "strategy"
+    PORTFOLIO = "portfolio"
+
+
+@dataclass(frozen=True, slots=True)
+class BookKey:
+    """Whose figures: an account's, or one of its strategies' (``strategy_id`` set)."""
+
+    account_id: AccountId
+    strategy_id: StrategyId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLine:
+    key: BookKey
+    pair: PositionPair
+
+
+@dataclass(frozen=True, slots=True)
+class PnlLine:
+    key: BookKey
+    figures: PnlFigures
+    charges: Charges
+
+    @property
+    def net(self) -> Decimal:
+        return self.figures.gross - self.charges.total
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingLine:
+    account_id: AccountId
+    holding: HoldingReport
+    by_strategy: dict[StrategyId, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PnlQuery:
+    account_id: AccountId | None
+    group_by: GroupBy
+    method: PnlMethod
+    start: date
+    end: date
+
+
+# An instrument's position of one book key: (key, exchange, tradingsymbol, product).
+InstrumentKey = tuple[BookKey, str, str, str]
+
+
+class BooksService:
+    """Read-only use cases over the fill ledger."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        schedules: ChargeSchedules,
+        marks: MarkBoard,
+        max_days: int,
+    ) -> None:
+        self._uow = uow_factory
+        self._broker = broker
+        self._clock = clock
+        self._schedules = schedules
+        self._marks = marks
+        self._max_days = max_days
+
+    def today(self) -> date:
+        return self._clock.now().astimezone(IST).date()
+
+    async def positions(
+        self, principal: Principal, account_id: AccountId | None, group_by: GroupBy, day: date
+    ) -> list[PositionLine]:
+        """Return a day's positions (Kite's net and day views) per account or strategy."""
+        _no_portfolios(group_by)
+        accounts = await self._accounts(principal, account_id)
+        fills = await self._history(accounts, day)
+        marks = await self._marks.board(accounts, fills)
+        book = position_book(fills, day, _instrument_key(group_by), marks)
+        lines = [PositionLine(key[0], pair) for key, pair in book.items()]
+        return sorted(lines, key=_position_order)
+
+    async def pnl(self, principal: Principal, query: PnlQuery) -> list[PnlLine]:
+        """Return realised, unrealised, charges by name and net per account or strategy."""
+        _no_portfolios(query.group_by)
+        _check_range(query.start, query.end, self._max_days)
+        accounts = await self._accounts(principal, query.account_id)
+        fills = await self._history(accounts, query.end)
+        marks = await self._marks.board(accounts, fills)
+        group = _instrument_key(query.group_by)
+        figures = pnl(fills, query.method, query.start, query.end, group, marks)
+        in_range = [f for f in fills if query.start <= trade_date(f) <= query.end]
+        charges = charges_by_group(self._schedules, in_range, lambda f: group(f)[0])
+        return _pnl_lines(figures, charges)
+
+    async def holdings(
+        self, principal: Principal, account_id: AccountId | None
+    ) -> list[HoldingLine]:
+        """Return each account's holdings as the broker reports them, attributed by our fills."""
+        accounts = await self._accounts(principal, account_id)
+        fills = await self._history(accounts, self.today() - timedelta(days=1))
+        lines: list[HoldingLine] = []
+        for account in accounts:
+            session = session_for(account, self._clock.now())
+            for holding in await self._broker.holdings(session):
+                owned = _delivered(fills, account.account_id, holding)
+                lines.append(HoldingLine(account.account_id, holding, owned))
+        return lines
+
+    async def trades(
+        self,
+        principal: Principal,
+        account_id: AccountId | None,
+        start: date,
+        end: date,
+        after: int | None,
+        limit: int,
+    ) -> list[Fill]:
+        """Return one page of the fills executed on the days [start, end], by sequence."""
+        _check_range(start, end, self._max_days)
+        accounts = await self._accounts(principal, account_id)
+        wanted = _page(accounts, start, end, after, limit)
+        async with self._uow() as uow:
+            return await uow.fills.page(wanted)
+
+    async def stream_trades(
+        self, principal: Principal, account_id: AccountId | None, start: date, end: date
+    ) -> AsyncIterator[list[Fill]]:
+        """Yield the range's fills page by page (a tax year never sits in memory at once)."""
+        _check_range(start, end, self._max_days)
+        accounts = await self._accounts(principal, account_id)
+        after: int | None = None
+        while True:
+            async with self._uow() as uow:
+                page = await uow.fills.page(_page(accounts, start, end, after, PAGE))
+            if not page:
+                return
+            yield page
+            after = page[-1].sequence
+
+    async def _accounts(self, principal: Principal, account_id: AccountId | None) -> list[Account]:
+        async with self._uow() as uow:
+            if account_id is not None:
+                return [await visible_account(uow, principal, account_id)]
+            found = await uow.accounts.list(AccountScope.of(principal))
+        return [account for account in found if not account.is_removed]
+
+    async def _history(self, accounts: Sequence[Account], last_day: date) -> list[Fill]:
+        before = _start_of(last_day + timedelta(days=1))
+        async with self._uow() as uow:
+            return await uow.fills.history([a.account_id for a in accounts], before)
+
+
+def _instrument_key(group_by: GroupBy) -> Callable[[Fill], InstrumentKey]:
+    if group_by is GroupBy.STRATEGY:
+
+        def by_strategy(fill: Fill) -> InstrumentKey:
+            report = fill.report
+            key = BookKey(fill.account_id, fill.strategy_id)
+            return key, report.exchange, report.tradingsymbol, report.product
+
+        return by_strategy
+
+    def by_account(fill: Fill) -> InstrumentKey:
+        report = fill.report
+        return BookKey(fill.account_id), report.exchange, report.tradingsymbol, report.product
+
+    return by_account
+
+
+def _pnl_lines(
+    figures: dict[InstrumentKey, PnlFigures], charges: dict[BookKey, Charges]
+) -> list[PnlLine]:
+    """Sum the instruments' figures per book key (instruments add up; a key's own do not)."""
+    totals: dict[BookKey, PnlFigures] = {}
+    for (key, *_), figure in figures.items():
+        held = totals.get(key)
+        totals[key] = figure if held is None else _added(held, figure)
+    keys = sorted(set(totals) | set(charges), key=_key_order)
+    return [PnlLine(key, totals.get(key, _NOTHING), charges.get(key, Charges.ZERO)) for key in keys]
+
+
+def _added(left: PnlFigures, right: PnlFigures) -> PnlFigures:
+    return PnlFigures(
+        realised=left.realised + right.realised,
+        unrealised=left.unrealised + right.unrealised,
+        open_quantity=left.open_quantity + right.open_quantity,
+        mark=None,  # the marks of several instruments: each instrument's is in its position
+    )
+
+
+def _delivered(
+    fills: Sequence[Fill], account_id: AccountId, holding: HoldingReport
+) -> dict[StrategyId, int]:
+    """Return, per strategy, the delivery quantity our CNC fills left in this holding."""
+    owned: dict[StrategyId, int] = {}
+    for fill in fills:
+        report = fill.report
+        if (
+            fill.account_id == account_id
+            and report.product == "CNC"
+            and (report.exchange, report.tradingsymbol) == (holding.exchange, holding.tradingsymbol)
+        ):
+            signed = report.quantity if report.transaction_type.value == "BUY" else -report.quantity
+            owned[fill.strategy_id] = owned.get(fill.strategy_id, 0) + signed
+    return {strategy: quantity for strategy, quantity in owned.items() if quantity}
+
+
+def _page(
+    accounts: Sequence[Account], start: date, end: date, after: int | None, limit: int
+) -> FillPage:
+    ids = frozenset(a.account_id for a in accounts)
+    return FillPage(ids, _start_of(start), _start_of(end + timedelta(days=1)), after, limit)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=IST)
+
+
+def _check_range(start: date, end: date, max_days: int) -> None:
+    if start > end:
+        raise ValidationError(
+            "from is after to", field="from", details={"from": str(start), "to": str(end)}
+        )
+    if (end - start).days + 1 > max_days:
+        raise ValidationError(
+            f"the range is longer than {max_days} days; ask for a shorter one",
+            field="to",
+            details={"max_days": max_days},
+        )
+
+
+def _no_portfolios(group_by: GroupBy) -> None:
+    if group_by is GroupBy.PORTFOLIO:
+        raise ValidationError(
+            "group_by=portfolio needs portfolios, which this service does not have yet;"
+            " use account or strategy",
+            field="group_by",
+        )
+
+
+def _key_order(key: BookKey) -> tuple[str, str]:
+    return key.account_id, key.strategy_id or ""
+
+
+def _position_order(line: PositionLine) -> tuple[str, str, str, str, str]:
+    view = line.pair.net
+    return (*_key_order(line.key), view.exchange, view.tradingsymbol, view.product)
+
+
+_NOTHING = PnlFigures(realised=Decimal(0), unrealised=Decimal(0), open_quantity=0, mark=None)

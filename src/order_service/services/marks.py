@@ -1,0 +1,67 @@
+"""Marks for the books: the broker's quotes within the quote budget, cached, else the last fill.
+
+One ``ohlc`` read per account per refresh covers every instrument that account's fills name
+(Kite allows one quote request a second per API key: the gateway's ``QUOTES`` bucket paces
+it). A quote younger than ``ttl_seconds`` is served from the cache; a refusal (budget, session,
+broker down, a malformed reply) leaves that instrument to the domain's fallback, the last fill
+price, and the answer says which it used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from order_service.domain.account import Account
+from order_service.domain.fill import Fill
+from order_service.domain.position import Mark, MarkSource
+from order_service.domain.reports import QuoteReport
+from order_service.errors import BROKER_REFUSALS, AuthenticationError, DataFormatError
+from order_service.services.access import session_for
+from order_service.services.ports import Broker, Clock
+
+MarkLookup = Callable[[str, str], Mark | None]
+_UNQUOTED: tuple[type[Exception], ...] = (*BROKER_REFUSALS, AuthenticationError, DataFormatError)
+
+
+class MarkBoard:
+    """Quotes by ``EXCHANGE:SYMBOL``, each kept ``ttl_seconds``."""
+
+    def __init__(self, broker: Broker, clock: Clock, ttl_seconds: float) -> None:
+        self._broker = broker
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._quotes: dict[str, tuple[float, QuoteReport]] = {}
+
+    async def board(self, accounts: Sequence[Account], fills: Sequence[Fill]) -> MarkLookup:
+        """Return the marks of the instruments these fills name, quoting what is stale."""
+        wanted: dict[str, set[str]] = {}
+        for fill in fills:
+            name = f"{fill.report.exchange}:{fill.report.tradingsymbol}"
+            wanted.setdefault(fill.account_id, set()).add(name)
+        for account in accounts:
+            stale = sorted(n for n in wanted.get(account.account_id, ()) if not self._fresh(n))
+            if stale:
+                await self._refresh(account, stale)
+        return self._lookup
+
+    def _fresh(self, name: str) -> bool:
+        held = self._quotes.get(name)
+        return held is not None and time.monotonic() - held[0] < self._ttl
+
+    async def _refresh(self, account: Account, names: list[str]) -> None:
+        try:
+            session = session_for(account, self._clock.now())
+            quotes = await self._broker.quotes(session, names)
+        except _UNQUOTED:
+            return  # the last fill marks these instruments
+        now = time.monotonic()
+        for name, quote in quotes.items():
+            self._quotes[name] = (now, quote)
+
+    def _lookup(self, exchange: str, tradingsymbol: str) -> Mark | None:
+        held = self._quotes.get(f"{exchange}:{tradingsymbol}")
+        if held is None:
+            return None
+        quote = held[1]
+        return Mark(quote.last_price, quote.close_price, MarkSource.QUOTE)
