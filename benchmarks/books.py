@@ -1,0 +1,222 @@
+"""Books benchmark: the computation's fills per second, and ``GET /api/v1/pnl`` over a busy day.
+
+1. Computation (no database): ``--fills`` synthetic fills (one account, two strategies, 20
+   instruments across equity intraday and delivery, futures and options, executed orders of 5
+   fills each, over five trading days) through the position book, average and FIFO P&L, and
+   the charges of every executed order (``services.book_charges``). CPU is
+   ``time.process_time()`` of one thread; target (issue 10): >= 200,000 fills/s for each.
+2. The API: a migrated SQLite file (the embedded default) and the real services from
+   ``bootstrap`` with the in-memory ``FakeBroker`` (quotes included); ``--orders`` LIMIT orders
+   placed through the service, each then filled in 25 trades stored by one trade-sync pass
+   (``--orders`` x 25 fills in the day; 2,000 makes 50,000). Then ``GET /api/v1/pnl`` through
+   the ASGI app in-process (httpx), ``--repeat`` times: the first answer and the median of the
+   rest are printed. Target: < 200 ms.
+Usage: python -m benchmarks.books [--fills N] [--orders N] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from order_service.adapters.broker.fake import FakeBroker
+from order_service.adapters.charges_file import load_charge_schedules
+from order_service.adapters.db.migrate import upgrade_async
+from order_service.bootstrap import Services, bootstrap
+from order_service.config import load_settings
+from order_service.domain.account import Role
+from order_service.domain.fill import Fill, FillSource
+from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
+from order_service.domain.order import OrderRequest
+from order_service.domain.pnl import PnlMethod, pnl
+from order_service.domain.position import IST, position_book
+from order_service.domain.reports import FillReport, QuoteReport, TradeId
+from order_service.domain.values import Exchange, OrderType, Product, TransactionType
+from order_service.entrypoints.api.app import create_app
+from order_service.observability.logging import configure_logging
+from order_service.services.book_charges import charges_by_group
+
+TARGET_FILLS_PER_SECOND = 200_000
+TARGET_PNL_SECONDS = 0.2
+ACCOUNT = AccountId("BOOKS1")
+FILLS_PER_ORDER = 25
+START = datetime(2026, 11, 23, 9, 30, tzinfo=IST)  # a Monday
+INSTRUMENTS = (
+    *(("NSE", symbol, "MIS") for symbol in ("INFY", "TCS", "SBIN", "RELIANCE", "HDFCBANK")),
+    *(("NSE", symbol, "CNC") for symbol in ("ITC", "LT", "WIPRO", "AXISBANK", "KOTAKBANK")),
+    *(("NFO", f"NIFTY26DEC{strike}CE", "NRML") for strike in (26000, 26100, 26200, 26300, 26400)),
+    *(("NFO", f"{name}26DECFUT", "NRML") for name in ("NIFTY", "BANKNIFTY", "FINNIFTY", "A", "B")),
+)
+
+
+def synthetic_fills(count: int) -> list[Fill]:
+    """Fills of executed orders of 5, alternating sides, prices drifting around 1,000."""
+    strategies = (StrategyId("S" * 26), StrategyId("T" * 26))
+    fills: list[Fill] = []
+    for index in range(count):
+        order = index // 5
+        exchange, symbol, product = INSTRUMENTS[order % len(INSTRUMENTS)]
+        at = START + timedelta(days=(index * 5) // count, seconds=index % 20_000)
+        side = TransactionType.BUY if order % 2 == 0 else TransactionType.SELL
+        price = Decimal(1000 + (index % 97)) + Decimal(index % 20) / 20
+        report = FillReport(
+            TradeId(f"T{index:09d}"),
+            BrokerOrderId(f"B{order:09d}"),
+            exchange,
+            symbol,
+            product,
+            side,
+            1 + index % 3,
+            price,
+            at,
+        )
+        fills.append(
+            Fill(
+                ACCOUNT,
+                OrderId(f"{order:026d}"),
+                strategies[order % 2],
+                report,
+                FillSource.TRADES,
+                at,
+                index,
+            )
+        )
+    return fills
+
+
+def _by_strategy(fill: Fill) -> tuple[str, str, str, str]:
+    report = fill.report
+    return fill.strategy_id, report.exchange, report.tradingsymbol, report.product
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.process_time()
+    work()
+    return time.process_time() - started
+
+
+def computation(count: int) -> dict[str, float]:
+    """Fills per second of each computation over ``count`` fills."""
+    fills = synthetic_fills(count)
+    schedules = load_charge_schedules()
+    first = fills[0].report.exchange_timestamp
+    last = fills[-1].report.exchange_timestamp
+    assert first is not None
+    assert last is not None
+    start, end = first.date(), last.astimezone(IST).date()
+    works: dict[str, Callable[[], object]] = {
+        "positions": lambda: position_book(fills, end, _by_strategy, _no_marks),
+        "pnl average": lambda: pnl(fills, PnlMethod.AVERAGE, start, end, _by_strategy, _no_marks),
+        "pnl fifo": lambda: pnl(fills, PnlMethod.FIFO, start, end, _by_strategy, _no_marks),
+        "charges": lambda: charges_by_group(schedules, fills, lambda f: f.strategy_id),
+    }
+    return {name: count / _timed(work) for name, work in works.items()}
+
+
+def _no_marks(exchange: str, tradingsymbol: str) -> None:
+    return None
+
+
+async def _seed(services: Services, broker: FakeBroker, orders: int) -> str:
+    user = await services.users.create_user("books", frozenset({Role.TRADER}))
+    key = await services.users.create_api_key(user.user_id)
+    await services.accounts.add_account(user, ACCOUNT, "paper", "paper-secret")
+    url = await services.logins.start(user, ACCOUNT)
+    state = url.split("state=")[1].split("&")[0]
+    await services.logins.complete(state, "request-token")
+    principal = await services.users.get_user(user.user_id)
+    for index in range(orders):
+        exchange, symbol, product = INSTRUMENTS[index % 10]  # equities: NSE LIMIT orders
+        request = OrderRequest.create(
+            account_id=ACCOUNT,
+            exchange=Exchange(exchange),
+            tradingsymbol=symbol,
+            transaction_type=TransactionType.BUY if index % 2 == 0 else TransactionType.SELL,
+            quantity=FILLS_PER_ORDER,
+            product=Product(product),
+            order_type=OrderType.LIMIT,
+            price=Decimal(1000 + index % 50),
+        )
+        placed = (await services.orders.place_order(principal, request, None)).order
+        assert placed.broker_order_id is not None
+        for _ in range(FILLS_PER_ORDER):
+            broker.fill(
+                placed.broker_order_id, broker.book[placed.broker_order_id].filled_quantity + 1
+            )
+        broker.marks[f"{exchange}:{symbol}"] = QuoteReport(
+            exchange, symbol, Decimal(1025), Decimal(1000)
+        )
+    recorded = await services.trades.sync_account(ACCOUNT)
+    assert recorded.recorded == orders * FILLS_PER_ORDER, recorded
+    return key
+
+
+async def api_pnl(orders: int, repeat: int) -> tuple[int, list[float]]:
+    with tempfile.TemporaryDirectory(prefix="order-service-books-") as var:
+        url = f"sqlite+aiosqlite:///{Path(var) / 'books.db'}"
+        await upgrade_async(url)
+        settings = load_settings(database_url=url, var_dir=var, log_level="ERROR")
+        broker = FakeBroker(_Clock())
+        services = bootstrap(settings, broker=broker, clock=_Clock())
+        try:
+            key = await _seed(services, broker, orders)
+            return await _measure(services, key, repeat)
+        finally:
+            await services.close()
+
+
+async def _measure(services: Services, key: str, repeat: int) -> tuple[int, list[float]]:
+    transport = httpx.ASGITransport(app=create_app(services))
+    headers = {"Authorization": f"Bearer {key}"}
+    timings: list[float] = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://b", headers=headers) as api:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            answer = await api.get("/api/v1/pnl", params={"account_id": ACCOUNT})
+            timings.append(time.perf_counter() - started)
+            answer.raise_for_status()
+    lines: list[dict[str, Any]] = answer.json()["items"]
+    return len(lines), timings
+
+
+class _Clock:
+    """The seeded day, 10:00 IST, standing still: every fill is of that day."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 30, 4, 30, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--fills", type=int, default=200_000)
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=6)
+    args = parser.parse_args()
+    configure_logging("ERROR")
+    rates = computation(args.fills)
+    print(f"computation over {args.fills} fills (one core, process CPU):")
+    for name, rate in rates.items():
+        met = "met" if rate >= TARGET_FILLS_PER_SECOND else "not met"
+        print(f"  {name:<12} {rate:>12,.0f} fills/s   target >= 200,000   {met}")
+    lines, timings = asyncio.run(api_pnl(args.orders, args.repeat))
+    fills = args.orders * FILLS_PER_ORDER
+    rest = statistics.median(timings[1:]) if len(timings) > 1 else timings[0]
+    met = "met" if rest < TARGET_PNL_SECONDS else "not met"
+    print(
+        f"GET /api/v1/pnl, {fills} fills in the day on SQLite: first {timings[0] * 1000:.0f} ms,"
+        f" then median {rest * 1000:.0f} ms ({lines} line)   target < 200 ms   {met}"
+    )
+
+
+if __name__ == "__main__":
+    main()
