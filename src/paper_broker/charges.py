@@ -4,14 +4,20 @@ Rates are those of DESIGN.md section 8 (Zerodha's published schedule; NSE transa
 of 1 Oct 2024, since revised upwards slightly by NSE). Budget 2026 raised STT on futures and
 options; its rows take effect on BUDGET_2026 (the start of the 2026-27 financial year; check the
 date against the Finance Act). Charges change with budgets and exchange circulars: edit the
-rows, not the code. All rates are fractions of turnover (premium turnover for options).
+rows, not the code. All rates are fractions of turnover (premium turnover for options). The
+paper market lists NSE and NFO instruments only, so the rates are NSE's (cash and F&O) alone.
+
+Rounding, per executed order, half up: STT to the rupee (as Zerodha's contract notes and
+brokerage calculator do); brokerage, exchange transaction charge, SEBI fee and stamp duty each
+to the paisa; GST 18 % of the rounded brokerage + exchange charge + SEBI fee, to the paisa. The
+total is the sum of the rounded parts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .instruments import Instrument
@@ -22,7 +28,8 @@ OCT_2024 = date(2024, 10, 1)
 BUDGET_2026 = date(2026, 4, 1)
 SEBI_RATE = D("0.000001")  # ₹10 per crore of turnover
 GST_RATE = D("0.18")  # on brokerage + exchange transaction charges + SEBI fee
-PRECISION = D("0.000001")
+RUPEE = D(1)
+PAISA = D("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +82,21 @@ def order_charges(
     rates = rates_on(segment_of(instrument, product), day)
     turnover = quantity * price
     cap = rates.brokerage_cap
-    brokerage = cap if rates.brokerage is None else min(turnover * rates.brokerage, cap)
-    stt = turnover * (rates.stt_buy if is_buy else rates.stt_sell)
-    exchange = turnover * rates.exchange
-    sebi = turnover * SEBI_RATE
-    stamp = turnover * rates.stamp_buy if is_buy else D(0)
-    gst = (brokerage + exchange + sebi) * GST_RATE
+    brokerage = _paisa(cap if rates.brokerage is None else min(turnover * rates.brokerage, cap))
+    stt = _rupee(turnover * (rates.stt_buy if is_buy else rates.stt_sell))
+    exchange = _paisa(turnover * rates.exchange)
+    sebi = _paisa(turnover * SEBI_RATE)
+    stamp = _paisa(turnover * rates.stamp_buy if is_buy else D(0))
+    gst = _paisa((brokerage + exchange + sebi) * GST_RATE)
     return {
-        "transaction_tax": _exact(stt),
+        "transaction_tax": stt,
         "transaction_tax_type": "stt",
-        "exchange_turnover_charge": _exact(exchange),
-        "sebi_turnover_charge": _exact(sebi),
-        "brokerage": _exact(brokerage),
-        "stamp_duty": _exact(stamp),
-        "gst": {"igst": _exact(gst), "cgst": 0, "sgst": 0, "total": _exact(gst)},
-        "total": _exact(brokerage + stt + exchange + sebi + stamp + gst),
+        "exchange_turnover_charge": exchange,
+        "sebi_turnover_charge": sebi,
+        "brokerage": brokerage,
+        "stamp_duty": stamp,
+        "gst": {"igst": gst, "cgst": 0, "sgst": 0, "total": gst},
+        "total": brokerage + stt + exchange + sebi + stamp + gst,
     }
 
 
@@ -118,5 +125,9 @@ def empty_charges() -> dict[str, Any]:
     }
 
 
-def _exact(value: Decimal) -> Decimal:
-    return value.quantize(PRECISION)
+def _rupee(value: Decimal) -> Decimal:
+    return value.quantize(RUPEE, ROUND_HALF_UP)
+
+
+def _paisa(value: Decimal) -> Decimal:
+    return value.quantize(PAISA, ROUND_HALF_UP)

@@ -40,14 +40,17 @@ def test_a_delivery_buy_of_one_lakh(catalogue: Catalogue) -> None:
 
     charges = order_charges(infy, "CNC", True, 100, Decimal(1000), AFTER_BUDGET)
 
-    # STT 0.1 %, NSE 0.00297 %, SEBI ₹10/crore, stamp 0.015 %, GST 18 % on NSE + SEBI.
+    # Turnover 100 × 1000 = ₹1,00,000. STT 0.1 % = 100 (to the rupee); NSE 0.00297 % = 2.97;
+    # SEBI ₹10/crore = 0.10; stamp 0.015 % = 15.00; brokerage 0.00.
+    # GST 18 % of the rounded (0.00 + 2.97 + 0.10) = 0.5526 → 0.55 (to the paisa).
+    # Total 100 + 2.97 + 0.10 + 15.00 + 0.55 = 118.62.
     assert charges["transaction_tax"] == Decimal("100")
     assert charges["exchange_turnover_charge"] == Decimal("2.97")
-    assert charges["sebi_turnover_charge"] == Decimal("0.1")
-    assert charges["stamp_duty"] == Decimal("15")
+    assert charges["sebi_turnover_charge"] == Decimal("0.10")
+    assert charges["stamp_duty"] == Decimal("15.00")
     assert charges["brokerage"] == 0
-    assert charges["gst"]["igst"] == charges["gst"]["total"] == Decimal("0.5526")
-    assert charges["total"] == Decimal("118.6226")
+    assert charges["gst"]["igst"] == charges["gst"]["total"] == Decimal("0.55")
+    assert charges["total"] == Decimal("118.62")
 
 
 def test_intraday_brokerage_is_capped_and_options_pay_a_flat_twenty(catalogue: Catalogue) -> None:
@@ -59,8 +62,9 @@ def test_intraday_brokerage_is_capped_and_options_pay_a_flat_twenty(catalogue: C
     large = order_charges(infy, "MIS", False, 1000, Decimal(1000), AFTER_BUDGET)
     premium = order_charges(option, "NRML", True, option.lot_size, Decimal(1), AFTER_BUDGET)
 
+    # 10 × 1000 = ₹10,000: brokerage 0.03 % = 3.00 (under ₹20); STT 0.025 % = 2.50 → ₹3 (half up).
     assert small["brokerage"] == Decimal(3)
-    assert small["transaction_tax"] == Decimal("2.5")
+    assert small["transaction_tax"] == Decimal(3)
     assert large["brokerage"] == 20
     assert premium["brokerage"] == 20
     assert premium["transaction_tax"] == 0
