@@ -10,8 +10,6 @@ broker's own last price: our value plus our quantity at its last price must be i
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -84,15 +82,13 @@ def _complete(api: httpx.Client, order_id: str) -> dict[str, Any] | None:
     return body if body["status"] == "COMPLETE" else None
 
 
-def nfo_symbols(paper: str) -> tuple[str, str]:
+def nfo_symbols(kite: KiteConnect) -> tuple[str, str]:
     """The nearest NIFTY future and a NIFTY call of the paper broker's catalogue."""
-    rows = list(csv.DictReader(io.StringIO(httpx.get(f"{paper}/instruments/NFO").text)))
-    nifty = [r for r in rows if r["name"] == "NIFTY"]
+    nifty = [row for row in kite.instruments("NFO") if row["name"] == "NIFTY"]
     future = min((r for r in nifty if r["instrument_type"] == "FUT"), key=lambda r: r["expiry"])
-    call = next(
-        r for r in nifty if r["instrument_type"] == "CE" and r["expiry"] == future["expiry"]
-    )
-    return future["tradingsymbol"], call["tradingsymbol"]
+    expiry = future["expiry"]
+    call = next(r for r in nifty if r["instrument_type"] == "CE" and r["expiry"] == expiry)
+    return str(future["tradingsymbol"]), str(call["tradingsymbol"])
 
 
 def trade_day(api: httpx.Client, account: str, fills: int) -> str:
@@ -112,7 +108,8 @@ def test_positions_and_charges_equal_the_paper_brokers(
     api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
 ) -> None:
     account = add_paper_account(api, admin)
-    future, call = nfo_symbols(paper)
+    kite = kite_of(service, paper, account)
+    future, call = nfo_symbols(kite)
     orders = [
         place(
             api,
@@ -179,7 +176,6 @@ def test_positions_and_charges_equal_the_paper_brokers(
         ),
     ]
     day = trade_day(api, account, len(orders))
-    kite = kite_of(service, paper, account)
 
     ours = _positions(api, account, day)
     theirs = {(p["exchange"], p["tradingsymbol"], p["product"]): p for p in kite.positions()["net"]}
