@@ -35,6 +35,7 @@ from order_service.services.ports import (
     UnitOfWorkFactory,
     UserDirectory,
 )
+from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.sessions import SessionExpiry
@@ -75,6 +76,7 @@ class Services:
     users: UserService
     reconcile: ReconcileService
     trades: TradeSyncService
+    position_sync: PositionSyncService
     books: BooksService
     startup: StartupReconciliation
     postbacks: PostbackService
@@ -180,6 +182,7 @@ def _services(
         users=UserService(uow_factory, clock),
         reconcile=reconcile,
         trades=trades,
+        position_sync=PositionSyncService(uow_factory, broker, clock),
         books=_books(settings, uow_factory, broker, clock),
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),

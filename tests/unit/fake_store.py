@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from order_service.domain.account import Account, Principal, Strategy
+from order_service.domain.account_events import AccountEvent
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, ApiKeyId, OrderId, StrategyId, UserId
@@ -51,9 +52,11 @@ class FakeStore:
         self.login_states: dict[str, LoginState] = {}
         self.grants: set[tuple[UserId, AccountId]] = set()
         self.fills: list[Fill] = []
+        self.account_events: list[AccountEvent] = []
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.next_sequence = 1
         self.next_fill_sequence = 1
+        self.next_account_event_sequence = 1
         self.commits = 0
         # Yield to the event loop on idempotency-key reads, so concurrent requests interleave
         # between the read and the insert as they would against a real database.
@@ -67,6 +70,7 @@ class FakeStore:
         other.users, other.keys = dict(self.users), dict(self.keys)
         other.login_states, other.grants = dict(self.login_states), set(self.grants)
         other.fills = list(self.fills)
+        other.account_events = list(self.account_events)
         other.fences = dict(self.fences)
         return other
 

@@ -13,6 +13,7 @@ from order_service.domain.order import OrderRequest
 from order_service.domain.status import OrderStatus
 from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
+    AccountEventRepository,
     AccountRepository,
     BrokerSession,
     Clock,
@@ -22,6 +23,7 @@ from order_service.services.ports import (
     StrategyRepository,
     UserRepository,
 )
+from tests.unit.fake_account_events import FakeAccountEventRepository
 from tests.unit.fake_accounts import (
     FakeAccountRepository,
     FakeLoginStateRepository,
@@ -68,6 +70,7 @@ class FakeUnitOfWork:
         self.users: UserRepository = FakeUserRepository(self)
         self.login_states: LoginStateRepository = FakeLoginStateRepository(self)
         self.fills: FillRepository = FakeFillRepository(self)
+        self.account_events: AccountEventRepository = FakeAccountEventRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -34,7 +34,7 @@ from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 pytestmark = pytest.mark.asyncio
 TINY = Backoff(initial=0.001, maximum=0.01)
 # Every worker a process runs; a new worker must be added here, so it is proven too.
-WORKERS = ["startup_reconcile", "order_sync", "trade_sync", "ticker"]
+WORKERS = ["startup_reconcile", "order_sync", "trade_sync", "position_sync", "ticker"]
 INJECTED = "injected database fault"
 
 
@@ -112,13 +112,16 @@ async def test_an_unexpected_error_is_logged_counted_and_a_fresh_instance_takes_
 ) -> None:
     supervisor, counter = one_worker(plant, name)
     crashes = sample("order_service_worker_crashes_total", name)
+    # Read before the start: the first instance crashes before any success, so a later one is
+    # the fresh instance's, even if its first pass ends before the restart is seen (a worker
+    # with a long interval makes no second pass within the test).
+    succeeded = sample("order_service_worker_last_success_timestamp_seconds", name)
     plant.faults.armed = 1
 
     with structlog.testing.capture_logs() as logs:
         await supervisor.start()
         await until(lambda: sample("order_service_worker_crashes_total", name) == crashes + 1)
         await until(lambda: counter.built == 2 and not plant.faults.armed)
-        succeeded = sample("order_service_worker_last_success_timestamp_seconds", name)
         await until(
             lambda: sample("order_service_worker_last_success_timestamp_seconds", name) > succeeded
         )
@@ -156,14 +159,14 @@ async def test_a_crash_loop_marks_the_worker_failed_and_ready_false_naming_it(
     assert minimal.json() == {"ready": False}
 
 
-@pytest.mark.parametrize("name", ["startup_reconcile", "order_sync", "trade_sync"])
+@pytest.mark.parametrize("name", ["startup_reconcile", "order_sync", "trade_sync", "position_sync"])
 async def test_an_unreachable_broker_is_retried_with_backoff_and_never_a_crash(
     plant: Plant, name: str
 ) -> None:
     supervisor, counter = one_worker(plant, name)
     crashes = sample("order_service_worker_crashes_total", name)
     storm = 30
-    for operation in ("orders", "trades", "order_history", "order_trades"):
+    for operation in ("orders", "trades", "order_history", "order_trades", "positions"):
         for _ in range(storm):
             plant.broker.fail_next(operation, BrokerUnavailable())
     calls = sum(plant.broker.calls.values())

@@ -228,6 +228,25 @@ fills = Table(
     sqlite_autoincrement=True,
 )
 
+# What was found about an account as a whole (a position that disagrees with the broker's),
+# in the order it was recorded.
+account_events = Table(
+    "account_events",
+    metadata,
+    Column(
+        "sequence",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "account_id"),
+    sqlite_autoincrement=True,
+)
+
 HOLDER_ID = String(64)  # a process's instance id (``orders.placed_by`` holds the same ids)
 
 # Per-account leases of the background work (order sync, trade sync, ticker, resolver). A row

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from order_service.adapters.db.account_events_repository import SqlAccountEventRepository
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.fills_repository import SqlFillRepository
@@ -30,6 +31,7 @@ from order_service.errors import DatabaseError, StaleLease
 from order_service.observability.metrics import STALE_WRITES_REFUSED
 from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
+    AccountEventRepository,
     AccountRepository,
     FillRepository,
     LoginStateRepository,
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self.users: UserRepository = SqlUserRepository(runner)
         self.login_states: LoginStateRepository = SqlLoginStateRepository(runner)
         self.fills: FillRepository = SqlFillRepository(runner)
+        self.account_events: AccountEventRepository = SqlAccountEventRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

@@ -8,6 +8,7 @@ from order_service.bootstrap import Services
 from order_service.entrypoints.workers.accounts import owned_workers
 from order_service.entrypoints.workers.leases import LeaseWorker
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
+from order_service.entrypoints.workers.position_sync import PositionSyncWorker
 from order_service.entrypoints.workers.startup import StartupWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
 from order_service.entrypoints.workers.ticker import TickerWorker
@@ -25,6 +26,7 @@ def worker_factories(services: Services) -> dict[str, Callable[[], Worker]]:
         StartupWorker.name: lambda: StartupWorker(services),
         OrderSyncWorker.name: lambda: OrderSyncWorker(services),
         TradeSyncWorker.name: lambda: TradeSyncWorker(services),
+        PositionSyncWorker.name: lambda: PositionSyncWorker(services),
         TickerWorker.name: lambda: TickerWorker(services),
     }
     if services.leases is not None:  # worker processes share the accounts through leases
