@@ -39,7 +39,7 @@ from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
 from order_service.domain.order import OrderRequest
 from order_service.domain.pnl import PnlMethod, pnl
-from order_service.domain.position import IST, position_book
+from order_service.domain.position import IST, dated, position_book
 from order_service.domain.reports import FillReport, QuoteReport, TradeId
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
@@ -50,7 +50,8 @@ TARGET_FILLS_PER_SECOND = 200_000
 TARGET_PNL_SECONDS = 0.2
 ACCOUNT = AccountId("BOOKS1")
 FILLS_PER_ORDER = 25
-START = datetime(2026, 11, 23, 9, 30, tzinfo=IST)  # a Monday
+# A Monday, 09:30 IST, in UTC as the ledger stores its instants.
+START = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 INSTRUMENTS = (
     *(("NSE", symbol, "MIS") for symbol in ("INFY", "TCS", "SBIN", "RELIANCE", "HDFCBANK")),
     *(("NSE", symbol, "CNC") for symbol in ("ITC", "LT", "WIPRO", "AXISBANK", "KOTAKBANK")),
@@ -113,12 +114,14 @@ def computation(count: int) -> dict[str, float]:
     last = fills[-1].report.exchange_timestamp
     assert first is not None
     assert last is not None
-    start, end = first.date(), last.astimezone(IST).date()
+    start, end = first.astimezone(IST).date(), last.astimezone(IST).date()
     works: dict[str, Callable[[], object]] = {
         "positions": lambda: position_book(fills, end, _by_strategy, _no_marks),
         "pnl average": lambda: pnl(fills, PnlMethod.AVERAGE, start, end, _by_strategy, _no_marks),
         "pnl fifo": lambda: pnl(fills, PnlMethod.FIFO, start, end, _by_strategy, _no_marks),
-        "charges": lambda: charges_by_group(schedules, fills, lambda f: f.strategy_id),
+        "charges": lambda: charges_by_group(
+            schedules, list(dated(fills, end)), lambda f: f.strategy_id
+        ),
     }
     return {name: count / _timed(work) for name, work in works.items()}
 
@@ -166,10 +169,12 @@ async def api_pnl(orders: int, repeat: int) -> tuple[int, list[float]]:
         url = f"sqlite+aiosqlite:///{Path(var) / 'books.db'}"
         await upgrade_async(url)
         settings = load_settings(database_url=url, var_dir=var, log_level="ERROR")
-        broker = FakeBroker(_Clock())
-        services = bootstrap(settings, broker=broker, clock=_Clock())
+        clock = _Clock()
+        broker = FakeBroker(clock)
+        services = bootstrap(settings, broker=broker, clock=clock)
         try:
             key = await _seed(services, broker, orders)
+            clock.current += timedelta(hours=5)
             return await _measure(services, key, repeat)
         finally:
             await services.close()
@@ -190,10 +195,13 @@ async def _measure(services: Services, key: str, repeat: int) -> tuple[int, list
 
 
 class _Clock:
-    """The seeded day, 10:00 IST, standing still: every fill is of that day."""
+    """The seeded day: 10:00 IST while the orders are placed and filled, 15:00 once asked."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 11, 30, 4, 30, tzinfo=UTC)
 
     def now(self) -> datetime:
-        return datetime(2026, 11, 30, 4, 30, tzinfo=UTC)
+        return self.current
 
 
 def main() -> None:

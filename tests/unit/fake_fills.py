@@ -47,6 +47,13 @@ class FakeFillRepository(FakeRepository):
         wanted = set(account_ids)
         return [f for f in self._view().fills if f.account_id in wanted and _at(f) < before]
 
+    async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
+        return [
+            f
+            for f in self._view().fills
+            if f.account_id == account_id and (sequence is None or (f.sequence or 0) > sequence)
+        ]
+
     async def page(self, wanted: FillPage) -> list[Fill]:
         found = [
             f

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from order_service.domain.reports import QuoteReport
+from order_service.domain.reports import HoldingReport, QuoteReport
 from order_service.domain.values import Product, TransactionType
-from order_service.errors import RateLimitError
+from order_service.errors import BrokerUnavailable, RateLimitError
 from tests.factories import OTHER_ACCOUNT, make_limit_request
-from tests.unit.conftest import World
+from tests.unit.conftest import World, log_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -194,3 +194,47 @@ async def test_another_users_account_does_not_exist(
 async def test_the_books_need_credentials(anonymous_api: httpx.AsyncClient) -> None:
     for path in ("/api/v1/pnl", "/api/v1/positions", "/api/v1/holdings", "/api/v1/trades"):
         refused(await anonymous_api.get(path), 401, "UNAUTHENTICATED")
+
+
+async def test_holdings_are_the_brokers_attributed_by_our_delivery_fills(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    request = make_limit_request(quantity=4, price=Decimal("1500.00"))  # CNC BUY
+    order = (await world.services.orders.place_order(world.trader, request, None)).order
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    await world.services.trades.sync_account(order.account_id)
+    world.clock.advance(24 * 3600)  # the next day: yesterday's delivery buy is a holding
+    await log_in(world.services, world.trader, order.account_id)
+    world.broker.holding_book[:] = [
+        HoldingReport(
+            "NSE",
+            "INFY",
+            "INE009A01021",
+            0,
+            4,
+            Decimal(1500),
+            Decimal(1510),
+            Decimal(1505),
+            Decimal(40),
+        ),
+    ]
+
+    answer = body(await trader_api.get("/api/v1/holdings"))
+
+    (holding,) = answer["items"]
+    assert (holding["tradingsymbol"], holding["t1_quantity"]) == ("INFY", 4)
+    assert holding["by_strategy"] == {order.strategy_id: 4}
+    assert answer["unavailable"] == []
+
+
+async def test_an_account_the_broker_cannot_answer_for_is_named_not_fatal(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    world.broker.fail_next("holdings", BrokerUnavailable("the broker is down"))
+
+    answer = body(await trader_api.get("/api/v1/holdings"))
+
+    assert answer["items"] == []
+    ((unavailable),) = answer["unavailable"]
+    assert (unavailable["account_id"], unavailable["code"]) == ("PAPER1", "BROKER_UNAVAILABLE")

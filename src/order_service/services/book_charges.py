@@ -16,12 +16,13 @@ from typing import TypeVar
 from order_service.domain.charges import Charges, ChargeSchedules, dp_charges, order_charges
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
-from order_service.domain.position import trade_date
 from order_service.domain.values import TransactionType
 
 K = TypeVar("K", bound=Hashable)
+DatedFill = tuple[date, Fill]  # a fill with its trade date (``domain.position.dated``)
 _DELIVERY = "CNC"
 _EQUITY = frozenset({"NSE", "BSE"})
+_SELL = TransactionType.SELL
 
 
 class _Executed:
@@ -36,9 +37,9 @@ class _Executed:
 
 
 def charges_by_group(
-    schedules: ChargeSchedules, fills: Sequence[Fill], group: Callable[[Fill], K]
+    schedules: ChargeSchedules, fills: Sequence[DatedFill], group: Callable[[Fill], K]
 ) -> dict[K, Charges]:
-    """Return the charges of these fills (all in the range asked for), summed per group."""
+    """Return the charges of these fills with their trade dates, summed per group."""
     totals: dict[K, Charges] = {}
     for day, executed in _executed_orders(fills).items():
         for order in executed.values():
@@ -59,29 +60,27 @@ def charges_by_group(
     return totals
 
 
-def _executed_orders(fills: Sequence[Fill]) -> dict[date, dict[OrderId, _Executed]]:
+def _executed_orders(fills: Sequence[DatedFill]) -> dict[date, dict[OrderId, _Executed]]:
     days: dict[date, dict[OrderId, _Executed]] = {}
-    for fill in fills:
-        orders = days.setdefault(trade_date(fill), {})
+    for day, fill in fills:
+        report = fill.report
+        orders = days.setdefault(day, {})
         executed = orders.get(fill.order_id)
         if executed is None:
             executed = orders[fill.order_id] = _Executed(fill)
-        executed.quantity += fill.report.quantity
-        executed.turnover += fill.report.quantity * fill.report.price
+        executed.quantity += report.quantity
+        executed.turnover += report.quantity * report.price
     return days
 
 
-def _delivery_sales(fills: Sequence[Fill]) -> dict[tuple[AccountId, date, str], Fill]:
+def _delivery_sales(fills: Sequence[DatedFill]) -> dict[tuple[AccountId, date, str], Fill]:
     """The first delivery sale of each (account, day, scrip)."""
     first: dict[tuple[AccountId, date, str], Fill] = {}
-    for fill in fills:
+    for day, fill in fills:
         report = fill.report
-        if (
-            report.product == _DELIVERY
-            and report.exchange in _EQUITY
-            and report.transaction_type is TransactionType.SELL
-        ):
-            first.setdefault((fill.account_id, trade_date(fill), report.tradingsymbol), fill)
+        sold = report.product == _DELIVERY and report.transaction_type is _SELL
+        if sold and report.exchange in _EQUITY:
+            first.setdefault((fill.account_id, day, report.tradingsymbol), fill)
     return first
 
 

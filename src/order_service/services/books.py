@@ -20,15 +20,27 @@ from order_service.domain.charges import Charges, ChargeSchedules
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
-from order_service.domain.position import IST, PositionPair, position_book, trade_date
+from order_service.domain.position import IST, PositionPair, dated, position_book
 from order_service.domain.reports import HoldingReport
-from order_service.errors import ValidationError
+from order_service.errors import (
+    BROKER_REFUSALS,
+    AuthenticationError,
+    DataFormatError,
+    OrderServiceError,
+    ValidationError,
+)
 from order_service.services.access import session_for, visible_account
 from order_service.services.book_charges import charges_by_group
+from order_service.services.ledger import LedgerCache
 from order_service.services.marks import MarkBoard
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
+_HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
+    *BROKER_REFUSALS,
+    AuthenticationError,
+    DataFormatError,
+)
 
 
 class GroupBy(StrEnum):
@@ -70,6 +82,12 @@ class HoldingLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Holdings:
+    items: list[HoldingLine]
+    unavailable: list[tuple[AccountId, OrderServiceError]]
+
+
+@dataclass(frozen=True, slots=True)
 class PnlQuery:
     account_id: AccountId | None
     group_by: GroupBy
@@ -100,6 +118,7 @@ class BooksService:
         self._schedules = schedules
         self._marks = marks
         self._max_days = max_days
+        self._ledger = LedgerCache(uow_factory, clock)
 
     def today(self) -> date:
         return self._clock.now().astimezone(IST).date()
@@ -125,23 +144,30 @@ class BooksService:
         marks = await self._marks.board(accounts, fills)
         group = _instrument_key(query.group_by)
         figures = pnl(fills, query.method, query.start, query.end, group, marks)
-        in_range = [f for f in fills if query.start <= trade_date(f) <= query.end]
+        in_range = [pair for pair in dated(fills, query.end) if pair[0] >= query.start]
         charges = charges_by_group(self._schedules, in_range, lambda f: group(f)[0])
         return _pnl_lines(figures, charges)
 
-    async def holdings(
-        self, principal: Principal, account_id: AccountId | None
-    ) -> list[HoldingLine]:
-        """Return each account's holdings as the broker reports them, attributed by our fills."""
+    async def holdings(self, principal: Principal, account_id: AccountId | None) -> Holdings:
+        """Return each account's holdings as the broker reports them, attributed by our fills.
+
+        An account the broker cannot be asked about now (no session, unreachable, out of
+        budget, a reply we cannot read) is named with its error; the others are answered.
+        """
         accounts = await self._accounts(principal, account_id)
         fills = await self._history(accounts, self.today() - timedelta(days=1))
-        lines: list[HoldingLine] = []
+        answer = Holdings([], [])
         for account in accounts:
-            session = session_for(account, self._clock.now())
-            for holding in await self._broker.holdings(session):
+            try:
+                session = session_for(account, self._clock.now())
+                reports = await self._broker.holdings(session)
+            except _HOLDINGS_UNREAD as exc:
+                answer.unavailable.append((account.account_id, exc))
+                continue
+            for holding in reports:
                 owned = _delivered(fills, account.account_id, holding)
-                lines.append(HoldingLine(account.account_id, holding, owned))
-        return lines
+                answer.items.append(HoldingLine(account.account_id, holding, owned))
+        return answer
 
     async def trades(
         self,
@@ -183,25 +209,23 @@ class BooksService:
 
     async def _history(self, accounts: Sequence[Account], last_day: date) -> list[Fill]:
         before = _start_of(last_day + timedelta(days=1))
-        async with self._uow() as uow:
-            return await uow.fills.history([a.account_id for a in accounts], before)
+        return await self._ledger.history([a.account_id for a in accounts], before)
 
 
 def _instrument_key(group_by: GroupBy) -> Callable[[Fill], InstrumentKey]:
-    if group_by is GroupBy.STRATEGY:
+    """Return the grouping of fills by book key and instrument (one key object per owner)."""
+    keys: dict[tuple[AccountId, StrategyId | None], BookKey] = {}
+    by_strategy = group_by is GroupBy.STRATEGY
 
-        def by_strategy(fill: Fill) -> InstrumentKey:
-            report = fill.report
-            key = BookKey(fill.account_id, fill.strategy_id)
-            return key, report.exchange, report.tradingsymbol, report.product
-
-        return by_strategy
-
-    def by_account(fill: Fill) -> InstrumentKey:
+    def key_of(fill: Fill) -> InstrumentKey:
         report = fill.report
-        return BookKey(fill.account_id), report.exchange, report.tradingsymbol, report.product
+        owner = (fill.account_id, fill.strategy_id if by_strategy else None)
+        key = keys.get(owner)
+        if key is None:
+            key = keys[owner] = BookKey(*owner)
+        return key, report.exchange, report.tradingsymbol, report.product
 
-    return by_account
+    return key_of
 
 
 def _pnl_lines(

@@ -35,10 +35,10 @@ class MarkBoard:
 
     async def board(self, accounts: Sequence[Account], fills: Sequence[Fill]) -> MarkLookup:
         """Return the marks of the instruments these fills name, quoting what is stale."""
+        traded = {(f.account_id, f.report.exchange, f.report.tradingsymbol) for f in fills}
         wanted: dict[str, set[str]] = {}
-        for fill in fills:
-            name = f"{fill.report.exchange}:{fill.report.tradingsymbol}"
-            wanted.setdefault(fill.account_id, set()).add(name)
+        for account_id, exchange, tradingsymbol in traded:
+            wanted.setdefault(account_id, set()).add(f"{exchange}:{tradingsymbol}")
         for account in accounts:
             stale = sorted(n for n in wanted.get(account.account_id, ()) if not self._fresh(n))
             if stale:

@@ -411,6 +411,10 @@ class FillRepository(Protocol):
         """
         ...
 
+    async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
+        """Return the account's fills stored after ``sequence`` (all of them for None)."""
+        ...
+
     async def page(self, wanted: FillPage) -> list[Fill]:
         """Return the fills ``wanted`` names, by sequence: a keyset page for a long range."""
         ...

@@ -12,7 +12,9 @@ the count agree. A difference that changes (either figure) is a new one.
 
 The broker's book is read before the ledger: the ledger lags the broker (by up to the trade
 sync's interval), and reading it second leaves the least room for a fill to be in one read
-and not the other.
+and not the other. What room is left, a fill the broker shows that the trade sync has not
+stored yet, is not drift: a difference is recorded only when the previous pass of the account
+(a position-sync interval earlier, far longer than the trade sync's) found it too.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class PositionSyncService:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        # Each account's differences of its last pass: only one seen twice is recorded.
+        self._seen: dict[AccountId, set[tuple[object, ...]]] = {}
 
     async def accounts_to_sync(self) -> list[AccountId]:
         """Return the accounts with a live session or with fills today."""
@@ -99,9 +103,18 @@ class PositionSyncService:
         ours = _our_quantities(fills, day)
         differences = _differences(ours, theirs)
         result = PositionSyncResult(len(ours.keys() | theirs.keys()), len(differences))
-        if differences:
-            result.recorded = await self._record(account_id, differences, now)
+        lasting = self._lasting(account_id, differences)
+        if lasting:
+            result.recorded = await self._record(account_id, lasting, now)
         return result
+
+    def _lasting(
+        self, account_id: AccountId, differences: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Return the differences the account's previous pass found too; remember these."""
+        before = self._seen.get(account_id, set())
+        self._seen[account_id] = {_fingerprint(data) for data in differences}
+        return [data for data in differences if _fingerprint(data) in before]
 
     async def _record(
         self, account_id: AccountId, differences: list[dict[str, Any]], now: datetime

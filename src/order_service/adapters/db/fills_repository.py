@@ -76,6 +76,12 @@ class SqlFillRepository(SqlRepository):
         statement = select(fills).where(self._accounts(account_ids), before > _EXECUTED_AT)
         return _fills(await self._all(statement.order_by(fills.c.sequence)))
 
+    async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
+        statement = select(fills).where(fills.c.account_id == account_id)
+        if sequence is not None:
+            statement = statement.where(fills.c.sequence > sequence)
+        return _fills(await self._all(statement.order_by(fills.c.sequence)))
+
     async def page(self, wanted: FillPage) -> list[Fill]:
         if not wanted.account_ids:
             return []

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from order_service.domain.fill import Fill
 from order_service.domain.position import PositionView
-from order_service.services.books import HoldingLine, PnlLine, PositionLine
+from order_service.services.books import HoldingLine, Holdings, PnlLine, PositionLine
 
 
 class PositionViewOut(BaseModel):
@@ -133,6 +133,29 @@ class HoldingOut(BaseModel):
             close_price=holding.close_price,
             pnl=holding.pnl,
             by_strategy=dict(line.by_strategy),
+        )
+
+
+class UnavailableOut(BaseModel):
+    """An account left out of an answer, and why (the error's code and message)."""
+
+    account_id: str
+    code: str
+    message: str
+
+
+class HoldingsAnswer(BaseModel):
+    items: list[HoldingOut]
+    unavailable: list[UnavailableOut]
+
+    @classmethod
+    def of(cls, answer: Holdings) -> HoldingsAnswer:
+        return cls(
+            items=[HoldingOut.of(line) for line in answer.items],
+            unavailable=[
+                UnavailableOut(account_id=account_id, code=exc.code, message=exc.message)
+                for account_id, exc in answer.unavailable
+            ],
         )
 
 

@@ -16,7 +16,7 @@ from order_service.domain.pnl import PnlMethod
 from order_service.entrypoints.api.book_schemas import (
     PNL_COLUMNS,
     TRADE_COLUMNS,
-    HoldingOut,
+    HoldingsAnswer,
     PnlAnswer,
     PnlOut,
     PositionOut,
@@ -52,13 +52,13 @@ async def positions(
     return [PositionOut.of(line) for line in lines]
 
 
-@router.get("/holdings", response_model=list[HoldingOut], responses=ERRORS)
+@router.get("/holdings", response_model=HoldingsAnswer, responses=ERRORS)
 async def holdings(
     services: ServicesDep, principal: PrincipalDep, account_id: AccountParam = None
-) -> list[HoldingOut]:
-    """The broker's holdings, with the quantity each strategy's delivery fills left in them."""
-    lines = await services.books.holdings(principal, _account(account_id))
-    return [HoldingOut.of(line) for line in lines]
+) -> HoldingsAnswer:
+    """The broker's holdings, with the quantity each strategy's delivery fills left in them;
+    an account the broker could not be asked about is in ``unavailable`` with its error."""
+    return HoldingsAnswer.of(await services.books.holdings(principal, _account(account_id)))
 
 
 @router.get("/trades", response_model=TradePage, responses=ERRORS)

@@ -1,0 +1,94 @@
+"""The fill ledger kept in memory per account: read whole once, then only what is new.
+
+The books compute from an account's whole history, and reading ten thousand rows costs more
+than computing with them, so each process keeps each account's fills once read and afterwards
+reads only those stored since (by sequence). On PostgreSQL a sequence value can be committed
+after a higher one, so a fill is kept only once it was recorded ``settle_seconds`` ago (and
+every fill before it is kept too); until then it is read again on every call. The cache holds
+at most ``max_fills`` fills: the account used longest ago is dropped first, and an account
+bigger than that alone is read afresh every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from order_service.domain.fill import Fill
+from order_service.domain.ids import AccountId
+from order_service.services.ports import Clock, UnitOfWorkFactory
+
+
+class _Kept:
+    __slots__ = ("fills", "lock", "watermark")
+
+    def __init__(self) -> None:
+        self.fills: list[Fill] = []
+        self.watermark: int | None = None
+        self.lock = asyncio.Lock()
+
+
+class LedgerCache:
+    """Each account's fills by sequence, kept once settled."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        settle_seconds: float = 120.0,
+        max_fills: int = 1_000_000,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settle = timedelta(seconds=settle_seconds)
+        self._max = max_fills
+        self._accounts: OrderedDict[AccountId, _Kept] = OrderedDict()
+
+    async def history(self, account_ids: Sequence[AccountId], before: datetime) -> list[Fill]:
+        """Return every fill of these accounts executed before ``before``, by sequence."""
+        before = before.astimezone(UTC)  # the ledger's instants are UTC: one zone compares fast
+        found: list[Fill] = []
+        for account_id in account_ids:
+            found += [f for f in await self._fills(account_id) if _executed_at(f) < before]
+        if len(account_ids) > 1:
+            found.sort(key=lambda fill: fill.sequence or 0)
+        return found
+
+    async def _fills(self, account_id: AccountId) -> list[Fill]:
+        kept = self._accounts.get(account_id)
+        if kept is None:
+            kept = self._accounts[account_id] = _Kept()
+        self._accounts.move_to_end(account_id)
+        async with kept.lock:
+            async with self._uow() as uow:
+                tail = await uow.fills.after(account_id, kept.watermark)
+            self._keep(kept, tail)
+            fills = kept.fills + tail[_settled(tail, self._clock.now() - self._settle) :]
+        self._trim()
+        return fills
+
+    def _keep(self, kept: _Kept, tail: list[Fill]) -> None:
+        settled = _settled(tail, self._clock.now() - self._settle)
+        if settled:
+            kept.fills.extend(tail[:settled])
+            kept.watermark = tail[settled - 1].sequence
+
+    def _trim(self) -> None:
+        total = sum(len(kept.fills) for kept in self._accounts.values())
+        while total > self._max and self._accounts:
+            _, dropped = self._accounts.popitem(last=False)
+            total -= len(dropped.fills)
+
+
+def _settled(tail: list[Fill], cutoff: datetime) -> int:
+    """How many of the tail's first fills were all recorded before ``cutoff``."""
+    for index, fill in enumerate(tail):
+        if fill.recorded_at > cutoff:
+            return index
+    return len(tail)
+
+
+def _executed_at(fill: Fill) -> datetime:
+    return fill.report.exchange_timestamp or fill.recorded_at
