@@ -64,7 +64,9 @@ def _executed_orders(fills: Sequence[DatedFill]) -> dict[date, dict[OrderId, _Ex
     days: dict[date, dict[OrderId, _Executed]] = {}
     for day, fill in fills:
         report = fill.report
-        orders = days.setdefault(day, {})
+        orders = days.get(day)
+        if orders is None:
+            orders = days[day] = {}
         executed = orders.get(fill.order_id)
         if executed is None:
             executed = orders[fill.order_id] = _Executed(fill)
