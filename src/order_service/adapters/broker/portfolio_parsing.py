@@ -71,7 +71,7 @@ def _position(row: dict[str, Any]) -> PositionReport:
 
 def _holding(row: dict[str, Any]) -> HoldingReport:
     isin = row.get("isin")
-    return HoldingReport(
+    holding = HoldingReport(
         exchange=_name(row["exchange"]),
         tradingsymbol=_name(row["tradingsymbol"]),
         isin=str(isin) if isin else None,
@@ -82,6 +82,10 @@ def _holding(row: dict[str, Any]) -> HoldingReport:
         close_price=finite_decimal(row.get("close_price", 0)),
         pnl=finite_decimal(row["pnl"]),
     )
+    quantities = (holding.quantity, holding.t1_quantity)
+    if min(quantities) < 0 or min(holding.average_price, holding.last_price) < 0:
+        raise ValueError(f"a negative quantity or price in the holding of {holding.tradingsymbol}")
+    return holding
 
 
 def _quote(key: str, body: dict[str, Any]) -> QuoteReport:

@@ -1,0 +1,118 @@
+"""Positions, holdings and quotes from the SDK's dictionaries: exact, or refused whole."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from order_service.adapters.broker.portfolio_parsing import (
+    holding_reports,
+    position_reports,
+    quote_reports,
+)
+from order_service.errors import DataFormatError
+
+
+def position_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "exchange": "NFO",
+        "tradingsymbol": "NIFTY26DECFUT",
+        "product": "NRML",
+        "quantity": -75,
+        "overnight_quantity": -75,
+        "average_price": 26150.05,
+        "last_price": 26100.5,
+        "close_price": 26120,
+        "pnl": 3716.25,
+        "realised": 0,
+        "unrealised": 3716.25,
+    }
+    return {**row, **overrides}
+
+
+def holding_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "exchange": "NSE",
+        "tradingsymbol": "INFY",
+        "isin": "INE009A01021",
+        "quantity": 10,
+        "t1_quantity": 4,
+        "average_price": 1500.25,
+        "last_price": 1510,
+        "close_price": 1505,
+        "pnl": 136.5,
+    }
+    return {**row, **overrides}
+
+
+def test_a_short_carried_position_is_read_exactly() -> None:
+    (position,) = position_reports({"net": [position_row()], "day": []})
+
+    assert (position.quantity, position.overnight_quantity) == (-75, -75)
+    assert position.average_price == Decimal("26150.05")
+    assert position.unrealised == Decimal("3716.25")
+
+
+def test_holdings_keep_the_unsettled_quantity_apart() -> None:
+    (holding,) = holding_reports([holding_row()])
+
+    assert (holding.quantity, holding.t1_quantity, holding.isin) == (10, 4, "INE009A01021")
+    assert holding.average_price == Decimal("1500.25")
+
+
+def test_quotes_are_keyed_by_instrument_with_the_previous_close() -> None:
+    quotes = quote_reports({"NSE:INFY": {"last_price": 1512.25, "ohlc": {"close": 1490}}})
+
+    quote = quotes["NSE:INFY"]
+    assert (quote.exchange, quote.tradingsymbol) == ("NSE", "INFY")
+    assert (quote.last_price, quote.close_price) == (Decimal("1512.25"), Decimal(1490))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        position_row(pnl=float("nan")),
+        position_row(average_price="Infinity"),
+        position_row(quantity=7.5),
+        position_row(quantity=True),
+        position_row(exchange=""),
+        {key: value for key, value in position_row().items() if key != "realised"},
+    ],
+)
+def test_a_position_no_book_can_hold_refuses_the_whole_reply(row: dict[str, Any]) -> None:
+    with pytest.raises(DataFormatError):
+        position_reports({"net": [position_row(), row]})
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        [holding_row(quantity=-1)],
+        [holding_row(last_price="NaN")],
+        {"not": "a list"},
+    ],
+)
+def test_malformed_holdings_are_refused(reply: object) -> None:
+    with pytest.raises(DataFormatError):
+        holding_reports(reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"INFY": {"last_price": 1500}},
+        {"NSE:INFY": {"last_price": -1}},
+        {"NSE:INFY": {"last_price": float("inf")}},
+        ["NSE:INFY"],
+    ],
+)
+def test_malformed_quotes_are_refused(reply: object) -> None:
+    with pytest.raises(DataFormatError):
+        quote_reports(reply)
+
+
+def test_positions_that_are_not_an_object_are_refused() -> None:
+    with pytest.raises(DataFormatError):
+        position_reports([position_row()])
