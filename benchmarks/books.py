@@ -39,7 +39,7 @@ from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
 from order_service.domain.order import OrderRequest
 from order_service.domain.pnl import PnlMethod, pnl
-from order_service.domain.position import IST, dated, position_book
+from order_service.domain.position import IST, position_book
 from order_service.domain.reports import FillReport, QuoteReport, TradeId
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
@@ -119,9 +119,7 @@ def computation(count: int) -> dict[str, float]:
         "positions": lambda: position_book(fills, end, _by_strategy, _no_marks),
         "pnl average": lambda: pnl(fills, PnlMethod.AVERAGE, start, end, _by_strategy, _no_marks),
         "pnl fifo": lambda: pnl(fills, PnlMethod.FIFO, start, end, _by_strategy, _no_marks),
-        "charges": lambda: charges_by_group(
-            schedules, list(dated(fills, end)), lambda f: f.strategy_id
-        ),
+        "charges": lambda: charges_by_group(schedules, fills, start, end, lambda f: f.strategy_id),
     }
     return {name: count / _timed(work) for name, work in works.items()}
 

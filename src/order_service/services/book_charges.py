@@ -8,7 +8,7 @@ sale of the scrip.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -16,74 +16,78 @@ from typing import TypeVar
 from order_service.domain.charges import Charges, ChargeSchedules, dp_charges, order_charges
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
+from order_service.domain.position import trade_date
 from order_service.domain.values import TransactionType
 
 K = TypeVar("K", bound=Hashable)
-DatedFill = tuple[date, Fill]  # a fill with its trade date (``domain.position.dated``)
 _DELIVERY = "CNC"
 _EQUITY = frozenset({"NSE", "BSE"})
-_SELL = TransactionType.SELL
+_BUY, _SELL = TransactionType.BUY, TransactionType.SELL
 
 
 class _Executed:
-    """One executed order's fills summed: its quantity and turnover, and whose it is."""
+    """One executed order's fills summed: its quantity and turnover, its day and whose it is."""
 
-    __slots__ = ("first", "quantity", "turnover")
+    __slots__ = ("day", "first", "quantity", "turnover")
 
-    def __init__(self, first: Fill) -> None:
+    def __init__(self, first: Fill, day: date) -> None:
         self.first = first
+        self.day = day
         self.quantity = 0
         self.turnover = Decimal(0)
 
 
 def charges_by_group(
-    schedules: ChargeSchedules, fills: Sequence[DatedFill], group: Callable[[Fill], K]
+    schedules: ChargeSchedules,
+    fills: Iterable[Fill],
+    start: date,
+    end: date,
+    group: Callable[[Fill], K],
 ) -> dict[K, Charges]:
-    """Return the charges of these fills with their trade dates, summed per group."""
+    """Return the charges of the fills traded on the days ``start``..``end``, per group."""
     totals: dict[K, Charges] = {}
-    for day, executed in _executed_orders(fills).items():
-        for order in executed.values():
-            report = order.first.report
-            charged = order_charges(
-                schedules,
-                report.exchange,
-                report.tradingsymbol,
-                report.product,
-                report.transaction_type is TransactionType.BUY,
-                order.quantity,
-                order.turnover,
-                day,
-            )
-            _add(totals, group(order.first), charged)
-    for (_, day, _), first in _delivery_sales(fills).items():
+    executed, sales = _executed_orders(fills, start, end)
+    for order in executed.values():
+        report = order.first.report
+        charged = order_charges(
+            schedules,
+            report.exchange,
+            report.tradingsymbol,
+            report.product,
+            report.transaction_type is _BUY,
+            order.quantity,
+            order.turnover,
+            order.day,
+        )
+        _add(totals, group(order.first), charged)
+    for (_, day, _), first in sales.items():
         _add(totals, group(first), dp_charges(schedules, day, 1))
     return totals
 
 
-def _executed_orders(fills: Sequence[DatedFill]) -> dict[date, dict[OrderId, _Executed]]:
-    days: dict[date, dict[OrderId, _Executed]] = {}
-    for day, fill in fills:
+def _executed_orders(
+    fills: Iterable[Fill], start: date, end: date
+) -> tuple[dict[tuple[OrderId, date], _Executed], dict[tuple[AccountId, date, str], Fill]]:
+    """Sum each executed order of the range; note the first delivery sale of each scrip a day.
+
+    One pass, one trade date per fill: this runs over every fill of a busy day.
+    """
+    orders: dict[tuple[OrderId, date], _Executed] = {}
+    sales: dict[tuple[AccountId, date, str], Fill] = {}
+    for fill in fills:
+        day = trade_date(fill)
+        if day < start or day > end:
+            continue
         report = fill.report
-        orders = days.get(day)
-        if orders is None:
-            orders = days[day] = {}
-        executed = orders.get(fill.order_id)
+        executed = orders.get(key := (fill.order_id, day))
         if executed is None:
-            executed = orders[fill.order_id] = _Executed(fill)
+            executed = orders[key] = _Executed(fill, day)
         executed.quantity += report.quantity
         executed.turnover += report.quantity * report.price
-    return days
-
-
-def _delivery_sales(fills: Sequence[DatedFill]) -> dict[tuple[AccountId, date, str], Fill]:
-    """The first delivery sale of each (account, day, scrip)."""
-    first: dict[tuple[AccountId, date, str], Fill] = {}
-    for day, fill in fills:
-        report = fill.report
-        sold = report.product == _DELIVERY and report.transaction_type is _SELL
+        sold = report.transaction_type is _SELL and report.product == _DELIVERY
         if sold and report.exchange in _EQUITY:
-            first.setdefault((fill.account_id, day, report.tradingsymbol), fill)
-    return first
+            sales.setdefault((fill.account_id, day, report.tradingsymbol), fill)
+    return orders, sales
 
 
 def _add(totals: dict[K, Charges], key: K, charges: Charges) -> None:

@@ -20,7 +20,7 @@ from order_service.domain.charges import Charges, ChargeSchedules
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
-from order_service.domain.position import IST, PositionPair, dated, position_book
+from order_service.domain.position import IST, PositionPair, position_book
 from order_service.domain.reports import HoldingReport
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -144,8 +144,9 @@ class BooksService:
         marks = await self._marks.board(accounts, fills)
         group = _instrument_key(query.group_by)
         figures = pnl(fills, query.method, query.start, query.end, group, marks)
-        in_range = [pair for pair in dated(fills, query.end) if pair[0] >= query.start]
-        charges = charges_by_group(self._schedules, in_range, lambda f: group(f)[0])
+        charges = charges_by_group(
+            self._schedules, fills, query.start, query.end, lambda f: group(f)[0]
+        )
         return _pnl_lines(figures, charges)
 
     async def holdings(self, principal: Principal, account_id: AccountId | None) -> Holdings:

@@ -17,7 +17,7 @@ from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import Order
 from order_service.domain.pnl import PnlMethod, pnl
-from order_service.domain.position import IST, dated
+from order_service.domain.position import IST
 from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.values import TransactionType
 from order_service.services.book_charges import charges_by_group
@@ -90,7 +90,7 @@ async def test_pnl_and_charges_are_the_same_numbers_from_every_store(
 
     figures = pnl(fills, PnlMethod.AVERAGE, DAY, DAY, _instrument, _no_mark)
     fifo = pnl(fills, PnlMethod.FIFO, DAY, DAY, _instrument, _no_mark)
-    charges = charges_by_group(load_charge_schedules(), list(dated(fills, DAY)), _account)
+    charges = charges_by_group(load_charge_schedules(), fills, DAY, DAY, _account)
 
     # Bought 3 x 1500.0525 + 4 x 1500.1075 = 4500.1575 + 6000.43 = 10500.5875 (avg 1500.08392857…)
     # Sold 7 x 1510.25 = 10571.75; realised = 10571.75 - 10500.5875 = 71.1625 (flat: both agree)
