@@ -9,8 +9,10 @@
    ``bootstrap`` with the in-memory ``FakeBroker`` (quotes included); ``--orders`` LIMIT orders
    placed through the service, each then filled in 25 trades stored by one trade-sync pass
    (``--orders`` x 25 fills in the day; 2,000 makes 50,000). Then ``GET /api/v1/pnl`` through
-   the ASGI app in-process (httpx), ``--repeat`` times: the first answer and the median of the
-   rest are printed. Target: < 200 ms.
+   the ASGI app in-process (httpx): ``--repeat`` times the same question (the first answer
+   reads the ledger; the median of the rest is printed), then ``--repeat`` times each after one
+   more fill was stored (its median printed). Target: < 200 ms.
+The API is measured first, before the computation's synthetic fills fill this process's heap.
 Usage: python -m benchmarks.books [--fills N] [--orders N] [--repeat N]
 """
 
@@ -22,10 +24,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -34,7 +36,7 @@ from order_service.adapters.charges_file import load_charge_schedules
 from order_service.adapters.db.migrate import upgrade_async
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import load_settings
-from order_service.domain.account import Role
+from order_service.domain.account import Principal, Role
 from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
 from order_service.domain.order import OrderRequest
@@ -128,7 +130,7 @@ def _no_marks(exchange: str, tradingsymbol: str) -> None:
     return None
 
 
-async def _seed(services: Services, broker: FakeBroker, orders: int) -> str:
+async def _seed(services: Services, broker: FakeBroker, orders: int) -> tuple[str, Principal]:
     user = await services.users.create_user("books", frozenset({Role.TRADER}))
     key = await services.users.create_api_key(user.user_id)
     await services.accounts.add_account(user, ACCOUNT, "paper", "paper-secret")
@@ -159,10 +161,17 @@ async def _seed(services: Services, broker: FakeBroker, orders: int) -> str:
         )
     recorded = await services.trades.sync_account(ACCOUNT)
     assert recorded.recorded == orders * FILLS_PER_ORDER, recorded
-    return key
+    return key, principal
 
 
-async def api_pnl(orders: int, repeat: int) -> tuple[int, list[float]]:
+@dataclass
+class ApiFigures:
+    lines: int = 0
+    asked: list[float] = field(default_factory=list)  # the same question again and again
+    fresh: list[float] = field(default_factory=list)  # each after one more fill was stored
+
+
+async def api_pnl(orders: int, repeat: int) -> ApiFigures:
     with tempfile.TemporaryDirectory(prefix="order-service-books-") as var:
         url = f"sqlite+aiosqlite:///{Path(var) / 'books.db'}"
         await upgrade_async(url)
@@ -171,25 +180,54 @@ async def api_pnl(orders: int, repeat: int) -> tuple[int, list[float]]:
         broker = FakeBroker(clock)
         services = bootstrap(settings, broker=broker, clock=clock)
         try:
-            key = await _seed(services, broker, orders)
+            key, principal = await _seed(services, broker, orders)
             clock.current += timedelta(hours=5)
-            return await _measure(services, key, repeat)
+            return await _measure(services, broker, principal, key, repeat)
         finally:
             await services.close()
 
 
-async def _measure(services: Services, key: str, repeat: int) -> tuple[int, list[float]]:
+async def _measure(
+    services: Services, broker: FakeBroker, principal: Principal, key: str, repeat: int
+) -> ApiFigures:
     transport = httpx.ASGITransport(app=create_app(services))
     headers = {"Authorization": f"Bearer {key}"}
-    timings: list[float] = []
+    figures = ApiFigures()
     async with httpx.AsyncClient(transport=transport, base_url="http://b", headers=headers) as api:
         for _ in range(repeat):
-            started = time.perf_counter()
-            answer = await api.get("/api/v1/pnl", params={"account_id": ACCOUNT})
-            timings.append(time.perf_counter() - started)
-            answer.raise_for_status()
-    lines: list[dict[str, Any]] = answer.json()["items"]
-    return len(lines), timings
+            figures.asked.append(await _timed_pnl(api, figures))
+        for index in range(repeat):
+            await _one_more_fill(services, broker, principal, index)  # not timed
+            figures.fresh.append(await _timed_pnl(api, figures))
+    return figures
+
+
+async def _timed_pnl(api: httpx.AsyncClient, figures: ApiFigures) -> float:
+    started = time.perf_counter()
+    answer = await api.get("/api/v1/pnl", params={"account_id": ACCOUNT})
+    elapsed = time.perf_counter() - started
+    answer.raise_for_status()
+    figures.lines = len(answer.json()["items"])
+    return elapsed
+
+
+async def _one_more_fill(
+    services: Services, broker: FakeBroker, principal: Principal, index: int
+) -> None:
+    request = OrderRequest.create(
+        account_id=ACCOUNT,
+        exchange=Exchange.NSE,
+        tradingsymbol="INFY",
+        transaction_type=TransactionType.BUY,
+        quantity=1,
+        product=Product.MIS,
+        order_type=OrderType.LIMIT,
+        price=Decimal(1000 + index),
+    )
+    placed = (await services.orders.place_order(principal, request, None)).order
+    assert placed.broker_order_id is not None
+    broker.fill(placed.broker_order_id)
+    await services.trades.sync_order(placed)
 
 
 class _Clock:
@@ -209,19 +247,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=6)
     args = parser.parse_args()
     configure_logging("ERROR")
+    # The service first, in a process that holds nothing else (as a server would).
+    api = asyncio.run(api_pnl(args.orders, args.repeat))
     rates = computation(args.fills)
     print(f"computation over {args.fills} fills (one core, process CPU):")
     for name, rate in rates.items():
         met = "met" if rate >= TARGET_FILLS_PER_SECOND else "not met"
         print(f"  {name:<12} {rate:>12,.0f} fills/s   target >= 200,000   {met}")
-    lines, timings = asyncio.run(api_pnl(args.orders, args.repeat))
     fills = args.orders * FILLS_PER_ORDER
-    rest = statistics.median(timings[1:]) if len(timings) > 1 else timings[0]
-    met = "met" if rest < TARGET_PNL_SECONDS else "not met"
+    again = statistics.median(api.asked[1:]) if len(api.asked) > 1 else api.asked[0]
+    fresh = statistics.median(api.fresh)
     print(
-        f"GET /api/v1/pnl, {fills} fills in the day on SQLite: first {timings[0] * 1000:.0f} ms,"
-        f" then median {rest * 1000:.0f} ms ({lines} line)   target < 200 ms   {met}"
+        f"GET /api/v1/pnl, {fills} fills in the day on SQLite ({api.lines} line), target < 200 ms:"
     )
+    print(f"  first ask (the ledger read)           {api.asked[0] * 1000:>6.0f} ms")
+    print(f"  asked again, median                   {again * 1000:>6.0f} ms   {_met(again)}")
+    print(f"  after one more fill each time, median {fresh * 1000:>6.0f} ms   {_met(fresh)}")
+
+
+def _met(seconds: float) -> str:
+    return "met" if seconds < TARGET_PNL_SECONDS else "not met"
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
+from order_service.domain.ids import AccountId
 from order_service.domain.reports import HoldingReport, QuoteReport
 from order_service.domain.values import Product, TransactionType
+from order_service.entrypoints.api.app import create_app
 from order_service.errors import BrokerUnavailable, RateLimitError
 from tests.factories import OTHER_ACCOUNT, make_limit_request
-from tests.unit.conftest import World, log_in
+from tests.unit.conftest import World, add_trader, api_client, log_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -238,3 +240,29 @@ async def test_an_account_the_broker_cannot_answer_for_is_named_not_fatal(
     assert answer["items"] == []
     ((unavailable),) = answer["unavailable"]
     assert (unavailable["account_id"], unavailable["code"]) == ("PAPER1", "BROKER_UNAVAILABLE")
+
+
+async def test_a_new_fill_moves_the_charges_of_a_repeated_question(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await round_trip(world)
+    first = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))
+
+    await trade(world, TransactionType.BUY, "1500.00")  # one more executed order
+    again = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))
+
+    before = Decimal(first["items"][0]["charges"]["brokerage"])
+    assert Decimal(again["items"][0]["charges"]["brokerage"]) == before + Decimal("4.50")
+
+
+async def test_each_user_gets_the_charges_of_their_own_accounts(
+    world: World, outsider: object, trader_api: httpx.AsyncClient
+) -> None:
+    await round_trip(world)
+    body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))
+    _, key = await add_trader(world.services, "third", AccountId("PAPER3"))
+
+    async with api_client(create_app(world.services), key) as third:
+        answer = body(await third.get("/api/v1/pnl", params={"from": DAY}))
+
+    assert answer["items"] == []  # PAPER3 traded nothing; PAPER1's charges are not its

@@ -16,7 +16,7 @@ from typing import TypeVar
 from order_service.domain.charges import Charges, ChargeSchedules, dp_charges, order_charges
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
-from order_service.domain.position import trade_date
+from order_service.domain.position import ist_date
 from order_service.domain.values import TransactionType
 
 K = TypeVar("K", bound=Hashable)
@@ -75,10 +75,10 @@ def _executed_orders(
     orders: dict[tuple[OrderId, date], _Executed] = {}
     sales: dict[tuple[AccountId, date, str], Fill] = {}
     for fill in fills:
-        day = trade_date(fill)
+        report = fill.report
+        day = ist_date(report.exchange_timestamp or fill.recorded_at)
         if day < start or day > end:
             continue
-        report = fill.report
         executed = orders.get(key := (fill.order_id, day))
         if executed is None:
             executed = orders[key] = _Executed(fill, day)

@@ -36,6 +36,7 @@ from order_service.services.marks import MarkBoard
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
+_MEMO_SIZE = 256  # charge answers kept (the oldest asked is dropped first)
 _HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
     *BROKER_REFUSALS,
     AuthenticationError,
@@ -98,6 +99,8 @@ class PnlQuery:
 
 # An instrument's position of one book key: (key, exchange, tradingsymbol, product).
 InstrumentKey = tuple[BookKey, str, str, str]
+# Whose charges, grouped how, over which days.
+_MemoKey = tuple[tuple[AccountId, ...], "GroupBy", date, date]
 
 
 class BooksService:
@@ -119,6 +122,8 @@ class BooksService:
         self._marks = marks
         self._max_days = max_days
         self._ledger = LedgerCache(uow_factory, clock)
+        self._charges_memo: dict[_MemoKey, tuple[tuple[int, int | None], dict[BookKey, Charges]]]
+        self._charges_memo = {}
 
     def today(self) -> date:
         return self._clock.now().astimezone(IST).date()
@@ -144,10 +149,34 @@ class BooksService:
         marks = await self._marks.board(accounts, fills)
         group = _instrument_key(query.group_by)
         figures = pnl(fills, query.method, query.start, query.end, group, marks)
+        owners = tuple(sorted(a.account_id for a in accounts))
+        return _pnl_lines(figures, self._charges(owners, query, fills, group))
+
+    def _charges(
+        self,
+        owners: tuple[AccountId, ...],
+        query: PnlQuery,
+        fills: list[Fill],
+        group: Callable[[Fill], InstrumentKey],
+    ) -> dict[BookKey, Charges]:
+        """The range's charges, computed again only when the fills changed.
+
+        Fills are only ever added, so the same query over the same count of fills ending at
+        the same sequence is over the same fills: a dashboard polling its P&L pays for the
+        charges once per new fill, not once per poll.
+        """
+        seen = (len(fills), fills[-1].sequence if fills else None)
+        key = (owners, query.group_by, query.start, query.end)
+        held = self._charges_memo.get(key)
+        if held is not None and held[0] == seen:
+            return held[1]
         charges = charges_by_group(
             self._schedules, fills, query.start, query.end, lambda f: group(f)[0]
         )
-        return _pnl_lines(figures, charges)
+        self._charges_memo[key] = (seen, charges)
+        while len(self._charges_memo) > _MEMO_SIZE:
+            self._charges_memo.pop(next(iter(self._charges_memo)))
+        return charges
 
     async def holdings(self, principal: Principal, account_id: AccountId | None) -> Holdings:
         """Return each account's holdings as the broker reports them, attributed by our fills.

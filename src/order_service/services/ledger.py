@@ -22,11 +22,12 @@ from order_service.services.ports import Clock, UnitOfWorkFactory
 
 
 class _Kept:
-    __slots__ = ("fills", "lock", "watermark")
+    __slots__ = ("fills", "latest", "lock", "watermark")
 
     def __init__(self) -> None:
         self.fills: list[Fill] = []
         self.watermark: int | None = None
+        self.latest = datetime.min.replace(tzinfo=UTC)  # the latest instant a kept fill has
         self.lock = asyncio.Lock()
 
 
@@ -51,12 +52,16 @@ class LedgerCache:
         before = before.astimezone(UTC)  # the ledger's instants are UTC: one zone compares fast
         found: list[Fill] = []
         for account_id in account_ids:
-            found += [f for f in await self._fills(account_id) if _executed_at(f) < before]
+            kept, latest, tail = await self._fills(account_id)
+            # The usual ask is "up to the end of today": then every kept fill is in.
+            found += kept if latest < before else [f for f in kept if _executed_at(f) < before]
+            found += [f for f in tail if _executed_at(f) < before]
         if len(account_ids) > 1:
             found.sort(key=lambda fill: fill.sequence or 0)
         return found
 
-    async def _fills(self, account_id: AccountId) -> list[Fill]:
+    async def _fills(self, account_id: AccountId) -> tuple[list[Fill], datetime, list[Fill]]:
+        """Return the account's kept fills, the latest instant among them, and the rest."""
         kept = self._accounts.get(account_id)
         if kept is None:
             kept = self._accounts[account_id] = _Kept()
@@ -64,16 +69,19 @@ class LedgerCache:
         async with kept.lock:
             async with self._uow() as uow:
                 tail = await uow.fills.after(account_id, kept.watermark)
-            self._keep(kept, tail)
-            fills = kept.fills + tail[_settled(tail, self._clock.now() - self._settle) :]
+            settled = self._keep(kept, tail)
+            found = kept.fills, kept.latest, tail[settled:]
         self._trim()
-        return fills
+        return found
 
-    def _keep(self, kept: _Kept, tail: list[Fill]) -> None:
+    def _keep(self, kept: _Kept, tail: list[Fill]) -> int:
+        """Keep the tail's settled fills; return how many it had."""
         settled = _settled(tail, self._clock.now() - self._settle)
         if settled:
             kept.fills.extend(tail[:settled])
             kept.watermark = tail[settled - 1].sequence
+            kept.latest = max(kept.latest, *map(_executed_at, tail[:settled]))
+        return settled
 
     def _trim(self) -> None:
         total = sum(len(kept.fills) for kept in self._accounts.values())
