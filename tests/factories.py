@@ -7,23 +7,27 @@ today's rules refuse. Orders and accounts are plain constructors: the domain has
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from order_service.domain.account import Account, SessionState, access_token_expiry
+from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import (
     AccountId,
     BrokerOrderId,
     ClientOrderId,
+    OrderId,
     StrategyId,
     UserId,
     new_order_id,
     tag_for,
 )
 from order_service.domain.order import Order, OrderRequest
-from order_service.domain.reports import OrderStatusReport
+from order_service.domain.position import IST
+from order_service.domain.reports import FillReport, OrderStatusReport, TradeId
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 
 ACCOUNT = AccountId("PAPER1")
@@ -157,3 +161,32 @@ def make_active_account(**overrides: Any) -> Account:
         "name": "Main account",
     }
     return make_account(**{**values, **overrides})
+
+
+_trade_ids = itertools.count(1)
+
+
+def ist_at(day: date, hour: int, minute: int = 0) -> datetime:
+    """An instant of ``day`` in IST (the books date fills by their IST day)."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
+
+
+def make_fill(
+    side: str,
+    quantity: int,
+    price: str | Decimal,
+    when: datetime,
+    *,
+    symbol: str = "INFY",
+    product: str = "MIS",
+    strategy: str = "alpha",
+) -> Fill:
+    """A fill of account ``acct`` with a fresh trade id; NIFTY symbols trade on NFO."""
+    exchange = "NFO" if symbol.startswith("NIFTY") else "NSE"
+    report = FillReport(
+        TradeId(f"T{next(_trade_ids)}"), BrokerOrderId("B1"), exchange, symbol, product,
+        TransactionType(side), quantity, Decimal(price), when,
+    )  # fmt: skip
+    return Fill(
+        AccountId("acct"), OrderId("O1"), StrategyId(strategy), report, FillSource.TRADES, when
+    )

@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Callable, Hashable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_service.domain.fill import Fill, FillSource
-from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
+from order_service.domain.fill import Fill
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
-from order_service.domain.position import IST, Mark, MarkSource
-from order_service.domain.reports import FillReport, TradeId
-from order_service.domain.values import TransactionType
+from order_service.domain.position import Mark, MarkSource
+from tests.factories import ist_at as at
+from tests.factories import make_fill
 
 MONDAY, TUESDAY = date(2026, 3, 2), date(2026, 3, 3)
 FUTURE = "NIFTY26MARFUT"
 AVERAGE, FIFO = PnlMethod.AVERAGE, PnlMethod.FIFO
-_trade_ids = itertools.count(1)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
-
-
-def make_fill(
-    side: str,
-    quantity: int,
-    price: str | Decimal,
-    when: datetime,
-    *,
-    symbol: str = "INFY",
-    product: str = "MIS",
-) -> Fill:
-    exchange = "NFO" if symbol.startswith("NIFTY") else "NSE"
-    report = FillReport(
-        TradeId(f"T{next(_trade_ids)}"), BrokerOrderId("B1"), exchange, symbol, product,
-        TransactionType(side), quantity, Decimal(price), when,
-    )  # fmt: skip
-    return Fill(
-        AccountId("acct"), OrderId("O1"), StrategyId("alpha"), report, FillSource.TRADES, when
-    )
 
 
 def by_account(fill: Fill) -> Hashable:

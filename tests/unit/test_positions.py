@@ -11,10 +11,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_service.domain.fill import Fill, FillSource
-from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
+from order_service.domain.fill import Fill
 from order_service.domain.position import (
-    IST,
     Mark,
     MarkSource,
     PositionPair,
@@ -22,38 +20,14 @@ from order_service.domain.position import (
     position_book,
     trade_date,
 )
-from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.values import TransactionType
+from tests.factories import ist_at as at
+from tests.factories import make_fill
 
 MONDAY, TUESDAY = date(2026, 3, 2), date(2026, 3, 3)
 FRIDAY, NEXT_MONDAY = date(2026, 3, 6), date(2026, 3, 9)
 FUTURE = "NIFTY26MARFUT"
 CALL = "NIFTY26MAR22000CE"
-_trade_ids = itertools.count(1)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=IST)
-
-
-def make_fill(
-    side: str,
-    quantity: int,
-    price: str | Decimal,
-    when: datetime,
-    *,
-    symbol: str = "INFY",
-    product: str = "MIS",
-    strategy: str = "alpha",
-) -> Fill:
-    exchange = "NFO" if symbol.startswith("NIFTY") else "NSE"
-    report = FillReport(
-        TradeId(f"T{next(_trade_ids)}"), BrokerOrderId("B1"), exchange, symbol, product,
-        TransactionType(side), quantity, Decimal(price), when,
-    )  # fmt: skip
-    return Fill(
-        AccountId("acct"), OrderId("O1"), StrategyId(strategy), report, FillSource.TRADES, when
-    )
 
 
 def by_account(fill: Fill) -> Hashable:

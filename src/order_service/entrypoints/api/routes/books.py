@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from order_service.domain.ids import AccountId
@@ -95,22 +95,29 @@ async def trades_csv(
     return _csv_response(rows, f"trades-{first}-{last}.csv")
 
 
-@router.get("/pnl", response_model=PnlAnswer, responses=ERRORS)
-async def pnl(
+def _pnl_query(
     services: ServicesDep,
-    principal: PrincipalDep,
     account_id: AccountParam = None,
     group_by: GroupBy = GroupBy.ACCOUNT,
     method: PnlMethod = PnlMethod.AVERAGE,
     start: From = None,
     end: To = None,
-) -> PnlAnswer:
+) -> PnlQuery:
+    """The P&L question both P&L routes take (a dependency: its parameters are theirs)."""
+    first, last = _days(services.books, start, end)
+    return PnlQuery(_account(account_id), group_by, method, first, last)
+
+
+PnlQueryDep = Annotated[PnlQuery, Depends(_pnl_query)]
+
+
+@router.get("/pnl", response_model=PnlAnswer, responses=ERRORS)
+async def pnl(services: ServicesDep, principal: PrincipalDep, query: PnlQueryDep) -> PnlAnswer:
     """Realised and unrealised P&L, each charge by name, total charges and net."""
-    query = _pnl_query(services.books, account_id, group_by, method, start, end)
     lines = await services.books.pnl(principal, query)
     return PnlAnswer(
-        method=method.value,
-        group_by=group_by.value,
+        method=query.method.value,
+        group_by=query.group_by.value,
         from_date=str(query.start),
         to_date=str(query.end),
         items=[PnlOut.of(line) for line in lines],
@@ -119,16 +126,9 @@ async def pnl(
 
 @router.get("/pnl.csv", response_class=StreamingResponse, responses=ERRORS)
 async def pnl_csv(
-    services: ServicesDep,
-    principal: PrincipalDep,
-    account_id: AccountParam = None,
-    group_by: GroupBy = GroupBy.ACCOUNT,
-    method: PnlMethod = PnlMethod.AVERAGE,
-    start: From = None,
-    end: To = None,
+    services: ServicesDep, principal: PrincipalDep, query: PnlQueryDep
 ) -> StreamingResponse:
     """The P&L answer as CSV: one row per account or strategy, one column per charge."""
-    query = _pnl_query(services.books, account_id, group_by, method, start, end)
     lines = [PnlOut.of(line) for line in await services.books.pnl(principal, query)]
     return _csv_response(_pnl_lines(lines), f"pnl-{query.start}-{query.end}.csv")
 
@@ -141,18 +141,6 @@ def _days(books: BooksService, start: date | None, end: date | None) -> tuple[da
     """Default to today (IST); one bound alone means that one day."""
     last = end or start or books.today()
     return start or last, last
-
-
-def _pnl_query(
-    books: BooksService,
-    account_id: str | None,
-    group_by: GroupBy,
-    method: PnlMethod,
-    start: date | None,
-    end: date | None,
-) -> PnlQuery:
-    first, last = _days(books, start, end)
-    return PnlQuery(_account(account_id), group_by, method, first, last)
 
 
 async def _trade_lines(
