@@ -12,7 +12,7 @@ import pytest
 
 from order_service.domain.ids import AccountId
 from order_service.domain.reports import HoldingReport, QuoteReport
-from order_service.domain.values import Product, TransactionType
+from order_service.domain.values import Exchange, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
 from order_service.errors import BrokerUnavailable, RateLimitError
 from tests.factories import OTHER_ACCOUNT, make_limit_request
@@ -175,6 +175,8 @@ async def test_pnl_csv_has_a_column_per_charge(world: World, trader_api: httpx.A
         ({"from": "2026-11-30", "to": "2026-11-01"}, "from"),
         ({"from": "2020-01-01", "to": "2026-11-30"}, "to"),
         ({"from": "30-11-2026"}, "from"),
+        ({"from": "2026-11-30", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
     ],
 )
 async def test_bad_pnl_queries_name_the_field(
@@ -266,3 +268,75 @@ async def test_each_user_gets_the_charges_of_their_own_accounts(
         answer = body(await third.get("/api/v1/pnl", params={"from": DAY}))
 
     assert answer["items"] == []  # PAPER3 traded nothing; PAPER1's charges are not its
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/positions", {"day": "9999-12-31"}, "day"),
+        ("/api/v1/trades", {"from": "0001-01-01"}, "from"),
+        ("/api/v1/trades", {"cursor": str(10**20)}, "cursor"),
+    ],
+)
+async def test_the_calendars_ends_and_huge_cursors_are_refused_not_a_500(
+    trader_api: httpx.AsyncClient, path: str, params: dict[str, str], field: str
+) -> None:
+    error = refused(await trader_api.get(path, params=params), 422, "INVALID_INPUT")
+    assert error["details"]["field"] in (field, f"query.{field}")
+
+
+async def test_an_order_no_schedule_can_charge_is_named_and_the_rest_answered(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await round_trip(world)
+    request = make_limit_request(
+        exchange=Exchange.MCX, tradingsymbol="CRUDEOIL26DECFUT", product=Product.NRML
+    )
+    order = (await world.services.orders.place_order(world.trader, request, None)).order
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    await world.services.trades.sync_account(order.account_id)
+
+    answer = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))
+
+    (uncharged,) = answer["uncharged"]
+    assert uncharged["order_id"] == order.order_id
+    assert "not supported" in uncharged["reason"]
+    assert Decimal(answer["items"][0]["charges"]["stt"]) == 4  # the INFY round trip still
+
+
+async def test_a_past_day_is_marked_by_its_last_fill_not_todays_quote(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await trade(world, TransactionType.BUY, "1500.00")
+    world.clock.advance(24 * 3600)
+    world.broker.marks["NSE:INFY"] = QuoteReport("NSE", "INFY", Decimal(1600), Decimal(1590))
+
+    (position,) = body(await trader_api.get("/api/v1/positions", params={"day": DAY}))
+
+    assert position["net"]["mark_source"] == "last_fill"
+    assert Decimal(position["net"]["last_price"]) == Decimal(1500)
+
+
+async def test_an_instrument_the_broker_does_not_quote_costs_no_read_per_request(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await trade(world, TransactionType.BUY, "1500.00")  # no quote for NSE:INFY in the fake
+    body(await trader_api.get("/api/v1/positions", params={"day": DAY}))
+    reads = world.broker.calls["quotes"]
+
+    (position,) = body(await trader_api.get("/api/v1/positions", params={"day": DAY}))
+
+    assert world.broker.calls["quotes"] == reads
+    assert position["net"]["mark_source"] == "last_fill"
+
+
+async def test_holdings_polled_again_are_answered_without_another_broker_read(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    body(await trader_api.get("/api/v1/holdings"))
+    reads = world.broker.calls["holdings"]
+
+    body(await trader_api.get("/api/v1/holdings"))
+
+    assert world.broker.calls["holdings"] == reads

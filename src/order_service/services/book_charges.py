@@ -2,25 +2,32 @@
 
 An executed order is one order's fills on one trading day: brokerage is per executed order, so
 an order filled in three trades pays it once, on its summed turnover. The DP charge is per
-account, scrip and day of delivery (CNC) sales; it goes to the group of that day's first such
+account, scrip and day of delivery (CNC, MTF) sales; it goes to the group of that day's first such
 sale of the scrip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-from order_service.domain.charges import Charges, ChargeSchedules, dp_charges, order_charges
+from order_service.domain.charges import (
+    DELIVERY_PRODUCTS,
+    Charges,
+    ChargeSchedules,
+    dp_charges,
+    order_charges,
+)
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.position import ist_date
 from order_service.domain.values import TransactionType
+from order_service.errors import ValidationError
 
 K = TypeVar("K", bound=Hashable)
-_DELIVERY = "CNC"
 _EQUITY = frozenset({"NSE", "BSE"})
 _BUY, _SELL = TransactionType.BUY, TransactionType.SELL
 
@@ -37,32 +44,59 @@ class _Executed:
         self.turnover = Decimal(0)
 
 
+@dataclass(frozen=True, slots=True)
+class Uncharged:
+    """An executed order no charge schedule covers (its segment, or its trade date)."""
+
+    account_id: AccountId
+    order_id: OrderId
+    trade_date: date
+    reason: str
+
+
+@dataclass(slots=True)
+class GroupCharges(Generic[K]):
+    totals: dict[K, Charges] = field(default_factory=dict)
+    uncharged: list[Uncharged] = field(default_factory=list)
+
+
 def charges_by_group(
     schedules: ChargeSchedules,
     fills: Iterable[Fill],
     start: date,
     end: date,
     group: Callable[[Fill], K],
-) -> dict[K, Charges]:
-    """Return the charges of the fills traded on the days ``start``..``end``, per group."""
-    totals: dict[K, Charges] = {}
+) -> GroupCharges[K]:
+    """Return the charges of the fills traded on the days ``start``..``end``, per group.
+
+    An executed order that no schedule can price (a currency or commodity segment, a day
+    before the first schedule) is left out and named in ``uncharged``, never charged zero
+    and never a refusal of the whole answer.
+    """
+    charges: GroupCharges[K] = GroupCharges()
     executed, sales = _executed_orders(fills, start, end)
     for order in executed.values():
-        report = order.first.report
-        charged = order_charges(
-            schedules,
-            report.exchange,
-            report.tradingsymbol,
-            report.product,
-            report.transaction_type is _BUY,
-            order.quantity,
-            order.turnover,
-            order.day,
-        )
-        _add(totals, group(order.first), charged)
+        report, first = order.first.report, order.first
+        try:
+            charged = order_charges(
+                schedules,
+                report.exchange,
+                report.tradingsymbol,
+                report.product,
+                report.transaction_type is _BUY,
+                order.quantity,
+                order.turnover,
+                order.day,
+            )
+        except ValidationError as exc:
+            charges.uncharged.append(
+                Uncharged(first.account_id, first.order_id, order.day, exc.message)
+            )
+            continue
+        _add(charges.totals, group(first), charged)
     for (_, day, _), first in sales.items():
-        _add(totals, group(first), dp_charges(schedules, day, 1))
-    return totals
+        _add(charges.totals, group(first), dp_charges(schedules, day, 1))
+    return charges
 
 
 def _executed_orders(
@@ -84,7 +118,7 @@ def _executed_orders(
             executed = orders[key] = _Executed(fill, day)
         executed.quantity += report.quantity
         executed.turnover += report.quantity * report.price
-        sold = report.transaction_type is _SELL and report.product == _DELIVERY
+        sold = report.transaction_type is _SELL and report.product in DELIVERY_PRODUCTS
         if sold and report.exchange in _EQUITY:
             sales.setdefault((fill.account_id, day, report.tradingsymbol), fill)
     return orders, sales

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from time import monotonic
 
 from order_service.domain.account import Account, AccountScope, Principal
-from order_service.domain.charges import Charges, ChargeSchedules
+from order_service.domain.charges import DELIVERY_PRODUCTS, Charges, ChargeSchedules
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
 from order_service.domain.position import IST, PositionPair, position_book
 from order_service.domain.reports import HoldingReport
+from order_service.domain.values import TransactionType
 from order_service.errors import (
     BROKER_REFUSALS,
     AuthenticationError,
@@ -30,12 +32,14 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.access import session_for, visible_account
-from order_service.services.book_charges import charges_by_group
+from order_service.services.book_charges import GroupCharges, Uncharged, charges_by_group
 from order_service.services.ledger import LedgerCache
-from order_service.services.marks import MarkBoard
+from order_service.services.marks import MarkBoard, MarkLookup
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
+# The days a book may be asked about: electronic trading in India, and far ahead of it.
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2999, 12, 31)
 _MEMO_SIZE = 256  # charge answers kept (the oldest asked is dropped first)
 _HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
     *BROKER_REFUSALS,
@@ -83,6 +87,12 @@ class HoldingLine:
 
 
 @dataclass(frozen=True, slots=True)
+class PnlBook:
+    lines: list[PnlLine]
+    uncharged: list[Uncharged]  # executed orders no charge schedule covers: left out, named
+
+
+@dataclass(frozen=True, slots=True)
 class Holdings:
     items: list[HoldingLine]
     unavailable: list[tuple[AccountId, OrderServiceError]]
@@ -122,7 +132,9 @@ class BooksService:
         self._marks = marks
         self._max_days = max_days
         self._ledger = LedgerCache(uow_factory, clock)
-        self._charges_memo: dict[_MemoKey, tuple[tuple[int, int | None], dict[BookKey, Charges]]]
+        self._holdings_ttl = marks.ttl_seconds
+        self._holdings: dict[AccountId, tuple[float, list[HoldingReport]]] = {}
+        self._charges_memo: dict[_MemoKey, tuple[tuple[int, int | None], GroupCharges[BookKey]]]
         self._charges_memo = {}
 
     def today(self) -> date:
@@ -133,24 +145,34 @@ class BooksService:
     ) -> list[PositionLine]:
         """Return a day's positions (Kite's net and day views) per account or strategy."""
         _no_portfolios(group_by)
+        _check_day(day, "day")
         accounts = await self._accounts(principal, account_id)
         fills = await self._history(accounts, day)
-        marks = await self._marks.board(accounts, fills)
+        marks = await self._marks_on(day, accounts, fills)
         book = position_book(fills, day, _instrument_key(group_by), marks)
         lines = [PositionLine(key[0], pair) for key, pair in book.items()]
         return sorted(lines, key=_position_order)
 
-    async def pnl(self, principal: Principal, query: PnlQuery) -> list[PnlLine]:
+    async def pnl(self, principal: Principal, query: PnlQuery) -> PnlBook:
         """Return realised, unrealised, charges by name and net per account or strategy."""
         _no_portfolios(query.group_by)
         _check_range(query.start, query.end, self._max_days)
         accounts = await self._accounts(principal, query.account_id)
         fills = await self._history(accounts, query.end)
-        marks = await self._marks.board(accounts, fills)
+        marks = await self._marks_on(query.end, accounts, fills)
         group = _instrument_key(query.group_by)
         figures = pnl(fills, query.method, query.start, query.end, group, marks)
         owners = tuple(sorted(a.account_id for a in accounts))
-        return _pnl_lines(figures, self._charges(owners, query, fills, group))
+        charges = self._charges(owners, query, fills, group)
+        return PnlBook(_pnl_lines(figures, charges.totals), charges.uncharged)
+
+    async def _marks_on(
+        self, day: date, accounts: Sequence[Account], fills: Sequence[Fill]
+    ) -> MarkLookup:
+        """Today's quotes for today; a past day is marked by its own last fills, not today's."""
+        if day < self.today():
+            return _no_quote
+        return await self._marks.board(accounts, fills)
 
     def _charges(
         self,
@@ -158,7 +180,7 @@ class BooksService:
         query: PnlQuery,
         fills: list[Fill],
         group: Callable[[Fill], InstrumentKey],
-    ) -> dict[BookKey, Charges]:
+    ) -> GroupCharges[BookKey]:
         """The range's charges, computed again only when the fills changed.
 
         Fills are only ever added, so the same query over the same count of fills ending at
@@ -189,15 +211,25 @@ class BooksService:
         answer = Holdings([], [])
         for account in accounts:
             try:
-                session = session_for(account, self._clock.now())
-                reports = await self._broker.holdings(session)
+                reports = await self._holdings_of(account)
             except _HOLDINGS_UNREAD as exc:
                 answer.unavailable.append((account.account_id, exc))
                 continue
+            delivered = _delivered(fills, account.account_id)
             for holding in reports:
-                owned = _delivered(fills, account.account_id, holding)
+                owned = delivered.get(holding.tradingsymbol, {})
                 answer.items.append(HoldingLine(account.account_id, holding, owned))
         return answer
+
+    async def _holdings_of(self, account: Account) -> list[HoldingReport]:
+        """The broker's holdings of the account, read at most once per ``holdings_ttl``: a
+        dashboard polling them must not spend the budget its cancels and syncs share."""
+        held = self._holdings.get(account.account_id)
+        if held is not None and monotonic() - held[0] < self._holdings_ttl:
+            return held[1]
+        reports = await self._broker.holdings(session_for(account, self._clock.now()))
+        self._holdings[account.account_id] = (monotonic(), reports)
+        return reports
 
     async def trades(
         self,
@@ -242,6 +274,10 @@ class BooksService:
         return await self._ledger.history([a.account_id for a in accounts], before)
 
 
+def _no_quote(exchange: str, tradingsymbol: str) -> None:
+    return None
+
+
 def _instrument_key(group_by: GroupBy) -> Callable[[Fill], InstrumentKey]:
     """Return the grouping of fills by book key and instrument (one key object per owner)."""
     keys: dict[tuple[AccountId, StrategyId | None], BookKey] = {}
@@ -279,21 +315,26 @@ def _added(left: PnlFigures, right: PnlFigures) -> PnlFigures:
     )
 
 
-def _delivered(
-    fills: Sequence[Fill], account_id: AccountId, holding: HoldingReport
-) -> dict[StrategyId, int]:
-    """Return, per strategy, the delivery quantity our CNC fills left in this holding."""
-    owned: dict[StrategyId, int] = {}
+def _delivered(fills: Sequence[Fill], account_id: AccountId) -> dict[str, dict[StrategyId, int]]:
+    """Return, per scrip and strategy, the delivery quantity the account's fills left.
+
+    By tradingsymbol across NSE and BSE (a holding is one row per scrip, wherever bought);
+    a strategy that sold more than its fills bought (shares held from before) counts as none.
+    """
+    owned: dict[str, dict[StrategyId, int]] = {}
     for fill in fills:
         report = fill.report
-        if (
-            fill.account_id == account_id
-            and report.product == "CNC"
-            and (report.exchange, report.tradingsymbol) == (holding.exchange, holding.tradingsymbol)
-        ):
-            signed = report.quantity if report.transaction_type.value == "BUY" else -report.quantity
-            owned[fill.strategy_id] = owned.get(fill.strategy_id, 0) + signed
-    return {strategy: quantity for strategy, quantity in owned.items() if quantity}
+        if fill.account_id != account_id or report.product not in DELIVERY_PRODUCTS:
+            continue
+        signed = (
+            report.quantity if report.transaction_type is TransactionType.BUY else -report.quantity
+        )
+        by_strategy = owned.setdefault(report.tradingsymbol, {})
+        by_strategy[fill.strategy_id] = by_strategy.get(fill.strategy_id, 0) + signed
+    return {
+        scrip: {strategy: held for strategy, held in strategies.items() if held > 0}
+        for scrip, strategies in owned.items()
+    }
 
 
 def _page(
@@ -307,7 +348,19 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=IST)
 
 
+def _check_day(day: date, name: str) -> None:
+    """Refuse a day no trading book can hold (the calendar's ends would overflow)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"{name} must be between {FIRST_DAY} and {LAST_DAY}",
+            field=name,
+            details={name: str(day)},
+        )
+
+
 def _check_range(start: date, end: date, max_days: int) -> None:
+    _check_day(start, "from")
+    _check_day(end, "to")
     if start > end:
         raise ValidationError(
             "from is after to", field="from", details={"from": str(start), "to": str(end)}

@@ -4,7 +4,10 @@ One ``ohlc`` read per account per refresh covers every instrument that account's
 (Kite allows one quote request a second per API key: the gateway's ``QUOTES`` bucket paces
 it). A quote younger than ``ttl_seconds`` is served from the cache; a refusal (budget, session,
 broker down, a malformed reply) leaves that instrument to the domain's fallback, the last fill
-price, and the answer says which it used.
+price, and the answer says which it used. An instrument the broker does not quote (expired,
+unknown) is remembered as such for the same time, so it costs no read per request, and a quote
+older than ``MAX_AGE_TTLS`` times the TTL (its refreshes failing since) is no mark at all.
+One read asks for at most ``PER_READ`` instruments (Kite's ``ohlc`` takes 1,000).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock
 
 MarkLookup = Callable[[str, str], Mark | None]
+PER_READ = 500
+MAX_AGE_TTLS = 12
 _UNQUOTED: tuple[type[Exception], ...] = (*BROKER_REFUSALS, AuthenticationError, DataFormatError)
 
 
@@ -31,7 +36,8 @@ class MarkBoard:
         self._broker = broker
         self._clock = clock
         self._ttl = ttl_seconds
-        self._quotes: dict[str, tuple[float, QuoteReport]] = {}
+        self.ttl_seconds = ttl_seconds
+        self._quotes: dict[str, tuple[float, QuoteReport | None]] = {}  # None: not quoted
 
     async def board(self, accounts: Sequence[Account], fills: Sequence[Fill]) -> MarkLookup:
         """Return the marks of the instruments these fills name, quoting what is stale."""
@@ -50,18 +56,22 @@ class MarkBoard:
         return held is not None and time.monotonic() - held[0] < self._ttl
 
     async def _refresh(self, account: Account, names: list[str]) -> None:
-        try:
-            session = session_for(account, self._clock.now())
-            quotes = await self._broker.quotes(session, names)
-        except _UNQUOTED:
-            return  # the last fill marks these instruments
-        now = time.monotonic()
-        for name, quote in quotes.items():
-            self._quotes[name] = (now, quote)
+        for start in range(0, len(names), PER_READ):
+            chunk = names[start : start + PER_READ]
+            try:
+                session = session_for(account, self._clock.now())
+                quotes = await self._broker.quotes(session, chunk)
+            except _UNQUOTED:
+                return  # the last fill marks these instruments
+            now = time.monotonic()
+            for name in chunk:
+                self._quotes[name] = (now, quotes.get(name))
 
     def _lookup(self, exchange: str, tradingsymbol: str) -> Mark | None:
         held = self._quotes.get(f"{exchange}:{tradingsymbol}")
-        if held is None:
+        if held is None or held[1] is None:
             return None
+        if time.monotonic() - held[0] > self._ttl * MAX_AGE_TTLS:
+            return None  # refreshes have failed since: an old quote is no mark
         quote = held[1]
         return Mark(quote.last_price, quote.close_price, MarkSource.QUOTE)

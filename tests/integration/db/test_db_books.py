@@ -97,7 +97,8 @@ async def test_pnl_and_charges_are_the_same_numbers_from_every_store(
     (average,) = figures.values()
     assert average.realised.quantize(Decimal("0.0000001")) == Decimal("71.1625000")
     assert next(iter(fifo.values())).realised == Decimal("71.1625")
-    (total,) = charges.values()
+    assert charges.uncharged == []
+    (total,) = charges.totals.values()
     # Buy order (10500.5875): brokerage 3.15; exchange 0.31; SEBI 0.01; stamp 0.32; GST of
     # (3.15 + 0.31 + 0.01 = 3.47) = 0.6246 -> 0.62. Sell (10571.75): brokerage 3.17; STT
     # 0.025 % = 2.64 -> 3; exchange 0.31; SEBI 0.01; GST of 3.49 = 0.6282 -> 0.63.

@@ -9,7 +9,14 @@ from pydantic import BaseModel
 
 from order_service.domain.fill import Fill
 from order_service.domain.position import PositionView
-from order_service.services.books import HoldingLine, Holdings, PnlLine, PositionLine
+from order_service.services.books import (
+    HoldingLine,
+    Holdings,
+    PnlBook,
+    PnlLine,
+    PnlQuery,
+    PositionLine,
+)
 
 
 class PositionViewOut(BaseModel):
@@ -74,7 +81,6 @@ class PnlOut(BaseModel):
     realised: Decimal
     unrealised: Decimal
     gross: Decimal
-    open_quantity: int
     charges: dict[str, Decimal]
     total_charges: Decimal
     net: Decimal
@@ -90,11 +96,19 @@ class PnlOut(BaseModel):
             realised=figures.realised,
             unrealised=figures.unrealised,
             gross=figures.gross,
-            open_quantity=figures.open_quantity,
             charges=charges,
             total_charges=total,
             net=line.net,
         )
+
+
+class UnchargedOut(BaseModel):
+    """An executed order left out of the charges: no schedule covers it (say why)."""
+
+    account_id: str
+    order_id: str
+    trade_date: str
+    reason: str
 
 
 class PnlAnswer(BaseModel):
@@ -103,6 +117,26 @@ class PnlAnswer(BaseModel):
     from_date: str
     to_date: str
     items: list[PnlOut]
+    uncharged: list[UnchargedOut]
+
+    @classmethod
+    def of(cls, query: PnlQuery, book: PnlBook) -> PnlAnswer:
+        return cls(
+            method=query.method.value,
+            group_by=query.group_by.value,
+            from_date=str(query.start),
+            to_date=str(query.end),
+            items=[PnlOut.of(line) for line in book.lines],
+            uncharged=[
+                UnchargedOut(
+                    account_id=u.account_id,
+                    order_id=u.order_id,
+                    trade_date=str(u.trade_date),
+                    reason=u.reason,
+                )
+                for u in book.uncharged
+            ],
+        )
 
 
 class HoldingOut(BaseModel):

@@ -68,7 +68,7 @@ async def trades(
     account_id: AccountParam = None,
     start: From = None,
     end: To = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TradePage:
     """The fill ledger, by sequence; pass ``next_cursor`` back as ``cursor`` for the next page."""
@@ -114,14 +114,7 @@ PnlQueryDep = Annotated[PnlQuery, Depends(_pnl_query)]
 @router.get("/pnl", response_model=PnlAnswer, responses=ERRORS)
 async def pnl(services: ServicesDep, principal: PrincipalDep, query: PnlQueryDep) -> PnlAnswer:
     """Realised and unrealised P&L, each charge by name, total charges and net."""
-    lines = await services.books.pnl(principal, query)
-    return PnlAnswer(
-        method=query.method.value,
-        group_by=query.group_by.value,
-        from_date=str(query.start),
-        to_date=str(query.end),
-        items=[PnlOut.of(line) for line in lines],
-    )
+    return PnlAnswer.of(query, await services.books.pnl(principal, query))
 
 
 @router.get("/pnl.csv", response_class=StreamingResponse, responses=ERRORS)
@@ -129,7 +122,7 @@ async def pnl_csv(
     services: ServicesDep, principal: PrincipalDep, query: PnlQueryDep
 ) -> StreamingResponse:
     """The P&L answer as CSV: one row per account or strategy, one column per charge."""
-    lines = [PnlOut.of(line) for line in await services.books.pnl(principal, query)]
+    lines = [PnlOut.of(line) for line in (await services.books.pnl(principal, query)).lines]
     return _csv_response(_pnl_lines(lines), f"pnl-{query.start}-{query.end}.csv")
 
 
