@@ -8,6 +8,7 @@ today's rules refuse. Orders and accounts are plain constructors: the domain has
 from __future__ import annotations
 
 import itertools
+from collections.abc import Hashable
 from dataclasses import fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -189,4 +190,22 @@ def make_fill(
     )  # fmt: skip
     return Fill(
         AccountId("acct"), OrderId("O1"), StrategyId(strategy), report, FillSource.TRADES, when
+    )
+
+
+def by_account(fill: Fill) -> Hashable:
+    """Group fills as an account's positions are: by account and instrument."""
+    report = fill.report
+    return (fill.account_id, report.exchange, report.tradingsymbol, report.product)
+
+
+def by_strategy(fill: Fill) -> Hashable:
+    """Group fills as a strategy's positions are: by account, strategy and instrument."""
+    report = fill.report
+    return (
+        fill.account_id,
+        fill.strategy_id,
+        report.exchange,
+        report.tradingsymbol,
+        report.product,
     )

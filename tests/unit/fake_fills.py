@@ -43,10 +43,6 @@ class FakeFillRepository(FakeRepository):
         wanted = set(order_ids)
         return [fill for fill in self._view().fills if fill.order_id in wanted]
 
-    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
-        wanted = set(account_ids)
-        return [f for f in self._view().fills if f.account_id in wanted and _at(f) < before]
-
     async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
         return [
             f

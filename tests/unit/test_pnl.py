@@ -14,28 +14,12 @@ from hypothesis import strategies as st
 from order_service.domain.fill import Fill
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
 from order_service.domain.position import Mark, MarkSource
+from tests.factories import by_account, by_strategy, make_fill
 from tests.factories import ist_at as at
-from tests.factories import make_fill
 
 MONDAY, TUESDAY = date(2026, 3, 2), date(2026, 3, 3)
 FUTURE = "NIFTY26MARFUT"
 AVERAGE, FIFO = PnlMethod.AVERAGE, PnlMethod.FIFO
-
-
-def by_account(fill: Fill) -> Hashable:
-    report = fill.report
-    return (fill.account_id, report.exchange, report.tradingsymbol, report.product)
-
-
-def by_strategy(fill: Fill) -> Hashable:
-    report = fill.report
-    return (
-        fill.account_id,
-        fill.strategy_id,
-        report.exchange,
-        report.tradingsymbol,
-        report.product,
-    )
 
 
 def quote(last: str, close: str = "0") -> Callable[[str, str], Mark | None]:

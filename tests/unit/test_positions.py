@@ -21,29 +21,13 @@ from order_service.domain.position import (
     trade_date,
 )
 from order_service.domain.values import TransactionType
+from tests.factories import by_account, by_strategy, make_fill
 from tests.factories import ist_at as at
-from tests.factories import make_fill
 
 MONDAY, TUESDAY = date(2026, 3, 2), date(2026, 3, 3)
 FRIDAY, NEXT_MONDAY = date(2026, 3, 6), date(2026, 3, 9)
 FUTURE = "NIFTY26MARFUT"
 CALL = "NIFTY26MAR22000CE"
-
-
-def by_account(fill: Fill) -> Hashable:
-    report = fill.report
-    return (fill.account_id, report.exchange, report.tradingsymbol, report.product)
-
-
-def by_strategy(fill: Fill) -> Hashable:
-    report = fill.report
-    return (
-        fill.account_id,
-        fill.strategy_id,
-        report.exchange,
-        report.tradingsymbol,
-        report.product,
-    )
 
 
 def quote(last: str, close: str) -> Callable[[str, str], Mark | None]:

@@ -21,7 +21,7 @@ from order_service.domain.charges import DELIVERY_PRODUCTS, Charges, ChargeSched
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
-from order_service.domain.position import IST, PositionPair, position_book
+from order_service.domain.position import IST, MarkLookup, PositionPair, position_book
 from order_service.domain.reports import HoldingReport
 from order_service.domain.values import TransactionType
 from order_service.errors import (
@@ -34,7 +34,7 @@ from order_service.errors import (
 from order_service.services.access import session_for, visible_account
 from order_service.services.book_charges import GroupCharges, Uncharged, charges_by_group
 from order_service.services.ledger import LedgerCache
-from order_service.services.marks import MarkBoard, MarkLookup
+from order_service.services.marks import MarkBoard
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
@@ -132,7 +132,6 @@ class BooksService:
         self._marks = marks
         self._max_days = max_days
         self._ledger = LedgerCache(uow_factory, clock)
-        self._holdings_ttl = marks.ttl_seconds
         self._holdings: dict[AccountId, tuple[float, list[HoldingReport]]] = {}
         self._charges_memo: dict[_MemoKey, tuple[tuple[int, int | None], GroupCharges[BookKey]]]
         self._charges_memo = {}
@@ -222,10 +221,10 @@ class BooksService:
         return answer
 
     async def _holdings_of(self, account: Account) -> list[HoldingReport]:
-        """The broker's holdings of the account, read at most once per ``holdings_ttl``: a
-        dashboard polling them must not spend the budget its cancels and syncs share."""
+        """The broker's holdings of the account, read at most once per quote TTL: a dashboard
+        polling them must not spend the budget its cancels and syncs share."""
         held = self._holdings.get(account.account_id)
-        if held is not None and monotonic() - held[0] < self._holdings_ttl:
+        if held is not None and monotonic() - held[0] < self._marks.ttl_seconds:
             return held[1]
         reports = await self._broker.holdings(session_for(account, self._clock.now()))
         self._holdings[account.account_id] = (monotonic(), reports)

@@ -13,17 +13,16 @@ One read asks for at most ``PER_READ`` instruments (Kite's ``ohlc`` takes 1,000)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from order_service.domain.account import Account
 from order_service.domain.fill import Fill
-from order_service.domain.position import Mark, MarkSource
+from order_service.domain.position import Mark, MarkLookup, MarkSource
 from order_service.domain.reports import QuoteReport
 from order_service.errors import BROKER_REFUSALS, AuthenticationError, DataFormatError
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock
 
-MarkLookup = Callable[[str, str], Mark | None]
 PER_READ = 500
 MAX_AGE_TTLS = 12
 _UNQUOTED: tuple[type[Exception], ...] = (*BROKER_REFUSALS, AuthenticationError, DataFormatError)
@@ -35,7 +34,6 @@ class MarkBoard:
     def __init__(self, broker: Broker, clock: Clock, ttl_seconds: float) -> None:
         self._broker = broker
         self._clock = clock
-        self._ttl = ttl_seconds
         self.ttl_seconds = ttl_seconds
         self._quotes: dict[str, tuple[float, QuoteReport | None]] = {}  # None: not quoted
 
@@ -53,7 +51,7 @@ class MarkBoard:
 
     def _fresh(self, name: str) -> bool:
         held = self._quotes.get(name)
-        return held is not None and time.monotonic() - held[0] < self._ttl
+        return held is not None and time.monotonic() - held[0] < self.ttl_seconds
 
     async def _refresh(self, account: Account, names: list[str]) -> None:
         for start in range(0, len(names), PER_READ):
@@ -71,7 +69,7 @@ class MarkBoard:
         held = self._quotes.get(f"{exchange}:{tradingsymbol}")
         if held is None or held[1] is None:
             return None
-        if time.monotonic() - held[0] > self._ttl * MAX_AGE_TTLS:
+        if time.monotonic() - held[0] > self.ttl_seconds * MAX_AGE_TTLS:
             return None  # refreshes have failed since: an old quote is no mark
         quote = held[1]
         return Mark(quote.last_price, quote.close_price, MarkSource.QUOTE)

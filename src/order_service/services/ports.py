@@ -403,14 +403,6 @@ class FillRepository(Protocol):
         """Return a page of the account's fills, by sequence, after the sequence ``after``."""
         ...
 
-    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
-        """Return every fill of these accounts executed before ``before``, by sequence.
-
-        A fill's instant is the exchange's time, or when we recorded it if the exchange gave
-        none.
-        """
-        ...
-
     async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
         """Return the account's fills stored after ``sequence`` (all of them for None)."""
         ...

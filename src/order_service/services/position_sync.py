@@ -33,6 +33,7 @@ from order_service.domain.position import IST, Mark, position_book
 from order_service.domain.reports import PositionReport
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
+from order_service.services.ledger import LedgerCache
 from order_service.services.ports import (
     Broker,
     Clock,
@@ -71,6 +72,7 @@ class PositionSyncService:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
+        self._ledger = LedgerCache(uow_factory, clock)  # a pass reads only the new fills
         # Each account's differences of its last pass: only one seen twice is recorded.
         self._seen: dict[AccountId, set[tuple[object, ...]]] = {}
 
@@ -98,8 +100,7 @@ class PositionSyncService:
             return PositionSyncResult()
         theirs = _broker_quantities(await self._broker.positions(session))
         day = _day_of(now)
-        async with self._uow() as uow:
-            fills = await uow.fills.history([account_id], _start_of(day + timedelta(days=1)))
+        fills = await self._ledger.history([account_id], _start_of(day + timedelta(days=1)))
         ours = _our_quantities(fills, day)
         differences = _differences(ours, theirs)
         result = PositionSyncResult(len(ours.keys() | theirs.keys()), len(differences))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, func, select, true
 
@@ -69,12 +68,6 @@ class SqlFillRepository(SqlRepository):
             statement = statement.where(fills.c.sequence > after)
         statement = statement.order_by(fills.c.sequence).limit(limit)
         return _fills(await self._all(statement))
-
-    async def history(self, account_ids: Collection[AccountId], before: datetime) -> list[Fill]:
-        if not account_ids:
-            return []
-        statement = select(fills).where(self._accounts(account_ids), before > _EXECUTED_AT)
-        return _fills(await self._all(statement.order_by(fills.c.sequence)))
 
     async def after(self, account_id: AccountId, sequence: int | None) -> list[Fill]:
         statement = select(fills).where(fills.c.account_id == account_id)
