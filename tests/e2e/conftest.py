@@ -10,24 +10,20 @@ import pytest
 from tests.e2e.harness import QUICK, ServiceThread, e2e_stack
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ServiceThread]]:
-    """The paper broker and the service most e2e tests share (SQLite).
-
-    Package-scoped: it stops when the last e2e test ends, so its workers (which set the
-    process's metrics) never run beside the unit tests that read those metrics.
-    """
+    """The paper broker and the service most e2e tests share (SQLite)."""
     var = tmp_path_factory.mktemp("e2e-var")
     with e2e_stack(var, paper_seed=7, log_level="WARNING", **QUICK) as running:
         yield running
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def paper(stack: tuple[str, ServiceThread]) -> str:
     return stack[0]
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def service(stack: tuple[str, ServiceThread]) -> ServiceThread:
     return stack[1]
 
