@@ -175,3 +175,36 @@ async def test_the_interval_comes_from_the_settings(world: World) -> None:
 
     assert worker.interval == world.services.settings.trade_sync_interval_seconds
     assert worker.name == "trade_sync"
+
+
+async def test_fills_another_writer_stored_during_the_pass_are_kept_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raced, raced_id = await placed(world)
+    other, other_id = await placed(world)
+    for broker_order_id in (raced_id, other_id):
+        world.broker.fill(broker_order_id)
+    # The order book's totals are the orders' already: the fills change only the ledger.
+    await world.services.reconcile.sync_account(raced.account_id)
+    service = world.services.trades
+    plan = service._plan
+
+    async def plan_then_race(*args: object) -> object:
+        planned = await plan(*args)  # type: ignore[arg-type]
+        assert await service.sync_order(raced) == 1  # the order update's own trade read
+        return planned
+
+    monkeypatch.setattr(service, "_plan", plan_then_race)
+    result = await service.sync_account(raced.account_id)
+
+    assert result.recorded == 1  # the other order's fill; the raced one was stored already
+    assert sorted(f.order_id for f in world.store.fills) == sorted([raced.order_id, other.order_id])
+    assert fill_events(world, raced) == [ORDER_FILL_RECORDED]
+    assert fill_events(world, other) == [ORDER_FILL_RECORDED]
+    for order in (raced, other):
+        stored = world.store.orders[order.order_id]
+        (fill,) = [f for f in world.store.fills if f.order_id == order.order_id]
+        assert (stored.filled_quantity, stored.average_price) == (
+            fill.report.quantity,
+            fill.report.price,
+        )

@@ -268,12 +268,12 @@ class OrderRepository(Protocol):
         """
         ...
 
-    async def save_events(self, orders: Sequence[Order]) -> OrderList:
-        """Like ``save_all``, for orders whose change is only their pending events.
+    async def append_events(self, orders: Sequence[Order]) -> None:
+        """Store the orders' pending events, leaving the orders' rows (and versions) as stored.
 
-        Each order nobody else wrote since it was read gets its events stored and its version
-        moved on (so a concurrent writer of the same order loses, as with ``save_all``); its
-        other columns, ``updated_at`` too, stay as stored. Return the orders that lost.
+        For changes that are only events (a fill recorded that does not move the order's
+        totals): nothing of the order is written, so there is no write to lose. Whatever the
+        events describe must be guarded by its own constraint (a fill by its trade id).
         """
         ...
 

@@ -202,17 +202,16 @@ class TradeSyncService:
             }
             moved = [p.order for p in ours if p.moved]
             lost = {o.order_id for o in await uow.orders.save_all(moved)}
-            unmoved = [p.order for p in ours if not p.moved]
-            lost |= {o.order_id for o in await uow.orders.save_events(unmoved)}
+            await uow.orders.append_events([p.order for p in ours if not p.moved])
             written = [p for p in ours if p.order.order_id not in lost]
             fills = [fill for pending in written for fill in pending.new]
             fills += [fill for e in external if e.order.order_id in recorded for fill in e.new]
             stored = await uow.fills.add_new(fills)
             if len(stored) != len(fills):
-                # Whoever stores a fill also moves its order's version on, so the version
-                # checks above should have stopped us: store nothing rather than claim
-                # another's fills.
-                raise Conflict("fills were stored concurrently; retry", retryable=True)
+                # Another writer stored some of these fills since the ledger was read (it is
+                # unique by trade id): write nothing of the pass, and settle each order alone.
+                await uow.rollback()
+                return ours
             await uow.commit()
         result.recorded += len(stored)
         result.external += len(recorded)

@@ -207,8 +207,8 @@ class SqlOrderRepository(SqlRepository):
                 order.version += 1
         return [o for o in changed if o.order_id not in written]
 
-    async def save_events(self, changed: Sequence[Order]) -> builtins.list[Order]:
-        return await self._save_each(changed, [], _version_values)
+    async def append_events(self, changed: Sequence[Order]) -> None:
+        await self._insert_events(changed)
 
     async def add_absent(self, new: Sequence[Order]) -> builtins.list[Order]:
         """Insert the orders whose keys no stored order holds; return those, events stored.
@@ -286,10 +286,6 @@ class SqlOrderRepository(SqlRepository):
         )
         statement = insert_or_ignore_from(self._runner.dialect_name, orders, names, chosen)
         return statement.returning(orders.c.order_id)
-
-
-def _version_values(order: Order) -> Values:
-    return {"order_id": order.order_id, "match_version": order.version}
 
 
 def _reconciled_values(order: Order) -> Values:
