@@ -19,7 +19,6 @@ Usage: python -m benchmarks.books [--fills N] [--orders N] [--repeat N]
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import tempfile
 import time
@@ -45,6 +44,7 @@ from order_service.domain.position import IST, position_book
 from order_service.domain.reports import FillReport, QuoteReport, TradeId
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
+from order_service.entrypoints.server import run_process
 from order_service.observability.logging import configure_logging
 from order_service.services.book_charges import charges_by_group
 
@@ -248,7 +248,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("ERROR")
     # The service first, in a process that holds nothing else (as a server would).
-    api = asyncio.run(api_pnl(args.orders, args.repeat))
+    api = run_process(api_pnl(args.orders, args.repeat))  # as `order-service serve` runs
     rates = computation(args.fills)
     print(f"computation over {args.fills} fills (one core, process CPU):")
     for name, rate in rates.items():

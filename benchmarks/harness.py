@@ -59,7 +59,7 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
     from order_service.bootstrap import bootstrap
     from order_service.config import load_settings
     from order_service.entrypoints.demo import prepare_demo
-    from order_service.entrypoints.server import run, serve_api
+    from order_service.entrypoints.server import run_process, serve_api
     from order_service.observability.logging import configure_logging
 
     workers = bool(overrides.pop("workers", True))
@@ -81,7 +81,7 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
             await prepare_demo(services, settings)
         await serve_api(services, settings, with_workers=workers)
 
-    run(main())  # the loop `order-service serve` runs on
+    run_process(main())  # as `order-service serve` runs: the loop, the collector
 
 
 @dataclass

@@ -46,6 +46,7 @@ from order_service.domain.order import OrderRequest
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.entrypoints.demo import DEMO_ACCOUNT, prepare_demo
+from order_service.entrypoints.server import run_process
 from order_service.entrypoints.workers.order_sync import OrderSyncWorker
 from order_service.observability.logging import configure_logging
 from order_service.services.ports import OrderFilter
@@ -241,8 +242,9 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("ERROR")
     spans = (args.minutes, args.down_minutes)
-    day = asyncio.run(_book(f"day ({args.done} + {args.open})", args.done, args.open, spans))
-    empty = asyncio.run(_book(f"empty ({args.open})", 0, args.open, spans))
+    # As `order-service worker` runs its passes: uvloop, the collector tuned.
+    day = run_process(_book(f"day ({args.done} + {args.open})", args.done, args.open, spans))
+    empty = run_process(_book(f"empty ({args.open})", 0, args.open, spans))
     _report(day, empty)
     problems = [f for f in (*day, *empty) if f.mismatched]
     if problems:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import uvloop
 
-from order_service.entrypoints.server import run
+from order_service.entrypoints.server import YOUNGEST_GENERATION_THRESHOLD, run
 
 
 async def _running_loop() -> type[asyncio.AbstractEventLoop]:
@@ -46,3 +46,19 @@ def test_without_uvloop_run_falls_back_to_asyncio() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "asyncio.unix_events"
+
+
+def test_a_process_runs_with_its_start_frozen_and_the_youngest_generation_collected_less() -> None:
+    # A process of its own: freezing this one would change every later test's collector.
+    script = (
+        "import gc\n"
+        "from order_service.entrypoints.server import run_process\n"
+        "async def state(): return gc.get_threshold(), gc.get_freeze_count() > 0\n"
+        "default = gc.get_threshold()\n"
+        "(threshold, frozen) = run_process(state())\n"
+        "print(threshold[0], threshold[1:] == default[1:], frozen)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == [str(YOUNGEST_GENERATION_THRESHOLD), "True", "True"]

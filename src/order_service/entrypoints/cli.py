@@ -66,19 +66,19 @@ def serve(
     workers: Annotated[bool, typer.Option(help="also run the background workers")] = False,
 ) -> None:
     """Run the API (production: several of these behind a load balancer)."""
-    from order_service.entrypoints.server import run, serve_api
+    from order_service.entrypoints.server import run_process, serve_api
 
     settings = _settings(host=host, port=port)
-    run(serve_api(bootstrap(settings), settings, with_workers=workers))
+    run_process(serve_api(bootstrap(settings), settings, with_workers=workers))
 
 
 @app.command()
 def worker() -> None:
     """Run the supervised background workers."""
-    from order_service.entrypoints.server import run, run_workers
+    from order_service.entrypoints.server import run_process, run_workers
 
     settings = _settings()
-    run(run_workers(bootstrap(settings)))
+    run_process(run_workers(bootstrap(settings)))
 
 
 @app.command()

@@ -9,7 +9,7 @@ from rich.console import Console
 from order_service.bootstrap import bootstrap
 from order_service.config import Settings
 from order_service.entrypoints.demo import prepare_demo, secure_var_dir
-from order_service.entrypoints.server import run, serve_api
+from order_service.entrypoints.server import run_process, serve_api
 
 
 def run_demo(settings: Settings, console: Console) -> None:
@@ -32,7 +32,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     )
     broker_url = broker.start()
     try:
-        run(_serve(settings, console, broker_url))
+        run_process(_serve(settings, console, broker_url))
     finally:
         broker.stop()
 

@@ -1,12 +1,14 @@
 """Running processes: the API (with or without workers) and the worker-only process.
 
 Every process runs its main coroutine with ``run``: on uvloop where it is installed (uvicorn's
-``standard`` extra brings it everywhere but Windows), on asyncio's own loop elsewhere.
+``standard`` extra brings it everywhere but Windows), on asyncio's own loop elsewhere. A
+long-running process starts through ``run_process``, which first tunes the garbage collector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -22,6 +24,26 @@ from order_service.observability.logging import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")
+# Allocations between two collections of the youngest generation (CPython's default is 700).
+# A pass over a large book allocates millions of short-lived objects; with the default the
+# collector took about a quarter of a 10,000-order reconciliation, scanning the same
+# survivors again and again.
+YOUNGEST_GENERATION_THRESHOLD = 50_000
+
+
+def run_process(main: Coroutine[Any, Any, T]) -> T:
+    """Run a long-running process's ``main``: with the collector tuned, then as ``run``."""
+    tune_collector()
+    return run(main)
+
+
+def tune_collector() -> None:
+    """Move what exists at start (modules, settings, services) out of the collector's scans,
+    and collect the youngest generation less often (``YOUNGEST_GENERATION_THRESHOLD``)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNGEST_GENERATION_THRESHOLD, middle, oldest)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
