@@ -26,6 +26,7 @@ from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ownership import Ownership, OwnEveryAccount
 from order_service.services.polling import PollingService, PollPolicy
+from order_service.services.portfolios import PortfolioService
 from order_service.services.ports import (
     Broker,
     Clock,
@@ -40,6 +41,7 @@ from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.sessions import SessionExpiry
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
+from order_service.services.strategies import StrategyService
 from order_service.services.streams import StreamHealth
 from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
@@ -74,6 +76,8 @@ class Services:
     baskets: BasketService
     accounts: AccountService
     users: UserService
+    strategies: StrategyService
+    portfolios: PortfolioService
     reconcile: ReconcileService
     trades: TradeSyncService
     position_sync: PositionSyncService
@@ -180,6 +184,8 @@ def _services(
         amendments=AmendmentService(uow_factory, broker, clock),
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
+        strategies=StrategyService(uow_factory, clock),
+        portfolios=PortfolioService(uow_factory, clock),
         reconcile=reconcile,
         trades=trades,
         position_sync=PositionSyncService(uow_factory, broker, clock),

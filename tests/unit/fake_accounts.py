@@ -9,6 +9,7 @@ from datetime import datetime
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.domain.login import LoginState
+from order_service.domain.values import TransactionType
 from order_service.errors import Conflict, NotFound, StaleWrite
 from tests.unit.fake_store import CONFLICT, ApiKeyRow, FakeRepository, FakeStore, copied
 
@@ -80,22 +81,72 @@ class FakeStrategyRepository(FakeRepository):
 
         self._stage(insert)
 
+    async def ensure_default(self, candidate: Strategy) -> Strategy:
+        def insert(state: FakeStore) -> None:
+            if _default_of(state, candidate.account_id) is None:
+                _check_strategy_keys(state, candidate)
+                state.strategies[candidate.strategy_id] = candidate
+
+        self._stage(insert)
+        default = _default_of(self._view(), candidate.account_id)
+        assert default is not None
+        return default
+
+    async def save(self, strategy: Strategy) -> None:
+        def update(state: FakeStore) -> None:
+            stored = state.strategies.get(strategy.strategy_id)
+            if stored is None:
+                raise NotFound(f"strategy {strategy.strategy_id} not found")
+            kept = replace(strategy, account_id=stored.account_id, is_default=stored.is_default)
+            del state.strategies[strategy.strategy_id]
+            try:
+                _check_strategy_keys(state, kept)
+            finally:
+                state.strategies[strategy.strategy_id] = stored
+            state.strategies[strategy.strategy_id] = kept
+
+        self._stage(update)
+
     async def get(self, strategy_id: StrategyId) -> Strategy | None:
         return self._view().strategies.get(strategy_id)
 
     async def get_default(self, account_id: AccountId) -> Strategy | None:
-        strategies = self._view().strategies.values()
-        return next((s for s in strategies if s.account_id == account_id and s.is_default), None)
+        return _default_of(self._view(), account_id)
+
+    async def list(self, scope: AccountScope) -> list[Strategy]:
+        strategies = sorted(
+            self._view().strategies.values(), key=lambda s: (s.account_id, s.strategy_id)
+        )
+        return [s for s in strategies if scope.includes(s.account_id) and not s.is_deleted]
+
+    async def open_positions(self, strategy_id: StrategyId) -> int:
+        net: dict[tuple[str, str, str], int] = {}
+        for fill in self._view().fills:
+            if fill.strategy_id != strategy_id:
+                continue
+            report = fill.report
+            key = (report.exchange, report.tradingsymbol, report.product)
+            sign = 1 if report.transaction_type is TransactionType.BUY else -1
+            net[key] = net.get(key, 0) + sign * report.quantity
+        return sum(1 for quantity in net.values() if quantity)
+
+
+def _default_of(state: FakeStore, account_id: AccountId) -> Strategy | None:
+    strategies = state.strategies.values()
+    return next((s for s in strategies if s.account_id == account_id and s.is_default), None)
 
 
 def _check_strategy_keys(state: FakeStore, strategy: Strategy) -> None:
-    """Refuse an unknown account, a taken id or name, and a second default of one account."""
+    """Refuse an unknown account, a taken id, a live strategy's name, a second default."""
     if strategy.account_id not in state.accounts or strategy.strategy_id in state.strategies:
         raise Conflict(CONFLICT)
     for other in state.strategies.values():
         if other.account_id != strategy.account_id:
             continue
-        if other.name == strategy.name or (other.is_default and strategy.is_default):
+        live_names = not other.is_deleted and not strategy.is_deleted
+        if (live_names and other.name == strategy.name) or (
+            other.is_default and strategy.is_default
+        ):
             raise Conflict(CONFLICT)
 
 
@@ -114,13 +165,19 @@ class FakeUserRepository(FakeRepository):
         return _principal(self._view(), user_id)
 
     async def add_api_key(
-        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+        self,
+        user_id: UserId,
+        key_id: ApiKeyId,
+        key_hash: str,
+        created_at: datetime,
+        strategy_id: StrategyId | None = None,
     ) -> None:
-        row = ApiKeyRow(key_id, user_id, key_hash, created_at)
+        row = ApiKeyRow(key_id, user_id, key_hash, created_at, strategy_id=strategy_id)
 
         def insert(state: FakeStore) -> None:
             taken = any(k.key_hash == key_hash for k in state.keys.values())
-            if user_id not in state.users or key_id in state.keys or taken:
+            unknown = strategy_id is not None and strategy_id not in state.strategies
+            if user_id not in state.users or key_id in state.keys or taken or unknown:
                 raise Conflict(CONFLICT)
             state.keys[key_id] = row
 
@@ -132,7 +189,10 @@ class FakeUserRepository(FakeRepository):
         row = next((k for k in view.keys.values() if k.key_hash == key_hash), None)
         if row is None or row.revoked_at is not None:
             return None
-        return _principal(view, row.user_id)
+        principal = _principal(view, row.user_id)
+        if principal is None or row.strategy_id is None:
+            return principal
+        return replace(principal, strategy_id=row.strategy_id)
 
     async def grant(self, user_id: UserId, account_id: AccountId) -> None:
         """Let the user act on the account; granting twice is harmless."""
@@ -162,7 +222,7 @@ class FakeUserRepository(FakeRepository):
     async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
         rows = sorted(self._view().keys.values(), key=lambda k: k.key_id)
         return [
-            ApiKeyInfo(k.key_id, k.user_id, k.created_at, k.revoked_at)
+            ApiKeyInfo(k.key_id, k.user_id, k.created_at, k.revoked_at, k.strategy_id)
             for k in rows
             if k.user_id == user_id
         ]

@@ -22,9 +22,17 @@ from order_service.domain.account import Account, Principal, Strategy
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
-from order_service.domain.ids import AccountId, ApiKeyId, OrderId, StrategyId, UserId
+from order_service.domain.ids import (
+    AccountId,
+    ApiKeyId,
+    OrderId,
+    PortfolioId,
+    StrategyId,
+    UserId,
+)
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
+from order_service.domain.portfolio import Portfolio
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
 Row = TypeVar("Row")
@@ -37,6 +45,7 @@ class ApiKeyRow:
     key_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
+    strategy_id: StrategyId | None = None
 
 
 class FakeStore:
@@ -47,6 +56,7 @@ class FakeStore:
         self.events: list[OrderEvent] = []
         self.accounts: dict[AccountId, Account] = {}
         self.strategies: dict[StrategyId, Strategy] = {}
+        self.portfolios: dict[PortfolioId, Portfolio] = {}  # strategy_ids: the member rows
         self.users: dict[UserId, Principal] = {}
         self.keys: dict[ApiKeyId, ApiKeyRow] = {}
         self.login_states: dict[str, LoginState] = {}
@@ -67,6 +77,7 @@ class FakeStore:
         other = copy.copy(self)
         other.orders, other.events = dict(self.orders), list(self.events)
         other.accounts, other.strategies = dict(self.accounts), dict(self.strategies)
+        other.portfolios = dict(self.portfolios)
         other.users, other.keys = dict(self.users), dict(self.keys)
         other.login_states, other.grants = dict(self.login_states), set(self.grants)
         other.fills = list(self.fills)

@@ -20,6 +20,7 @@ from order_service.services.ports import (
     FillRepository,
     LoginStateRepository,
     OrderRepository,
+    PortfolioRepository,
     StrategyRepository,
     UserRepository,
 )
@@ -32,6 +33,7 @@ from tests.unit.fake_accounts import (
 )
 from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_orders import FakeOrderRepository
+from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
 
 __all__ = [
@@ -67,6 +69,7 @@ class FakeUnitOfWork:
         self.orders: OrderRepository = FakeOrderRepository(self)
         self.accounts: AccountRepository = FakeAccountRepository(self)
         self.strategies: StrategyRepository = FakeStrategyRepository(self)
+        self.portfolios: PortfolioRepository = FakePortfolioRepository(self)
         self.users: UserRepository = FakeUserRepository(self)
         self.login_states: LoginStateRepository = FakeLoginStateRepository(self)
         self.fills: FillRepository = FakeFillRepository(self)

@@ -171,7 +171,6 @@ async def test_pnl_csv_has_a_column_per_charge(world: World, trader_api: httpx.A
     [
         ({"group_by": "desk"}, "group_by"),
         ({"method": "lifo"}, "method"),
-        ({"group_by": "portfolio"}, "group_by"),
         ({"from": "2026-11-30", "to": "2026-11-01"}, "from"),
         ({"from": "2020-01-01", "to": "2026-11-30"}, "to"),
         ({"from": "30-11-2026"}, "from"),

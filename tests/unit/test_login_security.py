@@ -249,7 +249,7 @@ async def test_a_user_lists_and_revokes_only_their_own_keys(
     spare = await world.services.users.create_api_key(world.trader.user_id)
     keys = (await owner.get("/api/v1/keys")).json()
     assert len(keys) == 2
-    assert all(set(k) == {"key_id", "created_at", "revoked_at"} for k in keys)
+    assert all(set(k) == {"key_id", "created_at", "revoked_at", "strategy_id"} for k in keys)
     spare_id = keys[-1]["key_id"]
 
     async with as_user(app, spare) as before:  # cached by this process while it is live

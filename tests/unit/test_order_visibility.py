@@ -8,7 +8,7 @@ from order_service.domain.account import Principal, Strategy
 from order_service.domain.ids import AccountId, OrderId, StrategyId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
-from order_service.errors import NotFound
+from order_service.errors import NotFound, ValidationError
 from order_service.services.ports import OrderFilter
 from tests.factories import ACCOUNT, NOW, make_limit_request, make_request
 from tests.unit.conftest import OTHER_ACCOUNT, World
@@ -81,19 +81,21 @@ async def test_a_trader_lists_only_its_own_accounts_orders(
     assert [a.account_id for a in accounts] == [ACCOUNT]
 
 
-async def test_a_strategy_of_another_account_does_not_exist(
+async def test_a_strategy_of_another_account_is_invalid_input(
     world: World, outsider: Principal
 ) -> None:
     theirs = _default_strategy(world, OTHER_ACCOUNT)
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(ValidationError) as caught:
         await place_for(world, world.trader, ACCOUNT, strategy_id=theirs.strategy_id)
-    assert caught.value.details == {"strategy_id": theirs.strategy_id}
+    assert caught.value.details == {"field": "strategy_id", "strategy_id": theirs.strategy_id}
     assert world.store.orders == {}
 
 
-async def test_an_unknown_strategy_does_not_exist(world: World) -> None:
-    with pytest.raises(NotFound):
+async def test_an_unknown_strategy_is_invalid_input(world: World) -> None:
+    with pytest.raises(ValidationError) as caught:
         await place_for(world, world.trader, ACCOUNT, strategy_id=StrategyId("NOPE"))
+    assert caught.value.details["field"] == "strategy_id"
+    assert world.store.orders == {}
 
 
 async def test_an_account_without_a_default_strategy_cannot_place(world: World) -> None:

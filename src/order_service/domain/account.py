@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
+from order_service.errors import Conflict
 
 IST = ZoneInfo("Asia/Kolkata")
 TOKEN_EXPIRY_TIME = time(6, 0)  # Kite access tokens expire at 06:00 IST (regulatory)
@@ -84,13 +85,59 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    """A named owner of orders inside one account; each account has one default strategy."""
+    """A named owner of orders inside one account; each account has one default strategy.
+
+    The default strategy holds what no other does (orders placed without a strategy, external
+    orders, orphaned positions), so it can never be archived or deleted. An archived strategy
+    takes no new orders; a deleted one is hidden, its orders and fills keep referring to it.
+    """
 
     strategy_id: StrategyId
     account_id: AccountId
     name: str
     is_default: bool
     created_at: datetime
+    archived_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def renamed(self, name: str) -> Strategy:
+        return replace(self, name=name)
+
+    def archived(self, at: datetime) -> Strategy:
+        """Return the strategy archived (since ``at``, or since it was archived before)."""
+        self._refuse_if_default("archived")
+        return self if self.is_archived else replace(self, archived_at=at)
+
+    def restored(self) -> Strategy:
+        return replace(self, archived_at=None)
+
+    def deleted(self, at: datetime) -> Strategy:
+        self._refuse_if_default("deleted")
+        return replace(self, deleted_at=at)
+
+    def check_takes_orders(self) -> None:
+        """Refuse new orders for an archived strategy (``Conflict``, with the reason)."""
+        if self.is_archived:
+            raise Conflict(
+                f"strategy {self.strategy_id} is archived and takes no new orders",
+                details={"strategy_id": self.strategy_id, "reason": "archived"},
+            )
+
+    def _refuse_if_default(self, change: str) -> None:
+        if self.is_default:
+            raise Conflict(
+                f"strategy {self.strategy_id} is its account's default strategy and cannot be"
+                f" {change}: it holds the orders placed without a strategy and external orders",
+                details={"strategy_id": self.strategy_id, "reason": "default"},
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +148,16 @@ class Principal:
     name: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     account_ids: frozenset[AccountId] = field(default_factory=frozenset)
+    # Set when the caller used an API key bound to a strategy: a script, trading only for it.
+    strategy_id: StrategyId | None = None
 
     @property
     def is_admin(self) -> bool:
         return Role.ADMIN in self.roles
+
+    @property
+    def is_script(self) -> bool:
+        return self.strategy_id is not None
 
     def can_act_on(self, account_id: AccountId) -> bool:
         return self.is_admin or account_id in self.account_ids
@@ -139,3 +192,4 @@ class ApiKeyInfo:
     user_id: UserId
     created_at: datetime
     revoked_at: datetime | None = None
+    strategy_id: StrategyId | None = None  # the strategy the key's orders go to, if bound

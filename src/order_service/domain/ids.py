@@ -14,6 +14,7 @@ AccountId = NewType("AccountId", str)
 StrategyId = NewType("StrategyId", str)
 UserId = NewType("UserId", str)
 ApiKeyId = NewType("ApiKeyId", str)
+PortfolioId = NewType("PortfolioId", str)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TAG_LENGTH = 20

@@ -180,6 +180,14 @@ class OrderSource(StrEnum):
     EXTERNAL = "external"
 
 
+class OrderOrigin(StrEnum):
+    """Who decided the order: a person (a user's own key or JWT, or the broker's app for an
+    external order) or a script (an API key bound to a strategy)."""
+
+    MANUAL = "manual"
+    SCRIPT = "script"
+
+
 @dataclass(slots=True)
 class Order:
     """Our record of one broker order; changes only through its methods, each emitting events.
@@ -209,6 +217,7 @@ class Order:
     version: int = 0
     source: OrderSource = OrderSource.API
     placed_by: str | None = None
+    origin: OrderOrigin = OrderOrigin.MANUAL
     pending_events: list[OrderEvent] = field(default_factory=list)
 
     @property

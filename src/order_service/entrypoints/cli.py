@@ -13,7 +13,7 @@ from rich.console import Console
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Mode, Settings, load_settings
 from order_service.domain.account import Role
-from order_service.domain.ids import AccountId, ApiKeyId, UserId
+from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
 
@@ -153,9 +153,22 @@ def create_user(
 
 
 @keys_app.command("create")
-def create_key(user_id: str) -> None:
-    """Issue an API key for a user and print it (shown once; only its hash is stored)."""
-    key = _with_services(_settings(), lambda s: s.users.create_api_key(UserId(user_id)))
+def create_key(
+    user_id: str,
+    strategy: Annotated[
+        str | None,
+        typer.Option("--strategy", help="bind the key to this strategy (a script's key)"),
+    ] = None,
+) -> None:
+    """Issue an API key for a user and print it (shown once; only its hash is stored).
+
+    With --strategy (a strategy of one of the user's accounts) the key is a script's: its
+    orders go to that strategy as SCRIPT orders and may name no other.
+    """
+    strategy_id = StrategyId(strategy) if strategy else None
+    key = _with_services(
+        _settings(), lambda s: s.users.create_api_key(UserId(user_id), strategy_id)
+    )
     console.print(key)
 
 
@@ -165,7 +178,8 @@ def list_keys(user_id: str) -> None:
     keys = _with_services(_settings(), lambda s: s.users.api_keys(UserId(user_id)))
     for key in keys:
         revoked = key.revoked_at.isoformat() if key.revoked_at else "live"
-        console.print(f"{key.key_id}  {key.created_at.isoformat()}  {revoked}")
+        bound = f"  strategy {key.strategy_id}" if key.strategy_id else ""
+        console.print(f"{key.key_id}  {key.created_at.isoformat()}  {revoked}{bound}")
 
 
 @keys_app.command("revoke")

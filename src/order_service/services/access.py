@@ -19,11 +19,16 @@ from order_service.services.ports import (
 
 async def visible_account(uow: UnitOfWork, principal: Principal, account_id: AccountId) -> Account:
     """Return the account if this principal may act on it, else raise ``NotFound``."""
-    allowed = principal.can_act_on(account_id) or await _granted_since(uow, principal, account_id)
+    allowed = await granted(uow, principal, account_id)
     account = await uow.accounts.get(account_id) if allowed else None
     if account is None or account.is_removed:
         raise NotFound(f"account {account_id} not found", details={"account_id": account_id})
     return account
+
+
+async def granted(uow: UnitOfWork, principal: Principal, account_id: AccountId) -> bool:
+    """Return True if the principal may act on the account (its grants re-read if need be)."""
+    return principal.can_act_on(account_id) or await _granted_since(uow, principal, account_id)
 
 
 async def _granted_since(uow: UnitOfWork, principal: Principal, account_id: AccountId) -> bool:
@@ -35,10 +40,7 @@ async def _granted_since(uow: UnitOfWork, principal: Principal, account_id: Acco
 async def visible_order(uow: UnitOfWork, principal: Principal, order_id: OrderId) -> Order:
     """Return the order if its account is visible to this principal, else raise ``NotFound``."""
     order = await uow.orders.get(order_id)
-    if order is None or not (
-        principal.can_act_on(order.account_id)
-        or await _granted_since(uow, principal, order.account_id)
-    ):
+    if order is None or not await granted(uow, principal, order.account_id):
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     return order
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from order_service.domain.account import (
-    DEFAULT_STRATEGY_NAME,
-    Account,
-    AccountScope,
-    Principal,
-    Strategy,
-)
-from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
+from order_service.domain.account import Account, AccountScope, Principal
+from order_service.domain.ids import AccountId, UserId
 from order_service.domain.reports import SegmentMargins
 from order_service.errors import (
     Conflict,
@@ -20,6 +14,7 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account
 from order_service.services.ports import Broker, Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.strategies import ensure_defaults
 
 
 class AccountService:
@@ -38,7 +33,7 @@ class AccountService:
         api_secret: str,
         name: str = "",
     ) -> Account:
-        """Add an account with its default strategy, and let the adding user act on it.
+        """Add an account with its default strategy and portfolio; let the adding user act on it.
 
         An id that exists and is not the caller's answers as any id they cannot see; a removed
         account comes back only for one of its previous users or an admin.
@@ -54,6 +49,7 @@ class AccountService:
                 await self._restore(uow, principal, account, (api_key, api_secret))
                 account.restore(api_key, api_secret, name or account_id)
                 await uow.accounts.save(account)
+                await ensure_defaults(uow, account_id, now)
             await uow.users.grant(principal.user_id, account_id)
             await uow.commit()
         return account
@@ -106,9 +102,7 @@ class AccountService:
 
     async def _create(self, uow: UnitOfWork, account: Account, now: datetime) -> None:
         await uow.accounts.add(account)
-        strategy_id = StrategyId(new_ulid())
-        default = Strategy(strategy_id, account.account_id, DEFAULT_STRATEGY_NAME, True, now)
-        await uow.strategies.add(default)
+        await ensure_defaults(uow, account.account_id, now)
 
     async def revoke(self, principal: Principal, user_id: UserId, account_id: AccountId) -> None:
         """Take a user's access to an account away (admins); every process within 5 s."""

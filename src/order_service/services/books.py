@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from time import monotonic
 
 from order_service.domain.account import Account, AccountScope, Principal
@@ -21,7 +20,8 @@ from order_service.domain.charges import DELIVERY_PRODUCTS, Charges, ChargeSched
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
-from order_service.domain.position import IST, MarkLookup, PositionPair, position_book
+from order_service.domain.portfolio import Portfolio
+from order_service.domain.position import IST, MarkLookup, position_book
 from order_service.domain.reports import HoldingReport
 from order_service.domain.values import TransactionType
 from order_service.errors import (
@@ -33,8 +33,18 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account
 from order_service.services.book_charges import GroupCharges, Uncharged, charges_by_group
+from order_service.services.book_lines import (
+    BookKey,
+    GroupBy,
+    PnlLine,
+    PositionLine,
+    added,
+    portfolio_pnl,
+    portfolio_positions,
+)
 from order_service.services.ledger import LedgerCache
 from order_service.services.marks import MarkBoard
+from order_service.services.portfolios import visible_portfolios
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
@@ -46,37 +56,6 @@ _HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
     AuthenticationError,
     DataFormatError,
 )
-
-
-class GroupBy(StrEnum):
-    ACCOUNT = "account"
-    STRATEGY = "strategy"
-    PORTFOLIO = "portfolio"
-
-
-@dataclass(frozen=True, slots=True)
-class BookKey:
-    """Whose figures: an account's, or one of its strategies' (``strategy_id`` set)."""
-
-    account_id: AccountId
-    strategy_id: StrategyId | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PositionLine:
-    key: BookKey
-    pair: PositionPair
-
-
-@dataclass(frozen=True, slots=True)
-class PnlLine:
-    key: BookKey
-    figures: PnlFigures
-    charges: Charges
-
-    @property
-    def net(self) -> Decimal:
-        return self.figures.gross - self.charges.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,19 +121,21 @@ class BooksService:
     async def positions(
         self, principal: Principal, account_id: AccountId | None, group_by: GroupBy, day: date
     ) -> list[PositionLine]:
-        """Return a day's positions (Kite's net and day views) per account or strategy."""
-        _no_portfolios(group_by)
+        """Return a day's positions (Kite's net and day views) per account or strategy; per
+        portfolio, each of its strategies' positions (a strategy in two portfolios is in both)."""
         _check_day(day, "day")
         accounts = await self._accounts(principal, account_id)
         fills = await self._history(accounts, day)
         marks = await self._marks_on(day, accounts, fills)
         book = position_book(fills, day, _instrument_key(group_by), marks)
         lines = [PositionLine(key[0], pair) for key, pair in book.items()]
+        if group_by is GroupBy.PORTFOLIO:
+            lines = portfolio_positions(lines, await self._portfolios(principal))
         return sorted(lines, key=_position_order)
 
     async def pnl(self, principal: Principal, query: PnlQuery) -> PnlBook:
-        """Return realised, unrealised, charges by name and net per account or strategy."""
-        _no_portfolios(query.group_by)
+        """Return realised, unrealised, charges by name and net per account or strategy; per
+        portfolio, the sums of its strategies' (a strategy in two portfolios counts in both)."""
         _check_range(query.start, query.end, self._max_days)
         accounts = await self._accounts(principal, query.account_id)
         fills = await self._history(accounts, query.end)
@@ -163,7 +144,14 @@ class BooksService:
         figures = pnl(fills, query.method, query.start, query.end, group, marks)
         owners = tuple(sorted(a.account_id for a in accounts))
         charges = self._charges(owners, query, fills, group)
-        return PnlBook(_pnl_lines(figures, charges.totals), charges.uncharged)
+        lines = _pnl_lines(figures, charges.totals)
+        if query.group_by is GroupBy.PORTFOLIO:
+            lines = portfolio_pnl(lines, await self._portfolios(principal))
+        return PnlBook(lines, charges.uncharged)
+
+    async def _portfolios(self, principal: Principal) -> list[Portfolio]:
+        async with self._uow() as uow:
+            return await visible_portfolios(uow, principal)
 
     async def _marks_on(
         self, day: date, accounts: Sequence[Account], fills: Sequence[Fill]
@@ -280,7 +268,8 @@ def _no_quote(exchange: str, tradingsymbol: str) -> None:
 def _instrument_key(group_by: GroupBy) -> Callable[[Fill], InstrumentKey]:
     """Return the grouping of fills by book key and instrument (one key object per owner)."""
     keys: dict[tuple[AccountId, StrategyId | None], BookKey] = {}
-    by_strategy = group_by is GroupBy.STRATEGY
+    # A portfolio's figures are its strategies': computed per strategy, then rolled up.
+    by_strategy = group_by is not GroupBy.ACCOUNT
 
     def key_of(fill: Fill) -> InstrumentKey:
         report = fill.report
@@ -300,18 +289,9 @@ def _pnl_lines(
     totals: dict[BookKey, PnlFigures] = {}
     for (key, *_), figure in figures.items():
         held = totals.get(key)
-        totals[key] = figure if held is None else _added(held, figure)
+        totals[key] = figure if held is None else added(held, figure)
     keys = sorted(set(totals) | set(charges), key=_key_order)
     return [PnlLine(key, totals.get(key, _NOTHING), charges.get(key, Charges.ZERO)) for key in keys]
-
-
-def _added(left: PnlFigures, right: PnlFigures) -> PnlFigures:
-    return PnlFigures(
-        realised=left.realised + right.realised,
-        unrealised=left.unrealised + right.unrealised,
-        open_quantity=left.open_quantity + right.open_quantity,
-        mark=None,  # the marks of several instruments: each instrument's is in its position
-    )
 
 
 def _delivered(fills: Sequence[Fill], account_id: AccountId) -> dict[str, dict[StrategyId, int]]:
@@ -372,20 +352,11 @@ def _check_range(start: date, end: date, max_days: int) -> None:
         )
 
 
-def _no_portfolios(group_by: GroupBy) -> None:
-    if group_by is GroupBy.PORTFOLIO:
-        raise ValidationError(
-            "group_by=portfolio needs portfolios, which this service does not have yet;"
-            " use account or strategy",
-            field="group_by",
-        )
+def _key_order(key: BookKey) -> tuple[str, str, str]:
+    return key.portfolio_id or "", key.account_id or "", key.strategy_id or ""
 
 
-def _key_order(key: BookKey) -> tuple[str, str]:
-    return key.account_id, key.strategy_id or ""
-
-
-def _position_order(line: PositionLine) -> tuple[str, str, str, str, str]:
+def _position_order(line: PositionLine) -> tuple[str, str, str, str, str, str]:
     view = line.pair.net
     return (*_key_order(line.key), view.exchange, view.tradingsymbol, view.product)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from order_service.domain.account import AccountScope, Principal
+from order_service.domain.account import AccountScope, Principal, Strategy
 from order_service.domain.events import KEY_RELEASED, OrderEvent, is_retryable_failure
 from order_service.domain.ids import (
     AccountId,
@@ -16,7 +16,7 @@ from order_service.domain.ids import (
     new_order_id,
     tag_for,
 )
-from order_service.domain.order import Order, OrderRequest
+from order_service.domain.order import Order, OrderOrigin, OrderRequest
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -25,8 +25,10 @@ from order_service.errors import (
     DuplicateClientOrderId,
     IdempotencyConflict,
     NotFound,
+    PermissionDenied,
     ServiceUnavailableError,
     StaleWrite,
+    ValidationError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.liveness import Liveness
@@ -140,7 +142,7 @@ class OrderService:
         order_id: OrderId,
         key: ClientOrderId,
     ) -> Order:
-        strategy_id = await self._strategy_for(uow, request)
+        strategy_id = await self._strategy_for(uow, principal, request)
         now = self._clock.now()
         order = Order(
             order_id=order_id,
@@ -153,6 +155,7 @@ class OrderService:
             placed_by=self._liveness.instance_id,
             created_at=now,
             updated_at=now,
+            origin=OrderOrigin.SCRIPT if principal.is_script else OrderOrigin.MANUAL,
         )
         order.pending_events.append(OrderEvent.requested(order_id, now, _requested_data(order)))
         return order
@@ -199,9 +202,14 @@ class OrderService:
     def _now(self) -> datetime:
         return self._clock.now()
 
-    async def _strategy_for(self, uow: UnitOfWork, request: OrderRequest) -> StrategyId:
+    async def _strategy_for(
+        self, uow: UnitOfWork, principal: Principal, request: OrderRequest
+    ) -> StrategyId:
+        """The strategy the order goes to: the key's, the one named, or the account's default."""
+        if principal.strategy_id is not None:
+            return await _bound_strategy(uow, principal.strategy_id, request)
         if request.strategy_id is not None:
-            return await _named_strategy(uow, request)
+            return await _named_strategy(uow, request.strategy_id, request.account_id)
         # The default strategy is created with its account and can never be deleted.
         cached = self._default_strategies.get(request.account_id)
         if cached is None:
@@ -210,14 +218,35 @@ class OrderService:
         return cached
 
 
-async def _named_strategy(uow: UnitOfWork, request: OrderRequest) -> StrategyId:
-    assert request.strategy_id is not None
-    strategy = await uow.strategies.get(request.strategy_id)
-    if strategy is None or strategy.account_id != request.account_id:
-        raise NotFound(
-            f"strategy {request.strategy_id} not found in account {request.account_id}",
-            details={"strategy_id": request.strategy_id},
+async def _bound_strategy(uow: UnitOfWork, bound: StrategyId, request: OrderRequest) -> StrategyId:
+    """A script's key trades for its strategy alone, in that strategy's account."""
+    named = request.strategy_id
+    strategy = await uow.strategies.get(bound)
+    if (named is not None and named != bound) or (
+        strategy is not None and strategy.account_id != request.account_id
+    ):
+        raise PermissionDenied(
+            f"this API key places orders for strategy {bound} of its account only",
+            details={"strategy_id": named, "key_strategy_id": bound},
         )
+    return await _named_strategy(uow, bound, request.account_id, strategy)
+
+
+async def _named_strategy(
+    uow: UnitOfWork,
+    strategy_id: StrategyId,
+    account_id: AccountId,
+    strategy: Strategy | None = None,
+) -> StrategyId:
+    """The named strategy, if it is the account's and takes orders (not archived)."""
+    strategy = strategy or await uow.strategies.get(strategy_id)
+    if strategy is None or strategy.is_deleted or strategy.account_id != account_id:
+        raise ValidationError(
+            f"strategy {strategy_id} is not a strategy of account {account_id}",
+            field="strategy_id",
+            details={"strategy_id": strategy_id},
+        )
+    strategy.check_takes_orders()
     return strategy.strategy_id
 
 

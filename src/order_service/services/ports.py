@@ -20,11 +20,13 @@ from order_service.domain.ids import (
     BrokerOrderId,
     ClientOrderId,
     OrderId,
+    PortfolioId,
     StrategyId,
     UserId,
 )
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
+from order_service.domain.portfolio import Portfolio, PortfolioScope
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -315,9 +317,65 @@ class AccountRepository(Protocol):
 class StrategyRepository(Protocol):
     async def add(self, strategy: Strategy) -> None: ...
 
-    async def get(self, strategy_id: StrategyId) -> Strategy | None: ...
+    async def ensure_default(self, candidate: Strategy) -> Strategy:
+        """Store ``candidate`` unless the account has its default strategy; return the default.
+
+        Safe under concurrency: one default per account, whoever stores it first.
+        """
+        ...
+
+    async def save(self, strategy: Strategy) -> None:
+        """Write the strategy's name, archive and deletion marks (``NotFound`` if it has none)."""
+        ...
+
+    async def get(self, strategy_id: StrategyId) -> Strategy | None:
+        """Return the strategy, deleted or not."""
+        ...
 
     async def get_default(self, account_id: AccountId) -> Strategy | None: ...
+
+    async def list(self, scope: AccountScope) -> list[Strategy]:
+        """Return the strategies of the accounts in ``scope`` that are not deleted, by account."""
+        ...
+
+    async def open_positions(self, strategy_id: StrategyId) -> int:
+        """Return how many instruments the strategy's fills leave an open quantity in."""
+        ...
+
+
+class PortfolioRepository(Protocol):
+    async def add(self, portfolio: Portfolio) -> None:
+        """Store the portfolio and its strategies (a taken name of its owner is ``Conflict``)."""
+        ...
+
+    async def ensure_default(self, candidate: Portfolio) -> Portfolio:
+        """Store ``candidate`` unless its account has its default portfolio; return the default,
+        holding the candidate's strategies. Safe under concurrency: one per account."""
+        ...
+
+    async def save(self, portfolio: Portfolio) -> None:
+        """Write the portfolio's name and archive mark (``NotFound`` if it has none)."""
+        ...
+
+    async def remove(self, portfolio_id: PortfolioId) -> None: ...
+
+    async def get(self, portfolio_id: PortfolioId) -> Portfolio | None: ...
+
+    async def get_default(self, account_id: AccountId) -> Portfolio | None: ...
+
+    async def list(self, scope: PortfolioScope) -> list[Portfolio]:
+        """Return the portfolios ``scope`` may see, by id."""
+        ...
+
+    async def attach(self, portfolio_id: PortfolioId, strategy_id: StrategyId) -> None:
+        """Add the strategy to the portfolio; attaching twice is harmless."""
+        ...
+
+    async def detach(self, portfolio_id: PortfolioId, strategy_id: StrategyId) -> None: ...
+
+    async def detach_everywhere(self, strategy_id: StrategyId) -> None:
+        """Take the strategy out of every portfolio (it is being deleted)."""
+        ...
 
 
 class UserRepository(Protocol):
@@ -326,10 +384,17 @@ class UserRepository(Protocol):
     async def get(self, user_id: UserId) -> Principal | None: ...
 
     async def add_api_key(
-        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+        self,
+        user_id: UserId,
+        key_id: ApiKeyId,
+        key_hash: str,
+        created_at: datetime,
+        strategy_id: StrategyId | None = None,
     ) -> None: ...
 
-    async def by_api_key_hash(self, key_hash: str) -> Principal | None: ...
+    async def by_api_key_hash(self, key_hash: str) -> Principal | None:
+        """Return the key's owner, bound to the key's strategy if it has one; revoked: None."""
+        ...
 
     async def grant(self, user_id: UserId, account_id: AccountId) -> None: ...
 
@@ -426,6 +491,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
     strategies: StrategyRepository
+    portfolios: PortfolioRepository
     users: UserRepository
     login_states: LoginStateRepository
     fills: FillRepository

@@ -15,10 +15,12 @@ from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
     OrderId,
+    PortfolioId,
     StrategyId,
     UserId,
 )
-from order_service.domain.order import Order, OrderRequest, OrderSource
+from order_service.domain.order import Order, OrderOrigin, OrderRequest, OrderSource
+from order_service.domain.portfolio import Portfolio
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import (
     Exchange,
@@ -55,6 +57,7 @@ def order_values(order: Order) -> Values:
         "updated_at": order.updated_at,
         "source": order.source.value,
         "placed_by": order.placed_by,
+        "origin": order.origin.value,
     }
 
 
@@ -102,6 +105,7 @@ _VARIETY = _members(Variety)
 _VALIDITY = _members(Validity)
 _STATUS = _members(OrderStatus)
 _SOURCE = _members(OrderSource)
+_ORIGIN = _members(OrderOrigin)
 
 
 def order_from_row(row: RowMapping) -> Order:
@@ -128,6 +132,7 @@ def order_from_row(row: RowMapping) -> Order:
         row["version"],
         _SOURCE(row["source"]),
         row["placed_by"],
+        _ORIGIN(row["origin"]),
     )
 
 
@@ -217,6 +222,8 @@ def strategy_values(strategy: Strategy) -> Values:
         "name": strategy.name,
         "is_default": strategy.is_default,
         "created_at": strategy.created_at,
+        "archived_at": strategy.archived_at,
+        "deleted_at": strategy.deleted_at,
     }
 
 
@@ -227,6 +234,33 @@ def strategy_from_row(row: RowMapping) -> Strategy:
         name=row["name"],
         is_default=row["is_default"],
         created_at=row["created_at"],
+        archived_at=row["archived_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def portfolio_values(portfolio: Portfolio) -> Values:
+    """Return the columns of a portfolio row (its strategies are rows of their own)."""
+    return {
+        "portfolio_id": portfolio.portfolio_id,
+        "name": portfolio.name,
+        "owner_id": portfolio.owner_id,
+        "default_for": portfolio.default_for,
+        "created_at": portfolio.created_at,
+        "archived_at": portfolio.archived_at,
+    }
+
+
+def portfolio_from_row(row: RowMapping, strategy_ids: frozenset[StrategyId]) -> Portfolio:
+    owner, default_for = row["owner_id"], row["default_for"]
+    return Portfolio(
+        portfolio_id=PortfolioId(row["portfolio_id"]),
+        name=row["name"],
+        owner_id=UserId(owner) if owner is not None else None,
+        created_at=row["created_at"],
+        default_for=AccountId(default_for) if default_for is not None else None,
+        archived_at=row["archived_at"],
+        strategy_ids=strategy_ids,
     )
 
 

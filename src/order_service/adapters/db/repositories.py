@@ -1,4 +1,4 @@
-"""The shared repository base, error translation, and the account and strategy repositories."""
+"""The shared repository base, error translation, and the account repository."""
 
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Executable, Insert, RowMapping, Table, insert, select, true, update
+from sqlalchemy import Executable, Insert, RowMapping, Table, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from order_service.adapters.db.crypto import SecretCipher
-from order_service.adapters.db.mapping import (
-    Values,
-    account_from_row,
-    account_values,
-    strategy_from_row,
-    strategy_values,
-)
+from order_service.adapters.db.mapping import Values, account_from_row, account_values
 from order_service.adapters.db.runners import StatementRunner
-from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts, strategies
-from order_service.domain.account import Account, AccountScope, SessionState, Strategy
-from order_service.domain.ids import AccountId, StrategyId
+from order_service.adapters.db.tables import CLIENT_ORDER_ID_CONSTRAINT, accounts
+from order_service.domain.account import Account, AccountScope, SessionState
+from order_service.domain.ids import AccountId
 from order_service.errors import (
     ConfigurationError,
     Conflict,
@@ -166,20 +160,3 @@ class SqlAccountRepository(SqlRepository):
         if scope.account_ids is not None:
             statement = statement.where(accounts.c.account_id.in_(sorted(scope.account_ids)))
         return [account_from_row(row, self._cipher) for row in await self._all(statement)]
-
-
-class SqlStrategyRepository(SqlRepository):
-    async def add(self, strategy: Strategy) -> None:
-        await self._execute(insert(strategies).values(strategy_values(strategy)))
-
-    async def get(self, strategy_id: StrategyId) -> Strategy | None:
-        statement = select(strategies).where(strategies.c.strategy_id == strategy_id)
-        row = await self._one_or_none(statement)
-        return strategy_from_row(row) if row is not None else None
-
-    async def get_default(self, account_id: AccountId) -> Strategy | None:
-        statement = select(strategies).where(
-            strategies.c.account_id == account_id, strategies.c.is_default == true()
-        )
-        row = await self._one_or_none(statement)
-        return strategy_from_row(row) if row is not None else None

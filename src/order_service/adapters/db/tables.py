@@ -52,6 +52,8 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # Set for a script's key: its orders go to this strategy (SCRIPT), and only to it.
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=True),
     Index(None, "user_id"),
 )
 
@@ -95,15 +97,55 @@ strategies = Table(
     Column("name", String(200), nullable=False),
     Column("is_default", Boolean, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("account_id", "name"),
+    Column("archived_at", UtcDateTime(), nullable=True),  # takes no new orders
+    # A deleted strategy keeps its row (its orders and fills refer to it), hidden.
+    Column("deleted_at", UtcDateTime(), nullable=True),
 )
-# A partial unique index: at most one default per account (the service creates exactly one).
+# Partial unique indexes: at most one default per account (made idempotently with the account,
+# whoever gets there first), and a name is taken only by a strategy that is not deleted.
 Index(
     "uq_strategies_one_default_per_account",
     strategies.c.account_id,
     unique=True,
     sqlite_where=strategies.c.is_default == true(),
     postgresql_where=strategies.c.is_default == true(),
+)
+Index(
+    "uq_strategies_live_name_per_account",
+    strategies.c.account_id,
+    strategies.c.name,
+    unique=True,
+    sqlite_where=strategies.c.deleted_at.is_(None),
+    postgresql_where=strategies.c.deleted_at.is_(None),
+)
+
+# Named groups of strategies across accounts. A user's belongs to its owner; an account's
+# default portfolio has no owner and names its account in ``default_for`` (unique: one each).
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("portfolio_id", ULID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("owner_id", ULID, nullable=True),  # no FK: users may live in the peer service
+    Column(
+        "default_for", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=True, unique=True
+    ),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("archived_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("owner_id", "name"),
+)
+
+portfolio_strategies = Table(
+    "portfolio_strategies",
+    metadata,
+    Column(
+        "portfolio_id",
+        ULID,
+        ForeignKey("portfolios.portfolio_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), primary_key=True),
+    Index(None, "strategy_id"),
 )
 
 orders = Table(
@@ -151,6 +193,9 @@ orders = Table(
     Column("source", ENUM_TEXT, nullable=False, server_default="api"),
     # The instance id of the process that placed the order (NULL for external orders).
     Column("placed_by", String(64), nullable=True),
+    # "manual" (a person, or the broker's app for an external order) or "script" (a key bound
+    # to a strategy): what the control modes of the scope will be checked against.
+    Column("origin", ENUM_TEXT, nullable=False, server_default="manual"),
     UniqueConstraint("account_id", "client_order_id", name=CLIENT_ORDER_ID_CONSTRAINT),
     # One broker order is at most one of our rows: re-seeing an external order never duplicates.
     UniqueConstraint("account_id", "broker_order_id", name=BROKER_ORDER_CONSTRAINT),

@@ -16,16 +16,14 @@ from order_service.adapters.db.fills_repository import SqlFillRepository
 from order_service.adapters.db.leases_repository import fence_check
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
-from order_service.adapters.db.repositories import (
-    SqlAccountRepository,
-    SqlStrategyRepository,
-    translated_errors,
-)
+from order_service.adapters.db.portfolios_repository import SqlPortfolioRepository
+from order_service.adapters.db.repositories import SqlAccountRepository, translated_errors
 from order_service.adapters.db.runners import (
     SessionRunner,
     StatementRunner,
     ThreadedSqliteRunner,
 )
+from order_service.adapters.db.strategies_repository import SqlStrategyRepository
 from order_service.adapters.db.users_repository import SqlUserRepository
 from order_service.errors import DatabaseError, StaleLease
 from order_service.observability.metrics import STALE_WRITES_REFUSED
@@ -36,6 +34,7 @@ from order_service.services.ports import (
     FillRepository,
     LoginStateRepository,
     OrderRepository,
+    PortfolioRepository,
     StrategyRepository,
     UnitOfWork,
     UserRepository,
@@ -51,6 +50,7 @@ class SqlUnitOfWork:
         self.orders: OrderRepository = SqlOrderRepository(runner)
         self.accounts: AccountRepository = SqlAccountRepository(runner, cipher)
         self.strategies: StrategyRepository = SqlStrategyRepository(runner)
+        self.portfolios: PortfolioRepository = SqlPortfolioRepository(runner)
         self.users: UserRepository = SqlUserRepository(runner)
         self.login_states: LoginStateRepository = SqlLoginStateRepository(runner)
         self.fills: FillRepository = SqlFillRepository(runner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, delete, insert, select, update
@@ -11,7 +12,7 @@ from order_service.adapters.db.mapping import principal_from_row, roles_text
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import api_keys, user_accounts, users
 from order_service.domain.account import ApiKeyInfo, Principal
-from order_service.domain.ids import AccountId, ApiKeyId, UserId
+from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 
 
 class SqlUserRepository(SqlRepository):
@@ -32,22 +33,35 @@ class SqlUserRepository(SqlRepository):
         return await self._principal(users.c.user_id == user_id)
 
     async def add_api_key(
-        self, user_id: UserId, key_id: ApiKeyId, key_hash: str, created_at: datetime
+        self,
+        user_id: UserId,
+        key_id: ApiKeyId,
+        key_hash: str,
+        created_at: datetime,
+        strategy_id: StrategyId | None = None,
     ) -> None:
         values = {
             "id": key_id,
             "user_id": user_id,
             "key_hash": key_hash,
             "created_at": created_at,
+            "strategy_id": strategy_id,
         }
         await self._execute(insert(api_keys).values(values))
 
     async def by_api_key_hash(self, key_hash: str) -> Principal | None:
-        """Return the key's owner; a revoked key belongs to nobody."""
-        owner = select(api_keys.c.user_id).where(
+        """Return the key's owner, bound to the key's strategy; a revoked key is nobody's."""
+        statement = select(api_keys.c.user_id, api_keys.c.strategy_id).where(
             api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
         )
-        return await self._principal(users.c.user_id.in_(owner.scalar_subquery()))
+        key = await self._one_or_none(statement)
+        if key is None:
+            return None
+        principal = await self._principal(users.c.user_id == key["user_id"])
+        strategy_id = key["strategy_id"]
+        if principal is None or strategy_id is None:
+            return principal
+        return replace(principal, strategy_id=StrategyId(strategy_id))
 
     async def grant(self, user_id: UserId, account_id: AccountId) -> None:
         """Let the user act on the account; granting twice is harmless."""
@@ -77,12 +91,20 @@ class SqlUserRepository(SqlRepository):
 
     async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
         statement = (
-            select(api_keys.c.id, api_keys.c.created_at, api_keys.c.revoked_at)
+            select(
+                api_keys.c.id, api_keys.c.created_at, api_keys.c.revoked_at, api_keys.c.strategy_id
+            )
             .where(api_keys.c.user_id == user_id)
             .order_by(api_keys.c.id)
         )
         return [
-            ApiKeyInfo(ApiKeyId(row["id"]), user_id, row["created_at"], row["revoked_at"])
+            ApiKeyInfo(
+                ApiKeyId(row["id"]),
+                user_id,
+                row["created_at"],
+                row["revoked_at"],
+                row["strategy_id"],
+            )
             for row in await self._all(statement)
         ]
 

@@ -23,7 +23,9 @@ from order_service.entrypoints.api.routes import (
     keys,
     operations,
     orders,
+    portfolios,
     postbacks,
+    strategies,
 )
 from order_service.entrypoints.workers.liveness import heartbeating
 from order_service.entrypoints.workers.supervisor import Supervisor
@@ -64,6 +66,16 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
     own_parsers = frozenset(r.path for r in postbacks.router.routes if isinstance(r, APIRoute))
     app.add_middleware(StrictJsonMiddleware, own_parsers=own_parsers)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
-    for module in (orders, baskets, accounts, keys, postbacks, operations, books):
+    for module in (
+        orders,
+        baskets,
+        accounts,
+        strategies,
+        portfolios,
+        keys,
+        postbacks,
+        operations,
+        books,
+    ):
         app.include_router(module.router)
     return app

@@ -5,18 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from order_service.domain.fill import Fill
 from order_service.domain.position import PositionView
-from order_service.services.books import (
-    HoldingLine,
-    Holdings,
-    PnlBook,
-    PnlLine,
-    PnlQuery,
-    PositionLine,
-)
+from order_service.services.book_lines import PnlLine, PositionLine
+from order_service.services.books import HoldingLine, Holdings, PnlBook, PnlQuery
 
 
 class PositionViewOut(BaseModel):
@@ -60,14 +54,19 @@ class PositionViewOut(BaseModel):
 class PositionOut(BaseModel):
     account_id: str
     strategy_id: str | None
+    portfolio_id: str | None = Field(
+        description="with group_by=portfolio: the portfolio this strategy's position is in"
+    )
     net: PositionViewOut
     day: PositionViewOut | None  # None when nothing of it traded on the day (only carried)
 
     @classmethod
     def of(cls, line: PositionLine) -> PositionOut:
+        assert line.key.account_id is not None  # a position is always one account's
         return cls(
             account_id=line.key.account_id,
             strategy_id=line.key.strategy_id,
+            portfolio_id=line.key.portfolio_id,
             net=PositionViewOut.of(line.pair.net),
             day=PositionViewOut.of(line.pair.day) if line.pair.day else None,
         )
@@ -76,8 +75,9 @@ class PositionOut(BaseModel):
 class PnlOut(BaseModel):
     """Gross (realised + unrealised), every charge by name, the charges' total, and net."""
 
-    account_id: str
+    account_id: str | None = Field(description="None for a portfolio's line (it spans accounts)")
     strategy_id: str | None
+    portfolio_id: str | None
     realised: Decimal
     unrealised: Decimal
     gross: Decimal
@@ -93,6 +93,7 @@ class PnlOut(BaseModel):
         return cls(
             account_id=line.key.account_id,
             strategy_id=line.key.strategy_id,
+            portfolio_id=line.key.portfolio_id,
             realised=figures.realised,
             unrealised=figures.unrealised,
             gross=figures.gross,
@@ -221,7 +222,15 @@ class TradePage(BaseModel):
 
 
 TRADE_COLUMNS = tuple(TradeOut.model_fields)
-PNL_COLUMNS = ("account_id", "strategy_id", "realised", "unrealised", "gross", "total_charges")
+PNL_COLUMNS = (
+    "account_id",
+    "strategy_id",
+    "portfolio_id",
+    "realised",
+    "unrealised",
+    "gross",
+    "total_charges",
+)
 
 
 def trade_row(fill: Fill) -> dict[str, object]:

@@ -316,14 +316,6 @@ class LoginOut(BaseModel):
     session_state: str
 
 
-class ApiKeyOut(BaseModel):
-    """One of the caller's API keys; the key itself is shown only when it is created."""
-
-    key_id: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
 class AccountLimits(BaseModel):
     """What the service lets through to the broker for this account (Kite's limits)."""
 

@@ -26,7 +26,8 @@ from order_service.entrypoints.api.book_schemas import (
 )
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.schemas import ErrorBody
-from order_service.services.books import BooksService, GroupBy, PnlQuery
+from order_service.services.book_lines import GroupBy
+from order_service.services.books import BooksService, PnlQuery
 
 router = APIRouter(prefix="/api/v1", tags=["books"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,7 +47,11 @@ async def positions(
     group_by: GroupBy = GroupBy.ACCOUNT,
     day: Annotated[date | None, Query(description="trading day (IST); today if absent")] = None,
 ) -> list[PositionOut]:
-    """A day's positions as Kite shows them (``net`` and ``day``), per account or strategy."""
+    """A day's positions as Kite shows them (``net`` and ``day``), per account or strategy.
+
+    ``group_by=portfolio`` lists each visible portfolio's strategies' positions under its
+    ``portfolio_id``: a strategy in several portfolios appears in each.
+    """
     books = services.books
     lines = await books.positions(principal, _account(account_id), group_by, day or books.today())
     return [PositionOut.of(line) for line in lines]
@@ -113,7 +118,12 @@ PnlQueryDep = Annotated[PnlQuery, Depends(_pnl_query)]
 
 @router.get("/pnl", response_model=PnlAnswer, responses=ERRORS)
 async def pnl(services: ServicesDep, principal: PrincipalDep, query: PnlQueryDep) -> PnlAnswer:
-    """Realised and unrealised P&L, each charge by name, total charges and net."""
+    """Realised and unrealised P&L, each charge by name, total charges and net.
+
+    ``group_by=portfolio`` answers one line per visible portfolio (``account_id`` null: it
+    spans accounts), the sum of its strategies' lines; a strategy in several portfolios
+    counts in each, so the portfolio lines need not add up to the accounts'.
+    """
     return PnlAnswer.of(query, await services.books.pnl(principal, query))
 
 
