@@ -236,3 +236,54 @@ def fill_of(order: Order, trade_id: str) -> Fill:
         Decimal("1520.35"),
     )
     return Fill.of(order, report, FillSource.TRADES, AT)
+
+
+async def test_appended_events_leave_the_order_as_stored(uow_factory: UowFactory) -> None:
+    order = working("250105000000001")
+    await add_orders(uow_factory, order)
+    order.record("OrderFillRecorded", AT, trade_id="T1", price=Decimal("1520.3500"))
+    order.filled_quantity = 99  # not written: appending events writes nothing of the order
+
+    async with uow_factory() as uow:
+        await uow.orders.append_events([order])
+        await uow.commit()
+
+    stored = await get_order(uow_factory, order.order_id)
+    assert (stored.version, stored.filled_quantity, order.pending_events) == (0, 0, [])
+    (event,) = await event_log(uow_factory, order.order_id)
+    assert (event.name, event.data) == (
+        "OrderFillRecorded",
+        {"trade_id": "T1", "price": "1520.3500"},
+    )
+
+
+async def test_one_transaction_writes_several_sets_of_rows_each_to_its_own_rows(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    # On SQLite each set passes through a temporary table that the next set of the same shape
+    # empties and fills again: every statement must have read its own rows.
+    changed, unmoved = working("250105000000001"), working("250105000000002")
+    await add_orders(uow_factory, changed, unmoved)
+    external = app_order(seed, "250105000000009")
+    changed.move(OrderTrigger.REPORT_COMPLETE, AT, broker_status="COMPLETE")
+    unmoved.record("OrderFillRecorded", AT, trade_id="T2", nested={"q": [1, '₹ "x"']})
+    fills = [fill_of(changed, "T1"), fill_of(unmoved, "T2")]
+
+    async with uow_factory() as uow:
+        added = await uow.orders.add_absent([external])
+        lost = await uow.orders.save_all([changed])
+        await uow.orders.append_events([unmoved])
+        stored = await uow.fills.add_new(fills)
+        await uow.commit()
+
+    assert (added, lost, stored) == ([external], [], fills)
+    logs = [await event_log(uow_factory, o.order_id) for o in (external, changed, unmoved)]
+    assert [[e.name for e in log] for log in logs] == [
+        ["ExternalOrderRecorded"],
+        ["OrderFilled"],
+        ["OrderFillRecorded"],
+    ]
+    assert logs[2][0].data == {"trade_id": "T2", "nested": {"q": [1, '₹ "x"']}}
+    sequences = [log[0].sequence or 0 for log in logs]
+    assert sequences == sorted(sequences)
+    assert (await get_order(uow_factory, changed.order_id)).status is OrderStatus.COMPLETE

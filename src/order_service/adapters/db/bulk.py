@@ -1,18 +1,27 @@
-"""Many rows in one statement: the rows travel as one JSON document that the database unpacks.
+"""Many rows in one statement: the rows reach the database at once, and one statement uses them.
 
 A statement with a bound parameter per value is compiled and bound value by value, which for
-ten thousand orders costs more than the database's own work; one document parameter costs
-one ``json.dumps``. PostgreSQL unpacks it with ``json_to_recordset`` (typed by the target
-columns; ``json``, not ``jsonb``, whose full parse of ten thousand rows cost more than the
-statement's own work), SQLite with ``json_each``/``json_extract``. Values are encoded as each
-engine stores them: decimals as their exact text, instants as SQLite's text or as ISO 8601
-with the offset.
+ten thousand orders costs more than the database's own work. Two ways avoid that:
+
+- ``json_rows``: the rows travel as one JSON document that the database unpacks. PostgreSQL
+  unpacks it with ``json_to_recordset`` (typed by the target columns; ``json``, not ``jsonb``,
+  whose full parse of ten thousand rows cost more than the statement's own work), SQLite with
+  ``json_each``/``json_extract``.
+- ``staging``: for a SQLite file, the rows go into a temporary table of the connection with
+  the driver's own ``executemany`` (values bound in C, no JSON to parse again per column),
+  and the statement reads that table: about three times faster than ``json_each`` there.
+
+Values are encoded as each engine stores them: decimals as their exact text, instants as
+SQLite's text or as ISO 8601 with the offset, JSON values as the engine's JSON text.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -22,6 +31,8 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Integer,
+    LargeBinary,
+    MetaData,
     Select,
     Table,
     Text,
@@ -29,13 +40,18 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.schema import CreateTable
+from sqlalchemy.types import JSON, TypeEngine
 
 from order_service.adapters.db.engine import json_default
+from order_service.adapters.db.repositories import translated_errors
+from order_service.adapters.db.runners import StatementRunner
 from order_service.adapters.db.types import ExactDecimal, UtcDateTime
 from order_service.errors import ConfigurationError
 
@@ -94,34 +110,117 @@ def insert_or_ignore_from(
     raise ConfigurationError(f"unsupported database dialect {dialect}")
 
 
+async def rows_for_statement(
+    runner: StatementRunner, fields: Sequence[Field], rows: Sequence[Mapping[str, Any]]
+) -> FromClause:
+    """Return the rows as a selectable ``v`` for one statement of the runner's transaction:
+    staged in a temporary table on SQLite, one JSON document on PostgreSQL."""
+    dialect = runner.dialect_name
+    if dialect != "sqlite":
+        return json_rows(dialect, fields, rows)
+    staged = staging(fields, rows)
+    with translated_errors():
+        await runner.run_sql(staged.create)
+        await runner.run_sql(staged.empty)
+        await runner.run_sql(staged.insert, staged.rows)
+    return staged.table.alias("v")
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """Rows for a SQLite temporary table: the table to read them from, and how to fill it."""
+
+    table: Table
+    create: str
+    empty: str
+    insert: str
+    rows: list[tuple[Any, ...]]
+
+
+def staging(fields: Sequence[Field], rows: Sequence[Mapping[str, Any]]) -> Staging:
+    """Return the rows encoded for SQLite, and the temporary table (one per field list) that
+    holds them; emptied before each use, so one table serves every statement in turn."""
+    table, create, empty, insert_rows = _staging_table(tuple(name for name, _ in fields))
+    encoded = list(map(tuple, _encoded("sqlite", fields, rows, for_driver=True)))
+    return Staging(table, create, empty, insert_rows, encoded)
+
+
+@lru_cache(maxsize=64)
+def _staging_table(names: tuple[str, ...]) -> tuple[Table, str, str, str]:
+    """The temporary table for a field list, named after it, and its SQL (create, empty, fill).
+
+    BLOB columns, which SQLite gives no affinity: it stores what is bound, and the target
+    table's columns convert it as they would a parameter. The fill's ``?`` marks are in
+    column order, as the rows are.
+    """
+    digest = hashlib.sha256(",".join(names).encode()).hexdigest()[:12]
+    columns = [Column(name, LargeBinary()) for name in (*names, POSITION)]
+    table = Table(f"staged_{digest}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    dialect = sqlite.dialect(paramstyle="qmark")
+    return (
+        table,
+        str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)),
+        str(delete(table).compile(dialect=dialect)),
+        str(insert(table).compile(dialect=dialect)),
+    )
+
+
 def _document(dialect: str, fields: Sequence[Field], rows: Sequence[Mapping[str, Any]]) -> str:
     """Return the rows as JSON; decimals become their exact text (``json_default``), instants
     the text each engine reads as that instant."""
+    names = [*(name for name, _ in fields), POSITION]
+    encoded = [dict(zip(names, values, strict=True)) for values in _encoded(dialect, fields, rows)]
+    # orjson: the same JSON as ``dumps_json`` writes, several times faster on 10,000 rows.
+    return _json_text(encoded)
+
+
+def _encoded(
+    dialect: str,
+    fields: Sequence[Field],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    for_driver: bool = False,
+) -> list[list[Any]]:
+    """Return each row's values in field order, then its position.
+
+    Instants become the text the engine reads as that instant; decimals are refused unless
+    finite. ``for_driver``: values the driver binds as they are (decimals as their exact
+    text, JSON values as the engine's JSON text), for rows that no JSON document carries.
+    """
     instant = _instant_encoder(dialect)
-    instants = [name for name, type_ in fields if isinstance(type_, UtcDateTime)]
-    decimals = [name for name, type_ in fields if isinstance(type_, ExactDecimal)]
     names = [name for name, _ in fields]
+    instants = [i for i, (_, type_) in enumerate(fields) if isinstance(type_, UtcDateTime)]
+    decimals = [i for i, (_, type_) in enumerate(fields) if isinstance(type_, ExactDecimal)]
+    documents = [i for i, (_, type_) in enumerate(fields) if for_driver and isinstance(type_, JSON)]
     # One pass's rows share a few instants (an order's change and its events, every fill of a
     # pass): each distinct instant is encoded once.
     encoded_instants: dict[datetime, str] = {}
     encoded = []
     for position, row in enumerate(rows):
-        values = {name: row[name] for name in names}
-        for name in instants:
-            value = values[name]
+        values = [row[name] for name in names]
+        for i in instants:
+            value = values[i]
             if value is not None:
                 text = encoded_instants.get(value)
                 if text is None or value.tzinfo is not UTC:
                     text = encoded_instants[value] = instant(value)
-                values[name] = text
-        for name in decimals:
-            value = values[name]
+                values[i] = text
+        for i in decimals:
+            value = values[i]
             if value is not None and not value.is_finite():
-                raise ValueError(f"{name} is not a finite number: {value}")
-        values[POSITION] = position
+                raise ValueError(f"{names[i]} is not a finite number: {value}")
+            if for_driver and value is not None:
+                values[i] = str(value)
+        for i in documents:
+            values[i] = _json_text(values[i])
+        values.append(position)
         encoded.append(values)
-    # orjson: the same JSON as ``dumps_json`` writes, several times faster on 10,000 rows.
-    return orjson.dumps(encoded, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    return encoded
+
+
+def _json_text(value: Any) -> str:
+    """``dumps_json``'s text (compact, decimals and instants as text), written by orjson."""
+    return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _instant_encoder(dialect: str) -> Callable[[datetime], str]:

@@ -6,7 +6,12 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import ColumnElement, RowMapping, func, select, true
 
-from order_service.adapters.db.bulk import among, fields_of, insert_or_ignore_from, json_rows
+from order_service.adapters.db.bulk import (
+    among,
+    fields_of,
+    insert_or_ignore_from,
+    rows_for_statement,
+)
 from order_service.adapters.db.mapping import Values
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import fills
@@ -30,7 +35,8 @@ class SqlFillRepository(SqlRepository):
         if not unique:
             return []
         dialect = self._runner.dialect_name
-        source = json_rows(dialect, fields_of(*_FILL_COLUMNS), [fill_values(f) for f in unique])
+        values = [fill_values(f) for f in unique]
+        source = await rows_for_statement(self._runner, fields_of(*_FILL_COLUMNS), values)
         # The WHERE lets SQLite tell the SELECT from the ON CONFLICT clause that follows it.
         chosen = select(*(source.c[name] for name in _NAMES)).where(true())
         chosen = chosen.order_by(source.c.position)

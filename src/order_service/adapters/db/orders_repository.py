@@ -25,7 +25,7 @@ from order_service.adapters.db.bulk import (
     among,
     fields_of,
     insert_or_ignore_from,
-    json_rows,
+    rows_for_statement,
 )
 from order_service.adapters.db.mapping import (
     Values,
@@ -200,7 +200,8 @@ class SqlOrderRepository(SqlRepository):
         if not changed:
             return []
         rows = [values(o) for o in changed]
-        written = {row["order_id"] for row in await self._all(self._update_all(rows, columns))}
+        update = await self._update_all(rows, columns)
+        written = {row["order_id"] for row in await self._all(update)}
         await self._insert_events(o for o in changed if o.order_id in written)
         for order in changed:
             if order.order_id in written:
@@ -219,7 +220,7 @@ class SqlOrderRepository(SqlRepository):
         if not new:
             return []
         rows = [{**order_values(o), "version": o.version} for o in new]
-        added = {row["order_id"] for row in await self._all(self._insert_absent(rows))}
+        added = {row["order_id"] for row in await self._all(await self._insert_absent(rows))}
         stored = [o for o in new if o.order_id in added]
         await self._insert_events(stored)
         return stored
@@ -253,18 +254,20 @@ class SqlOrderRepository(SqlRepository):
             order.pending_events.clear()
         if not rows:
             return
-        source = json_rows(self._runner.dialect_name, fields_of(*_EVENT_COLUMNS), rows)
+        source = await rows_for_statement(self._runner, fields_of(*_EVENT_COLUMNS), rows)
         names = [c.name for c in _EVENT_COLUMNS]
         chosen = select(*(source.c[name] for name in names)).order_by(source.c.position)
         await self._execute(insert(order_events).from_select(names, chosen))
 
-    def _update_all(self, rows: builtins.list[Values], columns: Sequence[Column[Any]]) -> Update:
+    async def _update_all(
+        self, rows: builtins.list[Values], columns: Sequence[Column[Any]]
+    ) -> Update:
         fields: builtins.list[Field] = [
             ("order_id", ULID),
             ("match_version", Integer()),
             *fields_of(*columns),
         ]
-        source = json_rows(self._runner.dialect_name, fields, rows)
+        source = await rows_for_statement(self._runner, fields, rows)
         return (
             update(orders)
             .where(
@@ -277,9 +280,9 @@ class SqlOrderRepository(SqlRepository):
             .returning(orders.c.order_id)
         )
 
-    def _insert_absent(self, rows: builtins.list[Values]) -> Insert:
+    async def _insert_absent(self, rows: builtins.list[Values]) -> Insert:
         names = [c.name for c in orders.c]
-        source = json_rows(self._runner.dialect_name, fields_of(*orders.c), rows)
+        source = await rows_for_statement(self._runner, fields_of(*orders.c), rows)
         # The WHERE lets SQLite tell the SELECT from the ON CONFLICT clause that follows it.
         chosen = (
             select(*(source.c[name] for name in names)).where(true()).order_by(source.c.position)

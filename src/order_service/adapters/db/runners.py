@@ -34,6 +34,10 @@ class StatementRunner(Protocol):
 
     async def run(self, statement: Executable, rows: Rows = None) -> None: ...
 
+    async def run_sql(self, sql: str, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
+        """Run the driver's own SQL: once, or once per row with the driver's ``executemany``."""
+        ...
+
     async def fetch(self, statement: Executable) -> Sequence[RowMapping]: ...
 
     async def run_checked(
@@ -59,6 +63,10 @@ class SessionRunner:
 
     async def run(self, statement: Executable, rows: Rows = None) -> None:
         await self._session.execute(statement, rows)
+
+    async def run_sql(self, sql: str, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
+        connection = await self._session.connection()
+        await connection.exec_driver_sql(sql, list(rows) if rows else None)
 
     async def fetch(self, statement: Executable) -> Sequence[RowMapping]:
         return (await self._session.execute(statement)).mappings().all()
@@ -111,6 +119,9 @@ class ThreadedSqliteRunner:
 
     async def run(self, statement: Executable, rows: Rows = None) -> None:
         self._pending.append(_Write(statement, rows, None))
+
+    async def run_sql(self, sql: str, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
+        self._pending.append(_Write(sql, rows, None))
 
     async def run_checked(
         self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
@@ -184,12 +195,18 @@ class _Write:
 
     __slots__ = ("otherwise", "parameters", "statement")
 
-    def __init__(self, statement: Executable, parameters: Any, otherwise: Exception | None) -> None:
+    def __init__(
+        self, statement: Executable | str, parameters: Any, otherwise: Exception | None
+    ) -> None:
         self.statement, self.parameters, self.otherwise = statement, parameters, otherwise
 
 
 def _flushed(connection: Connection, writes: list[_Write]) -> Connection:
     for write in writes:
+        if isinstance(write.statement, str):
+            # The driver's own SQL: rows go to sqlite3's executemany as they are.
+            connection.exec_driver_sql(write.statement, write.parameters or ())
+            continue
         result = connection.execute(write.statement, write.parameters)
         if write.otherwise is not None and result.rowcount == 0:
             raise write.otherwise
