@@ -231,6 +231,10 @@ class OrderOut(BaseModel):
     source: str = Field(
         description='"api" if placed through the service, "external" if found at the broker'
     )
+    origin: str = Field(
+        description='"manual" if a person placed it (their key or token, or the broker\'s app),'
+        ' "script" if a key bound to its strategy did'
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -266,6 +270,7 @@ class OrderOut(BaseModel):
             tag=request.tag,
             broker_tag=order.tag,
             source=order.source.value,
+            origin=order.origin.value,
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
