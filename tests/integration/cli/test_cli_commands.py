@@ -77,3 +77,38 @@ def test_an_admin_user_is_created(env: Path) -> None:
             await services.close()
 
     assert asyncio.run(roles()) == {"admin"}
+
+
+def test_a_key_bound_to_a_strategy_is_a_scripts_key(env: Path) -> None:
+    _run("migrate")
+    user_id = _run("users", "create", "alice")
+    _run("accounts", "add", "ab1234", "--api-key", "k", "--user", user_id, input_text="s\n")
+
+    async def add_strategy() -> str:
+        services = bootstrap(load_settings())
+        try:
+            principal = await services.users.get_user(user_id)  # type: ignore[arg-type]
+            created = await services.strategies.create_strategy(
+                principal,
+                "AB1234",  # type: ignore[arg-type]
+                "momentum",
+            )
+            return created.strategy_id
+        finally:
+            await services.close()
+
+    strategy_id = asyncio.run(add_strategy())
+    key = _run("keys", "create", user_id, "--strategy", strategy_id)
+    assert f"strategy {strategy_id}" in _run("keys", "list", user_id)
+
+    async def bound() -> str | None:
+        services = bootstrap(load_settings())
+        try:
+            return (await services.directory.authenticate(key)).strategy_id
+        finally:
+            await services.close()
+
+    assert asyncio.run(bound()) == strategy_id
+    refused = CliRunner().invoke(app, ["keys", "create", user_id, "--strategy", "01JNOSUCH"])
+    assert refused.exit_code == 1
+    assert "NOT_FOUND" in refused.output
