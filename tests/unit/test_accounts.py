@@ -29,6 +29,18 @@ async def test_an_added_account_gets_a_default_strategy_and_a_grant(world: World
     defaults = [s for s in world.store.strategies.values() if s.account_id == ACCOUNT]
     assert [(s.name, s.is_default) for s in defaults] == [("default", True)]
     assert (world.trader.user_id, ACCOUNT) in world.store.grants
+    (portfolio,) = world.store.portfolios.values()
+    assert portfolio.default_for == ACCOUNT
+    assert portfolio.strategy_ids == {defaults[0].strategy_id}
+
+
+async def test_a_restored_account_keeps_its_defaults(world: World) -> None:
+    before = (dict(world.store.strategies), dict(world.store.portfolios))
+    await world.services.accounts.remove_account(world.trader, ACCOUNT)
+
+    await world.services.accounts.add_account(world.trader, ACCOUNT, "paper", "paper-secret")
+
+    assert (world.store.strategies, world.store.portfolios) == before
 
 
 async def test_an_account_cannot_be_added_twice(world: World) -> None:
