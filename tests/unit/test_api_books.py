@@ -339,3 +339,31 @@ async def test_holdings_polled_again_are_answered_without_another_broker_read(
     body(await trader_api.get("/api/v1/holdings"))
 
     assert world.broker.calls["holdings"] == reads
+
+
+async def test_a_pnl_polled_through_the_day_follows_each_new_fill(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    # Each answer goes on from the last one: it must be the answer asked afresh would be.
+    world.broker.marks["NSE:INFY"] = QuoteReport("NSE", "INFY", Decimal("1504.00"), Decimal(1490))
+    await trade(world, TransactionType.BUY, "1500.00")
+    (opened,) = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))["items"]
+    await trade(world, TransactionType.SELL, "1510.00")
+    (closed,) = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))["items"]
+
+    assert (Decimal(opened["realised"]), Decimal(opened["unrealised"])) == (0, Decimal(40))
+    assert (Decimal(closed["realised"]), Decimal(closed["unrealised"])) == (Decimal(100), 0)
+    assert Decimal(closed["total_charges"]) == Decimal("16.21")
+    assert Decimal(closed["net"]) == Decimal("83.79")
+
+
+async def test_a_pnl_spends_no_quote_read_on_what_is_flat(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await round_trip(world)  # INFY bought and sold: nothing open to mark
+    reads = world.broker.calls["quotes"]
+
+    (line,) = body(await trader_api.get("/api/v1/pnl", params={"from": DAY}))["items"]
+
+    assert world.broker.calls["quotes"] == reads
+    assert Decimal(line["realised"]) == Decimal(100)

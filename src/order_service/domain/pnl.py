@@ -25,6 +25,7 @@ from order_service.domain.position import (
     Mark,
     MarkBook,
     MarkLookup,
+    TallyRun,
     dated,
     tally_fills,
 )
@@ -70,10 +71,20 @@ def pnl(
     return _average(fills, start, end, group, marks)
 
 
+def average_run(end: date, group: Callable[[Fill], K], start: date) -> TallyRun[K]:
+    """A resumable run of the ``AVERAGE`` method over ``start``..``end`` (``average_pnl``)."""
+    return TallyRun(end, group, carries_cnc=True, bank_from=start)
+
+
 def _average(
     fills: Iterable[Fill], start: date, end: date, group: Callable[[Fill], K], marks: MarkLookup
 ) -> dict[K, PnlFigures]:
     tallies = tally_fills(fills, end, group, carries_cnc=True, bank_from=start)
+    return average_pnl(tallies, start, marks)
+
+
+def average_pnl(tallies: dict[K, Tally], start: date, marks: MarkLookup) -> dict[K, PnlFigures]:
+    """The ``AVERAGE`` figures of tallies run (``average_run``) over a range from ``start``."""
     book = MarkBook(marks, tallies.values())
     return {
         key: _average_figures(tally, book)

@@ -14,11 +14,12 @@ summed from its strategies', because average-price realised P&L is not additive.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from order_service.domain.fill import Fill
@@ -157,21 +158,89 @@ def tally_fills(
 
     Every tally is rolled over to ``until``; ``traded_on`` keeps the date of its last fill.
     """
-    tallies: dict[K, Tally] = {}
-    for index, (on, fill) in enumerate(dated(fills, until)):
-        tally = tallies.get(key := group(fill))
+    run = TallyRun(until, group, carries_cnc=carries_cnc, bank_from=bank_from)
+    run.extend(fills)
+    return run.rolled(copies=False)
+
+
+class TallyRun(Generic[K]):
+    """``tally_fills``, resumable: fed more fills later, it goes on from where it stopped.
+
+    A book asked again after one new fill costs that fill, not the day's fills again. It
+    can go on only while the new fills traded no earlier than the last one fed (the usual
+    case: the ledger grows at the end of the day); ``extend`` says when it cannot, and the
+    caller starts a new run.
+    """
+
+    __slots__ = (
+        "_bank_from",
+        "_carries_cnc",
+        "_day_end",
+        "_group",
+        "_index",
+        "_last_at",
+        "_on",
+        "_tallies",
+        "until",
+    )
+
+    def __init__(
+        self, until: date, group: Callable[[Fill], K], *, carries_cnc: bool, bank_from: date
+    ) -> None:
+        self.until = until
+        self._group = group
+        self._carries_cnc = carries_cnc
+        self._bank_from = bank_from
+        self._tallies: dict[K, Tally] = {}
+        self._index = 0
+        self._last_at = datetime.min.replace(tzinfo=UTC)
+        self._day_end = self._last_at
+        self._on = date.min
+
+    def extend(self, fills: Iterable[Fill]) -> bool:
+        """Feed the fills dated up to ``until``; return False, feeding none, if one of them
+        traded before a fill already fed (then only a new run gets the order right)."""
+        ordered = sorted(fills, key=_traded_at)
+        if ordered and _traded_at(ordered[0]) < self._last_at:
+            return False
+        for fill in ordered:
+            if not self._feed(fill):
+                break
+        return True
+
+    def _feed(self, fill: Fill) -> bool:
+        at = _traded_at(fill)
+        if at >= self._day_end:  # in time order, the date moves only at a midnight
+            self._on = ist_date(at)
+            if self._on > self.until:
+                return False
+            # In UTC, as the ledger's instants are: comparing two zones costs far more.
+            next_day = datetime.combine(self._on + timedelta(days=1), time(), IST)
+            self._day_end = next_day.astimezone(UTC)
+        on = self._on
+        tally = self._tallies.get(key := self._group(fill))
         if tally is None:
             report = fill.report
-            tally = Tally(report.exchange, report.tradingsymbol, report.product, on, bank_from, on)
-            tallies[key] = tally
+            tally = Tally(
+                report.exchange, report.tradingsymbol, report.product, on, self._bank_from, on
+            )
+            self._tallies[key] = tally
         elif tally.day != on:
-            tally.roll(on, carries_cnc)
+            tally.roll(on, self._carries_cnc)
             tally.traded_on = on
-        tally.add(fill.report, index)
-    for tally in tallies.values():
-        if tally.day != until:
-            tally.roll(until, carries_cnc)
-    return tallies
+        tally.add(fill.report, self._index)
+        self._index += 1
+        self._last_at = at
+        return True
+
+    def rolled(self, *, copies: bool = True) -> dict[K, Tally]:
+        """The tallies rolled over to ``until``: copies, so the run can go on (``copies``
+        False hands over its own, for a run that ends here)."""
+        tallies = {k: copy(t) for k, t in self._tallies.items()} if copies else self._tallies
+        for tally in tallies.values():
+            if tally.day != self.until:
+                tally.roll(self.until, self._carries_cnc)
+        return tallies
 
 
 class Traded(Protocol):

@@ -73,13 +73,68 @@ def charges_by_group(
     before the first schedule) is left out and named in ``uncharged``, never charged zero
     and never a refusal of the whole answer.
     """
-    charges: GroupCharges[K] = GroupCharges()
-    executed, sales = _executed_orders(fills, start, end)
-    for order in executed.values():
+    run = ChargeRun(schedules, start, end, group)
+    run.extend(fills)
+    return run.charges()
+
+
+class ChargeRun(Generic[K]):
+    """``charges_by_group``, resumable: fed more fills (later in the ledger than those fed),
+    it prices again only the executed orders they add to."""
+
+    __slots__ = ("_end", "_group", "_orders", "_priced", "_sales", "_schedules", "_start")
+
+    def __init__(
+        self, schedules: ChargeSchedules, start: date, end: date, group: Callable[[Fill], K]
+    ) -> None:
+        self._schedules = schedules
+        self._start, self._end = start, end
+        self._group = group
+        self._orders: dict[tuple[OrderId, date], _Executed] = {}
+        self._sales: dict[tuple[AccountId, date, str], Fill] = {}
+        self._priced: dict[tuple[OrderId, date], Charges | Uncharged] = {}
+
+    def extend(self, fills: Iterable[Fill]) -> None:
+        """Sum each fill of the range into its executed order; note the first delivery sale
+        of each scrip a day. One pass, one trade date per fill: this runs over every fill of
+        a busy day."""
+        orders, sales, priced = self._orders, self._sales, self._priced
+        start, end = self._start, self._end
+        for fill in fills:
+            report = fill.report
+            day = ist_date(report.exchange_timestamp or fill.recorded_at)
+            if day < start or day > end:
+                continue
+            executed = orders.get(key := (fill.order_id, day))
+            if executed is None:
+                executed = orders[key] = _Executed(fill, day)
+            executed.quantity += report.quantity
+            executed.turnover += report.quantity * report.price
+            priced.pop(key, None)
+            sold = report.transaction_type is _SELL and report.product in DELIVERY_PRODUCTS
+            if sold and report.exchange in _EQUITY:
+                sales.setdefault((fill.account_id, day, report.tradingsymbol), fill)
+
+    def charges(self) -> GroupCharges[K]:
+        """The charges of every fill fed, per group."""
+        charges: GroupCharges[K] = GroupCharges()
+        for key, order in self._orders.items():
+            priced = self._priced.get(key)
+            if priced is None:
+                priced = self._priced[key] = self._price(order)
+            if isinstance(priced, Uncharged):
+                charges.uncharged.append(priced)
+            else:
+                _add(charges.totals, self._group(order.first), priced)
+        for (_, day, _), first in self._sales.items():
+            _add(charges.totals, self._group(first), dp_charges(self._schedules, day, 1))
+        return charges
+
+    def _price(self, order: _Executed) -> Charges | Uncharged:
         report, first = order.first.report, order.first
         try:
-            charged = order_charges(
-                schedules,
+            return order_charges(
+                self._schedules,
                 report.exchange,
                 report.tradingsymbol,
                 report.product,
@@ -89,39 +144,7 @@ def charges_by_group(
                 order.day,
             )
         except ValidationError as exc:
-            charges.uncharged.append(
-                Uncharged(first.account_id, first.order_id, order.day, exc.message)
-            )
-            continue
-        _add(charges.totals, group(first), charged)
-    for (_, day, _), first in sales.items():
-        _add(charges.totals, group(first), dp_charges(schedules, day, 1))
-    return charges
-
-
-def _executed_orders(
-    fills: Iterable[Fill], start: date, end: date
-) -> tuple[dict[tuple[OrderId, date], _Executed], dict[tuple[AccountId, date, str], Fill]]:
-    """Sum each executed order of the range; note the first delivery sale of each scrip a day.
-
-    One pass, one trade date per fill: this runs over every fill of a busy day.
-    """
-    orders: dict[tuple[OrderId, date], _Executed] = {}
-    sales: dict[tuple[AccountId, date, str], Fill] = {}
-    for fill in fills:
-        report = fill.report
-        day = ist_date(report.exchange_timestamp or fill.recorded_at)
-        if day < start or day > end:
-            continue
-        executed = orders.get(key := (fill.order_id, day))
-        if executed is None:
-            executed = orders[key] = _Executed(fill, day)
-        executed.quantity += report.quantity
-        executed.turnover += report.quantity * report.price
-        sold = report.transaction_type is _SELL and report.product in DELIVERY_PRODUCTS
-        if sold and report.exchange in _EQUITY:
-            sales.setdefault((fill.account_id, day, report.tradingsymbol), fill)
-    return orders, sales
+            return Uncharged(first.account_id, first.order_id, order.day, exc.message)
 
 
 def _add(totals: dict[K, Charges], key: K, charges: Charges) -> None:

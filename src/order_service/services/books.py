@@ -9,7 +9,7 @@ a strategy's from that strategy's fills alone.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from order_service.domain.account import Account, AccountScope, Principal
 from order_service.domain.charges import DELIVERY_PRODUCTS, Charges, ChargeSchedules
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, StrategyId
-from order_service.domain.pnl import PnlFigures, PnlMethod, pnl
+from order_service.domain.pnl import PnlFigures, PnlMethod, average_pnl, pnl
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.position import IST, MarkLookup, position_book
 from order_service.domain.reports import HoldingReport
@@ -32,7 +32,7 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.access import session_for, visible_account
-from order_service.services.book_charges import GroupCharges, Uncharged, charges_by_group
+from order_service.services.book_charges import Uncharged
 from order_service.services.book_lines import (
     BookKey,
     GroupBy,
@@ -42,15 +42,16 @@ from order_service.services.book_lines import (
     portfolio_pnl,
     portfolio_positions,
 )
+from order_service.services.book_runs import BookRuns
 from order_service.services.ledger import LedgerCache
-from order_service.services.marks import MarkBoard
+from order_service.services.marks import MarkBoard, Traded, traded_instruments
 from order_service.services.portfolios import visible_portfolios
 from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
 # The days a book may be asked about: electronic trading in India, and far ahead of it.
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2999, 12, 31)
-_MEMO_SIZE = 256  # charge answers kept (the oldest asked is dropped first)
+_MEMO_SIZE = 64  # P&L questions whose runs are kept (the oldest asked is dropped first)
 _HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
     *BROKER_REFUSALS,
     AuthenticationError,
@@ -88,8 +89,8 @@ class PnlQuery:
 
 # An instrument's position of one book key: (key, exchange, tradingsymbol, product).
 InstrumentKey = tuple[BookKey, str, str, str]
-# Whose charges, grouped how, over which days.
-_MemoKey = tuple[tuple[AccountId, ...], "GroupBy", date, date]
+# Whose P&L, grouped how, over which days.
+_Question = tuple[tuple[AccountId, ...], "GroupBy", date, date]
 
 
 class BooksService:
@@ -112,8 +113,7 @@ class BooksService:
         self._max_days = max_days
         self._ledger = LedgerCache(uow_factory, clock)
         self._holdings: dict[AccountId, tuple[float, list[HoldingReport]]] = {}
-        self._charges_memo: dict[_MemoKey, tuple[tuple[int, int | None], GroupCharges[BookKey]]]
-        self._charges_memo = {}
+        self._runs: BookRuns[_Question, InstrumentKey, BookKey] = BookRuns(schedules, _MEMO_SIZE)
 
     def today(self) -> date:
         return self._clock.now().astimezone(IST).date()
@@ -126,7 +126,7 @@ class BooksService:
         _check_day(day, "day")
         accounts = await self._accounts(principal, account_id)
         fills = await self._history(accounts, day)
-        marks = await self._marks_on(day, accounts, fills)
+        marks = await self._marks_on(day, accounts, traded_instruments(fills))
         book = position_book(fills, day, _instrument_key(group_by), marks)
         lines = [PositionLine(key[0], pair) for key, pair in book.items()]
         if group_by is GroupBy.PORTFOLIO:
@@ -139,11 +139,24 @@ class BooksService:
         _check_range(query.start, query.end, self._max_days)
         accounts = await self._accounts(principal, query.account_id)
         fills = await self._history(accounts, query.end)
-        marks = await self._marks_on(query.end, accounts, fills)
         group = _instrument_key(query.group_by)
-        figures = pnl(fills, query.method, query.start, query.end, group, marks)
         owners = tuple(sorted(a.account_id for a in accounts))
-        charges = self._charges(owners, query, fills, group)
+        question = (owners, query.group_by, query.start, query.end)
+        run = self._runs.figures(
+            question, fills, query.start, query.end, group, lambda fill: group(fill)[0]
+        )
+        # Only what is open at the end is marked (the net quantity is every method's).
+        open_at_end = {
+            (key[0].account_id, key[1], key[2])
+            for key, tally in run.tallies.items()
+            if tally.quantity and key[0].account_id is not None
+        }
+        marks = await self._marks_on(query.end, accounts, open_at_end)
+        if query.method is PnlMethod.AVERAGE:
+            figures = average_pnl(run.tallies, query.start, marks)
+        else:
+            figures = pnl(fills, query.method, query.start, query.end, group, marks)
+        charges = run.charges
         lines = _pnl_lines(figures, charges.totals)
         if query.group_by is GroupBy.PORTFOLIO:
             lines = portfolio_pnl(lines, await self._portfolios(principal))
@@ -154,38 +167,12 @@ class BooksService:
             return await visible_portfolios(uow, principal)
 
     async def _marks_on(
-        self, day: date, accounts: Sequence[Account], fills: Sequence[Fill]
+        self, day: date, accounts: Sequence[Account], traded: Iterable[Traded]
     ) -> MarkLookup:
         """Today's quotes for today; a past day is marked by its own last fills, not today's."""
         if day < self.today():
             return _no_quote
-        return await self._marks.board(accounts, fills)
-
-    def _charges(
-        self,
-        owners: tuple[AccountId, ...],
-        query: PnlQuery,
-        fills: list[Fill],
-        group: Callable[[Fill], InstrumentKey],
-    ) -> GroupCharges[BookKey]:
-        """The range's charges, computed again only when the fills changed.
-
-        Fills are only ever added, so the same query over the same count of fills ending at
-        the same sequence is over the same fills: a dashboard polling its P&L pays for the
-        charges once per new fill, not once per poll.
-        """
-        seen = (len(fills), fills[-1].sequence if fills else None)
-        key = (owners, query.group_by, query.start, query.end)
-        held = self._charges_memo.get(key)
-        if held is not None and held[0] == seen:
-            return held[1]
-        charges = charges_by_group(
-            self._schedules, fills, query.start, query.end, lambda f: group(f)[0]
-        )
-        self._charges_memo[key] = (seen, charges)
-        while len(self._charges_memo) > _MEMO_SIZE:
-            self._charges_memo.pop(next(iter(self._charges_memo)))
-        return charges
+        return await self._marks.board(accounts, traded)
 
     async def holdings(self, principal: Principal, account_id: AccountId | None) -> Holdings:
         """Return each account's holdings as the broker reports them, attributed by our fills.

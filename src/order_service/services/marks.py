@@ -13,10 +13,11 @@ One read asks for at most ``PER_READ`` instruments (Kite's ``ohlc`` takes 1,000)
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from order_service.domain.account import Account
 from order_service.domain.fill import Fill
+from order_service.domain.ids import AccountId
 from order_service.domain.position import Mark, MarkLookup, MarkSource
 from order_service.domain.reports import QuoteReport
 from order_service.errors import BROKER_REFUSALS, AuthenticationError, DataFormatError
@@ -28,6 +29,15 @@ MAX_AGE_TTLS = 12
 _UNQUOTED: tuple[type[Exception], ...] = (*BROKER_REFUSALS, AuthenticationError, DataFormatError)
 
 
+# An account's instrument: (account id, exchange, tradingsymbol).
+Traded = tuple[AccountId, str, str]
+
+
+def traded_instruments(fills: Iterable[Fill]) -> set[Traded]:
+    """Each account's instruments that these fills name."""
+    return {(f.account_id, f.report.exchange, f.report.tradingsymbol) for f in fills}
+
+
 class MarkBoard:
     """Quotes by ``EXCHANGE:SYMBOL``, each kept ``ttl_seconds``."""
 
@@ -37,9 +47,8 @@ class MarkBoard:
         self.ttl_seconds = ttl_seconds
         self._quotes: dict[str, tuple[float, QuoteReport | None]] = {}  # None: not quoted
 
-    async def board(self, accounts: Sequence[Account], fills: Sequence[Fill]) -> MarkLookup:
-        """Return the marks of the instruments these fills name, quoting what is stale."""
-        traded = {(f.account_id, f.report.exchange, f.report.tradingsymbol) for f in fills}
+    async def board(self, accounts: Sequence[Account], traded: Iterable[Traded]) -> MarkLookup:
+        """Return the marks of the accounts' instruments ``traded`` names, quoting the stale."""
         wanted: dict[str, set[str]] = {}
         for account_id, exchange, tradingsymbol in traded:
             wanted.setdefault(account_id, set()).add(f"{exchange}:{tradingsymbol}")
