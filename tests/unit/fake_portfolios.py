@@ -49,7 +49,10 @@ class FakePortfolioRepository(FakeRepository):
         self._stage(update)
 
     async def remove(self, portfolio_id: PortfolioId) -> None:
-        self._stage(lambda state: state.portfolios.pop(portfolio_id, None) and None)
+        def delete(state: FakeStore) -> None:
+            state.portfolios.pop(portfolio_id, None)
+
+        self._stage(delete)
 
     async def get(self, portfolio_id: PortfolioId) -> Portfolio | None:
         return self._view().portfolios.get(portfolio_id)

@@ -321,3 +321,25 @@ async def test_strategies_need_credentials(
 
 async def test_an_overlong_strategy_id_is_invalid_input(trader_api: httpx.AsyncClient) -> None:
     refused(await trader_api.get(f"/api/v1/strategies/{'x' * 65}"), 422, "INVALID_INPUT")
+
+
+async def test_the_ownership_routes_document_their_refusals_in_openapi(
+    anonymous_api: httpx.AsyncClient,
+) -> None:
+    paths = body(await anonymous_api.get("/openapi.json"))["paths"]
+
+    expected = {
+        "/api/v1/strategies": {"get", "post"},
+        "/api/v1/strategies/{strategy_id}": {"get", "patch", "delete"},
+        "/api/v1/portfolios": {"get", "post"},
+        "/api/v1/portfolios/{portfolio_id}": {"get", "patch", "delete"},
+        "/api/v1/portfolios/{portfolio_id}/strategies/{strategy_id}": {"put", "delete"},
+        "/api/v1/keys": {"get", "post"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+        for method in methods:
+            assert {"401", "403", "404", "409", "422"} <= set(paths[path][method]["responses"])
+    order_fields = body(await anonymous_api.get("/openapi.json"))["components"]["schemas"]
+    assert "origin" in order_fields["OrderOut"]["properties"]
+    assert "portfolio_id" in order_fields["PnlOut"]["properties"]

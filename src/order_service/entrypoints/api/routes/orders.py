@@ -26,7 +26,7 @@ from order_service.services.ports import OrderFilter
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 404, 409, 413, 422, 429, 502, 503, 504)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422, 429, 502, 503, 504)
 }
 IdempotencyKey = Annotated[
     str | None,
