@@ -110,7 +110,8 @@ class ChargeRun(Generic[K]):
                 executed = orders[key] = _Executed(fill, day)
             executed.quantity += report.quantity
             executed.turnover += report.quantity * report.price
-            priced.pop(key, None)
+            if priced:  # priced before: price it again (a fresh run has priced nothing)
+                priced.pop(key, None)
             sold = report.transaction_type is _SELL and report.product in DELIVERY_PRODUCTS
             if sold and report.exchange in _EQUITY:
                 sales.setdefault((fill.account_id, day, report.tradingsymbol), fill)
