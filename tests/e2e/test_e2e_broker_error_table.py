@@ -18,7 +18,7 @@ REFUSALS = [
     ("TokenException", 403, 503, "BROKER_SESSION_EXPIRED"),
     ("PermissionException", 403, 502, "BROKER_ERROR"),
     ("UserException", 403, 502, "BROKER_ERROR"),
-    ("InputException", 400, 502, "BROKER_ERROR"),
+    ("InputException", 400, 422, "ORDER_REJECTED"),  # placing: the order's own terms
     ("OrderException", 400, 422, "ORDER_REJECTED"),
     ("GeneralException", 400, 502, "BROKER_ERROR"),
 ]

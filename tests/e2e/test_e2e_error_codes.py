@@ -69,10 +69,12 @@ class TestInputErrors:
         )
         assert error["details"]["broker_error_type"] == "InputException"
 
-    def test_off_tick_price_is_a_broker_error(self, api: httpx.Client) -> None:
+    def test_off_tick_price_is_the_orders_own_fault(self, api: httpx.Client) -> None:
         body = {**MARKET, "order_type": "LIMIT", "price": "1450.03"}
-        error = error_body(api.post("/api/v1/orders", json=body), 502, "BROKER_ERROR")
+        error = error_body(api.post("/api/v1/orders", json=body), 422, "ORDER_REJECTED")
         assert error["details"]["broker_status"] == 400
+        assert error["details"]["broker_error_type"] == "InputException"
+        assert "tick" in error["details"]["broker_message"].lower()
 
 
 class TestAccessErrors:

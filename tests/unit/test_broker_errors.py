@@ -66,10 +66,10 @@ ROWS = [
         id="input-symbol",
     ),
     pytest.param(
-        kite.InputException("Invalid `quantity`.", code=400),
+        kite.InputException("Quantity should be a multiple of the lot size (75).", code=400),
+        OrderRejected,  # the order's own terms: the caller's to fix (422), not a broker failure
         BrokerAPIError,
-        BrokerAPIError,
-        id="input-other",
+        id="input-order-terms",
     ),
     pytest.param(
         kite.OrderException("Maximum allowed order modifications exceeded.", code=400),
@@ -226,3 +226,21 @@ def test_an_unknown_outcome_says_which_write_it_was() -> None:
     assert isinstance(error, BrokerOutcomeUnknown)
     assert "cancel_order" in error.message
     assert not error.retryable
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [
+        ("place_order", OrderRejected),
+        ("modify_order", OrderRejected),
+        ("cancel_order", BrokerAPIError),
+    ],
+)
+def test_an_input_refusal_is_the_orders_own_terms_only_when_placing_or_modifying(
+    operation: str, expected: type[BrokerAPIError]
+) -> None:
+    failure = kite.InputException("Tick size for this script is 0.05.", code=400)
+    error = translate(failure, operation, write=True)
+    assert type(error) is expected
+    assert error.details["broker_error_type"] == "InputException"
+    assert error.details["broker_message"] == "Tick size for this script is 0.05."

@@ -9,6 +9,7 @@ order book can tell. The same failure on a *read* is ``BrokerUnavailable`` (safe
 | TokenException (403) | AuthenticationError | same |
 | PermissionException | BrokerAPIError | same |
 | InputException naming the instrument | InvalidSymbolError | same |
+| InputException placing or modifying an order (its own terms) | OrderRejected | – |
 | InputException, other | BrokerAPIError | same |
 | OrderException | OrderRejected | same |
 | GeneralException "Insufficient funds…"/holdings | InsufficientFundsError | same |
@@ -111,18 +112,27 @@ def _from_kite(exc: kite.KiteException, operation: str, *, write: bool) -> Order
         )
     if isinstance(exc, kite.NetworkException | kite.DataException) or status >= 500:
         return _unreachable(operation, message, details, write=write)
-    return _refusal(exc, message, details)
+    return _refusal(exc, operation, message, details)
 
 
-def _refusal(exc: kite.KiteException, message: str, details: dict[str, Any]) -> OrderServiceError:
+def _refusal(
+    exc: kite.KiteException, operation: str, message: str, details: dict[str, Any]
+) -> OrderServiceError:
     lowered = message.lower()
     if isinstance(exc, kite.OrderException):
         return OrderRejected(message, details=details)
     if isinstance(exc, kite.InputException) and any(w in lowered for w in _SYMBOL_WORDS):
         return InvalidSymbolError(message, details=details)
+    if isinstance(exc, kite.InputException) and operation in _ORDER_TERMS:
+        # The order's own terms (a quantity off the lot, a price off the tick): the caller's
+        # to fix, not a failure of the broker.
+        return OrderRejected(message, details=details)
     if isinstance(exc, kite.GeneralException) and _mentions(lowered, _FUNDS_WORDS + _HOLDING_WORDS):
         return InsufficientFundsError(message, details={**details, **funds_in(message)})
     return BrokerAPIError(message, details=details)
+
+
+_ORDER_TERMS = frozenset({"place_order", "modify_order"})
 
 
 def _mentions(text: str, words: tuple[str, ...]) -> bool:
