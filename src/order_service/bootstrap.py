@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING
 
 from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
+from order_service.domain.webhook import RetryPolicy
 from order_service.errors import ServiceUnavailableError
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
+from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
 from order_service.services.marks import MarkBoard
+from order_service.services.order_feed import OrderFeedService
 from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ownership import Ownership, OwnEveryAccount
@@ -30,11 +33,13 @@ from order_service.services.portfolios import PortfolioService
 from order_service.services.ports import (
     Broker,
     Clock,
+    EventSignal,
     LeaseStore,
     OrderStream,
     RateBudget,
     UnitOfWorkFactory,
     UserDirectory,
+    WebhookSender,
 )
 from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
@@ -45,6 +50,8 @@ from order_service.services.strategies import StrategyService
 from order_service.services.streams import StreamHealth
 from order_service.services.trades import TradeSyncService
 from order_service.services.users import UserService
+from order_service.services.webhook_delivery import DeliveryPolicy, WebhookDispatcher
+from order_service.services.webhooks import WebhookService
 from order_service.services.writes import OrderWriter
 
 if TYPE_CHECKING:
@@ -92,6 +99,12 @@ class Services:
     clock: Clock
     database_ready: Probe
     polling: PollingService
+    # Events out: the feed, this process's live stream, webhooks and their delivery.
+    feed: OrderFeedService
+    broadcaster: FeedBroadcaster
+    webhooks: WebhookService
+    dispatcher: WebhookDispatcher
+    event_signal: EventSignal
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -103,6 +116,14 @@ class Services:
     async def close(self) -> None:
         for closer in reversed(self.closers):
             await closer()
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """How events leave: the wake-ups of their readers, and the webhook sender."""
+
+    signal: EventSignal
+    sender: WebhookSender
 
 
 @dataclass(frozen=True)
@@ -130,16 +151,23 @@ def bootstrap(
     database_ready: Probe | None = None,
     order_stream: OrderStream | None = None,
     coordination: Coordination | None = None,
+    event_signal: EventSignal | None = None,
+    webhook_sender: WebhookSender | None = None,
 ) -> Services:
     """Build the services; tests pass fakes for any port, production uses the real adapters."""
     settings.require_production_secrets()
     clock = clock or SystemClock()
     closers: list[Closer] = []
     if uow_factory is None:  # a real database, which other processes may share
-        uow_factory, database_ready, close_db = _sql(settings)
+        event_signal = event_signal or _event_signal(settings)
+        uow_factory, database_ready, close_db = _sql(settings, event_signal.notify)
         closers.append(close_db)
         coordination = coordination or _coordinated(settings, uow_factory)
     coordination = coordination or Coordination.alone()
+    outbound = Outbound(
+        event_signal or _in_process_signal(), webhook_sender or _webhook_sender(settings)
+    )
+    closers.extend((outbound.signal.close, outbound.sender.close))
     if broker is None:
         broker = _guarded(settings, _kite(settings), uow_factory, clock)
     broker = SessionExpiry(broker, OrderWriter(uow_factory, clock).expire_session)
@@ -148,8 +176,9 @@ def bootstrap(
     directory = directory or _directory(settings, uow_factory, clock)
     order_stream = order_stream or _ticker(settings)
     services = _services(
-        settings, uow_factory, broker, clock, directory, order_stream, coordination
+        settings, uow_factory, broker, clock, directory, order_stream, coordination, outbound
     )
+    closers.append(services.broadcaster.close)
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
@@ -161,6 +190,7 @@ def _services(
     directory: UserDirectory,
     order_stream: OrderStream,
     coordination: Coordination,
+    outbound: Outbound,
 ) -> Services:
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
@@ -177,6 +207,8 @@ def _services(
         uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
     )
     startup = StartupReconciliation(uow_factory, reconcile, trades, clock)
+    feed = OrderFeedService(uow_factory)
+    stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     return Services(
         settings=settings,
         orders=orders,
@@ -200,10 +232,57 @@ def _services(
         clock=clock,
         database_ready=_always_ready,
         polling=_polling(settings, uow_factory, broker, clock, liveness),
+        feed=feed,
+        broadcaster=FeedBroadcaster(feed, outbound.signal, stream_policy),
+        webhooks=WebhookService(uow_factory, outbound.sender, clock),
+        dispatcher=WebhookDispatcher(
+            uow_factory, outbound.sender, clock, _delivery_policy(settings)
+        ),
+        event_signal=outbound.signal,
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
     )
+
+
+def _delivery_policy(settings: Settings) -> DeliveryPolicy:
+    retry = RetryPolicy(
+        timedelta(seconds=settings.webhook_retry_initial_seconds),
+        timedelta(seconds=settings.webhook_retry_max_seconds),
+        timedelta(seconds=settings.webhook_retry_window_seconds),
+    )
+    # A claimed delivery comes back if its sender died: after its attempt's longest time.
+    claim_for = timedelta(seconds=settings.webhook_timeout_seconds * 3 + REQUEST_SLACK_SECONDS)
+    return DeliveryPolicy(retry, claim_for)
+
+
+def _event_signal(settings: Settings) -> EventSignal:
+    """LISTEN/NOTIFY on PostgreSQL (every process hears every commit), else in-process."""
+    if settings.database_url.startswith("postgresql"):
+        from order_service.adapters.db.notifications import PostgresEventSignal
+
+        return PostgresEventSignal(settings.database_url)
+    return _in_process_signal()
+
+
+def _in_process_signal() -> EventSignal:
+    from order_service.adapters.coordination.signals import InProcessEventSignal
+
+    return InProcessEventSignal()
+
+
+def _webhook_sender(settings: Settings) -> WebhookSender:
+    from order_service.adapters.http.client import CircuitPolicy, PeerClient
+    from order_service.adapters.http.safety import UrlPolicy
+    from order_service.adapters.http.webhook_sender import SERVICE, HttpWebhookSender
+
+    circuit = CircuitPolicy(
+        settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_seconds
+    )
+    client = PeerClient(SERVICE, circuit, max_body=settings.webhook_max_response_bytes)
+    production = settings.mode.value == "production"
+    policy = UrlPolicy(require_https=production, allow_private=settings.webhooks_allow_private)
+    return HttpWebhookSender(client, policy, settings.webhook_timeout_seconds)
 
 
 def _books(
@@ -302,7 +381,9 @@ def _releasing(keeper: LeaseKeeper) -> Closer:
     return release
 
 
-def _sql(settings: Settings) -> tuple[UnitOfWorkFactory, Probe, Closer]:
+def _sql(
+    settings: Settings, after_commit: Callable[[], None]
+) -> tuple[UnitOfWorkFactory, Probe, Closer]:
     from order_service.adapters.db.crypto import SecretCipher
     from order_service.adapters.db.engine import create_engine
     from order_service.adapters.db.health import database_ready
@@ -311,7 +392,7 @@ def _sql(settings: Settings) -> tuple[UnitOfWorkFactory, Probe, Closer]:
     engine = create_engine(settings.database_url)
     cipher = SecretCipher(_secret(settings))
 
-    factory = sql_uow_factory(engine, cipher)
+    factory = sql_uow_factory(engine, cipher, after_commit)
 
     async def probe() -> bool:
         return await database_ready(engine)

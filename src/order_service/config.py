@@ -106,6 +106,25 @@ class Settings(BaseSettings):
     # The first and the longest pause (with jitter) before a dropped ticker reconnects.
     ticker_backoff_seconds: Annotated[float, Field(gt=0)] = 1.0
     ticker_backoff_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # The event stream: a heartbeat comment this often (and a read of the feed at the latest),
+    # how many events a client may lag before it is disconnected (it resumes by its last id),
+    # and how long one write to a client may block before it is disconnected.
+    events_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    events_queue_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    events_send_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Webhooks: receivers on private, loopback or link-local addresses are refused unless this
+    # is set (unset: allowed in demo, refused in production, where URLs must also be https).
+    webhook_allow_private: bool | None = None
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    webhook_max_response_bytes: Annotated[int, Field(ge=0, le=1024 * 1024)] = 64 * 1024
+    # A failed delivery is retried after RETRY_INITIAL, doubling (with jitter) up to RETRY_MAX,
+    # until its first attempt is RETRY_WINDOW old: then it fails and the endpoint is disabled.
+    webhook_retry_initial_seconds: Annotated[float, Field(gt=0)] = 5.0
+    webhook_retry_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    webhook_retry_window_seconds: Annotated[float, Field(gt=0)] = 86_400.0
+    # A receiver that fails this many times in a row is not called for the cooldown.
+    webhook_breaker_failures: Annotated[int, Field(ge=1)] = 5
+    webhook_breaker_cooldown_seconds: Annotated[float, Field(gt=0)] = 60.0
 
     @model_validator(mode="after")
     def _renewed_within_expiry(self) -> Settings:
@@ -150,6 +169,13 @@ class Settings(BaseSettings):
             return KITE_TICKER_ROOT
         scheme, _, rest = self.broker_root.partition("://")
         return f"{_TICKER_SCHEMES.get(scheme, scheme)}://{rest}"
+
+    @property
+    def webhooks_allow_private(self) -> bool:
+        """Return whether webhook receivers may be private addresses (the demo's default)."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return self.mode is Mode.DEMO
 
     @property
     def broker_login_url(self) -> str:

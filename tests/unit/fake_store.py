@@ -33,6 +33,7 @@ from order_service.domain.ids import (
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
+from order_service.domain.webhook import Delivery, WebhookEndpoint
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
 Row = TypeVar("Row")
@@ -64,6 +65,8 @@ class FakeStore:
         self.fills: list[Fill] = []
         self.account_events: list[AccountEvent] = []
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
+        self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
+        self.deliveries: dict[str, Delivery] = {}
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -83,6 +86,7 @@ class FakeStore:
         other.fills = list(self.fills)
         other.account_events = list(self.account_events)
         other.fences = dict(self.fences)
+        other.webhooks, other.deliveries = dict(self.webhooks), dict(self.deliveries)
         return other
 
 

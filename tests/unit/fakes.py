@@ -19,10 +19,12 @@ from order_service.services.ports import (
     Clock,
     FillRepository,
     LoginStateRepository,
+    OrderFeedRepository,
     OrderRepository,
     PortfolioRepository,
     StrategyRepository,
     UserRepository,
+    WebhookRepository,
 )
 from tests.unit.fake_account_events import FakeAccountEventRepository
 from tests.unit.fake_accounts import (
@@ -31,6 +33,7 @@ from tests.unit.fake_accounts import (
     FakeStrategyRepository,
     FakeUserRepository,
 )
+from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
@@ -74,6 +77,8 @@ class FakeUnitOfWork:
         self.login_states: LoginStateRepository = FakeLoginStateRepository(self)
         self.fills: FillRepository = FakeFillRepository(self)
         self.account_events: AccountEventRepository = FakeAccountEventRepository(self)
+        self.feed: OrderFeedRepository = FakeOrderFeedRepository(self)
+        self.webhooks: WebhookRepository = FakeWebhookRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -34,7 +34,7 @@ from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 pytestmark = pytest.mark.asyncio
 TINY = Backoff(initial=0.001, maximum=0.01)
 # Every worker a process runs; a new worker must be added here, so it is proven too.
-WORKERS = ["startup_reconcile", "order_sync", "trade_sync", "position_sync", "ticker"]
+WORKERS = ["startup_reconcile", "order_sync", "trade_sync", "position_sync", "ticker", "webhooks"]
 INJECTED = "injected database fault"
 
 

@@ -91,3 +91,19 @@ STALE_WRITES_REFUSED = Counter(
     "order_service_stale_writes_refused_total",
     "Worker commits refused because the account's lease had moved to a newer token",
 )
+WEBHOOK_DELIVERIES = Counter(
+    "order_service_webhook_deliveries_total",
+    "Webhook delivery attempts, by outcome (succeeded, retrying, failed)",
+    ["outcome"],
+)
+WEBHOOK_DELIVERIES_QUEUED = Counter(
+    "order_service_webhook_deliveries_queued_total", "Webhook deliveries made from the event log"
+)
+EVENT_STREAM_CLIENTS = Gauge(
+    "order_service_event_stream_clients", "Clients connected to the order event stream"
+)
+EVENT_STREAM_DISCONNECTS = Counter(
+    "order_service_event_stream_disconnects_total",
+    "Stream clients disconnected by us, by reason (lagging, slow)",
+    ["reason"],
+)

@@ -13,6 +13,7 @@ from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Prin
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
+from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
 from order_service.domain.ids import (
     AccountId,
@@ -39,10 +40,14 @@ from order_service.domain.reports import (
 )
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
+from order_service.domain.webhook import Delivery, WebhookEndpoint
 
 OrderList = list[Order]
 EventList = list[OrderEvent]
 AccountIdList = list[AccountId]
+EnabledList = list[tuple[WebhookEndpoint, int]]
+EndpointList = list[WebhookEndpoint]
+DeliveryList = list[Delivery]
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +492,110 @@ class AccountEventRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FeedQuery:
+    """A page of the event feed within ``scope`` (required), after the feed sequence ``after``.
+
+    ``names`` keeps only events of those stored names (None: all); ``until`` stops at that
+    sequence (a stream catching up to where its live events begin).
+    """
+
+    scope: AccountScope
+    after: int = 0
+    limit: int = 100
+    account_id: AccountId | None = None
+    order_id: OrderId | None = None
+    names: frozenset[str] | None = None
+    until: int | None = None
+
+
+class OrderFeedRepository(Protocol):
+    """The order event log read in commit order (DESIGN.md section 9's feed)."""
+
+    async def page(self, query: FeedQuery) -> list[FeedEvent]:
+        """Return the events ``query`` names in feed order; none still in flight is passed."""
+        ...
+
+    async def last_sequence(self) -> int:
+        """Return the feed sequence of the newest committed event (0 for none)."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    async def add(self, endpoint: WebhookEndpoint, cursor: int) -> None:
+        """Store the endpoint, its secret encrypted; it gets the events after ``cursor``."""
+        ...
+
+    async def get(self, webhook_id: str) -> WebhookEndpoint | None: ...
+
+    async def list(self, user_id: UserId) -> list[WebhookEndpoint]:
+        """Return the user's endpoints, oldest first."""
+        ...
+
+    async def remove(self, webhook_id: str) -> None:
+        """Delete the endpoint and its deliveries."""
+        ...
+
+    async def enabled(self) -> EnabledList:
+        """Return every enabled endpoint with the last feed sequence handed to its deliveries."""
+        ...
+
+    async def advance(self, webhook_id: str, cursor: int) -> None:
+        """Move the endpoint's cursor forward to ``cursor`` (never back)."""
+        ...
+
+    async def disable(self, webhook_id: str, at: datetime, reason: str) -> None: ...
+
+    async def enable(self, webhook_id: str) -> None: ...
+
+    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Store new deliveries; one the endpoint already has for that event is left out."""
+        ...
+
+    async def deliveries(self, webhook_id: str, after: str | None, limit: int) -> DeliveryList:
+        """Return a page of the endpoint's deliveries, newest first, below the id ``after``."""
+        ...
+
+    async def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    async def claim_due(self, now: datetime, until: datetime, limit: int) -> DeliveryList:
+        """Return up to ``limit`` pending deliveries due by ``now``, each put off to ``until``
+        so that no other worker sends it meanwhile (a crashed sender's come back then)."""
+        ...
+
+    async def save_delivery(self, delivery: Delivery) -> None: ...
+
+
+class EventSignal(Protocol):
+    """Wake-ups when order events commit: in-process, or across processes (LISTEN/NOTIFY)."""
+
+    def notify(self) -> None:
+        """Say that events may have been committed by this process."""
+        ...
+
+    async def wait(self, seen: int, seconds: float) -> int:
+        """Wait until a wake-up newer than ``seen`` (at most ``seconds``); return the newest."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class WebhookSender(Protocol):
+    """Sends one signed request to a receiver, refusing unsafe addresses."""
+
+    async def send(self, circuit: str, url: str, headers: Mapping[str, str], body: bytes) -> int:
+        """POST ``body``; return the 2xx status. A non-2xx answer is ``UpstreamServiceError``
+        (``details.status``, an excerpt of the body), an unreachable receiver or an open
+        ``circuit`` ``ServiceUnavailableError``, an unsafe address ``ValidationError``."""
+        ...
+
+    async def check_url(self, url: str) -> None:
+        """Refuse (``ValidationError``) a URL that may not receive webhooks."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -496,6 +605,8 @@ class UnitOfWork(Protocol):
     login_states: LoginStateRepository
     fills: FillRepository
     account_events: AccountEventRepository
+    feed: OrderFeedRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
 

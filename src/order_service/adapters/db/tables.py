@@ -335,3 +335,58 @@ service_instances = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Index(None, "expires_at"),
 )
+
+# The feed's commit order on PostgreSQL: each order event's place, given by a deferred trigger
+# (migration 0010) while the writing transaction commits, one transaction at a time, so a
+# place is visible only once every lower one is visible or rolled back. Empty on SQLite, whose
+# writes are serialized: there an event's sequence is its place.
+order_event_positions = Table(
+    "order_event_positions",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "sequence", BigInteger, ForeignKey("order_events.sequence"), nullable=False, unique=True
+    ),
+)
+
+# Users' webhook receivers; the signing secret is encrypted like the broker secrets. ``cursor``
+# is the last feed sequence whose deliveries have been made (the event log is the outbox).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", ULID, primary_key=True),
+    Column("user_id", ULID, nullable=False),  # no FK: users may live in the peer service
+    Column("url", String(2048), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("secret_encrypted", String(), nullable=False),
+    Column("cursor", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("disabled_reason", String(500), nullable=True),
+    Index(None, "user_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", ULID, primary_key=True),
+    Column(
+        "webhook_id",
+        ULID,
+        ForeignKey("webhooks.webhook_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("sequence", BigInteger, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", String(), nullable=False),
+    Column("status", ENUM_TEXT, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("webhook_id", "sequence"),  # one delivery per event and endpoint
+    Index(None, "status", "next_attempt_at"),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from order_service.adapters.db.account_events_repository import SqlAccountEventRepository
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
+from order_service.adapters.db.feed_repository import SqlOrderFeedRepository
 from order_service.adapters.db.fills_repository import SqlFillRepository
 from order_service.adapters.db.leases_repository import fence_check
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
@@ -25,6 +27,7 @@ from order_service.adapters.db.runners import (
 )
 from order_service.adapters.db.strategies_repository import SqlStrategyRepository
 from order_service.adapters.db.users_repository import SqlUserRepository
+from order_service.adapters.db.webhooks_repository import SqlWebhookRepository
 from order_service.errors import DatabaseError, StaleLease
 from order_service.observability.metrics import STALE_WRITES_REFUSED
 from order_service.services.fencing import Fence, current_fence, stale
@@ -33,20 +36,27 @@ from order_service.services.ports import (
     AccountRepository,
     FillRepository,
     LoginStateRepository,
+    OrderFeedRepository,
     OrderRepository,
     PortfolioRepository,
     StrategyRepository,
     UnitOfWork,
     UserRepository,
+    WebhookRepository,
 )
+
+AfterCommit = Callable[[], None] | None
 
 
 class SqlUnitOfWork:
     """Gives the repositories one transaction; ``async with`` rolls back what was not committed."""
 
-    def __init__(self, runner: StatementRunner, cipher: SecretCipher) -> None:
+    def __init__(
+        self, runner: StatementRunner, cipher: SecretCipher, after_commit: AfterCommit = None
+    ) -> None:
         # No connection is taken until the first statement, so making one here is cheap.
         self._runner = runner
+        self._after_commit = after_commit
         self.orders: OrderRepository = SqlOrderRepository(runner)
         self.accounts: AccountRepository = SqlAccountRepository(runner, cipher)
         self.strategies: StrategyRepository = SqlStrategyRepository(runner)
@@ -55,6 +65,8 @@ class SqlUnitOfWork:
         self.login_states: LoginStateRepository = SqlLoginStateRepository(runner)
         self.fills: FillRepository = SqlFillRepository(runner)
         self.account_events: AccountEventRepository = SqlAccountEventRepository(runner)
+        self.feed: OrderFeedRepository = SqlOrderFeedRepository(runner)
+        self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
 
     async def __aenter__(self) -> Self:
         return self
@@ -84,6 +96,8 @@ class SqlUnitOfWork:
         except StaleLease:  # from the check, or from the commit where SQLite runs it
             STALE_WRITES_REFUSED.inc()
             raise
+        if self._after_commit is not None:  # wakes this process's event readers
+            self._after_commit()
 
     async def _fence(self, fence: Fence) -> None:
         statement = fence_check(self._runner.dialect_name, fence)
@@ -97,8 +111,11 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Makes units of work for one database; SQLite files get their own connection thread."""
 
-    def __init__(self, engine: AsyncEngine, cipher: SecretCipher) -> None:
+    def __init__(
+        self, engine: AsyncEngine, cipher: SecretCipher, after_commit: AfterCommit = None
+    ) -> None:
         self._cipher = cipher
+        self._after_commit = after_commit
         self._gate = sqlite_gate(engine.url) if is_sqlite_file(engine.url) else None
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -108,16 +125,19 @@ class SqlUnitOfWorkFactory:
             runner = ThreadedSqliteRunner(self._gate)
         else:
             runner = SessionRunner(self._sessions())
-        return SqlUnitOfWork(runner, self._cipher)
+        return SqlUnitOfWork(runner, self._cipher, self._after_commit)
 
     async def close(self) -> None:
         if self._gate is not None:
             await asyncio.to_thread(self._gate.dispose)
 
 
-def sql_uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> SqlUnitOfWorkFactory:
-    """Return a factory of units of work bound to ``engine``."""
-    return SqlUnitOfWorkFactory(engine, cipher)
+def sql_uow_factory(
+    engine: AsyncEngine, cipher: SecretCipher, after_commit: AfterCommit = None
+) -> SqlUnitOfWorkFactory:
+    """Return a factory of units of work bound to ``engine``; ``after_commit`` is called
+    after each commit (the event signal's ``notify``)."""
+    return SqlUnitOfWorkFactory(engine, cipher, after_commit)
 
 
 if TYPE_CHECKING:

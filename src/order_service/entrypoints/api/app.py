@@ -20,12 +20,14 @@ from order_service.entrypoints.api.routes import (
     accounts,
     baskets,
     books,
+    events,
     keys,
     operations,
     orders,
     portfolios,
     postbacks,
     strategies,
+    webhooks,
 )
 from order_service.entrypoints.workers.liveness import heartbeating
 from order_service.entrypoints.workers.supervisor import Supervisor
@@ -76,6 +78,8 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         postbacks,
         operations,
         books,
+        events,
+        webhooks,
     ):
         app.include_router(module.router)
     return app

@@ -13,6 +13,7 @@ from order_service.entrypoints.workers.startup import StartupWorker
 from order_service.entrypoints.workers.supervisor import CrashPolicy, Supervisor, Worker
 from order_service.entrypoints.workers.ticker import TickerWorker
 from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
+from order_service.entrypoints.workers.webhooks import WebhookWorker
 
 
 def build_supervisor(services: Services) -> Supervisor:
@@ -28,6 +29,7 @@ def worker_factories(services: Services) -> dict[str, Callable[[], Worker]]:
         TradeSyncWorker.name: lambda: TradeSyncWorker(services),
         PositionSyncWorker.name: lambda: PositionSyncWorker(services),
         TickerWorker.name: lambda: TickerWorker(services),
+        WebhookWorker.name: lambda: WebhookWorker(services),
     }
     if services.leases is not None:  # worker processes share the accounts through leases
         keeper = services.leases

@@ -1,0 +1,33 @@
+"""The webhook worker: makes deliveries from the event log and sends the due ones.
+
+It sleeps on the event signal (a commit here, a NOTIFY from another process), waking at least
+every ``RECHECK_SECONDS`` for retries that have come due. Several worker processes may run it:
+deliveries are claimed before they are sent, and made at most once per event and endpoint.
+Webhooks belong to users, not accounts, so no account lease applies.
+"""
+
+from __future__ import annotations
+
+from order_service.bootstrap import Services
+from order_service.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERIES_QUEUED
+
+RECHECK_SECONDS = 1.0
+
+
+class WebhookWorker:
+    name = "webhooks"
+    interval = 0.0  # each pass waits for news itself
+
+    def __init__(self, services: Services) -> None:
+        self._dispatcher = services.dispatcher
+        self._signal = services.event_signal
+        self._seen = 0
+
+    async def run_once(self) -> None:
+        made = await self._dispatcher.enqueue()
+        WEBHOOK_DELIVERIES_QUEUED.inc(made)
+        outcomes = await self._dispatcher.send_due()
+        for outcome in outcomes:
+            WEBHOOK_DELIVERIES.labels(outcome.value).inc()
+        if not made and not outcomes:
+            self._seen = await self._signal.wait(self._seen, RECHECK_SECONDS)

@@ -1,0 +1,218 @@
+"""Webhook delivery: the event log is the outbox, read per endpoint, sent at least once.
+
+Each enabled endpoint keeps the last feed sequence whose deliveries exist (its cursor). A pass
+reads the events after it within the endpoint owner's accounts, stores a delivery for each
+event of a wanted type and moves the cursor, in one transaction: an event committed is never
+lost on the way to a delivery, and a crash between the two leaves nothing half done.
+
+Due deliveries are claimed (put off by ``claim_for``, so another worker or a restart does not
+send them meanwhile) and sent, each endpoint's in order, several endpoints at once. A 2xx
+answer settles a delivery; anything else is retried after a pause that doubles with jitter up
+to ``RetryPolicy.maximum``, until its first attempt is older than ``RetryPolicy.window``: then
+it fails and its endpoint is disabled (its cursor stays, so nothing is lost if it is enabled
+again by a successful manual retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from order_service.domain.account import AccountScope, Principal
+from order_service.domain.feed import FeedEvent, TypeFilter
+from order_service.domain.ids import new_ulid
+from order_service.domain.webhook import (
+    Delivery,
+    DeliveryStatus,
+    RetryPolicy,
+    WebhookEndpoint,
+    signed_headers,
+)
+from order_service.errors import ServiceUnavailableError, UpstreamServiceError, ValidationError
+from order_service.services.ports import Clock, FeedQuery, UnitOfWorkFactory, WebhookSender
+
+_JITTER = random.Random()  # noqa: S311 - jitter, not cryptography
+_NO_ACCOUNTS = AccountScope(frozenset())
+
+
+class Outcome(StrEnum):
+    """What one attempt came to (the deliveries metric's label)."""
+
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"  # failed, another attempt is scheduled
+    FAILED = "failed"  # failed for good (the window passed, or its endpoint is disabled)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    retry: RetryPolicy
+    claim_for: timedelta  # longer than an attempt can take
+    batch: int = 100
+    concurrent_endpoints: int = 16
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        sender: WebhookSender,
+        clock: Clock,
+        policy: DeliveryPolicy,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._sender = sender
+        self._clock = clock
+        self._policy = policy
+
+    async def enqueue(self) -> int:
+        """Make the deliveries of the events committed since each endpoint's cursor."""
+        async with self._uow_factory() as uow:
+            endpoints = await uow.webhooks.enabled()
+        made = 0
+        for endpoint, cursor in endpoints:
+            made += await self._enqueue_one(endpoint, cursor)
+        return made
+
+    async def _enqueue_one(self, endpoint: WebhookEndpoint, cursor: int) -> int:
+        async with self._uow_factory() as uow:
+            owner = await uow.users.get(endpoint.user_id)
+            query = FeedQuery(scope=_scope(owner), after=cursor, limit=self._policy.batch)
+            events = await uow.feed.page(query)
+            if not events:
+                return 0
+            wanted = TypeFilter.of(endpoint.event_types)
+            now = self._clock.now()
+            deliveries = [_delivery(endpoint, e, now) for e in events if wanted.admits(e.name)]
+            await uow.webhooks.add_deliveries(deliveries)
+            await uow.webhooks.advance(endpoint.webhook_id, events[-1].sequence)
+            await uow.commit()
+        return len(deliveries)
+
+    async def send_due(self) -> list[Outcome]:
+        """Claim the due deliveries and send them; return each attempt's outcome."""
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            claimed = await uow.webhooks.claim_due(
+                now, now + self._policy.claim_for, self._policy.batch
+            )
+            await uow.commit()
+        by_endpoint: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in claimed:
+            by_endpoint[delivery.webhook_id].append(delivery)
+        gate = asyncio.Semaphore(self._policy.concurrent_endpoints)
+
+        async def one_endpoint(deliveries: Sequence[Delivery]) -> list[Outcome]:
+            async with gate:
+                return [await self._attempt(delivery) for delivery in deliveries]
+
+        groups = await asyncio.gather(*(one_endpoint(d) for d in by_endpoint.values()))
+        return [outcome for group in groups for outcome in group]
+
+    async def _attempt(self, delivery: Delivery) -> Outcome:
+        async with self._uow_factory() as uow:
+            endpoint = await uow.webhooks.get(delivery.webhook_id)
+        if endpoint is None:  # deleted meanwhile, with its deliveries
+            return Outcome.FAILED
+        manual = delivery.status is DeliveryStatus.RETRYING
+        if not endpoint.is_enabled and not manual:
+            return await self._settle(delivery, endpoint, "endpoint disabled", None)
+        timestamp = int(self._clock.now().timestamp())
+        headers = signed_headers(endpoint.secret, delivery.message_id, timestamp, delivery.payload)
+        try:
+            status = await self._sender.send(
+                endpoint.webhook_id, endpoint.url, headers, delivery.payload
+            )
+        except (UpstreamServiceError, ServiceUnavailableError, ValidationError) as exc:
+            code = exc.details.get("status")
+            return await self._settle(delivery, endpoint, exc.message, _int_or_none(code))
+        return await self._succeed(delivery, endpoint, status)
+
+    async def _succeed(self, delivery: Delivery, endpoint: WebhookEndpoint, status: int) -> Outcome:
+        now = self._clock.now()
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.attempts += 1
+        delivery.last_status_code, delivery.last_error = status, None
+        delivery.delivered_at = now
+        async with self._uow_factory() as uow:
+            await uow.webhooks.save_delivery(delivery)
+            if not endpoint.is_enabled:  # a manual retry worked: the receiver is back
+                await uow.webhooks.enable(endpoint.webhook_id)
+            await uow.commit()
+        return Outcome.SUCCEEDED
+
+    async def _settle(
+        self, delivery: Delivery, endpoint: WebhookEndpoint, error: str, status: int | None
+    ) -> Outcome:
+        """Record a failed attempt: schedule the next, or fail it and disable the endpoint."""
+        now = self._clock.now()
+        manual = delivery.status is DeliveryStatus.RETRYING
+        attempted = endpoint.is_enabled or manual
+        delivery.attempts += 1 if attempted else 0
+        delivery.last_status_code, delivery.last_error = status, error
+        expired = now - delivery.created_at >= self._policy.retry.window
+        give_up = manual or expired or not endpoint.is_enabled
+        disable = expired and not manual and endpoint.is_enabled
+        if give_up:
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.PENDING
+            pause = self._policy.retry.pause(delivery.attempts, _JITTER.uniform(0.5, 1.0))
+            delivery.next_attempt_at = now + pause
+        async with self._uow_factory() as uow:
+            await uow.webhooks.save_delivery(delivery)
+            if disable:
+                reason = f"deliveries failed for {self._policy.retry.window}: {error}"
+                await uow.webhooks.disable(endpoint.webhook_id, now, reason)
+            await uow.commit()
+        return Outcome.FAILED if give_up else Outcome.RETRYING
+
+
+def _scope(owner: Principal | None) -> AccountScope:
+    return AccountScope.of(owner) if owner is not None else _NO_ACCOUNTS
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _delivery(endpoint: WebhookEndpoint, event: FeedEvent, now: datetime) -> Delivery:
+    return Delivery(
+        delivery_id=new_ulid(),
+        webhook_id=endpoint.webhook_id,
+        sequence=event.sequence,
+        event_type=event.type,
+        payload=payload_of(event),
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def payload_of(event: FeedEvent) -> bytes:
+    """Return the Standard Webhooks body of an event: its type, timestamp and data."""
+    body = {
+        "type": event.type,
+        "timestamp": event.occurred_at.isoformat(),
+        "data": event_data(event),
+    }
+    return json.dumps(body, separators=(",", ":"), default=str).encode()
+
+
+def event_data(event: FeedEvent) -> dict[str, object]:
+    """Return an event as the feed, the stream and webhooks show it."""
+    return {
+        "sequence": event.sequence,
+        "type": event.type,
+        "name": event.name,
+        "account_id": event.account_id,
+        "order_id": event.order_id,
+        "status_before": event.status_before.value if event.status_before else None,
+        "status_after": event.status_after.value,
+        "occurred_at": event.occurred_at.isoformat(),
+        "data": event.data,
+    }
