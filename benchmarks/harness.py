@@ -64,11 +64,12 @@ def _run_service(port: int, paper_url: str, var_dir: str, overrides: dict[str, A
 
     workers = bool(overrides.pop("workers", True))
     prepare = bool(overrides.pop("prepare", True))  # a restart keeps the stored session
+    database_url = overrides.pop("database_url", f"sqlite+aiosqlite:///{var_dir}/bench.db")
     settings = load_settings(
         port=port,
         kite_root=paper_url,
         var_dir=var_dir,
-        database_url=f"sqlite+aiosqlite:///{var_dir}/bench.db",
+        database_url=database_url,
         log_level="ERROR",
         **overrides,
     )

@@ -20,7 +20,7 @@ import json
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,7 +53,7 @@ class Outcome(StrEnum):
 class DeliveryPolicy:
     retry: RetryPolicy
     claim_for: timedelta  # longer than an attempt can take
-    batch: int = 100
+    batch: int = 200
     concurrent_endpoints: int = 16
 
 
@@ -95,7 +95,11 @@ class WebhookDispatcher:
         return len(deliveries)
 
     async def send_due(self) -> list[Outcome]:
-        """Claim the due deliveries and send them; return each attempt's outcome."""
+        """Claim the due deliveries, send them, and record every attempt in one transaction.
+
+        A crash before that commit loses no delivery: each claimed one comes due again once
+        its claim lapses, and is sent again (at least once, under the same ``webhook-id``).
+        """
         now = self._clock.now()
         async with self._uow_factory() as uow:
             claimed = await uow.webhooks.claim_due(
@@ -107,21 +111,31 @@ class WebhookDispatcher:
             by_endpoint[delivery.webhook_id].append(delivery)
         gate = asyncio.Semaphore(self._policy.concurrent_endpoints)
 
-        async def one_endpoint(deliveries: Sequence[Delivery]) -> list[Outcome]:
+        async def one_endpoint(webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
             async with gate:
-                return [await self._attempt(delivery) for delivery in deliveries]
+                return await self._send_all(webhook_id, deliveries)
 
-        groups = await asyncio.gather(*(one_endpoint(d) for d in by_endpoint.values()))
-        return [outcome for group in groups for outcome in group]
+        sent = await asyncio.gather(*(one_endpoint(k, d) for k, d in by_endpoint.items()))
+        await self._record(sent)
+        return [outcome for one in sent for outcome in one.outcomes]
 
-    async def _attempt(self, delivery: Delivery) -> Outcome:
+    async def _send_all(self, webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
+        """Send one endpoint's deliveries in order; the endpoint's state is settled after."""
         async with self._uow_factory() as uow:
-            endpoint = await uow.webhooks.get(delivery.webhook_id)
+            endpoint = await uow.webhooks.get(webhook_id)
+        sent = _Sent(endpoint)
         if endpoint is None:  # deleted meanwhile, with its deliveries
-            return Outcome.FAILED
+            sent.outcomes = [Outcome.FAILED] * len(deliveries)
+            return sent
+        for delivery in deliveries:
+            sent.outcomes.append(await self._attempt(delivery, endpoint, sent))
+            sent.deliveries.append(delivery)
+        return sent
+
+    async def _attempt(self, delivery: Delivery, endpoint: WebhookEndpoint, sent: _Sent) -> Outcome:
         manual = delivery.status is DeliveryStatus.RETRYING
         if not endpoint.is_enabled and not manual:
-            return await self._settle(delivery, endpoint, "endpoint disabled", None)
+            return self._failed(delivery, endpoint, "endpoint disabled", None, sent)
         timestamp = int(self._clock.now().timestamp())
         headers = signed_headers(endpoint.secret, delivery.message_id, timestamp, delivery.payload)
         try:
@@ -129,48 +143,63 @@ class WebhookDispatcher:
                 endpoint.webhook_id, endpoint.url, headers, delivery.payload
             )
         except (UpstreamServiceError, ServiceUnavailableError, ValidationError) as exc:
-            code = exc.details.get("status")
-            return await self._settle(delivery, endpoint, exc.message, _int_or_none(code))
-        return await self._succeed(delivery, endpoint, status)
-
-    async def _succeed(self, delivery: Delivery, endpoint: WebhookEndpoint, status: int) -> Outcome:
-        now = self._clock.now()
+            code = _int_or_none(exc.details.get("status"))
+            return self._failed(delivery, endpoint, exc.message, code, sent)
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.attempts += 1
         delivery.last_status_code, delivery.last_error = status, None
-        delivery.delivered_at = now
-        async with self._uow_factory() as uow:
-            await uow.webhooks.save_delivery(delivery)
-            if not endpoint.is_enabled:  # a manual retry worked: the receiver is back
-                await uow.webhooks.enable(endpoint.webhook_id)
-            await uow.commit()
+        delivery.delivered_at = self._clock.now()
+        sent.enable = not endpoint.is_enabled  # a manual retry worked: the receiver is back
         return Outcome.SUCCEEDED
 
-    async def _settle(
-        self, delivery: Delivery, endpoint: WebhookEndpoint, error: str, status: int | None
+    def _failed(
+        self,
+        delivery: Delivery,
+        endpoint: WebhookEndpoint,
+        error: str,
+        status: int | None,
+        sent: _Sent,
     ) -> Outcome:
-        """Record a failed attempt: schedule the next, or fail it and disable the endpoint."""
+        """Note a failed attempt: schedule the next, or fail it (and disable the endpoint)."""
         now = self._clock.now()
         manual = delivery.status is DeliveryStatus.RETRYING
-        attempted = endpoint.is_enabled or manual
-        delivery.attempts += 1 if attempted else 0
+        delivery.attempts += 1 if endpoint.is_enabled or manual else 0
         delivery.last_status_code, delivery.last_error = status, error
         expired = now - delivery.created_at >= self._policy.retry.window
-        give_up = manual or expired or not endpoint.is_enabled
-        disable = expired and not manual and endpoint.is_enabled
-        if give_up:
+        if expired and not manual and endpoint.is_enabled:
+            sent.disable = f"deliveries failed for {self._policy.retry.window}: {error}"
+        if manual or expired or not endpoint.is_enabled:
             delivery.status = DeliveryStatus.FAILED
-        else:
-            delivery.status = DeliveryStatus.PENDING
-            pause = self._policy.retry.pause(delivery.attempts, _JITTER.uniform(0.5, 1.0))
-            delivery.next_attempt_at = now + pause
+            return Outcome.FAILED
+        delivery.status = DeliveryStatus.PENDING
+        pause = self._policy.retry.pause(delivery.attempts, _JITTER.uniform(0.5, 1.0))
+        delivery.next_attempt_at = now + pause
+        return Outcome.RETRYING
+
+    async def _record(self, sent: Sequence[_Sent]) -> None:
+        now = self._clock.now()
         async with self._uow_factory() as uow:
-            await uow.webhooks.save_delivery(delivery)
-            if disable:
-                reason = f"deliveries failed for {self._policy.retry.window}: {error}"
-                await uow.webhooks.disable(endpoint.webhook_id, now, reason)
+            for one in sent:
+                for delivery in one.deliveries:
+                    await uow.webhooks.save_delivery(delivery)
+                if one.endpoint is None:
+                    continue
+                if one.disable is not None:
+                    await uow.webhooks.disable(one.endpoint.webhook_id, now, one.disable)
+                elif one.enable:
+                    await uow.webhooks.enable(one.endpoint.webhook_id)
             await uow.commit()
-        return Outcome.FAILED if give_up else Outcome.RETRYING
+
+
+@dataclass(slots=True)
+class _Sent:
+    """One endpoint's attempts of a pass, and what they make of the endpoint."""
+
+    endpoint: WebhookEndpoint | None
+    deliveries: list[Delivery] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    disable: str | None = None  # why, when its deliveries have failed for the whole window
+    enable: bool = False
 
 
 def _scope(owner: Principal | None) -> AccountScope:

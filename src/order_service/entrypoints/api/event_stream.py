@@ -22,6 +22,8 @@ from order_service.observability.metrics import EVENT_STREAM_CLIENTS, EVENT_STRE
 from order_service.services.event_stream import StreamClosed
 
 HEARTBEAT = b": heartbeat\n\n"
+RENDERED_KEPT = 4096  # the newest events' frames (the live events all clients are sent)
+_RENDERED: dict[int, tuple[FeedEvent, bytes]] = {}
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -30,8 +32,16 @@ HEADERS = [
 
 
 def frame(event: FeedEvent) -> bytes:
+    """Return the event's frame, rendered once for all the clients it is offered to."""
+    cached = _RENDERED.get(id(event))
+    if cached is not None and cached[0] is event:  # the very object, not a reused id
+        return cached[1]
     data = FeedEventOut.of(event).model_dump_json()
-    return f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n".encode()
+    rendered = f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n".encode()
+    _RENDERED[id(event)] = (event, rendered)
+    while len(_RENDERED) > RENDERED_KEPT:
+        del _RENDERED[next(iter(_RENDERED))]
+    return rendered
 
 
 async def frames(events: AsyncGenerator[FeedEvent | None]) -> AsyncGenerator[bytes]:
