@@ -7,13 +7,31 @@ import inspect
 
 import pytest
 
+from order_service.adapters.http.client import CircuitPolicy
+from order_service.adapters.http.safety import UrlPolicy
 from order_service.domain.budget import BudgetRules, earliest_admission
+from order_service.domain.webhook import RetryPolicy
 from order_service.entrypoints.workers.supervisor import Backoff, CrashPolicy, Supervisor
+from order_service.services.event_stream import StreamPolicy
 from order_service.services.gateway import GatewayPolicy, GuardedBroker
 from order_service.services.reconcile import ReconcileService
+from order_service.services.webhook_delivery import DeliveryPolicy
 
 
-@pytest.mark.parametrize("cls", [BudgetRules, GatewayPolicy, CrashPolicy, Backoff])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        BudgetRules,
+        GatewayPolicy,
+        CrashPolicy,
+        Backoff,
+        StreamPolicy,
+        DeliveryPolicy,
+        RetryPolicy,
+        CircuitPolicy,
+        UrlPolicy,
+    ],
+)
 def test_policy_values_have_no_defaults_of_their_own(cls: type) -> None:
     defaulted = [
         f.name

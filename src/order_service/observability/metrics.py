@@ -99,6 +99,10 @@ WEBHOOK_DELIVERIES = Counter(
 WEBHOOK_DELIVERIES_QUEUED = Counter(
     "order_service_webhook_deliveries_queued_total", "Webhook deliveries made from the event log"
 )
+WEBHOOKS_DISABLED = Counter(
+    "order_service_webhooks_disabled_total",
+    "Webhooks disabled after their deliveries failed for the whole retry window",
+)
 EVENT_STREAM_CLIENTS = Gauge(
     "order_service_event_stream_clients", "Clients connected to the order event stream"
 )

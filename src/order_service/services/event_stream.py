@@ -87,7 +87,12 @@ class FeedBroadcaster:
 
     async def subscribe(self, query: FeedQuery) -> Subscription:
         async with self._lock:
-            if self._cursor is None or self._task is None or self._task.done():
+            if self._task is not None and self._task.done():
+                stopped, self._task = self._task, None
+                failure = None if stopped.cancelled() else stopped.exception()
+                if failure is not None:  # a bug stopped the reader: said once, loudly
+                    raise failure
+            if self._task is None or self._cursor is None:
                 self._cursor = await self._feed.last_sequence()
                 self._task = asyncio.create_task(self._run(), name="feed-broadcaster")
             queue: asyncio.Queue[FeedEvent | None] = asyncio.Queue(self._policy.queue_size + 1)

@@ -39,6 +39,8 @@ from order_service.services.ports import Clock, FeedQuery, UnitOfWorkFactory, We
 
 _JITTER = random.Random()  # noqa: S311 - jitter, not cryptography
 _NO_ACCOUNTS = AccountScope(frozenset())
+BATCH = 200  # events read per endpoint, and deliveries claimed, per pass
+CONCURRENT_ENDPOINTS = 16  # receivers sent to at once (each one's deliveries in order)
 
 
 class Outcome(StrEnum):
@@ -53,8 +55,6 @@ class Outcome(StrEnum):
 class DeliveryPolicy:
     retry: RetryPolicy
     claim_for: timedelta  # longer than an attempt can take
-    batch: int = 200
-    concurrent_endpoints: int = 16
 
 
 class WebhookDispatcher:
@@ -82,7 +82,7 @@ class WebhookDispatcher:
     async def _enqueue_one(self, endpoint: WebhookEndpoint, cursor: int) -> int:
         async with self._uow_factory() as uow:
             owner = await uow.users.get(endpoint.user_id)
-            query = FeedQuery(scope=_scope(owner), after=cursor, limit=self._policy.batch)
+            query = FeedQuery(scope=_scope(owner), after=cursor, limit=BATCH)
             events = await uow.feed.page(query)
             if not events:
                 return 0
@@ -94,7 +94,7 @@ class WebhookDispatcher:
             await uow.commit()
         return len(deliveries)
 
-    async def send_due(self) -> list[Outcome]:
+    async def send_due(self) -> SendReport:
         """Claim the due deliveries, send them, and record every attempt in one transaction.
 
         A crash before that commit loses no delivery: each claimed one comes due again once
@@ -102,14 +102,12 @@ class WebhookDispatcher:
         """
         now = self._clock.now()
         async with self._uow_factory() as uow:
-            claimed = await uow.webhooks.claim_due(
-                now, now + self._policy.claim_for, self._policy.batch
-            )
+            claimed = await uow.webhooks.claim_due(now, now + self._policy.claim_for, BATCH)
             await uow.commit()
         by_endpoint: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in claimed:
             by_endpoint[delivery.webhook_id].append(delivery)
-        gate = asyncio.Semaphore(self._policy.concurrent_endpoints)
+        gate = asyncio.Semaphore(CONCURRENT_ENDPOINTS)
 
         async def one_endpoint(webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
             async with gate:
@@ -117,7 +115,10 @@ class WebhookDispatcher:
 
         sent = await asyncio.gather(*(one_endpoint(k, d) for k, d in by_endpoint.items()))
         await self._record(sent)
-        return [outcome for one in sent for outcome in one.outcomes]
+        return SendReport(
+            [outcome for one in sent for outcome in one.outcomes],
+            {o.endpoint.webhook_id: o.disable for o in sent if o.endpoint and o.disable},
+        )
 
     async def _send_all(self, webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
         """Send one endpoint's deliveries in order; the endpoint's state is settled after."""
@@ -189,6 +190,14 @@ class WebhookDispatcher:
                 elif one.enable:
                     await uow.webhooks.enable(one.endpoint.webhook_id)
             await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What a pass sent: each attempt's outcome, and the webhooks it disabled (with why)."""
+
+    outcomes: list[Outcome]
+    disabled: dict[str, str]
 
 
 @dataclass(slots=True)

@@ -21,7 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from order_service.adapters.broker.fake import FakeBroker
+from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.engine import create_engine
 from order_service.adapters.db.migrate import upgrade_async
+from order_service.adapters.db.unit_of_work import sql_uow_factory
 from order_service.adapters.http.client import CircuitPolicy, PeerClient
 from order_service.adapters.http.safety import UrlPolicy
 from order_service.adapters.http.webhook_sender import HttpWebhookSender
@@ -29,6 +32,7 @@ from order_service.bootstrap import Services, bootstrap
 from order_service.config import load_settings
 from order_service.domain.account import Principal
 from order_service.entrypoints.api.app import create_app
+from order_service.services.ports import UnitOfWork
 from tests.integration.db.conftest import postgres_url_or_skip, reset_postgres
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, add_trader, api_client
 from tests.unit.fakes import FakeClock
@@ -58,6 +62,20 @@ class Stack:
 
     def client(self, key: str | None = None) -> httpx.AsyncClient:
         return api_client(self.app, key if key is not None else self.key)
+
+    @contextlib.asynccontextmanager
+    async def uow(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work on the stack's database, to seed what no route writes."""
+        settings = self.services.settings
+        engine = create_engine(settings.database_url)
+        assert settings.secret_key is not None
+        factory = sql_uow_factory(engine, SecretCipher(settings.secret_key.get_secret_value()))
+        try:
+            async with factory() as uow:
+                yield uow
+        finally:
+            await factory.close()
+            await engine.dispose()
 
 
 def free_port() -> int:

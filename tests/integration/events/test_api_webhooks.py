@@ -37,7 +37,7 @@ async def a_delivery(stack: Stack, webhook_id: str) -> Delivery:
     delivery = Delivery(
         "01JDELIVERY000000000000001", webhook_id, 1, "order.accepted", b"{}", now, now
     )
-    async with stack.services.feed._uow_factory() as uow:
+    async with stack.uow() as uow:
         await uow.webhooks.add_deliveries([delivery])
         await uow.commit()
     return delivery

@@ -74,7 +74,7 @@ async def deliveries(stack: Stack, webhook_id: str) -> list[dict[str, Any]]:
 
 async def run_worker_pass(stack: Stack) -> list[str]:
     await stack.services.dispatcher.enqueue()
-    return [outcome.value for outcome in await stack.services.dispatcher.send_due()]
+    return [outcome.value for outcome in (await stack.services.dispatcher.send_due()).outcomes]
 
 
 def verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:

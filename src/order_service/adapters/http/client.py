@@ -17,6 +17,7 @@ the others.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from order_service.observability.logging import get_logger
 
 log = get_logger(__name__)
 EXCERPT_CHARS = 200
+POOLS_KEPT = 1000  # connection pools of the receivers used most recently
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class PeerClient:
         # A connection pool per peer key: a connection opened (and its TLS name checked) for
         # one receiver never carries another's request, even when both share an address.
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def post(
         self,
@@ -108,13 +111,20 @@ class PeerClient:
         clients, self._clients = self._clients, {}
         for client in clients.values():
             await client.aclose()
+        await asyncio.gather(*self._closing)
 
     def _client_for(self, key: str) -> httpx.AsyncClient:
-        client = self._clients.get(key)
+        client = self._clients.pop(key, None)
         if client is None:
-            client = self._clients[key] = httpx.AsyncClient(
+            client = httpx.AsyncClient(
                 follow_redirects=False, transport=self._transport, trust_env=False
             )
+        self._clients[key] = client  # the most recently used last
+        if len(self._clients) > POOLS_KEPT:  # a deleted receiver's pool is let go in time
+            oldest = next(iter(self._clients))
+            closing = asyncio.ensure_future(self._clients.pop(oldest).aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         return client
 
     async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request) -> PeerReply:

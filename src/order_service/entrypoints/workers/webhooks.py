@@ -9,8 +9,14 @@ Webhooks belong to users, not accounts, so no account lease applies.
 from __future__ import annotations
 
 from order_service.bootstrap import Services
-from order_service.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERIES_QUEUED
+from order_service.observability.logging import get_logger
+from order_service.observability.metrics import (
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DELIVERIES_QUEUED,
+    WEBHOOKS_DISABLED,
+)
 
+log = get_logger(__name__)
 RECHECK_SECONDS = 1.0
 
 
@@ -26,8 +32,11 @@ class WebhookWorker:
     async def run_once(self) -> None:
         made = await self._dispatcher.enqueue()
         WEBHOOK_DELIVERIES_QUEUED.inc(made)
-        outcomes = await self._dispatcher.send_due()
-        for outcome in outcomes:
+        sent = await self._dispatcher.send_due()
+        for outcome in sent.outcomes:
             WEBHOOK_DELIVERIES.labels(outcome.value).inc()
-        if not made and not outcomes:
+        for webhook_id, reason in sent.disabled.items():
+            WEBHOOKS_DISABLED.inc()
+            log.warning("webhook disabled", webhook_id=webhook_id, reason=reason)
+        if not made and not sent.outcomes:
             self._seen = await self._signal.wait(self._seen, RECHECK_SECONDS)
