@@ -65,7 +65,8 @@ class Subscription:
         if self.closed and self.queue.empty():
             raise StreamClosed
         try:
-            event = await asyncio.wait_for(self.queue.get(), seconds)
+            async with asyncio.timeout(seconds):
+                event = await self.queue.get()
         except TimeoutError:
             return None
         if event is None or self.closed:

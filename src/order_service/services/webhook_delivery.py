@@ -103,6 +103,8 @@ class WebhookDispatcher:
         now = self._clock.now()
         async with self._uow_factory() as uow:
             claimed = await uow.webhooks.claim_due(now, now + self._policy.claim_for, BATCH)
+            if not claimed:  # no commit: this process's readers are not woken for nothing
+                return SendReport([], {})
             await uow.commit()
         by_endpoint: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in claimed:

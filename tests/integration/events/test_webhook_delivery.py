@@ -241,3 +241,22 @@ async def test_a_slow_receiver_times_out_without_holding_the_others(
     assert sorted(outcomes) == ["retrying", "succeeded"]
     assert len(hooks.received) == 1
     assert took < 5
+
+
+async def test_an_idle_worker_sleeps_rather_than_waking_itself(
+    demo: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    from order_service.entrypoints.workers.webhooks import WebhookWorker
+
+    _, url = receiver
+    await register(demo, url)
+    worker = WebhookWorker(demo.services)
+    for _ in range(5):  # the commits before it, and a listener's first connection, wake it
+        try:
+            await asyncio.wait_for(worker.run_once(), 0.3)
+        except TimeoutError:
+            break
+    with pytest.raises(TimeoutError):  # idle now: its own passes commit nothing to wake it
+        await asyncio.wait_for(worker.run_once(), 0.3)
+    await place(demo)
+    await asyncio.wait_for(worker.run_once(), 2)  # a commit wakes it at once

@@ -84,7 +84,8 @@ class EventStreamResponse(Response):
             async for chunk in body:
                 message: Message = {"type": "http.response.body", "body": chunk, "more_body": True}
                 try:
-                    await asyncio.wait_for(send(message), self._send_timeout)
+                    async with asyncio.timeout(self._send_timeout):  # no task per frame
+                        await send(message)
                 except TimeoutError:
                     EVENT_STREAM_DISCONNECTS.labels("slow").inc()
                     return
