@@ -20,6 +20,7 @@ from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
+from order_service.services.instruments import InstrumentService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
@@ -105,6 +106,7 @@ class Services:
     webhooks: WebhookService
     dispatcher: WebhookDispatcher
     event_signal: EventSignal
+    instruments: InstrumentService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -194,7 +196,8 @@ def _services(
 ) -> Services:
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
-    orders = OrderService(uow_factory, broker, clock, gate, liveness)
+    instruments = _instruments(uow_factory, broker, clock)
+    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments)
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -226,7 +229,7 @@ def _services(
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
         order_stream=order_stream,
-        logins=LoginService(uow_factory, broker, clock, startup),
+        logins=LoginService(uow_factory, broker, clock, startup, instruments),
         directory=directory,
         broker=broker,
         clock=clock,
@@ -239,6 +242,7 @@ def _services(
             uow_factory, outbound.sender, clock, _delivery_policy(settings)
         ),
         event_signal=outbound.signal,
+        instruments=instruments,
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
@@ -283,6 +287,12 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
     production = settings.mode.value == "production"
     policy = UrlPolicy(require_https=production, allow_private=settings.webhooks_allow_private)
     return HttpWebhookSender(client, policy, settings.webhook_timeout_seconds)
+
+
+def _instruments(uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> InstrumentService:
+    from order_service.adapters.freeze_file import load_freeze_limits
+
+    return InstrumentService(uow_factory, broker, clock, load_freeze_limits())
 
 
 def _books(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from order_service.bootstrap import bootstrap
 from order_service.config import Settings
@@ -28,6 +29,17 @@ async def _new_user(settings: Settings, role: Role) -> str:
 def _client(service: ServiceThread, key: str) -> httpx.Client:
     return httpx.Client(
         base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=15
+    )
+
+
+def _placements_sent() -> float:
+    """Every ``place_order`` call this process has made to the broker, whatever its outcome."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "order_service_broker_requests"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels.get("operation") == "place_order"
     )
 
 
@@ -61,13 +73,18 @@ class TestInputErrors:
         error = error_body(response, 413, "PAYLOAD_TOO_LARGE")
         assert error["details"]["max_bytes"] == 64 * 1024
 
-    def test_unknown_symbol_is_invalid_symbol(self, api: httpx.Client) -> None:
+    def test_unknown_symbol_is_invalid_symbol_without_a_broker_call(
+        self, api: httpx.Client
+    ) -> None:
+        # The instrument master was read from the paper broker at login.
+        sent = _placements_sent()
         error = error_body(
             api.post("/api/v1/orders", json={**MARKET, "tradingsymbol": "NOSUCHCO"}),
             422,
             "INVALID_SYMBOL",
         )
-        assert error["details"]["broker_error_type"] == "InputException"
+        assert error["details"] == {"exchange": "NSE", "tradingsymbol": "NOSUCHCO"}
+        assert _placements_sent() == sent
 
     def test_off_tick_price_is_the_orders_own_fault(self, api: httpx.Client) -> None:
         body = {**MARKET, "order_type": "LIMIT", "price": "1450.03"}

@@ -30,6 +30,7 @@ from order_service.domain.ids import (
     StrategyId,
     UserId,
 )
+from order_service.domain.instrument import Instrument
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
@@ -64,6 +65,7 @@ class FakeStore:
         self.grants: set[tuple[UserId, AccountId]] = set()
         self.fills: list[Fill] = []
         self.account_events: list[AccountEvent] = []
+        self.instruments: tuple[list[Instrument], datetime] | None = None  # the master, when
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
         self.deliveries: dict[str, Delivery] = {}

@@ -18,6 +18,7 @@ from order_service.services.ports import (
     BrokerSession,
     Clock,
     FillRepository,
+    InstrumentRepository,
     LoginStateRepository,
     OrderFeedRepository,
     OrderRepository,
@@ -35,6 +36,7 @@ from tests.unit.fake_accounts import (
 )
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
+from tests.unit.fake_instruments import FakeInstrumentRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
@@ -79,6 +81,7 @@ class FakeUnitOfWork:
         self.account_events: AccountEventRepository = FakeAccountEventRepository(self)
         self.feed: OrderFeedRepository = FakeOrderFeedRepository(self)
         self.webhooks: WebhookRepository = FakeWebhookRepository(self)
+        self.instruments: InstrumentRepository = FakeInstrumentRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

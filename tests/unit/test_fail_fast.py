@@ -34,7 +34,15 @@ from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 pytestmark = pytest.mark.asyncio
 TINY = Backoff(initial=0.001, maximum=0.01)
 # Every worker a process runs; a new worker must be added here, so it is proven too.
-WORKERS = ["startup_reconcile", "order_sync", "trade_sync", "position_sync", "ticker", "webhooks"]
+WORKERS = [
+    "startup_reconcile",
+    "order_sync",
+    "trade_sync",
+    "position_sync",
+    "ticker",
+    "webhooks",
+    "instruments",
+]
 INJECTED = "injected database fault"
 
 
@@ -159,14 +167,17 @@ async def test_a_crash_loop_marks_the_worker_failed_and_ready_false_naming_it(
     assert minimal.json() == {"ready": False}
 
 
-@pytest.mark.parametrize("name", ["startup_reconcile", "order_sync", "trade_sync", "position_sync"])
+@pytest.mark.parametrize(
+    "name", ["startup_reconcile", "order_sync", "trade_sync", "position_sync", "instruments"]
+)
 async def test_an_unreachable_broker_is_retried_with_backoff_and_never_a_crash(
     plant: Plant, name: str
 ) -> None:
     supervisor, counter = one_worker(plant, name)
     crashes = sample("order_service_worker_crashes_total", name)
     storm = 30
-    for operation in ("orders", "trades", "order_history", "order_trades", "positions"):
+    operations = ("orders", "trades", "order_history", "order_trades", "positions", "instruments")
+    for operation in operations:
         for _ in range(storm):
             plant.broker.fail_next(operation, BrokerUnavailable())
     calls = sum(plant.broker.calls.values())

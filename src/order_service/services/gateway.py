@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import (
     FillReport,
@@ -151,6 +152,9 @@ class GuardedBroker:
 
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
         return await self._with_session(session, Bucket.OTHER, self._inner.holdings)
+
+    async def instruments(self, session: BrokerSession) -> list[Instrument]:
+        return await self._with_session(session, Bucket.OTHER, self._inner.instruments)
 
     async def quotes(
         self, session: BrokerSession, instruments: Sequence[str]

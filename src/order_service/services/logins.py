@@ -15,13 +15,20 @@ from order_service.errors import (
     BROKER_REFUSALS,
     AuthenticationError,
     AuthenticationRequired,
+    DataFormatError,
     NotFound,
+    OrderServiceError,
     PermissionDenied,
     ValidationError,
 )
+from order_service.observability.logging import get_logger
 from order_service.services.access import visible_account
+from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, Clock, SessionGrant, UnitOfWorkFactory
 from order_service.services.startup import StartupReconciliation
+
+log = get_logger(__name__)
+_INSTRUMENTS_UNREAD: tuple[type[OrderServiceError], ...] = (*BROKER_REFUSALS, DataFormatError)
 
 _MAX_STATE = 128
 
@@ -42,11 +49,13 @@ class LoginService:
         broker: Broker,
         clock: Clock,
         startup: StartupReconciliation,
+        instruments: InstrumentService | None = None,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
         self._startup = startup
+        self._instruments = instruments
 
     async def start(self, principal: Principal, account_id: AccountId) -> str:
         """Return the broker's login page for this account, carrying a fresh one-time state."""
@@ -73,7 +82,20 @@ class LoginService:
             )
         stored = await self._store(account.account_id, grant)
         await self._reconcile(stored)
+        await self._load_instruments(stored)
         return stored
+
+    async def _load_instruments(self, account: Account) -> None:
+        """The day's first login can read the day's instruments: read them now if they are due,
+        so orders are checked from the first one; else the instruments worker will."""
+        if self._instruments is None:
+            return
+        try:
+            await self._instruments.follow()
+            if self._instruments.is_due():
+                await self._instruments.refresh(account)
+        except _INSTRUMENTS_UNREAD as exc:
+            log.warning("instrument list not loaded at login", code=exc.error_code)
 
     async def _reconcile(self, account: Account) -> None:
         """Reconcile the books now, so the account takes orders at once; else the worker will."""

@@ -31,6 +31,7 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.instruments import InstrumentService
 from order_service.services.liveness import Liveness
 from order_service.services.ports import (
     Broker,
@@ -63,8 +64,11 @@ class OrderService:
         clock: Clock,
         gate: ReconciliationGate,
         liveness: Liveness,
+        instruments: InstrumentService | None = None,
     ) -> None:
         self._uow = uow_factory
+        # An order for an instrument the loaded master lacks is refused before it is stored.
+        self._instruments = instruments
         self._broker = broker
         self._clock = clock
         self._gate = gate
@@ -97,6 +101,8 @@ class OrderService:
     ) -> Placement:
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
+        if self._instruments is not None:
+            await self._instruments.follow()  # its own read, before this transaction's
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
@@ -108,6 +114,8 @@ class OrderService:
                 raise AccountReconciling(request.account_id)
             if not self._liveness.vouches():
                 raise _unannounced()
+            if self._instruments is not None:
+                self._instruments.check(request.exchange.value, request.tradingsymbol)
             order = await self._new_order(uow, principal, request, order_id, key)
             try:
                 await uow.orders.add(order)

@@ -25,6 +25,7 @@ from order_service.domain.ids import (
     StrategyId,
     UserId,
 )
+from order_service.domain.instrument import Instrument, InstrumentMaster
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
 from order_service.domain.portfolio import Portfolio, PortfolioScope
@@ -114,6 +115,10 @@ class Broker(Protocol):
         ...
 
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]: ...
+
+    async def instruments(self, session: BrokerSession) -> list[Instrument]:
+        """Return the broker's instruments list (rows it cannot read are left out, named)."""
+        ...
 
     async def quotes(
         self, session: BrokerSession, instruments: Sequence[str]
@@ -596,6 +601,20 @@ class WebhookSender(Protocol):
     async def close(self) -> None: ...
 
 
+class InstrumentRepository(Protocol):
+    async def replace_all(self, instruments: Sequence[Instrument], loaded_at: datetime) -> None:
+        """Replace the stored instrument master (all or nothing, with the transaction)."""
+        ...
+
+    async def load(self) -> InstrumentMaster | None:
+        """Return the stored master, or None if none was ever stored."""
+        ...
+
+    async def load_time(self) -> datetime | None:
+        """Return when the stored master was loaded (None if never): one row, cheap."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -607,6 +626,7 @@ class UnitOfWork(Protocol):
     account_events: AccountEventRepository
     feed: OrderFeedRepository
     webhooks: WebhookRepository
+    instruments: InstrumentRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import (
     FillReport,
@@ -89,6 +90,9 @@ class SessionExpiry:
 
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
         return await self._watched(session, self.inner.holdings(session))
+
+    async def instruments(self, session: BrokerSession) -> list[Instrument]:
+        return await self._watched(session, self.inner.instruments(session))
 
     async def quotes(
         self, session: BrokerSession, instruments: Sequence[str]

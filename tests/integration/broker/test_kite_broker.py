@@ -188,3 +188,20 @@ async def test_an_unreachable_broker_is_unavailable_not_unknown() -> None:
             await broker.place_order(session, _request(), tag_for(new_order_id()))
     finally:
         await broker.close()
+
+
+async def test_the_instruments_list_is_read_with_exact_numbers(
+    kite: tuple[KiteBroker, BrokerSession],
+) -> None:
+    broker, session = kite
+    instruments = {i.key: i for i in await broker.instruments(session)}
+
+    infy = instruments[("NSE", "INFY")]
+    assert (infy.tick_size, infy.lot_size, infy.instrument_type) == (Decimal("0.05"), 1, "EQ")
+    futures = [
+        i for i in instruments.values() if i.exchange == "NFO" and i.instrument_type == "FUT"
+    ]
+    assert futures
+    assert all(f.expiry is not None and f.lot_size > 1 for f in futures)
+    options = [i for i in instruments.values() if i.instrument_type in {"CE", "PE"}]
+    assert all(isinstance(o.strike, Decimal) and o.strike > 0 for o in options)

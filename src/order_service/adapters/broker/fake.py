@@ -11,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import (
     FillReport,
@@ -48,6 +49,7 @@ class FakeBroker:
         self.position_book: list[PositionReport] = []
         self.holding_book: list[HoldingReport] = []
         self.marks: dict[str, QuoteReport] = {}  # by "EXCHANGE:SYMBOL"
+        self.instrument_list: list[Instrument] = []  # what instruments() answers
         # Book rows the broker sends malformed (``spoil``): left out of the book, named aside.
         self.spoiled: set[BrokerOrderId] = set()
         self.tokens: dict[str, str] = {}
@@ -153,6 +155,10 @@ class FakeBroker:
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
         self._raise(self._enter("holdings"))
         return list(self.holding_book)
+
+    async def instruments(self, session: BrokerSession) -> list[Instrument]:
+        self._raise(self._enter("instruments"))
+        return list(self.instrument_list)
 
     async def quotes(
         self, session: BrokerSession, instruments: Sequence[str]

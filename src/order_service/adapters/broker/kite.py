@@ -29,6 +29,7 @@ from order_service.adapters.broker.errors import (
     translate,
     unknown_after_bug,
 )
+from order_service.adapters.broker.instruments_parsing import instrument_list
 from order_service.adapters.broker.parsing import (
     UnreadableRow,
     fill_book,
@@ -42,6 +43,7 @@ from order_service.adapters.broker.portfolio_parsing import (
     quote_reports,
 )
 from order_service.domain.ids import AccountId, BrokerOrderId
+from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import (
     FillReport,
@@ -202,6 +204,16 @@ class KiteBroker:
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
         rows = await self._call("holdings", False, self._client(session)._get, "portfolio.holdings")
         return holding_reports(rows)
+
+    async def instruments(self, session: BrokerSession) -> list[Instrument]:
+        # The CSV as the SDK reads it, parsed here: the SDK's own parse makes floats.
+        client = self._client(session)
+        body = await self._call("instruments", False, client._get, "market.instruments.all")
+        if not isinstance(body, bytes | str):
+            raise DataFormatError("the broker sent an instruments list that is not CSV")
+        parsed, skipped = instrument_list(body)
+        _set_aside("instruments", skipped)
+        return parsed
 
     async def quotes(
         self, session: BrokerSession, instruments: Sequence[str]

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -389,4 +390,30 @@ webhook_deliveries = Table(
     Column("delivered_at", UtcDateTime(), nullable=True),
     UniqueConstraint("webhook_id", "sequence"),  # one delivery per event and endpoint
     Index(None, "status", "next_attempt_at"),
+)
+
+# The instrument master: the broker's instruments list as last loaded (replaced whole by each
+# load), with the freeze quantities of the shipped limits; ``instrument_loads`` says when.
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("exchange", String(16), primary_key=True),
+    Column("tradingsymbol", String(64), primary_key=True),
+    Column("instrument_token", BigInteger, nullable=False),
+    Column("name", String(), nullable=False),
+    Column("instrument_type", String(16), nullable=False),
+    Column("segment", String(32), nullable=False),
+    Column("tick_size", ExactDecimal(), nullable=False),
+    Column("lot_size", Integer, nullable=False),
+    Column("expiry", Date, nullable=True),
+    Column("strike", ExactDecimal(), nullable=True),
+    Column("freeze_quantity", Integer, nullable=True),
+)
+
+instrument_loads = Table(
+    "instrument_loads",
+    metadata,
+    Column("load_id", Integer, primary_key=True),  # one row: the load in force
+    Column("loaded_at", UtcDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
 )

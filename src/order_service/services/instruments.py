@@ -1,0 +1,136 @@
+"""The instrument master: loaded from the broker once a day, stored, and looked up in memory.
+
+The ``instruments`` worker reads the broker's list (with a live session of any account) when
+the stored one is older than this morning's refresh time (``REFRESH_AT``, before the market
+opens; Kite's sessions expire at 06:00, so the day's first login can read it), adds the shipped
+freeze limits, and replaces the stored master in one transaction. Every process (API or
+worker) follows the stored master: at most once a minute it asks the database when the master
+was loaded, and reads it again only when a newer load is there.
+
+An order for an instrument that a loaded master does not hold is ``INVALID_SYMBOL`` before
+anything is stored or sent. Before any master was ever loaded (a fresh install before its
+first login) there is nothing to check against, and the broker decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+
+from order_service.domain.account import EVERY_ACCOUNT, Account
+from order_service.domain.instrument import (
+    FreezeLimits,
+    Instrument,
+    InstrumentMaster,
+    with_freeze_limits,
+)
+from order_service.domain.position import IST
+from order_service.errors import DataFormatError
+from order_service.observability.logging import get_logger
+from order_service.observability.metrics import INSTRUMENTS_LOADED, INSTRUMENTS_LOADED_AT
+from order_service.services.access import session_for
+from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
+
+log = get_logger(__name__)
+REFRESH_AT = clock_time(8, 0)  # IST: after Kite's 06:00 session reset, before the 09:00 pre-open
+FOLLOW_SECONDS = 60.0  # how often a process asks whether a newer master was stored
+
+
+class InstrumentService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        freeze_limits: FreezeLimits | None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow_factory
+        self._broker = broker
+        self._clock = clock
+        self._freeze_limits = freeze_limits
+        self._monotonic = monotonic
+        self._master = InstrumentMaster((), None)
+        self._followed_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def master(self) -> InstrumentMaster:
+        return self._master
+
+    def check(self, exchange: str, tradingsymbol: str) -> Instrument | None:
+        """The instrument, ``InvalidSymbolError`` if a loaded master lacks it, None if no
+        master was ever loaded (nothing to check against). In memory: call ``follow`` first,
+        outside any transaction."""
+        if not self._master.is_loaded:
+            return None
+        return self._master.require(exchange, tradingsymbol)
+
+    async def follow(self) -> None:
+        """Read the stored master again if a newer one was stored (at most once a minute)."""
+        now = self._monotonic()
+        if self._followed_at is not None and now - self._followed_at < FOLLOW_SECONDS:
+            return
+        async with self._lock:
+            if self._followed_at is not None and now - self._followed_at < FOLLOW_SECONDS:
+                return
+            async with self._uow() as uow:
+                stored = await uow.instruments.load_time()
+                if stored is not None and stored != self._master.loaded_at:
+                    master = await uow.instruments.load()
+                    if master is not None:
+                        self._take(master)
+            self._followed_at = self._monotonic()
+
+    def is_due(self) -> bool:
+        """True when the master is older than the last refresh time (or was never loaded)."""
+        loaded_at = self._master.loaded_at
+        return loaded_at is None or loaded_at < last_refresh_time(self._clock.now())
+
+    async def refresh_if_due(self) -> int | None:
+        """Load the broker's list if the master is due and an account can read it; return the
+        count loaded, or None when nothing was due (or no account has a live session)."""
+        await self.follow()
+        if not self.is_due():
+            return None
+        account = await self._reader()
+        if account is None:
+            return None
+        return await self.refresh(account)
+
+    async def refresh(self, account: Account) -> int:
+        """Read the broker's list with the account's session, store it and take it."""
+        now = self._clock.now()
+        listed = await self._broker.instruments(session_for(account, now))
+        if not listed:
+            raise DataFormatError("the broker's instruments list is empty: the master is kept")
+        master = InstrumentMaster(with_freeze_limits(listed, self._freeze_limits), now)
+        async with self._uow() as uow:
+            await uow.instruments.replace_all(list(master), now)
+            await uow.commit()
+        self._take(master)
+        log.info("instrument master loaded", instruments=len(master), account_id=account.account_id)
+        return len(master)
+
+    async def _reader(self) -> Account | None:
+        async with self._uow() as uow:
+            accounts = await uow.accounts.list(EVERY_ACCOUNT)
+        now = self._clock.now()
+        live = [a for a in accounts if not a.is_removed and a.has_live_session(now)]
+        return min(live, key=lambda a: a.account_id) if live else None
+
+    def _take(self, master: InstrumentMaster) -> None:
+        self._master = master
+        INSTRUMENTS_LOADED.set(len(master))
+        if master.loaded_at is not None:
+            INSTRUMENTS_LOADED_AT.set(master.loaded_at.timestamp())
+
+
+def last_refresh_time(now: datetime) -> datetime:
+    """The latest refresh time (``REFRESH_AT`` IST) at or before ``now``."""
+    local = now.astimezone(IST)
+    today = datetime.combine(local.date(), REFRESH_AT, IST)
+    return today if local >= today else today - timedelta(days=1)
