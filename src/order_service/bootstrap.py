@@ -206,9 +206,8 @@ def _services(
         request_window=timedelta(seconds=_request_window(settings)),
         liveness=liveness,
     )
-    trades = TradeSyncService(
-        uow_factory, broker, clock, timedelta(seconds=settings.trade_sync_recent_seconds)
-    )
+    recent = timedelta(seconds=settings.trade_sync_recent_seconds)
+    trades = TradeSyncService(uow_factory, broker, clock, recent, instruments)
     startup = StartupReconciliation(uow_factory, reconcile, trades, clock)
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)

@@ -8,10 +8,16 @@ from decimal import Decimal
 
 import httpx
 import pytest
+import structlog
+from prometheus_client import REGISTRY
 
 from order_service.adapters.freeze_file import load_freeze_limits
+from order_service.domain.ids import BrokerOrderId
 from order_service.domain.instrument import Instrument
+from order_service.domain.reports import FillReport, TradeId
+from order_service.domain.values import TransactionType
 from order_service.entrypoints.workers.instruments import InstrumentWorker
+from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 from order_service.errors import DataFormatError
 from order_service.services.instruments import FOLLOW_SECONDS, InstrumentService
 from tests.factories import ACCOUNT, make_limit_request
@@ -151,3 +157,46 @@ async def test_without_a_live_session_nothing_is_read(world: World) -> None:
 
     assert await world.services.instruments.refresh_if_due() is None
     assert world.broker.calls["instruments"] == reads
+
+
+def trade(
+    broker_order_id: BrokerOrderId, trade_id: str, symbol: str, quantity: int, price: str
+) -> FillReport:
+    exchange = "NFO" if symbol.startswith("NIFTY") else "NSE"
+    return FillReport(
+        TradeId(trade_id), broker_order_id, exchange, symbol, "NRML", TransactionType.BUY,
+        quantity, Decimal(price),
+    )  # fmt: skip
+
+
+def refused() -> float:
+    labels = {"kind": "fill_refused"}
+    return REGISTRY.get_sample_value("order_service_reconciliation_drift_total", labels) or 0.0
+
+
+async def test_a_fill_the_master_says_cannot_be_never_enters_the_ledger(world: World) -> None:
+    await loaded(world)
+    order = (
+        await world.services.orders.place_order(world.trader, make_limit_request(), None)
+    ).order
+    assert order.broker_order_id is not None
+    ours = order.broker_order_id
+    world.broker.trade_book += [
+        trade(ours, "T-OFF-TICK", "INFY", 10, "100.03"),
+        trade(ours, "T-UNKNOWN", "TCS", 10, "100.00"),
+        trade(ours, "T-PART-LOT", "NIFTY26DECFUT", 10, "26150.10"),
+        trade(ours, "T-GOOD", "INFY", 10, "100.05"),
+    ]
+    before = refused()
+
+    with structlog.testing.capture_logs() as logs:
+        await TradeSyncWorker(world.services).run_once()
+        await TradeSyncWorker(world.services).run_once()  # the same refusals, counted once
+
+    assert [f.trade_id for f in world.store.fills] == ["T-GOOD"]
+    assert refused() == before + 3
+    reasons = {e["trade_id"]: e["reason"] for e in logs if e["event"].startswith("fill refused")}
+    assert set(reasons) == {"T-OFF-TICK", "T-UNKNOWN", "T-PART-LOT"}
+    assert "tick" in reasons["T-OFF-TICK"]
+    assert "instrument master" in reasons["T-UNKNOWN"]
+    assert "lots of 75" in reasons["T-PART-LOT"]

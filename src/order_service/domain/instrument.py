@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from order_service.domain.reports import FillReport
 from order_service.errors import InvalidSymbolError
 
 
@@ -104,3 +105,16 @@ class InstrumentMaster:
                 details={"exchange": exchange, "tradingsymbol": tradingsymbol},
             )
         return found
+
+
+def fill_refusal(master: InstrumentMaster, report: FillReport) -> str | None:
+    """Why a loaded master says this fill cannot be (None when it can): an instrument it does
+    not hold, a price off the tick, a derivative's quantity that is not whole lots."""
+    instrument = master.get(report.exchange, report.tradingsymbol)
+    if instrument is None:
+        return "the instrument is not in the instrument master"
+    if instrument.tick_size > 0 and not instrument.is_on_tick(report.price):
+        return f"price {report.price} is not a multiple of the tick {instrument.tick_size}"
+    if instrument.is_derivative and not instrument.is_whole_lots(report.quantity):
+        return f"quantity {report.quantity} is not a whole number of lots of {instrument.lot_size}"
+    return None

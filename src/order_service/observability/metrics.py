@@ -48,13 +48,6 @@ BROKER_ROWS_UNREADABLE = Counter(
     "Rows of a broker book or history that could not be parsed and were left out, by operation",
     ["operation"],
 )
-INSTRUMENTS_LOADED = Gauge(
-    "order_service_instruments_loaded", "Instruments in this process's instrument master"
-)
-INSTRUMENTS_LOADED_AT = Gauge(
-    "order_service_instruments_loaded_timestamp_seconds",
-    "When this process's instrument master was read from the broker (Unix time)",
-)
 UNMAPPED_STATUSES = Counter(
     "order_service_unmapped_broker_statuses_total", "Broker statuses we could not map"
 )

@@ -29,12 +29,9 @@ from order_service.domain.instrument import (
 )
 from order_service.domain.position import IST
 from order_service.errors import DataFormatError
-from order_service.observability.logging import get_logger
-from order_service.observability.metrics import INSTRUMENTS_LOADED, INSTRUMENTS_LOADED_AT
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
 
-log = get_logger(__name__)
 REFRESH_AT = clock_time(8, 0)  # IST: after Kite's 06:00 session reset, before the 09:00 pre-open
 FOLLOW_SECONDS = 60.0  # how often a process asks whether a newer master was stored
 
@@ -82,7 +79,7 @@ class InstrumentService:
                 if stored is not None and stored != self._master.loaded_at:
                     master = await uow.instruments.load()
                     if master is not None:
-                        self._take(master)
+                        self._master = master
             self._followed_at = self._monotonic()
 
     def is_due(self) -> bool:
@@ -111,8 +108,7 @@ class InstrumentService:
         async with self._uow() as uow:
             await uow.instruments.replace_all(list(master), now)
             await uow.commit()
-        self._take(master)
-        log.info("instrument master loaded", instruments=len(master), account_id=account.account_id)
+        self._master = master
         return len(master)
 
     async def _reader(self) -> Account | None:
@@ -121,12 +117,6 @@ class InstrumentService:
         now = self._clock.now()
         live = [a for a in accounts if not a.is_removed and a.has_live_session(now)]
         return min(live, key=lambda a: a.account_id) if live else None
-
-    def _take(self, master: InstrumentMaster) -> None:
-        self._master = master
-        INSTRUMENTS_LOADED.set(len(master))
-        if master.loaded_at is not None:
-            INSTRUMENTS_LOADED_AT.set(master.loaded_at.timestamp())
 
 
 def last_refresh_time(now: datetime) -> datetime:

@@ -21,13 +21,11 @@ from order_service.errors import (
     PermissionDenied,
     ValidationError,
 )
-from order_service.observability.logging import get_logger
 from order_service.services.access import visible_account
 from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, Clock, SessionGrant, UnitOfWorkFactory
 from order_service.services.startup import StartupReconciliation
 
-log = get_logger(__name__)
 _INSTRUMENTS_UNREAD: tuple[type[OrderServiceError], ...] = (*BROKER_REFUSALS, DataFormatError)
 
 _MAX_STATE = 128
@@ -94,8 +92,8 @@ class LoginService:
             await self._instruments.follow()
             if self._instruments.is_due():
                 await self._instruments.refresh(account)
-        except _INSTRUMENTS_UNREAD as exc:
-            log.warning("instrument list not loaded at login", code=exc.error_code)
+        except _INSTRUMENTS_UNREAD:
+            return  # the login stands; the instruments worker reads the list, and says why not
 
     async def _reconcile(self, account: Account) -> None:
         """Reconcile the books now, so the account takes orders at once; else the worker will."""

@@ -28,8 +28,9 @@ from order_service.domain.account import EVERY_ACCOUNT
 from order_service.domain.external import external_order, has_our_tag_shape
 from order_service.domain.fill import Fill, FillSource, FillTotals, record_fills
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId, new_order_id
+from order_service.domain.instrument import fill_refusal
 from order_service.domain.order import Order
-from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport
+from order_service.domain.reports import FillReport, OrderBook, OrderStatusReport, TradeId
 from order_service.errors import (
     BROKER_REFUSALS,
     AuthenticationError,
@@ -39,6 +40,7 @@ from order_service.errors import (
     StaleWrite,
 )
 from order_service.services.access import session_for
+from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
 from order_service.services.reconcile import DRIFT_EXTERNAL_ORDER
 
@@ -53,6 +55,7 @@ DRIFT_FILL_MISSED = "fill_missed"
 DRIFT_FILL_UNKNOWN_ORDER = "fill_unknown_order"
 DRIFT_FILL_TAG_MISMATCH = "fill_tag_mismatch"
 DRIFT_FILL_UNREADABLE = "fill_unreadable"
+DRIFT_FILL_REFUSED = "fill_refused"  # a fill the instrument master says cannot be
 
 
 @dataclass(slots=True)
@@ -65,6 +68,7 @@ class TradeSyncResult:
     drifted: int = 0  # orders whose order-book filled quantity differs from their fills
     external: int = 0  # orders placed outside the service, recorded for the first time
     unreadable: int = 0  # fills left for a later pass: their order-book row could not be read
+    refused: list[RefusedFill] = field(default_factory=list)  # the instrument master refused
 
     def drift(self) -> dict[str, int]:
         """Return the drift this pass found, by kind (the metric's label values)."""
@@ -75,7 +79,16 @@ class TradeSyncResult:
             DRIFT_FILL_TAG_MISMATCH: self.mismatched,
             DRIFT_EXTERNAL_ORDER: self.external,
             DRIFT_FILL_UNREADABLE: self.unreadable,
+            DRIFT_FILL_REFUSED: len(self.refused),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedFill:
+    """A fill the instrument master says cannot be, and why."""
+
+    report: FillReport
+    reason: str
 
 
 @dataclass(slots=True)
@@ -102,12 +115,19 @@ class TradeSyncService:
     """Stores each fill of our orders once and makes the orders agree with their fills."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock, recent: timedelta
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        recent: timedelta,
+        instruments: InstrumentService | None = None,
     ) -> None:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
         self._recent = recent
+        self._instruments = instruments
+        self._refused: set[TradeId] = set()  # named once: a lasting refusal is one report
 
     async def accounts_to_sync(self) -> list[AccountId]:
         """Return the accounts with working orders or orders that changed recently."""
@@ -133,20 +153,40 @@ class TradeSyncService:
             session = session_for(account, self._clock.now())
         except AuthenticationError:
             return TradeSyncResult()
-        trades = await self._unrecorded(account_id, await self._broker.trades(session))
+        result = TradeSyncResult()
+        listed = self._admitted(await self._broker.trades(session), result)
+        trades = await self._unrecorded(account_id, listed)
         if not trades:
-            return TradeSyncResult()
+            return result
         # The book says which order a broker id is (its tag) and how much of it is filled.
         book = await self._broker.orders(session)
         rows = {report.broker_order_id: report for report in book.reports}
         books = _Books(_by_order(trades), rows, book)
-        result = TradeSyncResult()
         ours, external = await self._plan(account_id, books, result)
         for lost in await self._write(ours, external, result):
             recorded, totals = await self._store(lost.order, lost.reports, lost.book_filled)
             result.recorded += recorded
             result.drifted += int(totals.quantity != lost.book_filled)
         return result
+
+    def _admitted(
+        self, reports: list[FillReport], result: TradeSyncResult | None = None
+    ) -> list[FillReport]:
+        """The reports a loaded instrument master admits. The others never enter the ledger
+        (a later pass, with a newer master, may admit them); each is named in ``result`` the
+        first time this process refuses it, so a lasting refusal is counted once."""
+        master = self._instruments.master if self._instruments is not None else None
+        if master is None or not master.is_loaded:
+            return reports
+        admitted: list[FillReport] = []
+        for report in reports:
+            reason = fill_refusal(master, report)
+            if reason is None:
+                admitted.append(report)
+            elif report.trade_id not in self._refused and result is not None:
+                self._refused.add(report.trade_id)
+                result.refused.append(RefusedFill(report, reason))
+        return admitted
 
     async def _unrecorded(
         self, account_id: AccountId, trades: list[FillReport]
@@ -233,6 +273,7 @@ class TradeSyncService:
             reports = await self._broker.order_trades(session, order.broker_order_id)
         except _TRADES_UNREAD:
             return 0
+        reports = self._admitted(reports)  # the trade book's pass names what it refuses
         if not reports:
             return 0
         source = FillSource.ORDER_TRADES

@@ -28,5 +28,14 @@ class TradeSyncWorker:
 
 def _observe(account_id: AccountId, result: TradeSyncResult) -> None:
     count_drift(result.drift())
+    for refused in result.refused:
+        report = refused.report
+        log.warning(
+            "fill refused by the instrument master",
+            account=account_id,
+            trade_id=report.trade_id,
+            instrument=f"{report.exchange}:{report.tradingsymbol}",
+            reason=refused.reason,
+        )
     if result.drifted:
         log.warning("fills disagree with the order book", account=account_id)
