@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from kiteconnect import KiteConnect
 
 from order_service.bootstrap import bootstrap
 from order_service.domain.ids import AccountId
+from order_service.domain.position import IST
 from tests.e2e.harness import ServiceThread, add_paper_account, wait_for
 
 PAISA = Decimal("0.01")
@@ -92,10 +94,12 @@ def nfo_symbols(kite: KiteConnect) -> tuple[str, str]:
 
 
 def trade_day(api: httpx.Client, account: str, fills: int) -> str:
-    """The trading day of the account's fills, once the ledger holds all of them."""
+    """The trading day (IST, as the books date fills) of the account's fills, once the ledger
+    holds all of them: not the UTC date of the instant, which differs after 18:30 UTC."""
     found = wait_for(lambda: _ledger(api, account, fills), timeout=30)
     assert isinstance(found, list)
-    return str(found[0]["exchange_timestamp"])[:10]
+    executed = datetime.fromisoformat(str(found[0]["exchange_timestamp"]))
+    return executed.astimezone(IST).date().isoformat()
 
 
 def _ledger(api: httpx.Client, account: str, fills: int) -> list[dict[str, Any]] | None:
