@@ -16,26 +16,20 @@ import argparse
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
+from benchmarks.databases import DEFAULT_POSTGRES, scratch_database
 from order_service.adapters.broker.instruments_parsing import instrument_list
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import create_engine
-from order_service.adapters.db.migrate import upgrade_async
 from order_service.adapters.db.unit_of_work import sql_uow_factory
 from order_service.adapters.freeze_file import load_freeze_limits
 from order_service.domain.instrument import InstrumentMaster, with_freeze_limits
 from order_service.entrypoints.server import run_process
 
 TARGET_SECONDS = 10.0
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HEADER = (
     "instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,"
     "tick_size,lot_size,instrument_type,segment,exchange"
@@ -81,36 +75,10 @@ def synthetic_csv(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _admin(base_url: str, sql: str) -> None:
-    dsn = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@asynccontextmanager
-async def _database(kind: str, postgres_url: str, var_dir: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{var_dir / 'instruments.db'}"
-        await upgrade_async(url)
-        yield url
-        return
-    name = f"bench_instruments_{uuid.uuid4().hex[:8]}"
-    await _admin(postgres_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        await upgrade_async(url)
-        yield url
-    finally:
-        await _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def _run(kind: str, count: int, postgres_url: str) -> Figures:
     body = synthetic_csv(count).encode()
     with tempfile.TemporaryDirectory(prefix="order-service-instruments-") as var:
-        async with _database(kind, postgres_url, Path(var)) as url:
+        async with scratch_database(kind, postgres_url, Path(var), "instruments") as url:
             engine = create_engine(url)
             factory = sql_uow_factory(engine, SecretCipher(uuid.uuid4().hex))
             try:

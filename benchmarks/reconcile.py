@@ -20,21 +20,16 @@ import io
 import pstats
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from benchmarks.databases import DEFAULT_POSTGRES, scratch_database
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.adapters.db.engine import create_engine
-from order_service.adapters.db.migrate import upgrade_async
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import load_settings
 from order_service.domain.account import Role
@@ -46,7 +41,6 @@ from order_service.observability.logging import configure_logging
 
 ACCOUNT = AccountId("BENCH1")
 TARGET_SECONDS = 1.0
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LIMIT = {
     "account_id": ACCOUNT,
     "exchange": Exchange.NSE,
@@ -74,33 +68,6 @@ class Figures:
     @property
     def total(self) -> float:
         return self.order_sync_seconds + self.trade_sync_seconds
-
-
-async def _admin(base_url: str, sql: str) -> None:
-    dsn = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@asynccontextmanager
-async def _database(kind: str, postgres_url: str, var_dir: Path) -> AsyncIterator[str]:
-    """Yield the URL of an empty, migrated database; a PostgreSQL one is dropped afterwards."""
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{var_dir / 'reconcile.db'}"
-        await upgrade_async(url)
-        yield url
-        return
-    name = f"bench_reconcile_{uuid.uuid4().hex[:8]}"
-    await _admin(postgres_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        await upgrade_async(url)
-        yield url
-    finally:
-        await _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _seed(services: Services, broker: FakeBroker, count: int) -> None:
@@ -145,7 +112,7 @@ async def _counts(url: str) -> tuple[int, int, int, int]:
 async def _run(kind: str, count: int, postgres_url: str, profile: bool) -> Figures:
     with tempfile.TemporaryDirectory(prefix="order-service-reconcile-") as var:
         var_dir = Path(var)
-        async with _database(kind, postgres_url, var_dir) as url:
+        async with scratch_database(kind, postgres_url, var_dir, "reconcile") as url:
             settings = load_settings(database_url=url, var_dir=str(var_dir), log_level="ERROR")
             broker = FakeBroker()
             services = bootstrap(settings, broker=broker)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from order_service.domain.values import Exchange, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
 from order_service.errors import BrokerUnavailable, RateLimitError
 from tests.factories import OTHER_ACCOUNT, make_limit_request
+from tests.unit.answers import body, refused
 from tests.unit.conftest import World, add_trader, api_client, log_in
 
 pytestmark = pytest.mark.asyncio
@@ -37,17 +37,6 @@ async def trade(world: World, side: TransactionType, price: str, quantity: int =
 async def round_trip(world: World) -> None:
     await trade(world, TransactionType.BUY, "1500.00")
     await trade(world, TransactionType.SELL, "1510.00")
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    error: dict[str, Any] = body(response, status)["error"]
-    assert error["code"] == code, error
-    return error
 
 
 async def test_an_intraday_round_trip_nets_its_gain_less_every_charge(

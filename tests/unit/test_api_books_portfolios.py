@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -14,16 +13,12 @@ from order_service.domain.values import Product, TransactionType
 from order_service.errors import NotFound
 from order_service.services.book_lines import GroupBy
 from tests.factories import make_limit_request
+from tests.unit.answers import body
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader
 
 pytestmark = pytest.mark.asyncio
 DAY = "2026-11-30"  # the FakeClock's day (09:30 IST), under the schedule of 2026-04-01
 ACCOUNT = AccountId("PAPER1")
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def trade(

@@ -14,20 +14,11 @@ from order_service.domain.order import Order
 from order_service.domain.postback import postback_checksum
 from order_service.domain.status import OrderStatus
 from tests.factories import make_limit_request
+from tests.unit.answers import LIMIT
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader
 
 pytestmark = pytest.mark.asyncio
 
-LIMIT: dict[str, Any] = {
-    "account_id": "PAPER1",
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 10,
-    "product": "CNC",
-    "order_type": "LIMIT",
-    "price": "1520.50",
-}
 TERMS = {key: value for key, value in LIMIT.items() if key != "account_id"}
 INT32_MAX = 2**31 - 1
 HOLE = "__HOLE__"

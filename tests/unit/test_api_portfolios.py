@@ -16,22 +16,12 @@ import pytest_asyncio
 from order_service.domain.account import Principal
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.entrypoints.api.app import create_app
+from tests.unit.answers import body, refused
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, api_client, log_in
 
 pytestmark = pytest.mark.asyncio
 THIRD_ACCOUNT = AccountId("PAPER3")
 NO_SUCH = "01JNOSUCH00000000000000000"
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    error: dict[str, Any] = body(response, status)["error"]
-    assert error["code"] == code, error
-    return error
 
 
 @pytest_asyncio.fixture

@@ -12,30 +12,10 @@ import pytest_asyncio
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import OrderOrigin
 from order_service.entrypoints.api.app import create_app
+from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import OTHER_ACCOUNT, World, add_trader, api_client, log_in
 
 pytestmark = pytest.mark.asyncio
-LIMIT: dict[str, Any] = {
-    "account_id": "PAPER1",
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 10,
-    "product": "CNC",
-    "order_type": "LIMIT",
-    "price": "1520.50",
-}
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    error: dict[str, Any] = body(response, status)["error"]
-    assert error["code"] == code, error
-    return error
 
 
 @pytest_asyncio.fixture

@@ -13,30 +13,10 @@ from order_service.domain.ids import StrategyId
 from order_service.domain.values import TransactionType
 from order_service.entrypoints.api.app import create_app
 from tests.factories import make_limit_request
+from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World, add_trader, api_client
 
 pytestmark = pytest.mark.asyncio
-LIMIT: dict[str, Any] = {
-    "account_id": "PAPER1",
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 10,
-    "product": "CNC",
-    "order_type": "LIMIT",
-    "price": "1520.50",
-}
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    error: dict[str, Any] = body(response, status)["error"]
-    assert error["code"] == code, error
-    return error
 
 
 @pytest_asyncio.fixture
