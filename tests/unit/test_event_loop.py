@@ -33,6 +33,14 @@ def test_run_raises_what_its_coroutine_raised_and_closes_its_loop() -> None:
     assert run(_running_loop()) is uvloop.Loop  # each run has a loop of its own
 
 
+def in_a_process_of_its_own(script: str) -> str:
+    """What ``script`` prints, run by this interpreter in a fresh process."""
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
 def test_without_uvloop_run_falls_back_to_asyncio() -> None:
     # As on Windows: uvloop cannot be imported. A process of its own, so this one keeps uvloop.
     script = (
@@ -42,10 +50,7 @@ def test_without_uvloop_run_falls_back_to_asyncio() -> None:
         "async def loop(): return type(asyncio.get_running_loop()).__module__\n"
         "print(run(loop()))\n"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.strip() == "asyncio.unix_events"
+    assert in_a_process_of_its_own(script).strip() == "asyncio.unix_events"
 
 
 def test_a_process_runs_with_its_start_frozen_and_the_youngest_generation_collected_less() -> None:
@@ -58,7 +63,8 @@ def test_a_process_runs_with_its_start_frozen_and_the_youngest_generation_collec
         "(threshold, frozen) = run_process(state())\n"
         "print(threshold[0], threshold[1:] == default[1:], frozen)\n"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.split() == [str(YOUNGEST_GENERATION_THRESHOLD), "True", "True"]
+    assert in_a_process_of_its_own(script).split() == [
+        str(YOUNGEST_GENERATION_THRESHOLD),
+        "True",
+        "True",
+    ]
