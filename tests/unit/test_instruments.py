@@ -3,6 +3,7 @@ every placement before anything is stored or sent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -107,10 +108,10 @@ async def test_a_master_is_due_again_at_the_next_mornings_refresh_time(world: Wo
     world.broker.instrument_list = [INFY]
     instruments = world.services.instruments
 
-    world.clock.advance(timedelta(hours=22).total_seconds())  # 07:30 IST the next day
+    world.clock.advance(timedelta(hours=23).total_seconds())  # 08:30 IST the next day
     assert not instruments.is_due()
     assert await instruments.refresh_if_due() is None
-    world.clock.advance(timedelta(minutes=30).total_seconds())  # 08:00 IST
+    world.clock.advance(timedelta(minutes=15).total_seconds())  # 08:45 IST
     assert instruments.is_due()
     assert await instruments.refresh_if_due() is None  # yesterday's session ended at 06:00
 
@@ -133,6 +134,24 @@ async def test_an_empty_list_keeps_the_master_in_force(world: World) -> None:
 
     assert len(world.services.instruments.master) == 2
     assert world.services.instruments.is_due()  # asked again by the next pass
+
+
+async def test_a_list_under_half_the_master_in_force_is_taken_for_a_broken_reply(
+    world: World,
+) -> None:
+    world.broker.instrument_list = [
+        INFY,
+        NIFTY_FUT,
+        *(replace(INFY, tradingsymbol=f"S{n}") for n in range(4)),
+    ]
+    assert await world.services.instruments.refresh_if_due() == 6
+    world.clock.advance(timedelta(days=1).total_seconds())
+    world.broker.instrument_list = [INFY, NIFTY_FUT]
+    await log_in(world.services, world.trader, ACCOUNT)  # its read is refused: the master stays
+
+    with pytest.raises(DataFormatError, match="under half"):
+        await world.services.instruments.refresh_if_due()
+    assert len(world.services.instruments.master) == 6
 
 
 async def test_every_process_follows_a_newer_stored_master_within_a_minute(world: World) -> None:

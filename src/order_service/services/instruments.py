@@ -32,7 +32,12 @@ from order_service.errors import DataFormatError
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
 
-REFRESH_AT = clock_time(8, 0)  # IST: after Kite's 06:00 session reset, before the 09:00 pre-open
+# IST: Kite writes the day's instruments list early in the morning (around 08:30, by its forum
+# answers), after its 06:00 session reset; the pre-open session starts at 09:00.
+REFRESH_AT = clock_time(8, 45)
+# A list under this share of the master in force is taken for a broken reply, not a market
+# that lost half its instruments overnight: the master in force is kept.
+MIN_SHARE_KEPT = 0.5
 FOLLOW_SECONDS = 60.0  # how often a process asks whether a newer master was stored
 
 
@@ -104,6 +109,11 @@ class InstrumentService:
         listed = await self._broker.instruments(session_for(account, now))
         if not listed:
             raise DataFormatError("the broker's instruments list is empty: the master is kept")
+        if len(listed) < MIN_SHARE_KEPT * len(self._master):
+            raise DataFormatError(
+                "the broker's instruments list is under half the master in force: it is kept",
+                details={"listed": len(listed), "in_force": len(self._master)},
+            )
         master = InstrumentMaster(with_freeze_limits(listed, self._freeze_limits), now)
         async with self._uow() as uow:
             await uow.instruments.replace_all(list(master), now)
