@@ -2,11 +2,14 @@
 
 On PostgreSQL a sequence value is taken when a row is inserted, not when its transaction
 commits: a reader that passed sequence 6 (committed) could later see 5 commit and skip it. So
-each order event gets its place in the feed while its transaction commits: a deferred
-constraint trigger takes one transaction-level advisory lock (held until the commit is
-visible) and numbers the transaction's events from a second sequence. Places are therefore
-handed out in commit order, and a place is visible only after every lower one is (or was
-rolled back, leaving a gap that nothing can fill later). The events already stored keep their
+each order event gets its place in the feed while its transaction commits: a statement
+trigger stages the sequences each INSERT stored in a temporary table of the session, and a
+deferred constraint trigger (queued once per transaction, for its first event) takes one
+transaction-level advisory lock, held until the commit is visible, and numbers the staged
+events from a second sequence in one statement. Places are therefore handed out in commit
+order, and a place is visible only after every lower one is (or was rolled back, leaving a
+gap that nothing can fill later). The temporary table needs a session per connection (no
+transaction-mode connection pooler in front of PostgreSQL). The events already stored keep their
 sequence as their place. A statement trigger also sends ``NOTIFY order_service_events``, which
 PostgreSQL delivers at commit, to wake the feed's readers in every process.
 
@@ -41,35 +44,66 @@ _POSTGRES_UP = [
     " FROM order_events",
     "SELECT setval('order_event_position_seq', GREATEST((SELECT max(sequence) FROM order_events),"
     " (SELECT last_value FROM order_events_sequence_seq)))",
-    f"""
-    CREATE FUNCTION order_event_position() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        PERFORM pg_advisory_xact_lock({LOCK_KEY});
-        INSERT INTO order_event_positions (position, sequence)
-        VALUES (nextval('order_event_position_seq'), NEW.sequence);
-        RETURN NULL;
-    END $$
-    """,  # noqa: S608 - LOCK_KEY is this module's constant, not input
+    # Each statement that stores events stages their sequences in a temporary table of the
+    # session (transactional: a rolled-back statement's rows go with it) and notifies.
     """
-    CREATE CONSTRAINT TRIGGER order_events_position AFTER INSERT ON order_events
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_event_position()
-    """,
-    """
-    CREATE FUNCTION order_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION order_events_stage() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF to_regclass('pg_temp.order_events_committing') IS NULL THEN
+            CREATE TEMPORARY TABLE order_events_committing (sequence bigint NOT NULL)
+            ON COMMIT DELETE ROWS;
+        END IF;
+        INSERT INTO order_events_committing (sequence) SELECT sequence FROM inserted;
         PERFORM pg_notify('order_service_events', '');
         RETURN NULL;
     END $$
     """,
     """
-    CREATE TRIGGER order_events_notify AFTER INSERT ON order_events
-    FOR EACH STATEMENT EXECUTE FUNCTION order_events_notify()
+    CREATE TRIGGER order_events_stage AFTER INSERT ON order_events
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION order_events_stage()
+    """,
+    # While the transaction commits, its first deferred call takes the lock (held until the
+    # commit is visible) and places every staged event at once; the others find none left.
+    f"""
+    CREATE FUNCTION order_event_position() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM order_events_committing) THEN
+            RETURN NULL;
+        END IF;
+        PERFORM pg_advisory_xact_lock({LOCK_KEY});
+        INSERT INTO order_event_positions (position, sequence)
+        SELECT nextval('order_event_position_seq'), staged.sequence
+        FROM (SELECT sequence FROM order_events_committing ORDER BY sequence) AS staged;
+        TRUNCATE order_events_committing;
+        RETURN NULL;
+    END $$
+    """,  # noqa: S608 - LOCK_KEY is this module's constant, not input
+    # One deferred call per transaction, not one per event: the condition holds for the
+    # transaction's first event only (a setting local to it, undone with a rolled-back
+    # savepoint, as the queued call is).
+    """
+    CREATE FUNCTION order_events_first_in_transaction() RETURNS boolean LANGUAGE sql AS $$
+        SELECT CASE
+            WHEN current_setting('order_service.events_placed_by', true)
+                IS NOT DISTINCT FROM pg_current_xact_id()::text THEN false
+            ELSE set_config('order_service.events_placed_by', pg_current_xact_id()::text, true)
+                IS NOT NULL
+        END
+    $$
+    """,
+    """
+    CREATE CONSTRAINT TRIGGER order_events_position AFTER INSERT ON order_events
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (order_events_first_in_transaction())
+    EXECUTE FUNCTION order_event_position()
     """,
 ]
 _POSTGRES_DOWN = [
-    "DROP TRIGGER order_events_notify ON order_events",
-    "DROP FUNCTION order_events_notify()",
+    "DROP TRIGGER order_events_stage ON order_events",
+    "DROP FUNCTION order_events_stage()",
     "DROP TRIGGER order_events_position ON order_events",
+    "DROP FUNCTION order_events_first_in_transaction()",
     "DROP FUNCTION order_event_position()",
     "DROP SEQUENCE order_event_position_seq",
 ]

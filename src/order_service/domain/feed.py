@@ -64,8 +64,9 @@ class TypeFilter:
     names: frozenset[str] | None  # None: every type
 
     @classmethod
-    def of(cls, types: Iterable[str] | None) -> TypeFilter:
-        """Read public types (``order.*`` or known ones); an unknown type is refused."""
+    def of(cls, types: Iterable[str] | None, field: str = "types") -> TypeFilter:
+        """Read public types (``order.*`` or known ones); an unknown type is refused, naming
+        the request's ``field``."""
         wanted = [t.strip() for t in types or () if t.strip()]
         if not wanted or EVERY_ORDER_TYPE in wanted:
             return cls(None)
@@ -73,7 +74,7 @@ class TypeFilter:
         if unknown:
             raise ValidationError(
                 f"unknown event type {unknown[0]!r}",
-                field="types",
+                field=field,
                 details={"known": sorted({EVERY_ORDER_TYPE, *KNOWN_TYPES})},
             )
         return cls(frozenset(n for n in STORED_NAMES if type_of(n) in wanted))

@@ -21,7 +21,6 @@ from order_service.domain.ids import UserId
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 SECRET_BYTES = 32
 SIGNATURE_VERSION = "v1"
-WEBHOOK_DISABLED = "webhook.disabled"
 
 
 class DeliveryStatus(StrEnum):

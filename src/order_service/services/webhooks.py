@@ -34,7 +34,7 @@ class WebhookService:
 
     async def register(self, principal: Principal, request: WebhookRequest) -> WebhookEndpoint:
         """Store a new endpoint that gets the events committed from now on."""
-        types = TypeFilter.of(request.event_types)
+        types = TypeFilter.of(request.event_types, field="event_types")
         if not request.event_types:
             raise ValidationError("name at least one event type", field="event_types")
         await self._sender.check_url(request.url)

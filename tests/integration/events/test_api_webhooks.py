@@ -151,7 +151,7 @@ async def test_no_credentials_is_unauthenticated(stack: Stack, method: str, path
         ({"url": "https://[::ffff:10.0.0.1]/hook"}, "url"),
         ({"url": "https://2130706433/hook"}, "url"),
         ({"url": "https://10.0.0.1/hook"}, "url"),
-        ({"url": PUBLIC, "event_types": ["order.teleported"]}, "types"),
+        ({"url": PUBLIC, "event_types": ["order.teleported"]}, "event_types"),
         ({"url": PUBLIC, "event_types": []}, "event_types"),
         ({"url": PUBLIC, "event_types": "order.*"}, "event_types"),
         ({"url": PUBLIC, "surprise": 1}, "surprise"),
