@@ -22,7 +22,7 @@ in a private decimal context, and a caller's context narrower than Python's defa
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import (
@@ -161,6 +161,11 @@ class Charges:
             self.dp + other.dp,
         )
 
+    @classmethod
+    def sum(cls, items: Sequence[Charges]) -> Charges:
+        """Return the charges of ``items`` together, part by part (as ``+`` would, at once)."""
+        return cls(*(sum((getattr(c, name) for c in items), _NIL) for name in _PARTS))
+
     def as_dict(self) -> dict[str, Decimal]:
         """Return every part by name, plus ``total`` (for API answers)."""
         parts = {part.name: getattr(self, part.name) for part in fields(self)}
@@ -168,6 +173,7 @@ class Charges:
 
 
 Charges.ZERO = Charges()
+_PARTS = tuple(part.name for part in fields(Charges))
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,7 @@ class ChargeRun(Generic[K]):
     def charges(self) -> GroupCharges[K]:
         """The charges of every fill fed, per group."""
         charges: GroupCharges[K] = GroupCharges()
+        parts: dict[K, list[Charges]] = {}
         for key, order in self._orders.items():
             priced = self._priced.get(key)
             if priced is None:
@@ -126,9 +127,10 @@ class ChargeRun(Generic[K]):
             if isinstance(priced, Uncharged):
                 charges.uncharged.append(priced)
             else:
-                _add(charges.totals, self._group(order.first), priced)
+                parts.setdefault(self._group(order.first), []).append(priced)
         for (_, day, _), first in self._sales.items():
-            _add(charges.totals, self._group(first), dp_charges(self._schedules, day, 1))
+            parts.setdefault(self._group(first), []).append(dp_charges(self._schedules, day, 1))
+        charges.totals = {group: Charges.sum(items) for group, items in parts.items()}
         return charges
 
     def _price(self, order: _Executed) -> Charges | Uncharged:
@@ -146,8 +148,3 @@ class ChargeRun(Generic[K]):
             )
         except ValidationError as exc:
             return Uncharged(first.account_id, first.order_id, order.day, exc.message)
-
-
-def _add(totals: dict[K, Charges], key: K, charges: Charges) -> None:
-    held = totals.get(key)
-    totals[key] = charges if held is None else held + charges
