@@ -601,3 +601,11 @@ def test_the_paper_broker_charges_the_same_figures(
     assert theirs["stamp_duty"] == ours.stamp_duty
     assert theirs["gst"]["total"] == ours.gst
     assert theirs["total"] == ours.total
+
+
+def test_charges_summed_at_once_are_the_charges_added_one_by_one() -> None:
+    buy = ("4.50", "4", "0.45", "0.02", "0.45", "0.89")
+    sale = ("20", "0", "1.07", "0.01", "0", "3.80", "15.34")
+    parts = [Charges(*map(Decimal, buy)), Charges(*map(Decimal, sale)), Charges.ZERO]
+    assert Charges.sum(parts) == parts[0] + parts[1] + parts[2]
+    assert Charges.sum([]) == Charges.ZERO
