@@ -37,16 +37,14 @@ from tests.integration.db.conftest import postgres_url_or_skip, reset_postgres
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, add_trader, api_client
 from tests.unit.fakes import FakeClock
 
-LIMIT: dict[str, Any] = {
-    "account_id": str(ACCOUNT),
-    "exchange": "NSE",
-    "tradingsymbol": "INFY",
-    "transaction_type": "BUY",
-    "quantity": 10,
-    "product": "CNC",
-    "order_type": "LIMIT",
-    "price": "1520.50",
-}
+
+def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The answer's error (with its request id), once its status and code are these."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code
+    assert error["request_id"]
+    return error
 
 
 @dataclass

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.events.conftest import LIMIT, Stack
+from tests.integration.events.conftest import Stack, refused
+from tests.unit.answers import LIMIT
 
 pytestmark = pytest.mark.asyncio
 FEED = "/api/v1/order-events"
@@ -18,14 +19,6 @@ async def place(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     assert response.status_code in (201, 202), response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"]
-    return error
 
 
 async def test_the_feed_returns_the_callers_events_in_order_with_a_cursor(stack: Stack) -> None:

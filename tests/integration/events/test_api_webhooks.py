@@ -8,19 +8,11 @@ import httpx
 import pytest
 
 from order_service.domain.webhook import Delivery, DeliveryStatus
-from tests.integration.events.conftest import Stack
+from tests.integration.events.conftest import Stack, refused
 
 pytestmark = pytest.mark.asyncio
 HOOKS = "/api/v1/webhooks"
 PUBLIC = "https://93.184.215.14/hook"  # a literal public address: no DNS needed
-
-
-def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"]
-    return error
 
 
 async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:

@@ -25,12 +25,12 @@ from order_service.services.event_stream import StreamClosed
 from order_service.services.ports import FeedQuery
 from tests.integration.events.conftest import (
     ACCOUNT,
-    LIMIT,
     Stack,
     build_stack,
     database_url,
     serving,
 )
+from tests.unit.answers import LIMIT
 from tests.unit.fakes import FakeClock
 
 pytestmark = pytest.mark.asyncio

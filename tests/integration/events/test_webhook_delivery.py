@@ -18,7 +18,6 @@ import pytest_asyncio
 from standardwebhooks import Webhook
 
 from tests.integration.events.conftest import (
-    LIMIT,
     Receiver,
     Stack,
     build_stack,
@@ -26,6 +25,7 @@ from tests.integration.events.conftest import (
     free_port,
     serving,
 )
+from tests.unit.answers import LIMIT
 from tests.unit.conftest import ACCOUNT, log_in
 
 pytestmark = pytest.mark.asyncio
