@@ -62,6 +62,9 @@ class ChaosReport:
         ]
 
 
+READ_ATTEMPTS = 3
+
+
 class Chaos:
     """Drives the run against a service at ``api_url`` and a paper broker at ``paper_url``."""
 
@@ -194,9 +197,19 @@ class Chaos:
         found: list[dict[str, Any]] = []
         for start in range(0, len(order_ids), 200):
             chunk = order_ids[start : start + 200]
-            replies = await asyncio.gather(*(self.api.get(f"/api/v1/orders/{i}") for i in chunk))
-            found.extend(dict(reply.json()) for reply in replies)
+            found.extend(await asyncio.gather(*(self._order(i) for i in chunk)))
         return found
+
+    async def _order(self, order_id: str) -> dict[str, Any]:
+        """Read one order. A read is safe to repeat: a connection dropped under it (a kept-alive
+        one the server closed as it was reused) is tried again, on a fresh one, twice at most."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return dict((await self.api.get(f"/api/v1/orders/{order_id}")).json())
+            except httpx.TransportError:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def _lost(order: dict[str, Any], broker: dict[str, dict[str, Any]]) -> bool:
