@@ -1,6 +1,7 @@
 # The habits of this project, one target each. `make run` and `make test` set everything up.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+# Python 3.11, 3.12 or 3.13: the first found, unless given (`make test PYTHON=python3.13 VENV=.venv-3.13`).
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=

@@ -25,9 +25,9 @@ is the snapshot's own format, one syscall to write and a dictionary update to re
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,23 @@ from .broker import PaperBroker
 from .changes import Tracker
 from .errors import ConfigError, StorageError
 from .persistence import encode, restore, snapshot, write_atomically
+
+if sys.platform == "win32":  # pragma: no cover - the tests run on Linux
+    import msvcrt
+
+    def _lock_exclusively(fd: int) -> None:
+        """Lock the journal's first byte for this process; PermissionError if another has it."""
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    _IN_USE: tuple[type[OSError], ...] = (PermissionError,)
+else:
+    import fcntl
+
+    def _lock_exclusively(fd: int) -> None:
+        """Lock the journal for this process; BlockingIOError if another process has it."""
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    _IN_USE = (BlockingIOError,)
 
 JOURNAL_SUFFIX = ".journal"
 MIN_COMPACTION_BYTES = 16 * 1024 * 1024
@@ -133,8 +150,8 @@ class Journal:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
+            _lock_exclusively(self._fd)
+        except _IN_USE as exc:
             self.close_file()
             raise ConfigError(f"{self.path} is in use by another paper broker") from exc
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import cast
 
 import pytest
 import uvloop
 
-from order_service.entrypoints.server import YOUNGEST_GENERATION_THRESHOLD, run
+from order_service.entrypoints.server import YOUNGEST_GENERATION_THRESHOLD, stop_on_signals, run
 
 
 async def _running_loop() -> type[asyncio.AbstractEventLoop]:
@@ -68,3 +71,35 @@ def test_a_process_runs_with_its_start_frozen_and_the_youngest_generation_collec
         "True",
         "True",
     ]
+
+
+class _LoopWithoutSignals:
+    """An event loop that cannot watch signals, as Windows' loops cannot."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def add_signal_handler(self, *_: object) -> None:
+        raise NotImplementedError
+
+    def call_soon_threadsafe(self, callback: Callable[[], object]) -> None:
+        self._loop.call_soon_threadsafe(callback)
+
+
+def test_where_the_loop_cannot_watch_signals_a_plain_handler_stops_the_workers() -> None:
+    async def stopped_by_sigterm() -> bool:
+        stop = asyncio.Event()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            stop_on_signals(
+                cast("asyncio.AbstractEventLoop", _LoopWithoutSignals(asyncio.get_running_loop())),
+                stop,
+            )
+            signal.raise_signal(signal.SIGTERM)
+            await asyncio.wait_for(stop.wait(), 5)
+            return stop.is_set()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    assert asyncio.run(stopped_by_sigterm())

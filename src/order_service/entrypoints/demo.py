@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -38,8 +39,18 @@ def secure_var_dir(settings: Settings) -> None:
     if database is not None:
         database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(database, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+        _owner_only(fd)  # an existing file keeps its mode through O_CREAT
         os.close(fd)
+
+
+def _owner_only(fd: int) -> None:
+    """Make an open file readable and writable by its owner alone (POSIX modes).
+
+    Windows has no POSIX modes (and ``os.fchmod`` only from Python 3.13): there the files are
+    as private as the user's folder they are in.
+    """
+    if sys.platform != "win32":
+        os.fchmod(fd, 0o600)
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -92,7 +103,7 @@ def _write_key(path: Path, key: str) -> None:
     """Write the key into a file that is 0600 from the moment it exists."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    _owner_only(fd)  # an existing file keeps its mode through O_CREAT
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
 

@@ -75,7 +75,7 @@ async def serve_api(services: Services, settings: Settings, *, with_workers: boo
         port=settings.port,
         log_config=None,
         access_log=False,
-        http="httptools",
+        http="auto",  # httptools where it is installed, else h11
         # No `loop`: uvicorn reads it only in Server.run(); the caller's ``run`` picks the loop.
         lifespan="on",
     )
@@ -83,13 +83,21 @@ async def serve_api(services: Services, settings: Settings, *, with_workers: boo
     await uvicorn.Server(config).serve()
 
 
+def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGINT or SIGTERM: through the loop on Unix, a plain handler on Windows."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops cannot watch signals
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+
+
 async def run_workers(services: Services) -> None:
     """Run the supervised workers until SIGINT/SIGTERM."""
     supervisor = build_supervisor(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(loop, stop)
     try:
         async with heartbeating(services.liveness):
             await supervisor.start()

@@ -16,6 +16,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import IO
 
+import httpx
 import pytest
 
 from order_service.adapters.db.migrate import upgrade
@@ -65,9 +66,11 @@ def _first(events: Events, name: str) -> dict[str, object]:
 
 
 @contextmanager
-def _running(directory: Path, command: list[str]) -> Iterator[tuple[Popen[str], Events]]:
+def _running(
+    directory: Path, command: list[str], extra: dict[str, str] | None = None
+) -> Iterator[tuple[Popen[str], Events]]:
     """Run ``order-service <command>`` on a migrated database; yield it and its log events."""
-    env = _environment(directory)
+    env = {**_environment(directory), **(extra or {})}
     upgrade(env["ORDER_SERVICE_DATABASE_URL"])
     process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
         [str(CLI), *command],
@@ -98,6 +101,28 @@ def test_the_command_runs_on_uvloop(tmp_path: Path, command: list[str], started:
         process.send_signal(signal.SIGINT)
         # Ctrl+C still stops it; uvicorn re-raises it after its graceful shutdown, so `serve`
         # and `demo` end as interrupted (130), as they did on asyncio's loop.
+        assert process.wait(15) in {0, 130}
+
+
+def _without(directory: Path, modules: list[str]) -> dict[str, str]:
+    """An environment whose interpreters cannot import ``modules`` (as where no wheel exists)."""
+    site = directory / "site"
+    site.mkdir()
+    blocked = "".join(f"sys.modules[{name!r}] = None\n" for name in modules)
+    (site / "sitecustomize.py").write_text(f"import sys\n{blocked}")
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_the_demo_serves_orders_without_uvloop_and_httptools(tmp_path: Path) -> None:
+    # Where neither exists (Windows has no uvloop; a new Python may lack an httptools wheel):
+    # asyncio's loop and uvicorn's h11 serve the same API.
+    extra = _without(tmp_path, ["uvloop", "httptools"])
+    with _running(tmp_path, ["demo"], extra) as (process, events):
+        started = _first(events, "serving the API")
+        assert started["event_loop"] == "asyncio"
+        health = httpx.get(f"http://127.0.0.1:{started['port']}/health", timeout=10)
+        assert health.status_code == 200
+        process.send_signal(signal.SIGINT)
         assert process.wait(15) in {0, 130}
 
 
