@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from order_service.bootstrap import Services, bootstrap
-from order_service.config import Mode, Settings, load_settings
+from order_service.config import DEFAULT_DATABASE_URL, Mode, Settings, load_settings
 from order_service.domain.account import Role
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import OrderServiceError
@@ -82,12 +82,32 @@ def worker() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    port: Annotated[int | None, typer.Option(help="the API's port (default 8000)")] = None,
+    broker_port: Annotated[
+        int | None, typer.Option(help="the paper broker's port (default 8001)")
+    ] = None,
+    var_dir: Annotated[
+        Path | None, typer.Option(help="keep the demo's database, keys and books here (./var)")
+    ] = None,
+) -> None:
     """Paper broker + API + workers on the embedded default, with a logged-in PAPER1."""
     from order_service.entrypoints.demo_runner import run_demo
 
-    settings = _settings(mode=Mode.DEMO)
+    settings = _settings(
+        mode=Mode.DEMO, port=port, paper_broker_port=broker_port, **_demo_folder(var_dir)
+    )
     run_demo(settings, console)
+
+
+def _demo_folder(var_dir: Path | None) -> dict[str, str]:
+    """A second demo's folder holds its own SQLite database too, unless a database is named."""
+    if var_dir is None:
+        return {}
+    folder = {"var_dir": str(var_dir)}
+    if load_settings().database_url == DEFAULT_DATABASE_URL:
+        folder["database_url"] = f"sqlite+aiosqlite:///{var_dir}/order-service.db"
+    return folder
 
 
 @app.command("paper-broker")
@@ -209,5 +229,26 @@ def add_account(
     console.print(f"added {_with_services(_settings(), job)}")
 
 
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="show an error's traceback")] = False,
+) -> None:
+    _Run.debug = debug
+
+
+class _Run:
+    """What the global options chose for this run."""
+
+    debug = False
+
+
 def main() -> None:
-    app()
+    """Run the command; a refusal to start (configuration, an unreachable database or port) is
+    one line on stderr and exit status 1, with the traceback only under ``--debug``."""
+    try:
+        app()
+    except OrderServiceError as exc:
+        if _Run.debug:
+            raise
+        Console(stderr=True, soft_wrap=True).print(f"[red]{exc.error_code}[/red]: {exc.message}")
+        raise SystemExit(1) from None

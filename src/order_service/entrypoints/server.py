@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from order_service.config import Settings
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.liveness import heartbeating
 from order_service.entrypoints.workers.registry import build_supervisor
+from order_service.errors import ConfigurationError, DatabaseError
 from order_service.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -65,8 +67,42 @@ def loop_name() -> str:
     return type(asyncio.get_running_loop()).__module__.partition(".")[0]
 
 
-async def serve_api(services: Services, settings: Settings, *, with_workers: bool) -> None:
-    """Serve the API until interrupted; the supervisor runs inside the app's lifespan."""
+def bind_api(settings: Settings) -> socket.socket:
+    """Take the API's address now: a process that cannot serve stops before it changes anything."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): is another "
+            "service or demo running there? choose another port with --port or ORDER_SERVICE_PORT"
+        ) from exc
+    return sock
+
+
+async def database_answers(services: Services) -> None:
+    """Refuse to start on a database that does not answer, in one sentence, not a traceback."""
+    if not await services.database_ready():
+        raise DatabaseError(
+            "the database does not answer: is it running, and is ORDER_SERVICE_DATABASE_URL right?"
+        )
+
+
+async def serve_api(
+    services: Services,
+    settings: Settings,
+    *,
+    with_workers: bool,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """Serve the API until interrupted; the supervisor runs inside the app's lifespan.
+
+    ``sockets``: the API's address already bound (``bind_api``); else uvicorn binds it.
+    """
+    await database_answers(services)
     supervisor = build_supervisor(services) if with_workers else None
     app = create_app(services, supervisor)
     config = uvicorn.Config(
@@ -80,7 +116,7 @@ async def serve_api(services: Services, settings: Settings, *, with_workers: boo
         lifespan="on",
     )
     log.info("serving the API", host=settings.host, port=settings.port, event_loop=loop_name())
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=sockets)
 
 
 def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -94,6 +130,7 @@ def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Non
 
 async def run_workers(services: Services) -> None:
     """Run the supervised workers until SIGINT/SIGTERM."""
+    await database_answers(services)
     supervisor = build_supervisor(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

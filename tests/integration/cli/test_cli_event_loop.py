@@ -67,11 +67,21 @@ def _first(events: Events, name: str) -> dict[str, object]:
 
 @contextmanager
 def _running(
-    directory: Path, command: list[str], extra: dict[str, str] | None = None
+    directory: Path,
+    command: list[str],
+    extra: dict[str, str] | None = None,
+    *,
+    default_database: bool = False,
 ) -> Iterator[tuple[Popen[str], Events]]:
-    """Run ``order-service <command>`` on a migrated database; yield it and its log events."""
+    """Run ``order-service <command>`` on a migrated database; yield it and its log events.
+
+    ``default_database``: name no database or folder, so the command picks (and migrates) its own.
+    """
     env = {**_environment(directory), **(extra or {})}
-    upgrade(env["ORDER_SERVICE_DATABASE_URL"])
+    if default_database:
+        del env["ORDER_SERVICE_DATABASE_URL"], env["ORDER_SERVICE_VAR_DIR"]
+    else:
+        upgrade(env["ORDER_SERVICE_DATABASE_URL"])
     process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
         [str(CLI), *command],
         cwd=directory,
@@ -135,3 +145,18 @@ def test_a_worker_process_ends_its_passes_and_exits_cleanly_on_sigterm(tmp_path:
         assert isinstance(workers, dict)
         assert workers
         assert set(workers.values()) == {"stopped"}
+
+
+def test_the_demo_takes_its_ports_and_folder_from_its_options(tmp_path: Path) -> None:
+    port, broker_port, folder = _free_port(), _free_port(), tmp_path / "second"
+    options = ["--port", str(port), "--broker-port", str(broker_port), "--var-dir", str(folder)]
+    with _running(tmp_path, ["demo", *options], default_database=True) as (process, events):
+        assert _first(events, "serving the API")["port"] == port
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10)
+        broker = httpx.get(f"http://127.0.0.1:{broker_port}/_admin/state", timeout=10)
+        process.send_signal(signal.SIGINT)
+        process.wait(15)
+    assert (health.status_code, broker.status_code) == (200, 200)
+    # The database is the folder's own: a second demo beside a first shares nothing with it.
+    assert {"demo-api-key", "order-service.db"} <= {p.name for p in folder.iterdir()}
+    assert not (tmp_path / "var").exists()

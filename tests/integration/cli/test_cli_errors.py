@@ -1,0 +1,77 @@
+"""A command that cannot start says why in one line and exits 1; `--debug` shows the traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = Path(sys.executable).parent / "order-service"
+UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:9/none"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "ORDER_SERVICE_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/cli.db",
+        "ORDER_SERVICE_VAR_DIR": str(directory / "var"),
+        "ORDER_SERVICE_PORT": str(_free_port()),
+        "ORDER_SERVICE_PAPER_BROKER_PORT": str(_free_port()),
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
+        [str(CLI), *args],
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    done = _run(tmp_path, "serve", ORDER_SERVICE_PORT="eighty")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "CONFIGURATION: invalid configuration: ORDER_SERVICE_PORT: Input should be a valid "
+        "integer, unable to parse string as an integer"
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_with_debug_the_traceback_is_shown(tmp_path: Path) -> None:
+    done = _run(tmp_path, "--debug", "serve", ORDER_SERVICE_PORT="eighty")
+    assert done.returncode == 1
+    assert "ConfigurationError" in done.stderr
+    assert len(done.stderr.splitlines()) > 10
+
+
+def test_an_unreachable_database_is_one_line_for_each_command(tmp_path: Path) -> None:
+    for command in ("serve", "worker", "migrate"):
+        done = _run(tmp_path, command, ORDER_SERVICE_DATABASE_URL=UNREACHABLE_POSTGRES)
+        assert done.returncode == 1, command
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (command, done.stderr)
+        assert lines[0].startswith("DATABASE_UNAVAILABLE: "), command
+        assert "Traceback" not in done.stdout, command
+
+
+def test_a_second_demo_on_a_busy_port_stops_before_it_touches_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the first demo's API
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run(tmp_path, "demo", ORDER_SERVICE_PORT=str(port))
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(f"CONFIGURATION: cannot listen on 127.0.0.1:{port}")
+    # No database migrated, no secret or key written, no paper broker started or logged into.
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
