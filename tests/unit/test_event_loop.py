@@ -12,7 +12,7 @@ from typing import cast
 import pytest
 import uvloop
 
-from order_service.entrypoints.server import YOUNGEST_GENERATION_THRESHOLD, stop_on_signals, run
+from order_service.entrypoints.server import YOUNGEST_GENERATION_THRESHOLD, run, stop_on_signals
 
 
 async def _running_loop() -> type[asyncio.AbstractEventLoop]:

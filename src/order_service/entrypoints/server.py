@@ -112,6 +112,7 @@ async def serve_api(
         log_config=None,
         access_log=False,
         http="auto",  # httptools where it is installed, else h11
+        timeout_keep_alive=settings.http_keep_alive_seconds,
         # No `loop`: uvicorn reads it only in Server.run(); the caller's ``run`` picks the loop.
         lifespan="on",
     )

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,3 +161,61 @@ def test_the_demo_takes_its_ports_and_folder_from_its_options(tmp_path: Path) ->
     # The database is the folder's own: a second demo beside a first shares nothing with it.
     assert {"demo-api-key", "order-service.db"} <= {p.name for p in folder.iterdir()}
     assert not (tmp_path / "var").exists()
+
+
+def _health_on(sock: socket.socket) -> bytes:
+    """One keep-alive GET /health on an open connection; the status line answered."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return b""
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:  # the whole answer, so the next one starts clean
+        body += sock.recv(4096)
+    return head.split(b"\r\n", 1)[0]
+
+
+def _connected(port: int) -> socket.socket:
+    """A connection to the API once it listens (it logs that it serves just before binding)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=10)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _idle_connection_after(tmp_path: Path, idle: float, extra: dict[str, str]) -> bytes:
+    """Serve, answer one request, leave the connection idle ``idle`` s, then ask again on it."""
+    with _running(tmp_path, ["serve"], extra) as (process, events):
+        port = int(str(_first(events, "serving the API")["port"]))
+        with _connected(port) as sock:
+            assert _health_on(sock) == b"HTTP/1.1 200 OK"
+            time.sleep(idle)
+            try:
+                return _health_on(sock)
+            except ConnectionResetError:
+                return b""
+            finally:
+                process.send_signal(signal.SIGINT)
+
+
+def test_an_idle_connection_outlives_a_clients_own_keep_alive(tmp_path: Path) -> None:
+    # httpx drops an idle connection after 5 s (and so did uvicorn's own default): a server
+    # that closed at the same moment made a request sent just then fail as a dropped connection.
+    assert _idle_connection_after(tmp_path, 5.5, {}) == b"HTTP/1.1 200 OK"
+
+
+def test_the_keep_alive_is_the_configured_one(tmp_path: Path) -> None:
+    extra = {"ORDER_SERVICE_HTTP_KEEP_ALIVE_SECONDS": "0.5"}
+    assert _idle_connection_after(tmp_path, 2.0, extra) == b""
