@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # How long the API keeps an idle client connection open. Longer than a client's or a load
     # balancer's own idle expiry (httpx's is 5 s, AWS ALB's 60 s): if the server closed first,
     # a request sent on the connection as it closes would fail with a dropped connection.
-    http_keep_alive_seconds: Annotated[float, Field(gt=0, le=3600)] = 75.0
+    http_keep_alive_seconds: Annotated[int, Field(ge=1, le=3600)] = 75
     secret_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
     jwt_max_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 86_400
