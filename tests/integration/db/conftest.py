@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import create_engine
 from order_service.adapters.db.migrate import upgrade_async
-from order_service.adapters.db.unit_of_work import SqlUnitOfWork, sql_uow_factory
+from order_service.adapters.db.unit_of_work import SqlUnitOfWorkFactory, sql_uow_factory
 from order_service.domain.account import Account, Strategy
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import Order
@@ -33,7 +33,7 @@ NOW = datetime(2026, 1, 5, 9, 15, 30, 123456, tzinfo=UTC)
 ACCOUNT_A = AccountId("AB1234")
 ACCOUNT_B = AccountId("CD5678")
 
-UowFactory = Callable[[], SqlUnitOfWork]
+UowFactory = SqlUnitOfWorkFactory
 
 
 def _momentum_strategy_id(account_id: AccountId) -> StrategyId:
@@ -95,9 +95,11 @@ def cipher() -> SecretCipher:
     return SecretCipher(SECRET_KEY)
 
 
-@pytest.fixture
-def uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> UowFactory:
-    return sql_uow_factory(engine, cipher)
+@pytest_asyncio.fixture
+async def uow_factory(engine: AsyncEngine, cipher: SecretCipher) -> AsyncIterator[UowFactory]:
+    factory = sql_uow_factory(engine, cipher)
+    yield factory
+    await factory.close()  # SQLite's own thread and connections, before the engine's
 
 
 @pytest_asyncio.fixture(params=["fake", "sqlite", "postgresql"])

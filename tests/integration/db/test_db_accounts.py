@@ -67,9 +67,11 @@ async def test_a_different_secret_key_cannot_read_the_accounts(
 ) -> None:
     await _add(uow_factory, make_account())
     other_key = sql_uow_factory(engine, SecretCipher("another-secret"))
-
-    with pytest.raises(ConfigurationError, match="wrong SECRET_KEY"):
-        await _get(other_key, make_account().account_id)
+    try:
+        with pytest.raises(ConfigurationError, match="wrong SECRET_KEY"):
+            await _get(other_key, make_account().account_id)
+    finally:
+        await other_key.close()
 
 
 @pytest.mark.asyncio
