@@ -55,7 +55,7 @@ def test_margins_come_from_the_broker_as_exact_decimals(
     assert equity["available"]["cash"] == equity["net"]
     inject_fault(admin, "margins", "token_expired")
     expired = api.get(f"/api/v1/accounts/{account}/margins")
-    assert expired.status_code == 503
+    assert expired.status_code == 409
     assert expired.json()["error"]["code"] == "BROKER_SESSION_EXPIRED"
     assert api.get(f"/api/v1/accounts/{account}").json()["session_state"] == "login_required"
     assert api.get("/api/v1/accounts/NOSUCH9/margins").status_code == 404

@@ -15,7 +15,7 @@ from tests.e2e.harness import MARKET, error_body, inject_fault, login_again, wai
 
 REFUSALS = [
     # error_type, HTTP status at the broker, our status, our code
-    ("TokenException", 403, 503, "BROKER_SESSION_EXPIRED"),
+    ("TokenException", 403, 409, "BROKER_SESSION_EXPIRED"),
     ("PermissionException", 403, 502, "BROKER_ERROR"),
     ("UserException", 403, 502, "BROKER_ERROR"),
     ("InputException", 400, 422, "ORDER_REJECTED"),  # placing: the order's own terms

@@ -179,9 +179,9 @@ class TestBrokerErrors:
         self, api: httpx.Client, admin: httpx.Client
     ) -> None:
         inject_fault(admin, "place_order", "token_expired")
-        error_body(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
+        error_body(api.post("/api/v1/orders", json=MARKET), 409, "BROKER_SESSION_EXPIRED")
         assert api.get("/api/v1/accounts/PAPER1").json()["session_state"] == "login_required"
-        error = error_body(api.post("/api/v1/orders", json=MARKET), 503, "BROKER_SESSION_EXPIRED")
+        error = error_body(api.post("/api/v1/orders", json=MARKET), 409, "BROKER_SESSION_EXPIRED")
         assert error["details"]["session_state"] == "login_required"
         login_again(api)
         assert api.post("/api/v1/orders", json=MARKET).status_code == 201

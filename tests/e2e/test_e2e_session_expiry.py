@@ -32,7 +32,7 @@ def test_the_six_am_expiry_needs_a_new_login(stack: tuple[str, ServiceThread]) -
         assert moved.status_code == 200, moved.text
 
         expired = api.post("/api/v1/orders", json=MARKET)
-        error = error_body(expired, 503, "BROKER_SESSION_EXPIRED")
+        error = error_body(expired, 409, "BROKER_SESSION_EXPIRED")
         assert error["details"]["broker_error_type"] == "TokenException"
         assert api.get("/api/v1/accounts/PAPER1").json()["session_state"] == "login_required"
         assert httpx.get(f"{service.url}/ready").json() == {"ready": True}  # no account ids

@@ -296,3 +296,22 @@ async def test_a_non_finite_number_is_refused_everywhere_a_number_enters(
     )
     refused(response)
     nothing_sent(world, orders_before)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/v1/orders", ["GET", "POST"]),
+        ("POST", "/api/v1/orders/01JNOSUCHORDER000000000000", ["DELETE", "GET", "PATCH"]),
+        ("PATCH", "/api/v1/accounts", ["GET", "POST"]),
+    ],
+)
+async def test_a_method_a_route_does_not_take_is_405_naming_the_ones_it_does(
+    client: httpx.AsyncClient, method: str, path: str, allowed: list[str]
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert sorted(m.strip() for m in response.headers["Allow"].split(",")) == allowed
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_INPUT"
+    assert sorted(error["details"]["allowed"]) == allowed

@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from order_service import errors
 from order_service.observability.logging import get_logger
@@ -24,7 +26,7 @@ HTTP_STATUS: dict[type[errors.OrderServiceError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.BrokerAPIError: 502,
-    errors.AuthenticationError: 503,
+    errors.AuthenticationError: 409,  # log the account in: a state to act on, not an outage
     errors.InsufficientFundsError: 422,
     errors.OrderRejected: 422,
     errors.RateLimitError: 429,
@@ -88,13 +90,34 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         error = errors.NotFound(f"no route {request.method} {request.url.path}")
     elif exc.status_code == 405:
-        error = errors.ValidationError(f"method {request.method} is not allowed here")
-        return _with_status(request, error, 405)
+        error = errors.ValidationError(
+            f"method {request.method} is not allowed here", details={"allowed": _allowed(request)}
+        )
+        response = _with_status(request, error, 405)
+        response.headers["Allow"] = ", ".join(_allowed(request))
+        return response
     elif exc.status_code in (401, 403):
         error = errors.AuthenticationRequired(str(exc.detail))
     else:
         error = errors.ValidationError(str(exc.detail))
     return error_response(request_id_of(request), error)
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's own 405 names only the first)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(_takes(route, {**request.scope, "method": method}) for route in routes)
+    ]
+
+
+def _takes(route: BaseRoute, scope: Scope) -> bool:
+    return route.matches(scope)[0] is Match.FULL
 
 
 def _with_status(request: Request, error: errors.OrderServiceError, status: int) -> JSONResponse:
