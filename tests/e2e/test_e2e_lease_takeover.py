@@ -154,7 +154,7 @@ async def logged_in_accounts(services: Services, paper: str) -> Principal:
     user = await services.users.get_user(user.user_id)
     async with httpx.AsyncClient() as browser:
         for account in ACCOUNTS:
-            login = await services.logins.start(user, account)
+            login = (await services.logins.start(user, account)).url
             back = (await browser.get(login)).headers["location"]
             query = parse_qs(urlsplit(back).query)
             await services.logins.complete(query["state"][0], query["request_token"][0])

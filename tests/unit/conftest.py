@@ -96,7 +96,7 @@ async def log_in(
     services: Services, principal: Principal, account_id: AccountId, token: str = "request-token"
 ) -> Account:
     """Walk the broker login as the browser would: our redirect, then our callback."""
-    url = await services.logins.start(principal, account_id)
+    url = (await services.logins.start(principal, account_id)).url
     return await services.logins.complete(state_of(url), token)
 
 

@@ -111,7 +111,13 @@ async def test_a_state_works_once_and_answers_without_secrets(
     again = await anonymous.get(CALLBACK, params=params)
 
     assert first.status_code == 200
-    assert first.json() == {"account_id": ACCOUNT, "session_state": "active"}
+    until = world.store.accounts[ACCOUNT].token_expires_at
+    assert until is not None
+    assert first.json() == {
+        "account_id": ACCOUNT,
+        "session_state": "active",
+        "token_expires_at": until.isoformat(),
+    }
     assert owner_token(world) == "token-fresh"
     assert again.status_code == 401
     assert world.store.login_states == {}

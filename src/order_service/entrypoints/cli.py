@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import webbrowser
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -16,6 +17,7 @@ from order_service.domain.account import Role
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
+from order_service.services.logins import LoginLink
 
 app = typer.Typer(help="Order Service: order management through Zerodha Kite Connect.")
 users_app = typer.Typer(help="Manage users.")
@@ -227,6 +229,32 @@ def add_account(
         return account.account_id
 
     console.print(f"added {_with_services(_settings(), job)}")
+
+
+@accounts_app.command("login")
+def login_account(
+    account_id: str,
+    user_id: Annotated[str, typer.Option("--user", help="the user logging it in")],
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="open the link in a browser, if any")
+    ] = True,
+) -> None:
+    """Print a one-time link to the account's Kite login (and open it where a browser is).
+
+    The link works once, for ten minutes; after the Kite login the service's callback stores
+    the day's session. Kite's callback must reach this service: register its
+    /api/v1/accounts/login/callback as the Kite app's redirect URL.
+    """
+
+    async def job(services: Services) -> LoginLink:
+        principal = await services.users.get_user(UserId(user_id))
+        return await services.logins.start(principal, AccountId(account_id.upper()))
+
+    link = _with_services(_settings(), job)
+    console.print(link.url)
+    console.print(f"valid once, until {link.expires_at.isoformat(timespec='seconds')}")
+    if browser and webbrowser.open(link.url):
+        console.print("opened in the browser")
 
 
 @app.callback()

@@ -78,7 +78,7 @@ async def prepare_demo(services: Services, settings: Settings) -> str:
 
 async def log_in(services: Services, principal: Principal, account_id: AccountId) -> None:
     """Log the account in through the broker's login redirect, as a browser would."""
-    query = await callback_query(await services.logins.start(principal, account_id))
+    query = await callback_query((await services.logins.start(principal, account_id)).url)
     await services.logins.complete(query.get("state"), query.get("request_token"))
 
 

@@ -8,6 +8,9 @@ account no rate budget), and stores the session only if the broker says it is th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from order_service.domain.account import Account, Principal
 from order_service.domain.ids import AccountId
 from order_service.domain.login import LoginState, hash_login_state, new_login_state
@@ -33,9 +36,20 @@ _MAX_STATE = 128
 
 def _refused() -> AuthenticationRequired:
     return AuthenticationRequired(
-        "this login is unknown, expired or already used; start it again from "
-        "GET /api/v1/accounts/{account_id}/login"
+        "this login is unknown, expired or already used; get a new link from "
+        "POST /api/v1/accounts/{account_id}/login-link"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLink:
+    """The broker's login page for one account, usable once, until ``expires_at``.
+
+    A newer link for the same user and account replaces it.
+    """
+
+    url: str
+    expires_at: datetime
 
 
 class LoginService:
@@ -55,7 +69,7 @@ class LoginService:
         self._startup = startup
         self._instruments = instruments
 
-    async def start(self, principal: Principal, account_id: AccountId) -> str:
+    async def start(self, principal: Principal, account_id: AccountId) -> LoginLink:
         """Return the broker's login page for this account, carrying a fresh one-time state."""
         state = new_login_state()
         async with self._uow() as uow:
@@ -63,7 +77,8 @@ class LoginService:
             pending = LoginState.issue(state, account_id, principal.user_id, self._clock.now())
             await uow.login_states.add(pending)
             await uow.commit()
-        return self._broker.login_url(account.api_key, {"state": state})
+        url = self._broker.login_url(account.api_key, {"state": state})
+        return LoginLink(url, pending.expires_at)
 
     async def complete(self, state: str | None, request_token: str | None) -> Account:
         """Exchange the request token for a session of the account the state was issued for."""

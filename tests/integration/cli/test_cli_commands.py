@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -112,3 +115,60 @@ def test_a_key_bound_to_a_strategy_is_a_scripts_key(env: Path) -> None:
     refused = CliRunner().invoke(app, ["keys", "create", user_id, "--strategy", "01JNOSUCH"])
     assert refused.exit_code == 1
     assert "NOT_FOUND" in refused.output
+
+
+def _user_with_account(account: str = "ab1234") -> str:
+    _run("migrate")
+    user_id = _run("users", "create", "alice")
+    _run("accounts", "add", account, "--api-key", "kite-key", "--user", user_id, input_text="s\n")
+    return user_id
+
+
+def test_accounts_login_prints_a_one_time_link_and_opens_it_where_a_browser_is(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id = _user_with_account()
+    opened = env / "opened"
+    # Python's webbrowser runs $BROWSER with the link for %s: a browser that notes what it got.
+    opener = env / "browser.py"
+    opener.write_text(
+        f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {opener} %s")
+    output = _run("accounts", "login", "ab1234", "--user", user_id).splitlines()
+    link = output[0]
+    assert "api_key=kite-key" in link
+    assert parse_qs(parse_qs(urlsplit(link).query)["redirect_params"][0])["state"][0]
+    assert output[1].startswith("valid once, until ")
+    assert _waited_for(opened) == link
+
+
+def test_accounts_login_without_a_browser_only_prints_and_needs_a_user_of_the_account(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id = _user_with_account()
+    opened = _fake_browser(env, monkeypatch)
+    assert "opened" not in _run("accounts", "login", "AB1234", "--user", user_id, "--no-browser")
+    assert not opened.exists()
+    other = _run("users", "create", "mallory")
+    refused = CliRunner().invoke(app, ["accounts", "login", "AB1234", "--user", other])
+    assert refused.exit_code == 1
+    assert "NOT_FOUND" in refused.output
+
+
+def _fake_browser(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Python's webbrowser runs $BROWSER with the link for %s: a browser noting what it got."""
+    opened = directory / "opened"
+    opener = directory / "browser.py"
+    opener.write_text(
+        f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {opener} %s")
+    return opened
+
+
+def _waited_for(path: Path) -> str:
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.read_text()

@@ -315,10 +315,28 @@ class GrantIn(StrictModel):
 
 
 class LoginOut(BaseModel):
-    """What the login callback tells the browser: which account is now logged in."""
+    """What the login callback tells an API client: which account is logged in, until when."""
 
     account_id: str
     session_state: str
+    token_expires_at: datetime | None = Field(
+        description="when the Kite session ends (06:00 IST the next morning)"
+    )
+
+    @classmethod
+    def of(cls, account: Account) -> LoginOut:
+        return cls(
+            account_id=account.account_id,
+            session_state=account.session_state.value,
+            token_expires_at=account.token_expires_at,
+        )
+
+
+class LoginLinkOut(BaseModel):
+    """A one-time link to the broker's login page, bound to the caller and the account."""
+
+    login_url: str = Field(description="open it in a browser; it works once")
+    expires_at: datetime
 
 
 class AccountLimits(BaseModel):

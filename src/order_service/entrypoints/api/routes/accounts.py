@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from order_service.domain.ids import AccountId, UserId
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from order_service.entrypoints.api.login_page import failed_page, logged_in_page, wants_page
 from order_service.entrypoints.api.schemas import (
     AccountIn,
     AccountOut,
     ErrorBody,
     GrantIn,
+    LoginLinkOut,
     LoginOut,
     SegmentMarginsOut,
 )
-from order_service.errors import ValidationError
+from order_service.errors import OrderServiceError, ValidationError
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,23 +48,36 @@ async def add_account(
 
 
 # Declared before /{account_id} so the callback path is not taken for an account id.
-@router.get("/login/callback", response_model=LoginOut, responses=ERRORS)
+@router.get(
+    "/login/callback",
+    response_model=LoginOut,
+    responses={**ERRORS, 200: {"content": {"text/html": {}}, "description": "Logged in"}},
+)
 async def login_callback(
+    request: Request,
     services: ServicesDep,
     request_token: Annotated[str | None, Query(max_length=128)] = None,
     state: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[str, Query(max_length=32)] = "success",
     action: Annotated[str, Query(max_length=32)] = "login",
-) -> LoginOut:
-    """Kite redirects here after login; only with the one-time ``state`` from /login.
+) -> Response | LoginOut:
+    """Kite redirects here after login; only with the one-time ``state`` of a login link.
 
     No bearer token (a browser redirect brings it), so it trusts nothing but the state, and
-    answers one 401 for a missing, unknown, used or expired one.
+    answers one 401 for a missing, unknown, used or expired one. A browser gets a page saying
+    which account is logged in until when, or what went wrong; an API client gets JSON.
     """
     if status != "success" or action != "login":
         request_token = None  # a cancelled login still spends its state, then is refused
-    account = await services.logins.complete(state, request_token)
-    return LoginOut(account_id=account.account_id, session_state=account.session_state.value)
+    try:
+        account = await services.logins.complete(state, request_token)
+    except OrderServiceError as exc:
+        if wants_page(request):
+            return failed_page(exc)
+        raise
+    if wants_page(request):
+        return logged_in_page(account)
+    return LoginOut.of(account)
 
 
 @router.get("/{account_id}", response_model=AccountOut, responses=ERRORS)
@@ -105,12 +120,33 @@ async def margins(
     return [SegmentMarginsOut.model_validate(segment) for segment in found]
 
 
+@router.post(
+    "/{account_id}/login-link", status_code=201, response_model=LoginLinkOut, responses=ERRORS
+)
+async def login_link(
+    account_id: str, services: ServicesDep, principal: PrincipalDep
+) -> LoginLinkOut:
+    """A one-time link to the broker's login page for this account, bound to the caller.
+
+    Open it in a browser (no bearer token needed there): after the Kite login the callback logs
+    the account in. It works once, expires after ten minutes, and a newer link for the same
+    account replaces it.
+    """
+    link = await services.logins.start(principal, AccountId(account_id))
+    return LoginLinkOut(login_url=_http_url(link.url), expires_at=link.expires_at)
+
+
 @router.get("/{account_id}/login", status_code=302, responses=ERRORS)
 async def login(
     account_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> RedirectResponse:
-    """Redirect to the broker's login page for this account."""
-    url = await services.logins.start(principal, AccountId(account_id))
+    """Redirect to the broker's login page for this account (a client holding the bearer
+    token; a browser uses ``POST …/login-link``)."""
+    link = await services.logins.start(principal, AccountId(account_id))
+    return RedirectResponse(_http_url(link.url), status_code=302)
+
+
+def _http_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ValidationError("the broker login URL is not http(s)")
-    return RedirectResponse(url, status_code=302)
+    return url
