@@ -417,3 +417,15 @@ instrument_loads = Table(
     Column("loaded_at", UtcDateTime(), nullable=False),
     Column("count", Integer, nullable=False),
 )
+
+# Pre-trade limits of an account or of one strategy, each limit a JSON field (None: unset).
+risk_limits = Table(
+    "risk_limits",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # account | strategy
+    Column("scope_id", String(64), primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("limits", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", ULID, nullable=False),
+)

@@ -1,0 +1,72 @@
+"""Risk limits by scope, and the order counts the count limits are held to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
+
+from order_service.adapters.db.repositories import SqlRepository
+from order_service.adapters.db.tables import orders, risk_limits
+from order_service.domain.ids import AccountId, StrategyId, UserId
+from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.status import TERMINAL, OrderStatus
+
+_FINAL = [status.value for status in TERMINAL]
+_NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
+
+
+class SqlRiskLimitRepository(SqlRepository):
+    async def get(self, scope: RiskScope, scope_id: str) -> RiskLimits | None:
+        row = await self._one_or_none(select(risk_limits.c.limits).where(_scope(scope, scope_id)))
+        return RiskLimits.from_stored(dict(row["limits"])) if row is not None else None
+
+    async def of_order(
+        self, account_id: AccountId, strategy_id: StrategyId
+    ) -> tuple[RiskLimits | None, RiskLimits | None]:
+        statement = select(risk_limits.c.scope, risk_limits.c.limits).where(
+            or_(_scope(RiskScope.ACCOUNT, account_id), _scope(RiskScope.STRATEGY, strategy_id))
+        )
+        found = {
+            row["scope"]: RiskLimits.from_stored(dict(row["limits"]))
+            for row in await self._all(statement)
+        }
+        return found.get(RiskScope.ACCOUNT.value), found.get(RiskScope.STRATEGY.value)
+
+    async def put(
+        self, scope: RiskScope, scope_id: str, account_id: AccountId, limits: RiskLimits,
+        at: datetime, by: UserId,
+    ) -> None:  # fmt: skip
+        await self._execute(delete(risk_limits).where(_scope(scope, scope_id)))
+        row = {
+            "scope": scope.value, "scope_id": scope_id, "account_id": account_id,
+            "limits": limits.as_dict(), "updated_at": at, "updated_by": by,
+        }  # fmt: skip
+        await self._execute(insert(risk_limits), [row])
+
+    async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
+        wanted = _of(account_id, strategy_id), orders.c.status.not_in(_FINAL)
+        return await self._count(*wanted)
+
+    async def orders_since(
+        self, account_id: AccountId, strategy_id: StrategyId | None, since: datetime
+    ) -> int:
+        return await self._count(
+            _of(account_id, strategy_id),
+            orders.c.created_at >= since,
+            orders.c.status.not_in(_NEVER_SENT),
+        )
+
+    async def _count(self, *conditions: ColumnElement[bool]) -> int:
+        row = await self._one_or_none(select(func.count().label("n")).where(*conditions))
+        return int(row["n"]) if row is not None else 0
+
+
+def _scope(scope: RiskScope, scope_id: str) -> ColumnElement[bool]:
+    return and_(risk_limits.c.scope == scope.value, risk_limits.c.scope_id == scope_id)
+
+
+def _of(account_id: AccountId, strategy_id: StrategyId | None) -> ColumnElement[bool]:
+    if strategy_id is None:
+        return orders.c.account_id == account_id
+    return and_(orders.c.account_id == account_id, orders.c.strategy_id == strategy_id)
