@@ -47,6 +47,7 @@ from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.risk import RiskGuard, RiskPolicy
+from order_service.services.risk_limits import RiskLimitService
 from order_service.services.risk_quotes import QuoteCache
 from order_service.services.sessions import SessionExpiry
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
@@ -110,6 +111,7 @@ class Services:
     dispatcher: WebhookDispatcher
     event_signal: EventSignal
     instruments: InstrumentService
+    risk_limits: RiskLimitService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -246,6 +248,7 @@ def _services(
         ),
         event_signal=outbound.signal,
         instruments=instruments,
+        risk_limits=RiskLimitService(uow_factory, clock, settings.risk_owners_may_set_limits),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

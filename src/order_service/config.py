@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     risk_market_hours: bool | None = None
     risk_market_calendar_file: str | None = None
     risk_duplicate_window_seconds: Annotated[float, Field(ge=0)] = 2.0
+    # Whether an account's owner (not only an admin) may change its and its strategies' limits.
+    risk_owners_may_set_limits: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     var_dir: str = "./var"
