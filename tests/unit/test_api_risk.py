@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from order_service.config import Settings
+from order_service.domain.account import Role
 from order_service.domain.instrument import Instrument
 from order_service.domain.reports import QuoteReport
 from order_service.entrypoints.api.app import create_app
@@ -53,7 +54,7 @@ async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture
 async def admin_api(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    admin = await world.services.users.create_user("risk-admin", frozenset({"admin"}))  # type: ignore[arg-type]
+    admin = await world.services.users.create_user("risk-admin", frozenset({Role.ADMIN}))
     key = await world.services.users.create_api_key(admin.user_id)
     async with api_client(create_app(world.services), key) as client:
         yield client
