@@ -1,4 +1,4 @@
-"""Pre-trade risk limits of accounts and strategies.
+"""Pre-trade risk limits of accounts and strategies, and the indexes their order counts use.
 
 Revision ID: 0012
 Revises: 0011
@@ -37,7 +37,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("scope", "scope_id", name=op.f("pk_risk_limits")),
     )
+    with op.batch_alter_table("orders") as batch:
+        batch.create_index(batch.f("ix_orders_account_id_status"), ["account_id", "status"])
+        batch.create_index(batch.f("ix_orders_account_id_created_at"), ["account_id", "created_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_index(batch.f("ix_orders_account_id_created_at"))
+        batch.drop_index(batch.f("ix_orders_account_id_status"))
     op.drop_table("risk_limits")

@@ -46,7 +46,7 @@ from order_service.services.ports import (
 from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
-from order_service.services.risk import RiskGuard, RiskPolicy
+from order_service.services.risk import LimitsCache, RiskGuard, RiskPolicy
 from order_service.services.risk_limits import RiskLimitService
 from order_service.services.risk_quotes import QuoteCache
 from order_service.services.sessions import SessionExpiry
@@ -202,7 +202,8 @@ def _services(
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
-    risk = _risk(settings, broker, clock, instruments)
+    limits_cache = LimitsCache()
+    risk = _risk(settings, broker, clock, instruments, limits_cache)
     orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments, risk)
     reconcile = ReconcileService(
         uow_factory,
@@ -248,7 +249,9 @@ def _services(
         ),
         event_signal=outbound.signal,
         instruments=instruments,
-        risk_limits=RiskLimitService(uow_factory, clock, settings.risk_owners_may_set_limits),
+        risk_limits=RiskLimitService(
+            uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
+        ),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
@@ -302,7 +305,11 @@ def _instruments(uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -
 
 
 def _risk(
-    settings: Settings, broker: Broker, clock: Clock, instruments: InstrumentService
+    settings: Settings,
+    broker: Broker,
+    clock: Clock,
+    instruments: InstrumentService,
+    limits_cache: LimitsCache,
 ) -> RiskGuard:
     from order_service.adapters.calendar_file import load_market_calendar
 
@@ -325,7 +332,8 @@ def _risk(
         calendar=calendar if market_hours else None,
         duplicate_window=timedelta(seconds=window) if window > 0 else None,
     )
-    return RiskGuard(policy, clock, QuoteCache(broker, settings.quote_cache_seconds), instruments)
+    quotes = QuoteCache(broker, settings.quote_cache_seconds)
+    return RiskGuard(policy, clock, quotes, instruments, limits_cache)
 
 
 def _books(

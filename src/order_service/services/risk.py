@@ -8,11 +8,15 @@ one read; the order counts only when a count limit is set), or is in memory (the
 master, quotes in ``QuoteCache``, the market calendar, the recent unkeyed orders).
 
 Limits resolve strategy first, then account, then configuration: a strategy's limit that is
-set wins over its account's, the account's over the configured default.
+set wins over its account's, the account's over the configured default. The stored limits are
+kept in memory for ``LIMITS_TTL_SECONDS`` (``LimitsCache``): a change made through this process
+applies to its next order, one made through another process within that time.
 """
 
 from __future__ import annotations
 
+import time as monotonic_time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -42,6 +46,37 @@ from order_service.services.risk_quotes import QuoteCache
 # (account, exchange, tradingsymbol, side, quantity): what makes two orders the same one.
 Terms = tuple[str, str, str, str, int]
 _PRUNE_AT = 10_000  # recent unkeyed orders remembered before the expired ones are let go
+LIMITS_TTL_SECONDS = 1.0
+# An order's stored limits: its account's and its strategy's (None: not set there).
+Stored = tuple[RiskLimits | None, RiskLimits | None]
+
+
+class LimitsCache:
+    """The stored limits of (account, strategy) pairs, each kept ``ttl_seconds``."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = LIMITS_TTL_SECONDS,
+        monotonic: Callable[[], float] = monotonic_time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._held: dict[tuple[str, str], tuple[float, Stored]] = {}
+
+    def get(self, key: tuple[str, str]) -> Stored | None:
+        held = self._held.get(key)
+        if held is None or self._monotonic() - held[0] >= self._ttl:
+            return None
+        return held[1]
+
+    def put(self, key: tuple[str, str], stored: Stored) -> None:
+        if len(self._held) >= _PRUNE_AT:
+            self._held.clear()
+        self._held[key] = (self._monotonic(), stored)
+
+    def forget(self) -> None:
+        """Drop every entry: limits were changed."""
+        self._held.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +99,10 @@ class RiskGuard:
         clock: Clock,
         quotes: QuoteCache,
         instruments: InstrumentService | None,
+        limits: LimitsCache | None = None,
     ) -> None:
         self._policy = policy
+        self._cache = limits or LimitsCache()
         self._clock = clock
         self._quotes = quotes
         self._instruments = instruments
@@ -108,7 +145,12 @@ class RiskGuard:
         check_order_limits(terms, limits)
 
     async def _limits(self, uow: UnitOfWork, order: Order) -> RiskLimits:
-        account, strategy = await uow.risk_limits.of_order(order.account_id, order.strategy_id)
+        key = (order.account_id, order.strategy_id)
+        stored = self._cache.get(key)
+        if stored is None:
+            stored = await uow.risk_limits.of_order(order.account_id, order.strategy_id)
+            self._cache.put(key, stored)
+        account, strategy = stored
         resolved = self._policy.defaults
         for scope in (account, strategy):
             if scope is not None:

@@ -13,6 +13,7 @@ from order_service.domain.risk import NO_LIMITS, RiskLimits, RiskScope
 from order_service.errors import NotFound, PermissionDenied
 from order_service.services.access import visible_account
 from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.risk import LimitsCache
 
 # An account event: the limits of one of its scopes (itself or one of its strategies) changed.
 RISK_LIMITS_CHANGED = "RiskLimitsChanged"
@@ -29,10 +30,17 @@ class ScopedLimits:
 
 
 class RiskLimitService:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, owners_may_set: bool) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        owners_may_set: bool,
+        cache: LimitsCache | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._owners_may_set = owners_may_set
+        self._cache = cache  # the checks' copy of the stored limits, dropped on each change
 
     async def get_limits(
         self, principal: Principal, scope: RiskScope, scope_id: str
@@ -60,6 +68,8 @@ class RiskLimitService:
                 }, now)
             )  # fmt: skip
             await uow.commit()
+        if self._cache is not None:
+            self._cache.forget()
         return ScopedLimits(scope, scope_id, account_id, limits)
 
     def _check_may_set(self, principal: Principal) -> None:

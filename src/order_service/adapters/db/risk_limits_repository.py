@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
 
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import orders, risk_limits
@@ -12,8 +12,17 @@ from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.status import TERMINAL, OrderStatus
 
-_FINAL = [status.value for status in TERMINAL]
+_OPEN = [status.value for status in OrderStatus if status not in TERMINAL]
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
+# Built once: composing a statement costs more than running it on the placement path.
+_OF_ORDER = select(risk_limits.c.scope, risk_limits.c.limits).where(
+    or_(
+        and_(risk_limits.c.scope == RiskScope.ACCOUNT.value,
+             risk_limits.c.scope_id == bindparam("account_id")),
+        and_(risk_limits.c.scope == RiskScope.STRATEGY.value,
+             risk_limits.c.scope_id == bindparam("strategy_id")),
+    )
+)  # fmt: skip
 
 
 class SqlRiskLimitRepository(SqlRepository):
@@ -24,9 +33,7 @@ class SqlRiskLimitRepository(SqlRepository):
     async def of_order(
         self, account_id: AccountId, strategy_id: StrategyId
     ) -> tuple[RiskLimits | None, RiskLimits | None]:
-        statement = select(risk_limits.c.scope, risk_limits.c.limits).where(
-            or_(_scope(RiskScope.ACCOUNT, account_id), _scope(RiskScope.STRATEGY, strategy_id))
-        )
+        statement = _OF_ORDER.params(account_id=account_id, strategy_id=strategy_id)
         found = {
             row["scope"]: RiskLimits.from_stored(dict(row["limits"]))
             for row in await self._all(statement)
@@ -45,7 +52,7 @@ class SqlRiskLimitRepository(SqlRepository):
         await self._execute(insert(risk_limits), [row])
 
     async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
-        wanted = _of(account_id, strategy_id), orders.c.status.not_in(_FINAL)
+        wanted = _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
         return await self._count(*wanted)
 
     async def orders_since(

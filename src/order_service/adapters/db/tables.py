@@ -204,6 +204,9 @@ orders = Table(
     Index(None, "broker_order_id"),
     Index(None, "status"),
     Index(None, "strategy_id"),
+    # The pre-trade count limits: an account's working orders, and its orders of the day.
+    Index(None, "account_id", "status"),
+    Index(None, "account_id", "created_at"),
 )
 
 order_events = Table(
