@@ -35,6 +35,9 @@ class FakeRiskLimitRepository(FakeRepository):
 
         self._stage(putting)
 
+    async def hold_counts(self, account_id: AccountId) -> None:
+        return None  # one event loop, and the counts are read without a pause in between
+
     async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
         mine = self._orders(account_id, strategy_id)
         return sum(1 for order in mine if not order.status.is_terminal)

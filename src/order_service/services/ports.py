@@ -634,6 +634,11 @@ class RiskLimitRepository(Protocol):
         """Store the scope's limits in place of any before."""
         ...
 
+    async def hold_counts(self, account_id: AccountId) -> None:
+        """Hold the account's order counts until this transaction ends: another placement
+        counting them waits, so two cannot both take the last place under a limit."""
+        ...
+
     async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
         """Count the account's (the strategy's, if given) orders not yet in a final state."""
         ...

@@ -162,6 +162,7 @@ class RiskGuard:
     ) -> None:
         day_start = datetime.combine(now.astimezone(IST).date(), time(0), IST)
         account = order.account_id
+        await uow.risk_limits.hold_counts(account)
         open_orders = await uow.risk_limits.open_orders(account, None)
         today = await uow.risk_limits.orders_since(account, None, day_start)
         check_counts(limits, open_orders, today)

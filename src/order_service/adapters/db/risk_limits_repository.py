@@ -7,13 +7,18 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
 
 from order_service.adapters.db.repositories import SqlRepository
-from order_service.adapters.db.tables import orders, risk_limits
+from order_service.adapters.db.tables import accounts, orders, risk_limits
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.status import TERMINAL, OrderStatus
 
 _OPEN = [status.value for status in OrderStatus if status not in TERMINAL]
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
+_HOLD = (
+    select(accounts.c.account_id)
+    .where(accounts.c.account_id == bindparam("account_id"))
+    .with_for_update()
+)
 # Built once: composing a statement costs more than running it on the placement path.
 _OF_ORDER = select(risk_limits.c.scope, risk_limits.c.limits).where(
     or_(
@@ -50,6 +55,10 @@ class SqlRiskLimitRepository(SqlRepository):
             "limits": limits.as_dict(), "updated_at": at, "updated_by": by,
         }  # fmt: skip
         await self._execute(insert(risk_limits), [row])
+
+    async def hold_counts(self, account_id: AccountId) -> None:
+        # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
+        await self._one_or_none(_HOLD.params(account_id=account_id))
 
     async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
         wanted = _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
