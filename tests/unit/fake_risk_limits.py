@@ -38,15 +38,22 @@ class FakeRiskLimitRepository(FakeRepository):
     async def hold_counts(self, account_id: AccountId) -> None:
         return None  # one event loop, and the counts are read without a pause in between
 
-    async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
-        mine = self._orders(account_id, strategy_id)
-        return sum(1 for order in mine if not order.status.is_terminal)
-
-    async def orders_since(
-        self, account_id: AccountId, strategy_id: StrategyId | None, since: datetime
+    async def open_orders(
+        self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
     ) -> int:
         mine = self._orders(account_id, strategy_id)
-        return sum(1 for o in mine if o.created_at >= since and o.status not in _NEVER_SENT)
+        return _at_most(up_to, sum(1 for order in mine if not order.status.is_terminal))
+
+    async def orders_since(
+        self,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        since: datetime,
+        up_to: int | None = None,
+    ) -> int:
+        mine = self._orders(account_id, strategy_id)
+        found = sum(1 for o in mine if o.created_at >= since and o.status not in _NEVER_SENT)
+        return _at_most(up_to, found)
 
     def _orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> list[Order]:
         return [
@@ -55,3 +62,7 @@ class FakeRiskLimitRepository(FakeRepository):
             if order.account_id == account_id
             and (strategy_id is None or order.strategy_id == strategy_id)
         ]
+
+
+def _at_most(up_to: int | None, count: int) -> int:
+    return count if up_to is None else min(count, up_to)

@@ -639,14 +639,22 @@ class RiskLimitRepository(Protocol):
         counting them waits, so two cannot both take the last place under a limit."""
         ...
 
-    async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
-        """Count the account's (the strategy's, if given) orders not yet in a final state."""
+    async def open_orders(
+        self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
+    ) -> int:
+        """Count the account's (the strategy's, if given) orders not yet in a final state,
+        stopping at ``up_to`` (a limit needs no more)."""
         ...
 
     async def orders_since(
-        self, account_id: AccountId, strategy_id: StrategyId | None, since: datetime
+        self,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        since: datetime,
+        up_to: int | None = None,
     ) -> int:
-        """Count the orders stored since ``since`` that were not refused before sending."""
+        """Count the orders stored since ``since`` that were not refused before sending,
+        stopping at ``up_to``."""
         ...
 
 

@@ -163,8 +163,19 @@ class RiskGuard:
         day_start = datetime.combine(now.astimezone(IST).date(), time(0), IST)
         account = order.account_id
         await uow.risk_limits.hold_counts(account)
-        open_orders = await uow.risk_limits.open_orders(account, None)
-        today = await uow.risk_limits.orders_since(account, None, day_start)
+        # Each count only when its limit is set, and no further than the limit: a count at
+        # the limit already refuses.
+        most_open, most_today = limits.max_open_orders, limits.max_orders_per_day
+        open_orders = (
+            await uow.risk_limits.open_orders(account, None, most_open)
+            if most_open is not None
+            else 0
+        )
+        today = (
+            await uow.risk_limits.orders_since(account, None, day_start, most_today)
+            if most_today is not None
+            else 0
+        )
         check_counts(limits, open_orders, today)
 
     def _instrument(self, request: OrderRequest) -> Instrument | None:

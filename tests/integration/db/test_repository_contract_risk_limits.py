@@ -69,5 +69,10 @@ async def test_counts_take_working_orders_and_the_orders_sent_since_a_moment(
     assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, None)) == 2
     since = await read(uow_factory, lambda uow: uow.risk_limits.orders_since(account, None, AT))
     assert since == 3  # today's, the FAILED one never reached the broker
+    assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, None, 1)) == 1
+    since_at_most = await read(
+        uow_factory, lambda uow: uow.risk_limits.orders_since(account, None, AT, 2)
+    )
+    assert since_at_most == 2  # counted no further than asked
     other = seed.momentum_a
     assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, other)) == 0

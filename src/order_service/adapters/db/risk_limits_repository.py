@@ -60,21 +60,33 @@ class SqlRiskLimitRepository(SqlRepository):
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
         await self._one_or_none(_HOLD.params(account_id=account_id))
 
-    async def open_orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> int:
+    async def open_orders(
+        self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
+    ) -> int:
         wanted = _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
-        return await self._count(*wanted)
+        return await self._count(up_to, *wanted)
 
     async def orders_since(
-        self, account_id: AccountId, strategy_id: StrategyId | None, since: datetime
+        self,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        since: datetime,
+        up_to: int | None = None,
     ) -> int:
         return await self._count(
+            up_to,
             _of(account_id, strategy_id),
             orders.c.created_at >= since,
             orders.c.status.not_in(_NEVER_SENT),
         )
 
-    async def _count(self, *conditions: ColumnElement[bool]) -> int:
-        row = await self._one_or_none(select(func.count().label("n")).where(*conditions))
+    async def _count(self, up_to: int | None, *conditions: ColumnElement[bool]) -> int:
+        """The rows matching, counted no further than ``up_to``: the scan stops there."""
+        matching = select(orders.c.order_id).where(*conditions)
+        if up_to is not None:
+            matching = matching.limit(up_to)
+        counted = select(func.count().label("n")).select_from(matching.subquery())
+        row = await self._one_or_none(counted)
         return int(row["n"]) if row is not None else 0
 
 
