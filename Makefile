@@ -36,7 +36,7 @@ typecheck: install
 
 check: lint typecheck test ## what CI runs
 
-bench: install ## order path vs the SDK direct; paper broker vs a bare server; pacing; chaos; sync cost; reconcile; crash; books; events; instruments
+bench: install ## order path vs the SDK direct; paper broker vs a bare server; pacing; chaos; sync cost; reconcile; crash; books; events; instruments; risk checks
 	$(BIN)/python -m benchmarks.order_path
 	$(BIN)/python -m benchmarks.paper_broker
 	$(BIN)/python -m benchmarks.pacing
@@ -46,6 +46,7 @@ bench: install ## order path vs the SDK direct; paper broker vs a bare server; p
 	$(BIN)/python -m benchmarks.crash
 	$(BIN)/python -m benchmarks.books
 	$(BIN)/python -m benchmarks.events
+	$(BIN)/python -m benchmarks.risk
 	$(BIN)/python -m benchmarks.instruments
 
 migrate: install

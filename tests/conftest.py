@@ -21,6 +21,9 @@ def settings(tmp_path: os.PathLike[str]) -> Settings:
         secret_key="test-secret-key",
         unknown_grace_seconds=60,
         log_json=False,
+        # Tests repeat one unkeyed order on a stopped clock; the duplicate guard's own tests
+        # switch it on.
+        risk_duplicate_window_seconds=0,
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
+from order_service.domain.risk import RiskLimits
 from order_service.domain.webhook import RetryPolicy
 from order_service.errors import ServiceUnavailableError
 from order_service.services.accounts import AccountService
@@ -45,6 +46,9 @@ from order_service.services.ports import (
 from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
 from order_service.services.reconcile import ReconcileService
+from order_service.services.risk import LimitsCache, RiskGuard, RiskPolicy
+from order_service.services.risk_limits import RiskLimitService
+from order_service.services.risk_quotes import QuoteCache
 from order_service.services.sessions import SessionExpiry
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
 from order_service.services.strategies import StrategyService
@@ -107,6 +111,7 @@ class Services:
     dispatcher: WebhookDispatcher
     event_signal: EventSignal
     instruments: InstrumentService
+    risk_limits: RiskLimitService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -197,7 +202,9 @@ def _services(
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
-    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments)
+    limits_cache = LimitsCache()
+    risk = _risk(settings, broker, clock, instruments, limits_cache)
+    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments, risk)
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -215,7 +222,7 @@ def _services(
         settings=settings,
         orders=orders,
         baskets=BasketService(orders),
-        amendments=AmendmentService(uow_factory, broker, clock),
+        amendments=AmendmentService(uow_factory, broker, clock, risk),
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
@@ -242,6 +249,9 @@ def _services(
         ),
         event_signal=outbound.signal,
         instruments=instruments,
+        risk_limits=RiskLimitService(
+            uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
+        ),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
@@ -292,6 +302,38 @@ def _instruments(uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -
     from order_service.adapters.freeze_file import load_freeze_limits
 
     return InstrumentService(uow_factory, broker, clock, load_freeze_limits())
+
+
+def _risk(
+    settings: Settings,
+    broker: Broker,
+    clock: Clock,
+    instruments: InstrumentService,
+    limits_cache: LimitsCache,
+) -> RiskGuard:
+    from order_service.adapters.calendar_file import load_market_calendar
+
+    market_hours = settings.risk_market_hours
+    if market_hours is None:
+        market_hours = settings.mode.value == "production"
+    calendar_file = settings.risk_market_calendar_file
+    calendar = load_market_calendar(Path(calendar_file) if calendar_file else None)
+    window = settings.risk_duplicate_window_seconds
+    policy = RiskPolicy(
+        defaults=RiskLimits.create(
+            max_order_value=settings.risk_max_order_value,
+            max_quantity=settings.risk_max_quantity,
+            max_open_orders=settings.risk_max_open_orders,
+            max_orders_per_day=settings.risk_max_orders_per_day,
+            allowed_exchanges=settings.risk_allowed_exchanges,
+            allowed_products=settings.risk_allowed_products,
+        ),
+        fat_finger_percent=settings.risk_fat_finger_percent,
+        calendar=calendar if market_hours else None,
+        duplicate_window=timedelta(seconds=window) if window > 0 else None,
+    )
+    quotes = QuoteCache(broker, settings.quote_cache_seconds)
+    return RiskGuard(policy, clock, quotes, instruments, limits_cache)
 
 
 def _books(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -79,6 +80,25 @@ class Settings(BaseSettings):
     charges_dir: str | None = None
     # How long a placement waits for an account's startup reconciliation before it is refused.
     reconcile_wait_seconds: Annotated[float, Field(ge=0, le=30)] = 3.0
+    # Pre-trade risk (README "Pre-trade risk"): the default limits of every account where
+    # neither it nor the strategy sets one (unset: no limit), the fat-finger distance of a
+    # LIMIT price from the last price (equity), market hours (None: checked in production
+    # mode only, as the paper broker trades around the clock), and the duplicate-order window
+    # for orders placed without an idempotency key (0: off).
+    risk_max_order_value: Annotated[Decimal | None, Field(ge=0, allow_inf_nan=False)] = None
+    risk_max_quantity: Annotated[int | None, Field(ge=0)] = None
+    risk_max_open_orders: Annotated[int | None, Field(ge=0)] = None
+    risk_max_orders_per_day: Annotated[int | None, Field(ge=0)] = None
+    risk_allowed_exchanges: frozenset[str] | None = None
+    risk_allowed_products: frozenset[str] | None = None
+    risk_fat_finger_percent: Annotated[Decimal | None, Field(gt=0, allow_inf_nan=False)] = Decimal(
+        10
+    )
+    risk_market_hours: bool | None = None
+    risk_market_calendar_file: str | None = None
+    risk_duplicate_window_seconds: Annotated[float, Field(ge=0)] = 2.0
+    # Whether an account's owner (not only an admin) may change its and its strategies' limits.
+    risk_owners_may_set_limits: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     var_dir: str = "./var"

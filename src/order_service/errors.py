@@ -4,7 +4,7 @@
     ├── ValidationError                  INVALID_INPUT            a field is semantically wrong
     │   ├── PayloadTooLarge              PAYLOAD_TOO_LARGE        the body is over the size limit
     │   ├── InvalidSymbolError           INVALID_SYMBOL           unknown exchange/tradingsymbol
-    │   └── RiskCheckFailed              RISK_<REASON>            a pre-trade check denied the order
+    │   └── RiskCheckFailed              RISK_REJECTED            a pre-trade check denied the order
     ├── AuthenticationRequired           UNAUTHENTICATED          no or bad API credentials
     ├── PermissionDenied                 FORBIDDEN                authenticated but not allowed
     ├── NotFound                         NOT_FOUND                no such object, or not visible
@@ -99,17 +99,25 @@ class InvalidSymbolError(ValidationError):
 
 
 class RiskCheckFailed(ValidationError):
-    code = "RISK"
+    """A named pre-trade rule denied the order: ``details`` says which (``rule``), the limit it
+    holds the order to (``limit``) and the order's own figure (``value``)."""
+
+    code = "RISK_REJECTED"
     default_message = "the order was denied by a pre-trade check"
 
-    def __init__(self, reason: str, message: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self, rule: str, limit: object, value: object, message: str | None = None, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
-        self.reason = reason.upper()
-        self.details.setdefault("reason", self.reason)
+        self.rule = rule
+        self.details.update({"rule": rule, "limit": _plain(limit), "value": _plain(value)})
 
-    @property
-    def error_code(self) -> str:
-        return f"RISK_{self.reason}"
+
+def _plain(figure: object) -> object:
+    """A figure as JSON carries it: numbers other than whole ones as exact text."""
+    if figure is None or isinstance(figure, (bool, int, str, list)):
+        return figure
+    return str(figure)
 
 
 class AuthenticationRequired(OrderServiceError):

@@ -110,6 +110,7 @@ def e2e_stack(
             "kite_root": paper_url,
             "log_json": False,
             "log_level": "ERROR",
+            "risk_duplicate_window_seconds": 0,  # the tests repeat unkeyed orders on purpose
             **settings,
         }
         service = ServiceThread(load_settings(**values)).start()

@@ -86,12 +86,16 @@ class TestInputErrors:
         assert error["details"] == {"exchange": "NSE", "tradingsymbol": "NOSUCHCO"}
         assert _placements_sent() == sent
 
-    def test_off_tick_price_is_the_orders_own_fault(self, api: httpx.Client) -> None:
+    def test_off_tick_price_is_refused_before_the_broker_sees_it(self, api: httpx.Client) -> None:
+        # The pre-trade tick rule answers first; the broker's own refusal of an off-tick price
+        # (ORDER_REJECTED, its InputException) is what the rule saves the caller.
+        sent = _placements_sent()
         body = {**MARKET, "order_type": "LIMIT", "price": "1450.03"}
-        error = error_body(api.post("/api/v1/orders", json=body), 422, "ORDER_REJECTED")
-        assert error["details"]["broker_status"] == 400
-        assert error["details"]["broker_error_type"] == "InputException"
-        assert "tick" in error["details"]["broker_message"].lower()
+        error = error_body(api.post("/api/v1/orders", json=body), 422, "RISK_REJECTED")
+        assert error["details"] == {
+            "rule": "tick_size", "limit": "0.05", "value": "1450.03", "field": "price"
+        }  # fmt: skip
+        assert _placements_sent() == sent
 
 
 class TestAccessErrors:

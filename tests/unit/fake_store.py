@@ -34,6 +34,7 @@ from order_service.domain.instrument import Instrument
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
+from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.webhook import Delivery, WebhookEndpoint
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
@@ -66,6 +67,7 @@ class FakeStore:
         self.fills: list[Fill] = []
         self.account_events: list[AccountEvent] = []
         self.instruments: tuple[list[Instrument], datetime] | None = None  # the master, when
+        self.risk_limits: dict[tuple[RiskScope, str], tuple[AccountId, RiskLimits]] = {}
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
         self.deliveries: dict[str, Delivery] = {}
@@ -89,6 +91,7 @@ class FakeStore:
         other.account_events = list(self.account_events)
         other.fences = dict(self.fences)
         other.webhooks, other.deliveries = dict(self.webhooks), dict(self.deliveries)
+        other.risk_limits = dict(self.risk_limits)
         return other
 
 

@@ -23,6 +23,7 @@ from order_service.services.ports import (
     OrderFeedRepository,
     OrderRepository,
     PortfolioRepository,
+    RiskLimitRepository,
     StrategyRepository,
     UserRepository,
     WebhookRepository,
@@ -39,6 +40,7 @@ from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
+from tests.unit.fake_risk_limits import FakeRiskLimitRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
 
 __all__ = [
@@ -82,6 +84,7 @@ class FakeUnitOfWork:
         self.feed: OrderFeedRepository = FakeOrderFeedRepository(self)
         self.webhooks: WebhookRepository = FakeWebhookRepository(self)
         self.instruments: InstrumentRepository = FakeInstrumentRepository(self)
+        self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

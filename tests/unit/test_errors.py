@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from decimal import Decimal
 
 import pytest
 
@@ -27,7 +28,7 @@ CODES = {
     "ValidationError": "INVALID_INPUT",
     "PayloadTooLarge": "PAYLOAD_TOO_LARGE",
     "InvalidSymbolError": "INVALID_SYMBOL",
-    "RiskCheckFailed": "RISK",
+    "RiskCheckFailed": "RISK_REJECTED",
     "AuthenticationRequired": "UNAUTHENTICATED",
     "PermissionDenied": "FORBIDDEN",
     "NotFound": "NOT_FOUND",
@@ -52,7 +53,7 @@ CODES = {
 
 
 def instance(cls: type[OrderServiceError]) -> OrderServiceError:
-    return cls("lot_size") if cls is RiskCheckFailed else cls()
+    return cls("lot_size", 75, 76) if cls is RiskCheckFailed else cls()
 
 
 def test_all_errors_lists_every_class_of_the_module() -> None:
@@ -71,10 +72,10 @@ def test_every_class_has_its_documented_unique_code() -> None:
     assert len(set(codes)) == len(codes)
 
 
-def test_a_risk_denial_is_coded_by_its_reason() -> None:
-    error = RiskCheckFailed("tick_size", "price is not a multiple of 0.05")
-    assert error.error_code == "RISK_TICK_SIZE"
-    assert error.details == {"reason": "TICK_SIZE"}
+def test_a_risk_denial_names_its_rule_limit_and_value() -> None:
+    error = RiskCheckFailed("tick_size", Decimal("0.05"), Decimal("1500.03"), "off the tick")
+    assert error.error_code == "RISK_REJECTED"
+    assert error.details == {"rule": "tick_size", "limit": "0.05", "value": "1500.03"}
     assert isinstance(error, ValidationError)
 
 

@@ -68,6 +68,30 @@ def test_quotes_are_keyed_by_instrument_with_the_previous_close() -> None:
     quote = quotes["NSE:INFY"]
     assert (quote.exchange, quote.tradingsymbol) == ("NSE", "INFY")
     assert (quote.last_price, quote.close_price) == (Decimal("1512.25"), Decimal(1490))
+    assert (quote.lower_circuit, quote.upper_circuit) == (None, None)  # ohlc() has no band
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "band"),
+    [
+        (1341.0, 1639.1, (Decimal("1341.0"), Decimal("1639.1"))),
+        (0, 0, (None, None)),  # Kite's way of saying there is no band
+        (1639.1, 1341.0, (None, None)),  # a band upside down is no band
+    ],
+)
+def test_a_full_quote_gives_the_day_s_circuit_band(
+    lower: float, upper: float, band: tuple[Decimal | None, Decimal | None]
+) -> None:
+    row = {"last_price": 1490.1, "ohlc": {"close": 1490},
+           "lower_circuit_limit": lower, "upper_circuit_limit": upper}  # fmt: skip
+    quote = quote_reports({"NSE:INFY": row})["NSE:INFY"]
+    assert (quote.lower_circuit, quote.upper_circuit) == band
+
+
+def test_a_circuit_limit_that_is_not_finite_is_a_malformed_quote() -> None:
+    row = {"last_price": 1490.1, "lower_circuit_limit": "NaN", "upper_circuit_limit": 1639}
+    with pytest.raises(DataFormatError):
+        quote_reports({"NSE:INFY": row})
 
 
 @pytest.mark.parametrize(

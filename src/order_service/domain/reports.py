@@ -141,9 +141,12 @@ class HoldingReport:
 
 @dataclass(frozen=True, slots=True)
 class QuoteReport:
-    """An instrument's last traded price and the previous session's close."""
+    """An instrument's last traded price, the previous session's close, and the day's circuit
+    limits when the broker gives them (None: no band, as for most derivatives)."""
 
     exchange: str
     tradingsymbol: str
     last_price: Decimal
     close_price: Decimal
+    lower_circuit: Decimal | None = None
+    upper_circuit: Decimal | None = None

@@ -21,6 +21,7 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
+from order_service.services.risk import RiskGuard
 from order_service.services.writes import OrderWriter, error_data
 
 BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
@@ -29,8 +30,15 @@ BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
 class AmendmentService:
     """Modifies and cancels working orders at the broker."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        risk: RiskGuard | None = None,
+    ) -> None:
         self._uow = uow_factory
+        self._risk = risk  # a modified price or quantity passes the pre-trade rules first
         self._broker = broker
         self._clock = clock
         self._writer = OrderWriter(uow_factory, clock)
@@ -39,7 +47,7 @@ class AmendmentService:
         self, principal: Principal, order_id: OrderId, changes: OrderChanges
     ) -> Order:
         """Send one modification; the 25-modification cap is checked before sending."""
-        order, session = await self._load(principal, order_id)
+        order, session = await self._load(principal, order_id, changes)
         if not order.can_be_modified:
             raise OrderRejected(
                 "Maximum allowed order modifications exceeded (25); cancel and place a new order",
@@ -64,11 +72,16 @@ class AmendmentService:
 
         return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, None)
 
-    async def _load(self, principal: Principal, order_id: OrderId) -> tuple[Order, BrokerSession]:
+    async def _load(
+        self, principal: Principal, order_id: OrderId, changes: OrderChanges | None = None
+    ) -> tuple[Order, BrokerSession]:
         async with self._uow() as uow:
             order = await visible_order(uow, principal, order_id)
             account = await visible_account(uow, principal, order.account_id)
-        return order, session_for(account, self._clock.now())
+            session = session_for(account, self._clock.now())
+            if changes is not None and self._risk is not None:
+                await self._risk.check_modification(uow, session, order, changes)
+        return order, session
 
     async def _amend(
         self,

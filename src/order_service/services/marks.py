@@ -7,7 +7,7 @@ broker down, a malformed reply) leaves that instrument to the domain's fallback,
 price, and the answer says which it used. An instrument the broker does not quote (expired,
 unknown) is remembered as such for the same time, so it costs no read per request, and a quote
 older than ``MAX_AGE_TTLS`` times the TTL (its refreshes failing since) is no mark at all.
-One read asks for at most ``PER_READ`` instruments (Kite's ``ohlc`` takes 1,000).
+One read asks for at most ``PER_READ`` instruments (Kite's ``quote`` takes 500).
 """
 
 from __future__ import annotations

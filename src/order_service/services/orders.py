@@ -42,6 +42,7 @@ from order_service.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from order_service.services.risk import RiskGuard
 from order_service.services.startup import ReconciliationGate
 from order_service.services.writes import OrderWriter, error_data
 
@@ -65,8 +66,10 @@ class OrderService:
         gate: ReconciliationGate,
         liveness: Liveness,
         instruments: InstrumentService | None = None,
+        risk: RiskGuard | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._risk = risk  # pre-trade rules: a denied order is never stored nor sent
         # An order for an instrument the loaded master lacks is refused before it is stored.
         self._instruments = instruments
         self._broker = broker
@@ -117,6 +120,7 @@ class OrderService:
             if self._instruments is not None:
                 self._instruments.check(request.exchange.value, request.tradingsymbol)
             order = await self._new_order(uow, principal, request, order_id, key)
+            await self._check_risk(uow, session, order, keyed=client_order_id is not None)
             try:
                 await uow.orders.add(order)
                 await uow.commit()
@@ -127,6 +131,12 @@ class OrderService:
         if taken:
             return Placement(await self._stored_twin(request, key), created=False)
         return Placement(await self._send(order, session), created=True)
+
+    async def _check_risk(
+        self, uow: UnitOfWork, session: BrokerSession, order: Order, *, keyed: bool
+    ) -> None:
+        if self._risk is not None:
+            await self._risk.check_placement(uow, session, order, keyed)
 
     async def get_order(self, principal: Principal, order_id: OrderId) -> Order:
         async with self._uow() as uow:

@@ -39,6 +39,7 @@ from order_service.domain.reports import (
     SegmentMargins,
     TradeId,
 )
+from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 from order_service.domain.webhook import Delivery, WebhookEndpoint
@@ -615,6 +616,48 @@ class InstrumentRepository(Protocol):
         ...
 
 
+class RiskLimitRepository(Protocol):
+    async def get(self, scope: RiskScope, scope_id: str) -> RiskLimits | None:
+        """Return the limits stored for the scope, or None when none were ever set."""
+        ...
+
+    async def of_order(
+        self, account_id: AccountId, strategy_id: StrategyId
+    ) -> tuple[RiskLimits | None, RiskLimits | None]:
+        """Return the account's and the strategy's stored limits, in one read."""
+        ...
+
+    async def put(
+        self, scope: RiskScope, scope_id: str, account_id: AccountId, limits: RiskLimits,
+        at: datetime, by: UserId,
+    ) -> None:  # fmt: skip
+        """Store the scope's limits in place of any before."""
+        ...
+
+    async def hold_counts(self, account_id: AccountId) -> None:
+        """Hold the account's order counts until this transaction ends: another placement
+        counting them waits, so two cannot both take the last place under a limit."""
+        ...
+
+    async def open_orders(
+        self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
+    ) -> int:
+        """Count the account's (the strategy's, if given) orders not yet in a final state,
+        stopping at ``up_to`` (a limit needs no more)."""
+        ...
+
+    async def orders_since(
+        self,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        since: datetime,
+        up_to: int | None = None,
+    ) -> int:
+        """Count the orders stored since ``since`` that were not refused before sending,
+        stopping at ``up_to``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -627,6 +670,7 @@ class UnitOfWork(Protocol):
     feed: OrderFeedRepository
     webhooks: WebhookRepository
     instruments: InstrumentRepository
+    risk_limits: RiskLimitRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -220,7 +220,8 @@ class KiteBroker:
     ) -> dict[str, QuoteReport]:
         if not instruments:
             return {}
-        data = await self._call("quotes", False, self._client(session).ohlc, list(instruments))
+        # quote(), not ohlc(): only the full quote has the day's circuit limits (500 a call).
+        data = await self._call("quotes", False, self._client(session).quote, list(instruments))
         return quote_reports(data)
 
     async def close(self) -> None:

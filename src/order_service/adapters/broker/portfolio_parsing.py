@@ -7,7 +7,7 @@ broken reply is ``DataFormatError``, never a zero or a float in our books.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from order_service.adapters.broker.parsing import finite_decimal, whole
@@ -31,7 +31,8 @@ def holding_reports(rows: object) -> list[HoldingReport]:
 
 
 def quote_reports(data: object) -> dict[str, QuoteReport]:
-    """Parse ``ohlc()`` (``{"NSE:INFY": {"last_price", "ohlc": {"close"}}}``) by instrument."""
+    """Parse ``quote()`` or ``ohlc()`` (``{"NSE:INFY": {"last_price", "ohlc": {"close"},
+    "lower_circuit_limit", "upper_circuit_limit"}}``) by instrument."""
     if not isinstance(data, dict):
         raise DataFormatError("the broker sent quotes that are not an object")
     try:
@@ -96,7 +97,19 @@ def _quote(key: str, body: dict[str, Any]) -> QuoteReport:
     close = finite_decimal(body.get("ohlc", {}).get("close", last))
     if last < 0 or close < 0:
         raise ValueError(f"a negative price for {key!r}")
-    return QuoteReport(exchange, tradingsymbol, last, close)
+    lower = _circuit(body.get("lower_circuit_limit"))
+    upper = _circuit(body.get("upper_circuit_limit"))
+    if lower is None or upper is None or lower > upper:
+        lower = upper = None  # no band given (Kite sends 0 for instruments without one)
+    return QuoteReport(exchange, tradingsymbol, last, close, lower, upper)
+
+
+def _circuit(value: object) -> Decimal | None:
+    """A circuit limit of ``quote()``: absent from ``ohlc()``, 0 where there is no band."""
+    if value is None:
+        return None
+    limit = finite_decimal(value)
+    return limit if limit > 0 else None
 
 
 def _signed(value: object) -> int:

@@ -204,6 +204,9 @@ orders = Table(
     Index(None, "broker_order_id"),
     Index(None, "status"),
     Index(None, "strategy_id"),
+    # The pre-trade count limits: an account's working orders, and its orders of the day.
+    Index(None, "account_id", "status"),
+    Index(None, "account_id", "created_at"),
 )
 
 order_events = Table(
@@ -416,4 +419,16 @@ instrument_loads = Table(
     Column("load_id", Integer, primary_key=True),  # one row: the load in force
     Column("loaded_at", UtcDateTime(), nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+# Pre-trade limits of an account or of one strategy, each limit a JSON field (None: unset).
+risk_limits = Table(
+    "risk_limits",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # account | strategy
+    Column("scope_id", String(64), primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("limits", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", ULID, nullable=False),
 )

@@ -21,6 +21,7 @@ from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
 from order_service.adapters.db.portfolios_repository import SqlPortfolioRepository
 from order_service.adapters.db.repositories import SqlAccountRepository, translated_errors
+from order_service.adapters.db.risk_limits_repository import SqlRiskLimitRepository
 from order_service.adapters.db.runners import (
     SessionRunner,
     StatementRunner,
@@ -41,6 +42,7 @@ from order_service.services.ports import (
     OrderFeedRepository,
     OrderRepository,
     PortfolioRepository,
+    RiskLimitRepository,
     StrategyRepository,
     UnitOfWork,
     UserRepository,
@@ -70,6 +72,7 @@ class SqlUnitOfWork:
         self.feed: OrderFeedRepository = SqlOrderFeedRepository(runner)
         self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
+        self.risk_limits: RiskLimitRepository = SqlRiskLimitRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

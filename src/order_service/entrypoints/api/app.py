@@ -26,6 +26,7 @@ from order_service.entrypoints.api.routes import (
     orders,
     portfolios,
     postbacks,
+    risk,
     strategies,
     webhooks,
 )
@@ -80,6 +81,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         books,
         events,
         webhooks,
+        risk,
     ):
         app.include_router(module.router)
     return app

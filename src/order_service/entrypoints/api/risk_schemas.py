@@ -1,0 +1,71 @@
+"""Bodies of the risk limits routes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StringConstraints
+
+from order_service.domain.order import MAX_QUANTITY
+from order_service.domain.risk import RiskLimits
+from order_service.entrypoints.api.schemas import _DIGITS, StrictModel, _exact_decimal
+from order_service.services.risk_limits import ScopedLimits
+
+Amount = Annotated[Decimal, _DIGITS, Field(ge=0), BeforeValidator(_exact_decimal)]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Names = Annotated[list[Name], Field(max_length=16)]
+
+
+class RiskLimitsIn(StrictModel):
+    """Every limit of the scope (one left out or null is unset: the next scope's applies)."""
+
+    max_order_value: Amount | None = None
+    max_quantity: Count | None = None
+    max_open_orders: Count | None = None
+    max_orders_per_day: Count | None = None
+    allowed_exchanges: Names | None = None
+    allowed_products: Names | None = None
+
+    def limits(self) -> RiskLimits:
+        exchanges, products = self.allowed_exchanges, self.allowed_products
+        return RiskLimits.create(
+            max_order_value=self.max_order_value,
+            max_quantity=self.max_quantity,
+            max_open_orders=self.max_open_orders,
+            max_orders_per_day=self.max_orders_per_day,
+            allowed_exchanges=frozenset(exchanges) if exchanges is not None else None,
+            allowed_products=frozenset(products) if products is not None else None,
+        )
+
+
+class RiskLimitsOut(BaseModel):
+    scope: str
+    scope_id: str
+    account_id: str
+    max_order_value: Decimal | None
+    max_quantity: int | None
+    max_open_orders: int | None
+    max_orders_per_day: int | None
+    allowed_exchanges: list[str] | None
+    allowed_products: list[str] | None
+
+    @classmethod
+    def of(cls, scoped: ScopedLimits) -> RiskLimitsOut:
+        limits = scoped.limits
+        return cls(
+            scope=scoped.scope.value,
+            scope_id=scoped.scope_id,
+            account_id=scoped.account_id,
+            max_order_value=limits.max_order_value,
+            max_quantity=limits.max_quantity,
+            max_open_orders=limits.max_open_orders,
+            max_orders_per_day=limits.max_orders_per_day,
+            allowed_exchanges=_sorted(limits.allowed_exchanges),
+            allowed_products=_sorted(limits.allowed_products),
+        )
+
+
+def _sorted(names: frozenset[str] | None) -> list[str] | None:
+    return sorted(names) if names is not None else None

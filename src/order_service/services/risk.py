@@ -1,0 +1,219 @@
+"""Pre-trade risk: every named rule of ``domain/risk.py`` applied before anything is sent.
+
+One collaborator, ``RiskGuard``, is called once by a placement (inside its transaction, before
+the order is stored: a denied order is never stored, so its idempotency key stays free and
+nothing reaches the broker) and once by a modification (the working order's terms with the
+change applied). What the rules read rides in the caller's transaction (the scope's limits in
+one read; the order counts only when a count limit is set), or is in memory (the instrument
+master, quotes in ``QuoteCache``, the market calendar, the recent unkeyed orders).
+
+Limits resolve strategy first, then account, then configuration: a strategy's limit that is
+set wins over its account's, the account's over the configured default. The stored limits are
+kept in memory for ``LIMITS_TTL_SECONDS`` (``LimitsCache``): a change made through this process
+applies to its next order, one made through another process within that time.
+"""
+
+from __future__ import annotations
+
+import time as monotonic_time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from order_service.domain.instrument import Instrument
+from order_service.domain.market_calendar import MarketCalendar, check_market_hours
+from order_service.domain.order import Order, OrderChanges, OrderRequest
+from order_service.domain.position import IST
+from order_service.domain.reports import QuoteReport
+from order_service.domain.risk import (
+    NO_LIMITS,
+    OrderTerms,
+    RiskLimits,
+    check_circuit_band,
+    check_counts,
+    check_fat_finger,
+    check_freeze_quantity,
+    check_lot_size,
+    check_order_limits,
+    check_tick_size,
+)
+from order_service.errors import RiskCheckFailed
+from order_service.services.instruments import InstrumentService
+from order_service.services.ports import BrokerSession, Clock, UnitOfWork
+from order_service.services.risk_quotes import QuoteCache
+
+# (account, exchange, tradingsymbol, side, quantity): what makes two orders the same one.
+Terms = tuple[str, str, str, str, int]
+_PRUNE_AT = 10_000  # recent unkeyed orders remembered before the expired ones are let go
+LIMITS_TTL_SECONDS = 1.0
+# An order's stored limits: its account's and its strategy's (None: not set there).
+Stored = tuple[RiskLimits | None, RiskLimits | None]
+
+
+class LimitsCache:
+    """The stored limits of (account, strategy) pairs, each kept ``ttl_seconds``."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = LIMITS_TTL_SECONDS,
+        monotonic: Callable[[], float] = monotonic_time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._held: dict[tuple[str, str], tuple[float, Stored]] = {}
+
+    def get(self, key: tuple[str, str]) -> Stored | None:
+        held = self._held.get(key)
+        if held is None or self._monotonic() - held[0] >= self._ttl:
+            return None
+        return held[1]
+
+    def put(self, key: tuple[str, str], stored: Stored) -> None:
+        if len(self._held) >= _PRUNE_AT:
+            self._held.clear()
+        self._held[key] = (self._monotonic(), stored)
+
+    def forget(self) -> None:
+        """Drop every entry: limits were changed."""
+        self._held.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskPolicy:
+    """What configuration sets: default limits, the fat-finger distance, whether market
+    hours are checked (and against which calendar), the duplicate window (None: off)."""
+
+    defaults: RiskLimits = NO_LIMITS
+    fat_finger_percent: Decimal | None = Decimal(10)
+    calendar: MarketCalendar | None = None
+    duplicate_window: timedelta | None = None
+
+
+class RiskGuard:
+    """Applies the pre-trade rules to placements and modifications."""
+
+    def __init__(
+        self,
+        policy: RiskPolicy,
+        clock: Clock,
+        quotes: QuoteCache,
+        instruments: InstrumentService | None,
+        limits: LimitsCache | None = None,
+    ) -> None:
+        self._policy = policy
+        self._cache = limits or LimitsCache()
+        self._clock = clock
+        self._quotes = quotes
+        self._instruments = instruments
+        self._recent: dict[Terms, datetime] = {}
+
+    async def check_placement(
+        self, uow: UnitOfWork, session: BrokerSession, order: Order, keyed: bool
+    ) -> None:
+        """Refuse a new order (``RiskCheckFailed``) that any rule denies."""
+        now = self._clock.now()
+        request = order.request
+        limits = await self._limits(uow, order)
+        await self._check_terms(session, request, limits, now)
+        if limits.max_open_orders is not None or limits.max_orders_per_day is not None:
+            await self._check_counts(uow, order, limits, now)
+        if not keyed:
+            self._check_duplicate(request, now)
+
+    async def check_modification(
+        self, uow: UnitOfWork, session: BrokerSession, order: Order, changes: OrderChanges
+    ) -> None:
+        """Refuse a modification whose new terms a rule denies."""
+        amended = replace(order.request, **changes.as_dict())
+        limits = await self._limits(uow, order)
+        await self._check_terms(session, amended, limits, self._clock.now())
+
+    async def _check_terms(
+        self, session: BrokerSession, request: OrderRequest, limits: RiskLimits, now: datetime
+    ) -> None:
+        if self._policy.calendar is not None:
+            check_market_hours(self._policy.calendar, request.exchange, request.variety, now)
+        instrument = self._instrument(request)
+        check_order_limits(OrderTerms(request, instrument, None), _without_value(limits))
+        terms = OrderTerms(request, instrument, await self._quote(session, request, limits))
+        check_lot_size(terms)
+        check_tick_size(terms)
+        check_freeze_quantity(terms)
+        check_circuit_band(terms)
+        check_fat_finger(terms, self._policy.fat_finger_percent)
+        check_order_limits(terms, limits)
+
+    async def _limits(self, uow: UnitOfWork, order: Order) -> RiskLimits:
+        key = (order.account_id, order.strategy_id)
+        stored = self._cache.get(key)
+        if stored is None:
+            stored = await uow.risk_limits.of_order(order.account_id, order.strategy_id)
+            self._cache.put(key, stored)
+        account, strategy = stored
+        resolved = self._policy.defaults
+        for scope in (account, strategy):
+            if scope is not None:
+                resolved = scope.over(resolved)
+        return resolved
+
+    async def _check_counts(
+        self, uow: UnitOfWork, order: Order, limits: RiskLimits, now: datetime
+    ) -> None:
+        day_start = datetime.combine(now.astimezone(IST).date(), time(0), IST)
+        account = order.account_id
+        await uow.risk_limits.hold_counts(account)
+        # Each count only when its limit is set, and no further than the limit: a count at
+        # the limit already refuses.
+        most_open, most_today = limits.max_open_orders, limits.max_orders_per_day
+        open_orders = (
+            await uow.risk_limits.open_orders(account, None, most_open)
+            if most_open is not None
+            else 0
+        )
+        today = (
+            await uow.risk_limits.orders_since(account, None, day_start, most_today)
+            if most_today is not None
+            else 0
+        )
+        check_counts(limits, open_orders, today)
+
+    def _instrument(self, request: OrderRequest) -> Instrument | None:
+        if self._instruments is None:
+            return None
+        return self._instruments.master.get(request.exchange.value, request.tradingsymbol)
+
+    async def _quote(
+        self, session: BrokerSession, request: OrderRequest, limits: RiskLimits
+    ) -> QuoteReport | None:
+        """A quote when a rule needs one: a price to place in the band, or a value to reckon."""
+        needs = request.price is not None or request.trigger_price is not None
+        if not needs and limits.max_order_value is None:
+            return None
+        name = f"{request.exchange.value}:{request.tradingsymbol}"
+        return await self._quotes.quote(session, name)
+
+    def _check_duplicate(self, request: OrderRequest, now: datetime) -> None:
+        window = self._policy.duplicate_window
+        if window is None:
+            return
+        key: Terms = (request.account_id, request.exchange.value, request.tradingsymbol,
+                      request.transaction_type.value, request.quantity)  # fmt: skip
+        last = self._recent.get(key)
+        if last is not None and now - last < window:
+            raise RiskCheckFailed(
+                "duplicate",
+                window.total_seconds(),
+                (now - last).total_seconds(),
+                "the same order (account, instrument, side, quantity) was placed "
+                f"{(now - last).total_seconds():g} s ago without an idempotency key; send an "
+                "Idempotency-Key to place it again on purpose",
+            )
+        if len(self._recent) >= _PRUNE_AT:
+            self._recent = {k: at for k, at in self._recent.items() if now - at < window}
+        self._recent[key] = now
+
+
+def _without_value(limits: RiskLimits) -> RiskLimits:
+    """The per-order limits that need no quote (checked before one is read)."""
+    return replace(limits, max_order_value=None)

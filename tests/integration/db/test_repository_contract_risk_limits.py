@@ -1,0 +1,78 @@
+"""The repository contract of risk limits and the order counts the count limits use.
+
+Each test runs on the fake, SQLite and PostgreSQL (``contract.py`` says why and how).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from order_service.domain.ids import UserId
+from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.status import OrderStatus
+from tests.integration.db.conftest import Seed, build_order
+from tests.integration.db.contract import AT, UowFactory, add_orders, read, write
+
+pytestmark = [pytest.mark.asyncio]
+ADMIN = UserId("01JADMIN000000000000000000")
+LIMITS = RiskLimits.create(
+    max_order_value=Decimal("250000.05"), max_quantity=500,
+    allowed_exchanges=frozenset({"NSE", "BSE"}),
+)  # fmt: skip
+
+
+@pytest.fixture
+def uow_factory(any_uow_factory: UowFactory) -> UowFactory:
+    return any_uow_factory
+
+
+async def test_limits_come_back_exactly_per_scope_and_a_put_replaces_them(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    account, strategy = seed.account_a, seed.momentum_a
+    assert await read(uow_factory, lambda uow: uow.risk_limits.of_order(account, strategy)) == (
+        None, None,
+    )  # fmt: skip
+    await write(uow_factory, lambda uow: uow.risk_limits.put(
+        RiskScope.ACCOUNT, account, account, LIMITS, AT, ADMIN))  # fmt: skip
+    tighter = RiskLimits.create(max_quantity=5)
+    await write(uow_factory, lambda uow: uow.risk_limits.put(
+        RiskScope.STRATEGY, strategy, account, tighter, AT, ADMIN))  # fmt: skip
+
+    both = await read(uow_factory, lambda uow: uow.risk_limits.of_order(account, strategy))
+    assert both == (LIMITS, tighter)
+    other = await read(uow_factory, lambda uow: uow.risk_limits.of_order(account, seed.default_a))
+    assert other == (LIMITS, None)
+
+    await write(uow_factory, lambda uow: uow.risk_limits.put(
+        RiskScope.ACCOUNT, account, account, tighter, AT, ADMIN))  # fmt: skip
+    assert await read(uow_factory, lambda uow: uow.risk_limits.get(
+        RiskScope.ACCOUNT, account)) == tighter  # fmt: skip
+
+
+async def test_counts_take_working_orders_and_the_orders_sent_since_a_moment(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    account = seed.account_a
+    made = [
+        build_order(status=OrderStatus.OPEN, created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.NEW, created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.COMPLETE, created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.FAILED, created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.CANCELLED, created_at=AT - timedelta(days=1), updated_at=AT),
+    ]
+    await add_orders(uow_factory, *made)
+
+    assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, None)) == 2
+    since = await read(uow_factory, lambda uow: uow.risk_limits.orders_since(account, None, AT))
+    assert since == 3  # today's, the FAILED one never reached the broker
+    assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, None, 1)) == 1
+    since_at_most = await read(
+        uow_factory, lambda uow: uow.risk_limits.orders_since(account, None, AT, 2)
+    )
+    assert since_at_most == 2  # counted no further than asked
+    other = seed.momentum_a
+    assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, other)) == 0

@@ -1,0 +1,68 @@
+"""The fake risk limits store, and the order counts read from the fake orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from order_service.domain.ids import AccountId, StrategyId, UserId
+from order_service.domain.order import Order
+from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.status import OrderStatus
+from tests.unit.fake_store import FakeRepository, FakeStore
+
+_NEVER_SENT = {OrderStatus.DENIED, OrderStatus.FAILED}
+
+
+class FakeRiskLimitRepository(FakeRepository):
+    async def get(self, scope: RiskScope, scope_id: str) -> RiskLimits | None:
+        held = self._view().risk_limits.get((scope, scope_id))
+        return held[1] if held is not None else None
+
+    async def of_order(
+        self, account_id: AccountId, strategy_id: StrategyId
+    ) -> tuple[RiskLimits | None, RiskLimits | None]:
+        return (
+            await self.get(RiskScope.ACCOUNT, account_id),
+            await self.get(RiskScope.STRATEGY, strategy_id),
+        )
+
+    async def put(
+        self, scope: RiskScope, scope_id: str, account_id: AccountId, limits: RiskLimits,
+        at: datetime, by: UserId,
+    ) -> None:  # fmt: skip
+        def putting(state: FakeStore) -> None:
+            state.risk_limits[(scope, scope_id)] = (account_id, limits)
+
+        self._stage(putting)
+
+    async def hold_counts(self, account_id: AccountId) -> None:
+        return None  # one event loop, and the counts are read without a pause in between
+
+    async def open_orders(
+        self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
+    ) -> int:
+        mine = self._orders(account_id, strategy_id)
+        return _at_most(up_to, sum(1 for order in mine if not order.status.is_terminal))
+
+    async def orders_since(
+        self,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        since: datetime,
+        up_to: int | None = None,
+    ) -> int:
+        mine = self._orders(account_id, strategy_id)
+        found = sum(1 for o in mine if o.created_at >= since and o.status not in _NEVER_SENT)
+        return _at_most(up_to, found)
+
+    def _orders(self, account_id: AccountId, strategy_id: StrategyId | None) -> list[Order]:
+        return [
+            order
+            for order in self._view().orders.values()
+            if order.account_id == account_id
+            and (strategy_id is None or order.strategy_id == strategy_id)
+        ]
+
+
+def _at_most(up_to: int | None, count: int) -> int:
+    return count if up_to is None else min(count, up_to)
