@@ -34,7 +34,7 @@ from order_service.domain.instrument import Instrument
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
-from order_service.domain.webhook import Delivery, WebhookEndpoint
+from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
 Row = TypeVar("Row")
@@ -69,6 +69,7 @@ class FakeStore:
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
         self.deliveries: dict[str, Delivery] = {}
+        self.webhook_events: list[WebhookEvent] = []
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -89,6 +90,7 @@ class FakeStore:
         other.account_events = list(self.account_events)
         other.fences = dict(self.fences)
         other.webhooks, other.deliveries = dict(self.webhooks), dict(self.deliveries)
+        other.webhook_events = list(self.webhook_events)
         return other
 
 

@@ -32,6 +32,8 @@ from order_service.domain.webhook import (
     DeliveryStatus,
     RetryPolicy,
     WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
     signed_headers,
 )
 from order_service.errors import ServiceUnavailableError, UpstreamServiceError, ValidationError
@@ -187,10 +189,13 @@ class WebhookDispatcher:
                     await uow.webhooks.save_delivery(delivery)
                 if one.endpoint is None:
                     continue
+                webhook_id = one.endpoint.webhook_id
                 if one.disable is not None:
-                    await uow.webhooks.disable(one.endpoint.webhook_id, now, one.disable)
+                    await uow.webhooks.disable(webhook_id, now, one.disable)
+                    await uow.webhooks.add_event(_event(webhook_id, one.disable, now))
                 elif one.enable:
-                    await uow.webhooks.enable(one.endpoint.webhook_id)
+                    await uow.webhooks.enable(webhook_id)
+                    await uow.webhooks.add_event(_event(webhook_id, None, now))
             await uow.commit()
 
 
@@ -211,6 +216,12 @@ class _Sent:
     outcomes: list[Outcome] = field(default_factory=list)
     disable: str | None = None  # why, when its deliveries have failed for the whole window
     enable: bool = False
+
+
+def _event(webhook_id: str, disabled_because: str | None, now: datetime) -> WebhookEvent:
+    """The endpoint's own event, in the transaction that changes its state."""
+    kind = WebhookEventType.ENABLED if disabled_because is None else WebhookEventType.DISABLED
+    return WebhookEvent(new_ulid(), webhook_id, kind, disabled_because, now)
 
 
 def _scope(owner: Principal | None) -> AccountScope:

@@ -72,6 +72,13 @@ async def deliveries(stack: Stack, webhook_id: str) -> list[dict[str, Any]]:
     return items
 
 
+async def webhook_events(stack: Stack, webhook_id: str) -> list[dict[str, Any]]:
+    async with stack.client() as client:
+        page = (await client.get(f"{HOOKS}/{webhook_id}/events")).json()
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
 async def run_worker_pass(stack: Stack) -> list[str]:
     await stack.services.dispatcher.enqueue()
     return [outcome.value for outcome in (await stack.services.dispatcher.send_due()).outcomes]
@@ -173,6 +180,10 @@ async def test_after_a_day_of_failures_the_endpoint_is_disabled_and_nothing_is_l
     assert given_up["status"] == "failed"
     assert endpoint["enabled"] is False
     assert "503" in endpoint["disabled_reason"]
+    [disabled] = await webhook_events(demo, created["webhook_id"])
+    assert disabled["type"] == "webhook.disabled"
+    assert disabled["reason"] == endpoint["disabled_reason"]
+    assert disabled["occurred_at"] == endpoint["disabled_at"]
 
     await log_in(demo.services, demo.trader, ACCOUNT)  # the day's session has expired
     await place(demo)  # while disabled: not sent, but not lost either
@@ -185,6 +196,9 @@ async def test_after_a_day_of_failures_the_endpoint_is_disabled_and_nothing_is_l
     assert await run_worker_pass(demo) == ["succeeded"]  # and the event it missed follows
     async with demo.client() as client:
         assert (await client.get(f"{HOOKS}/{created['webhook_id']}")).json()["enabled"] is True
+    enabled, disabled_again = await webhook_events(demo, created["webhook_id"])  # newest first
+    assert (enabled["type"], enabled["reason"]) == ("webhook.enabled", None)
+    assert disabled_again == disabled
 
 
 async def test_an_unreachable_receiver_is_a_recorded_failure_not_an_error(demo: Stack) -> None:
