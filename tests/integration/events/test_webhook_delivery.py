@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from standardwebhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.integration.events.conftest import (
     Receiver,
@@ -255,6 +259,27 @@ async def test_a_slow_receiver_times_out_without_holding_the_others(
     assert sorted(outcomes) == ["retrying", "succeeded"]
     assert len(hooks.received) == 1
     assert took < 5
+
+
+async def test_a_slow_receivers_pass_ends_before_its_claims_lapse(demo: Stack) -> None:
+    calls: list[str] = []
+
+    async def slow(request: Request) -> Response:
+        calls.append(request.headers["webhook-id"])
+        demo.clock.advance(demo.services.settings.webhook_timeout_seconds * 2)  # answers late
+        return Response(status_code=204)
+
+    async with serving(Starlette(routes=[Route("/hook", slow, methods=["POST"])])) as base:
+        created = await register(demo, f"{base}/hook", ["order.requested"])
+        for _ in range(3):
+            await place(demo)
+        assert await run_worker_pass(demo) == ["succeeded"]  # then its time was up
+        left = [d for d in await deliveries(demo, created["webhook_id"]) if d["attempts"] == 0]
+        assert [d["status"] for d in left] == ["pending", "pending"]
+        assert await run_worker_pass(demo) == ["succeeded"]  # handed back, due at once
+        assert await run_worker_pass(demo) == ["succeeded"]
+    assert calls == sorted(set(calls), key=lambda m: int(m.removeprefix("msg_")))
+    assert len(calls) == 3
 
 
 async def test_an_idle_worker_sleeps_rather_than_waking_itself(
