@@ -9,7 +9,7 @@ from datetime import datetime
 from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.ids import UserId
-from order_service.domain.webhook import Delivery, DeliveryStatus, WebhookEndpoint
+from order_service.domain.webhook import Delivery, DeliveryStatus, WebhookEndpoint, WebhookEvent
 from order_service.services.ports import FeedQuery
 from tests.unit.fake_store import Change, FakeRepository, FakeStore
 
@@ -71,6 +71,7 @@ class FakeWebhookRepository(FakeRepository):
             state.webhooks.pop(webhook_id, None)
             for key in [k for k, d in state.deliveries.items() if d.webhook_id == webhook_id]:
                 del state.deliveries[key]
+            state.webhook_events = [e for e in state.webhook_events if e.webhook_id != webhook_id]
 
         self._stage(remove)
 
@@ -90,6 +91,14 @@ class FakeWebhookRepository(FakeRepository):
 
     async def enable(self, webhook_id: str) -> None:
         self._stage(_changing(webhook_id, disabled_at=None, disabled_reason=None))
+
+    async def add_event(self, event: WebhookEvent) -> None:
+        self._stage(lambda state: state.webhook_events.append(event))
+
+    async def events(self, webhook_id: str, after: str | None, limit: int) -> list[WebhookEvent]:
+        mine = [e for e in self._view().webhook_events if e.webhook_id == webhook_id]
+        newest = sorted(mine, key=lambda e: e.event_id, reverse=True)
+        return [e for e in newest if after is None or e.event_id < after][:limit]
 
     async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         def add(state: FakeStore) -> None:

@@ -35,7 +35,7 @@ from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.risk import RiskLimits, RiskScope
-from order_service.domain.webhook import Delivery, WebhookEndpoint
+from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
 Row = TypeVar("Row")
@@ -71,6 +71,7 @@ class FakeStore:
         self.fences: dict[AccountId, int] = {}  # the newest lease token each account has seen
         self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
         self.deliveries: dict[str, Delivery] = {}
+        self.webhook_events: list[WebhookEvent] = []
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -92,6 +93,7 @@ class FakeStore:
         other.fences = dict(self.fences)
         other.webhooks, other.deliveries = dict(self.webhooks), dict(self.deliveries)
         other.risk_limits = dict(self.risk_limits)
+        other.webhook_events = list(self.webhook_events)
         return other
 
 

@@ -23,6 +23,13 @@ SECRET_BYTES = 32
 SIGNATURE_VERSION = "v1"
 
 
+class WebhookEventType(StrEnum):
+    """What happened to an endpoint itself (not to an order): its own event log's types."""
+
+    DISABLED = "webhook.disabled"  # its deliveries failed for the whole retry window
+    ENABLED = "webhook.enabled"  # a manual retry reached the receiver again
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its (next) attempt
     SUCCEEDED = "succeeded"
@@ -71,6 +78,17 @@ class Delivery:
     def message_id(self) -> str:
         """The ``webhook-id``: one per event, the same on every attempt and every retry."""
         return f"msg_{self.sequence}"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One change of an endpoint's state, kept for its owner to read."""
+
+    event_id: str
+    webhook_id: str
+    type: WebhookEventType
+    reason: str | None
+    occurred_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,13 +42,14 @@ from order_service.domain.reports import (
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
-from order_service.domain.webhook import Delivery, WebhookEndpoint
+from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 OrderList = list[Order]
 EventList = list[OrderEvent]
 AccountIdList = list[AccountId]
 EnabledList = list[tuple[WebhookEndpoint, int]]
 EndpointList = list[WebhookEndpoint]
+WebhookEventList = list[WebhookEvent]
 DeliveryList = list[Delivery]
 
 
@@ -553,6 +554,14 @@ class WebhookRepository(Protocol):
     async def disable(self, webhook_id: str, at: datetime, reason: str) -> None: ...
 
     async def enable(self, webhook_id: str) -> None: ...
+
+    async def add_event(self, event: WebhookEvent) -> None:
+        """Note a change of the endpoint's own state (disabled, enabled) for its owner."""
+        ...
+
+    async def events(self, webhook_id: str, after: str | None, limit: int) -> WebhookEventList:
+        """Return a page of the endpoint's own events, newest first, below the id ``after``."""
+        ...
 
     async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Store new deliveries; one the endpoint already has for that event is left out."""

@@ -32,6 +32,8 @@ from order_service.domain.webhook import (
     DeliveryStatus,
     RetryPolicy,
     WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
     signed_headers,
 )
 from order_service.errors import ServiceUnavailableError, UpstreamServiceError, ValidationError
@@ -55,6 +57,12 @@ class Outcome(StrEnum):
 class DeliveryPolicy:
     retry: RetryPolicy
     claim_for: timedelta  # longer than an attempt can take
+
+    @property
+    def start_within(self) -> timedelta:
+        """How long into a pass attempts may start: one begun later could outlive the claim
+        and be sent twice, so a slow receiver's rest is handed back to the next pass."""
+        return self.claim_for / 2
 
 
 class WebhookDispatcher:
@@ -110,10 +118,11 @@ class WebhookDispatcher:
         for delivery in claimed:
             by_endpoint[delivery.webhook_id].append(delivery)
         gate = asyncio.Semaphore(CONCURRENT_ENDPOINTS)
+        deadline = now + self._policy.start_within
 
         async def one_endpoint(webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
             async with gate:
-                return await self._send_all(webhook_id, deliveries)
+                return await self._send_all(webhook_id, deliveries, deadline)
 
         sent = await asyncio.gather(*(one_endpoint(k, d) for k, d in by_endpoint.items()))
         await self._record(sent)
@@ -122,8 +131,11 @@ class WebhookDispatcher:
             {o.endpoint.webhook_id: o.disable for o in sent if o.endpoint and o.disable},
         )
 
-    async def _send_all(self, webhook_id: str, deliveries: Sequence[Delivery]) -> _Sent:
-        """Send one endpoint's deliveries in order; the endpoint's state is settled after."""
+    async def _send_all(
+        self, webhook_id: str, deliveries: Sequence[Delivery], deadline: datetime
+    ) -> _Sent:
+        """Send one endpoint's deliveries in order until ``deadline``; those left are due
+        again at once. The endpoint's state is settled after."""
         async with self._uow_factory() as uow:
             endpoint = await uow.webhooks.get(webhook_id)
         sent = _Sent(endpoint)
@@ -131,7 +143,10 @@ class WebhookDispatcher:
             sent.outcomes = [Outcome.FAILED] * len(deliveries)
             return sent
         for delivery in deliveries:
-            sent.outcomes.append(await self._attempt(delivery, endpoint, sent))
+            if self._clock.now() >= deadline:  # a slow receiver: its claim is not outlived
+                delivery.next_attempt_at = self._clock.now()
+            else:
+                sent.outcomes.append(await self._attempt(delivery, endpoint, sent))
             sent.deliveries.append(delivery)
         return sent
 
@@ -187,10 +202,13 @@ class WebhookDispatcher:
                     await uow.webhooks.save_delivery(delivery)
                 if one.endpoint is None:
                     continue
+                webhook_id = one.endpoint.webhook_id
                 if one.disable is not None:
-                    await uow.webhooks.disable(one.endpoint.webhook_id, now, one.disable)
+                    await uow.webhooks.disable(webhook_id, now, one.disable)
+                    await uow.webhooks.add_event(_event(webhook_id, one.disable, now))
                 elif one.enable:
-                    await uow.webhooks.enable(one.endpoint.webhook_id)
+                    await uow.webhooks.enable(webhook_id)
+                    await uow.webhooks.add_event(_event(webhook_id, None, now))
             await uow.commit()
 
 
@@ -211,6 +229,12 @@ class _Sent:
     outcomes: list[Outcome] = field(default_factory=list)
     disable: str | None = None  # why, when its deliveries have failed for the whole window
     enable: bool = False
+
+
+def _event(webhook_id: str, disabled_because: str | None, now: datetime) -> WebhookEvent:
+    """The endpoint's own event, in the transaction that changes its state."""
+    kind = WebhookEventType.ENABLED if disabled_because is None else WebhookEventType.DISABLED
+    return WebhookEvent(new_ulid(), webhook_id, kind, disabled_because, now)
 
 
 def _scope(owner: Principal | None) -> AccountScope:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from order_service.domain.account import Principal
 from order_service.domain.feed import TypeFilter
 from order_service.domain.ids import new_ulid
-from order_service.domain.webhook import Delivery, DeliveryStatus, WebhookEndpoint, new_secret
+from order_service.domain.webhook import (
+    Delivery,
+    DeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+    new_secret,
+)
 from order_service.errors import NotFound, ValidationError
 from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookSender
 
@@ -77,6 +83,15 @@ class WebhookService:
         async with self._uow_factory() as uow:
             await _visible(uow, principal, webhook_id)
             return await uow.webhooks.deliveries(webhook_id, after, limit)
+
+    async def events(
+        self, principal: Principal, webhook_id: str, after: str | None, limit: int
+    ) -> list[WebhookEvent]:
+        """Return a page of what happened to the endpoint itself (disabled, enabled), newest
+        first."""
+        async with self._uow_factory() as uow:
+            await _visible(uow, principal, webhook_id)
+            return await uow.webhooks.events(webhook_id, after, limit)
 
     async def retry(self, principal: Principal, webhook_id: str, delivery_id: str) -> Delivery:
         """Ask for one more attempt now; if it succeeds a disabled endpoint is enabled again."""

@@ -100,6 +100,7 @@ async def test_another_users_webhook_and_deliveries_are_not_found(stack: Stack) 
         refused(await outsider.get(base), 404, "NOT_FOUND")
         refused(await outsider.delete(base), 404, "NOT_FOUND")
         refused(await outsider.get(f"{base}/deliveries"), 404, "NOT_FOUND")
+        refused(await outsider.get(f"{base}/events"), 404, "NOT_FOUND")
         retry = f"{base}/deliveries/{delivery.delivery_id}/retry"
         refused(await outsider.post(retry), 404, "NOT_FOUND")
     async with stack.client() as client:  # still there for its owner
@@ -112,6 +113,15 @@ async def test_an_unknown_webhook_or_delivery_is_not_found(stack: Stack) -> None
         refused(await client.get(f"{HOOKS}/01JNOSUCHWEBHOOK0000000000"), 404, "NOT_FOUND")
         retry = f"{HOOKS}/{mine['webhook_id']}/deliveries/01JNOSUCHDELIVERY000000000/retry"
         refused(await client.post(retry), 404, "NOT_FOUND")
+        unknown = f"{HOOKS}/01JNOSUCHWEBHOOK0000000000/events"
+        refused(await client.get(unknown), 404, "NOT_FOUND")
+
+
+async def test_a_new_webhook_has_no_events_of_its_own(stack: Stack) -> None:
+    async with stack.client() as client:
+        mine = await register(client)
+        page = (await client.get(f"{HOOKS}/{mine['webhook_id']}/events")).json()
+    assert page == {"items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize(
@@ -122,6 +132,7 @@ async def test_an_unknown_webhook_or_delivery_is_not_found(stack: Stack) -> None
         ("GET", f"{HOOKS}/x"),
         ("DELETE", f"{HOOKS}/x"),
         ("GET", f"{HOOKS}/x/deliveries"),
+        ("GET", f"{HOOKS}/x/events"),
         ("POST", f"{HOOKS}/x/deliveries/y/retry"),
     ],
 )
@@ -142,6 +153,11 @@ async def test_no_credentials_is_unauthenticated(stack: Stack, method: str, path
         ({"url": "https://[::1]/hook"}, "url"),
         ({"url": "https://[::ffff:10.0.0.1]/hook"}, "url"),
         ({"url": "https://2130706433/hook"}, "url"),
+        ({"url": "https://[::127.0.0.1]/hook"}, "url"),  # IPv4-compatible (deprecated) form
+        ({"url": "https://[::169.254.169.254]/latest/meta-data"}, "url"),
+        ({"url": "https://[::ffff:0:a00:1]/hook"}, "url"),  # IPv4-translated (SIIT) form
+        ({"url": "https://[64:ff9b:1::a00:1]/hook"}, "url"),  # local-use NAT64
+        ({"url": "https://[fec0::1]/hook"}, "url"),  # site-local (deprecated)
         ({"url": "https://10.0.0.1/hook"}, "url"),
         ({"url": PUBLIC, "event_types": ["order.teleported"]}, "event_types"),
         ({"url": PUBLIC, "event_types": []}, "event_types"),

@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from standardwebhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.integration.events.conftest import (
     Receiver,
@@ -68,6 +72,13 @@ async def place(stack: Stack, key: str | None = None, **overrides: Any) -> str:
 async def deliveries(stack: Stack, webhook_id: str) -> list[dict[str, Any]]:
     async with stack.client() as client:
         page = (await client.get(f"{HOOKS}/{webhook_id}/deliveries")).json()
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+async def webhook_events(stack: Stack, webhook_id: str) -> list[dict[str, Any]]:
+    async with stack.client() as client:
+        page = (await client.get(f"{HOOKS}/{webhook_id}/events")).json()
     items: list[dict[str, Any]] = page["items"]
     return items
 
@@ -173,6 +184,10 @@ async def test_after_a_day_of_failures_the_endpoint_is_disabled_and_nothing_is_l
     assert given_up["status"] == "failed"
     assert endpoint["enabled"] is False
     assert "503" in endpoint["disabled_reason"]
+    [disabled] = await webhook_events(demo, created["webhook_id"])
+    assert disabled["type"] == "webhook.disabled"
+    assert disabled["reason"] == endpoint["disabled_reason"]
+    assert disabled["occurred_at"] == endpoint["disabled_at"]
 
     await log_in(demo.services, demo.trader, ACCOUNT)  # the day's session has expired
     await place(demo)  # while disabled: not sent, but not lost either
@@ -185,6 +200,9 @@ async def test_after_a_day_of_failures_the_endpoint_is_disabled_and_nothing_is_l
     assert await run_worker_pass(demo) == ["succeeded"]  # and the event it missed follows
     async with demo.client() as client:
         assert (await client.get(f"{HOOKS}/{created['webhook_id']}")).json()["enabled"] is True
+    enabled, disabled_again = await webhook_events(demo, created["webhook_id"])  # newest first
+    assert (enabled["type"], enabled["reason"]) == ("webhook.enabled", None)
+    assert disabled_again == disabled
 
 
 async def test_an_unreachable_receiver_is_a_recorded_failure_not_an_error(demo: Stack) -> None:
@@ -241,6 +259,27 @@ async def test_a_slow_receiver_times_out_without_holding_the_others(
     assert sorted(outcomes) == ["retrying", "succeeded"]
     assert len(hooks.received) == 1
     assert took < 5
+
+
+async def test_a_slow_receivers_pass_ends_before_its_claims_lapse(demo: Stack) -> None:
+    calls: list[str] = []
+
+    async def slow(request: Request) -> Response:
+        calls.append(request.headers["webhook-id"])
+        demo.clock.advance(demo.services.settings.webhook_timeout_seconds * 2)  # answers late
+        return Response(status_code=204)
+
+    async with serving(Starlette(routes=[Route("/hook", slow, methods=["POST"])])) as base:
+        created = await register(demo, f"{base}/hook", ["order.requested"])
+        for _ in range(3):
+            await place(demo)
+        assert await run_worker_pass(demo) == ["succeeded"]  # then its time was up
+        left = [d for d in await deliveries(demo, created["webhook_id"]) if d["attempts"] == 0]
+        assert [d["status"] for d in left] == ["pending", "pending"]
+        assert await run_worker_pass(demo) == ["succeeded"]  # handed back, due at once
+        assert await run_worker_pass(demo) == ["succeeded"]
+    assert calls == sorted(set(calls), key=lambda m: int(m.removeprefix("msg_")))
+    assert len(calls) == 3
 
 
 async def test_an_idle_worker_sleeps_rather_than_waking_itself(

@@ -395,6 +395,24 @@ webhook_deliveries = Table(
     Index(None, "status", "next_attempt_at"),
 )
 
+# What happened to an endpoint itself (disabled after a day of failures, enabled again by a
+# manual retry): its owner reads it at GET /api/v1/webhooks/{id}/events.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", ULID, primary_key=True),
+    Column(
+        "webhook_id",
+        ULID,
+        ForeignKey("webhooks.webhook_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("type", String(64), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "webhook_id", "event_id"),
+)
+
 # The instrument master: the broker's instruments list as last loaded (replaced whole by each
 # load), with the freeze quantities of the shipped limits; ``instrument_loads`` says when.
 instruments = Table(

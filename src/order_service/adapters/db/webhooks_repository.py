@@ -14,9 +14,15 @@ from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.mapping import Values
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.runners import StatementRunner
-from order_service.adapters.db.tables import webhook_deliveries, webhooks
+from order_service.adapters.db.tables import webhook_deliveries, webhook_events, webhooks
 from order_service.domain.ids import UserId
-from order_service.domain.webhook import Delivery, DeliveryStatus, WebhookEndpoint
+from order_service.domain.webhook import (
+    Delivery,
+    DeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
+)
 
 _SENDABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 
@@ -44,6 +50,7 @@ class SqlWebhookRepository(SqlRepository):
         await self._execute(
             delete(webhook_deliveries).where(webhook_deliveries.c.webhook_id == webhook_id)
         )
+        await self._execute(delete(webhook_events).where(webhook_events.c.webhook_id == webhook_id))
         await self._execute(delete(webhooks).where(webhooks.c.webhook_id == webhook_id))
 
     async def enabled(self) -> builtins.list[tuple[WebhookEndpoint, int]]:
@@ -75,6 +82,25 @@ class SqlWebhookRepository(SqlRepository):
             .values(disabled_at=None, disabled_reason=None)
         )
         await self._execute(statement)
+
+    async def add_event(self, event: WebhookEvent) -> None:
+        values = {
+            "event_id": event.event_id,
+            "webhook_id": event.webhook_id,
+            "type": event.type.value,
+            "reason": event.reason[:500] if event.reason is not None else None,
+            "occurred_at": event.occurred_at,
+        }
+        await self._execute(insert(webhook_events), [values])
+
+    async def events(
+        self, webhook_id: str, after: str | None, limit: int
+    ) -> builtins.list[WebhookEvent]:
+        statement = select(webhook_events).where(webhook_events.c.webhook_id == webhook_id)
+        if after is not None:
+            statement = statement.where(webhook_events.c.event_id < after)
+        statement = statement.order_by(webhook_events.c.event_id.desc()).limit(limit)
+        return [_event(row) for row in await self._all(statement)]
 
     async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:
@@ -197,4 +223,14 @@ def _delivery(row: RowMapping) -> Delivery:
         last_status_code=row["last_status_code"],
         last_error=row["last_error"],
         delivered_at=row["delivered_at"],
+    )
+
+
+def _event(row: RowMapping) -> WebhookEvent:
+    return WebhookEvent(
+        event_id=row["event_id"],
+        webhook_id=row["webhook_id"],
+        type=WebhookEventType(row["type"]),
+        reason=row["reason"],
+        occurred_at=row["occurred_at"],
     )

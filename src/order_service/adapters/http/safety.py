@@ -120,24 +120,38 @@ def _refuse_address(host: str, address: IpAddress, policy: UrlPolicy) -> None:
     plain = _unmapped(address)
     if plain.is_unspecified or plain.is_multicast:
         raise _invalid(f"the host {host!r} resolves to {plain}, which cannot receive")
-    if not policy.allow_private and not plain.is_global:
+    if not policy.allow_private and not _is_public(plain):
         raise _invalid(f"the host {host!r} resolves to {plain}, a non-public address")
 
 
+def _is_public(address: IpAddress) -> bool:
+    return address.is_global and not any(address in network for network in _NOT_PUBLIC)
+
+
 def _unmapped(address: IpAddress) -> IpAddress:
-    """Return the IPv4 address an IPv6 form carries (mapped, 6to4 or NAT64), else itself."""
+    """Return the IPv4 address an IPv6 form carries (mapped, compatible, translated, 6to4 or
+    NAT64), else itself."""
     if not isinstance(address, ipaddress.IPv6Address):
         return address
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64:
+    if not (address.is_loopback or address.is_unspecified) and any(
+        address in network for network in _CARRY_IPV4
+    ):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Forms whose last 32 bits are an IPv4 address; the standard library calls them all global.
+_CARRY_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated; ::1 and :: are in it too)
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT)
+)
+# Never public, though the standard library says global: local-use NAT64 and site-local.
+_NOT_PUBLIC = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
 
 
 def _invalid(message: str) -> ValidationError:

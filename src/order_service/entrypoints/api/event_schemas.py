@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from order_service.domain.feed import FeedEvent
-from order_service.domain.webhook import Delivery, WebhookEndpoint
+from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 
 class FeedEventOut(BaseModel):
@@ -118,4 +118,30 @@ class DeliveryOut(BaseModel):
 
 class DeliveryPage(BaseModel):
     items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class WebhookEventOut(BaseModel):
+    """What happened to the endpoint itself: ``webhook.disabled`` (with why) or
+    ``webhook.enabled``."""
+
+    event_id: str
+    webhook_id: str
+    type: str
+    reason: str | None
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, event: WebhookEvent) -> WebhookEventOut:
+        return cls(
+            event_id=event.event_id,
+            webhook_id=event.webhook_id,
+            type=event.type.value,
+            reason=event.reason,
+            occurred_at=event.occurred_at,
+        )
+
+
+class WebhookEventPage(BaseModel):
+    items: list[WebhookEventOut]
     next_cursor: str | None

@@ -11,6 +11,8 @@ from order_service.entrypoints.api.event_schemas import (
     DeliveryOut,
     DeliveryPage,
     WebhookCreated,
+    WebhookEventOut,
+    WebhookEventPage,
     WebhookIn,
     WebhookOut,
 )
@@ -67,6 +69,21 @@ async def list_deliveries(
     found = await services.webhooks.deliveries(principal, webhook_id, cursor, limit)
     next_cursor = found[-1].delivery_id if len(found) == limit else None
     return DeliveryPage(items=[DeliveryOut.of(d) for d in found], next_cursor=next_cursor)
+
+
+@router.get("/{webhook_id}/events", response_model=WebhookEventPage, responses=ERRORS)
+async def list_webhook_events(
+    webhook_id: WebhookId,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> WebhookEventPage:
+    """Return what happened to the endpoint itself (``webhook.disabled`` after a day of failed
+    deliveries, ``webhook.enabled`` when a retry reached it), newest first."""
+    found = await services.webhooks.events(principal, webhook_id, cursor, limit)
+    next_cursor = found[-1].event_id if len(found) == limit else None
+    return WebhookEventPage(items=[WebhookEventOut.of(e) for e in found], next_cursor=next_cursor)
 
 
 @router.post(
