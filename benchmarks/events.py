@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import orjson
 
-from benchmarks.harness import MARKET_ORDER, Stack, free_port, start_stack, wait_http
+from benchmarks.harness import MARKET_ORDER, Stack, free_port, keyed, start_stack, wait_http
 
 ORDER = {"account_id": "PAPER1", **MARKET_ORDER}
 STREAM = "/api/v1/order-events/stream"
@@ -99,7 +99,7 @@ async def run_stream(stack: Stack, clients: int, orders: int) -> StreamReport:
         start = await _last_sequence(api)
         for _ in range(orders):
             paced = asyncio.create_task(asyncio.sleep(0.1))  # the broker's 10 orders/s
-            placed = await api.post("/api/v1/orders", json=ORDER)
+            placed = await api.post("/api/v1/orders", json=ORDER, headers=keyed())
             assert placed.status_code in (201, 202), placed.text  # 202: outcome unknown
             await paced
         await asyncio.sleep(1.0)
@@ -196,7 +196,7 @@ async def _place_concurrently(api: httpx.AsyncClient, orders: int, concurrency: 
 
     async def one() -> None:
         async with gate:
-            placed = await api.post("/api/v1/orders", json=ORDER)
+            placed = await api.post("/api/v1/orders", json=ORDER, headers=keyed())
             assert placed.status_code == 201, placed.text
 
     await asyncio.gather(*(one() for _ in range(orders)))

@@ -10,6 +10,7 @@ import multiprocessing as mp
 import socket
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.process import BaseProcess
@@ -28,6 +29,12 @@ MARKET_ORDER = {
     "product": "CNC",
     "order_type": "MARKET",
 }
+
+
+def keyed() -> dict[str, str]:
+    """Headers giving a placement its own idempotency key, as every client should send one (an
+    unkeyed repeat of the same order within seconds is refused as a duplicate)."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
 
 
 def free_port() -> int:

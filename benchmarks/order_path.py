@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from kiteconnect import KiteConnect
 
-from benchmarks.harness import MARKET_ORDER, Stack, start_stack
+from benchmarks.harness import MARKET_ORDER, Stack, keyed, start_stack
 
 ORDER = MARKET_ORDER
 
@@ -71,7 +71,9 @@ def _service(api_url: str, key: str) -> Callable[[], Callable[[], None]]:
         client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"})
 
         def place() -> None:
-            response = client.post("/api/v1/orders", json={"account_id": "PAPER1", **ORDER})
+            response = client.post(
+                "/api/v1/orders", json={"account_id": "PAPER1", **ORDER}, headers=keyed()
+            )
             if response.status_code != 201:
                 print(f"placement failed: {response.status_code} {response.text}", flush=True)
                 raise SystemExit(1)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import MARKET_ORDER, Stack, start_stack
+from benchmarks.harness import MARKET_ORDER, Stack, keyed, start_stack
 
 ORDER = {"account_id": "PAPER1", **MARKET_ORDER}
 TARGET_RATE = 9.5
@@ -80,7 +80,7 @@ async def run_pacing(stack: Stack, orders: int) -> PacingReport:
         tags_before = await _tags_at_broker(paper)
         started = time.perf_counter()
         answers = await asyncio.gather(
-            *(api.post("/api/v1/orders", json=ORDER) for _ in range(orders))
+            *(api.post("/api/v1/orders", json=ORDER, headers=keyed()) for _ in range(orders))
         )
         report.seconds = time.perf_counter() - started
         report.statuses = Counter(answer.status_code for answer in answers)
