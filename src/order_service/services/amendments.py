@@ -20,6 +20,7 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.control import check_may_trade
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter, error_data
 
@@ -36,10 +37,14 @@ class AmendmentService:
         self._writer = OrderWriter(uow_factory, clock)
 
     async def modify_order(
-        self, principal: Principal, order_id: OrderId, changes: OrderChanges
+        self, principal: Principal, order_id: OrderId, changes: OrderChanges, force: bool = False
     ) -> Order:
-        """Send one modification; the 25-modification cap is checked before sending."""
-        order, session = await self._load(principal, order_id)
+        """Send one modification; the 25-modification cap is checked before sending.
+
+        A modification is trading: it is refused as a placement would be by the order's scope's
+        control mode (``force`` as for a placement). A cancel is always allowed.
+        """
+        order, session = await self._load(principal, order_id, force)
         if not order.can_be_modified:
             raise OrderRejected(
                 "Maximum allowed order modifications exceeded (25); cancel and place a new order",
@@ -64,10 +69,15 @@ class AmendmentService:
 
         return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, None)
 
-    async def _load(self, principal: Principal, order_id: OrderId) -> tuple[Order, BrokerSession]:
+    async def _load(
+        self, principal: Principal, order_id: OrderId, force: bool | None = None
+    ) -> tuple[Order, BrokerSession]:
+        """Read the order and its account; with ``force`` given, check the scope's mode too."""
         async with self._uow() as uow:
             order = await visible_order(uow, principal, order_id)
             account = await visible_account(uow, principal, order.account_id)
+            if force is not None:
+                await check_may_trade(uow, principal, account, order.strategy_id, force)
         return order, session_for(account, self._clock.now())
 
     async def _amend(
