@@ -12,6 +12,7 @@ from typing import Protocol, Self
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.budget import Bucket
+from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
@@ -324,6 +325,16 @@ class AccountRepository(Protocol):
         ...
 
 
+class ControlModeRepository(Protocol):
+    """The only writer of control modes (an account's or its strategies' save never is)."""
+
+    async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None: ...
+
+    async def set_strategy_modes(self, account_id: AccountId, mode: ControlMode) -> None:
+        """Give every strategy of the account but the default (which follows it) ``mode``."""
+        ...
+
+
 class StrategyRepository(Protocol):
     async def add(self, strategy: Strategy) -> None: ...
 
@@ -627,6 +638,7 @@ class UnitOfWork(Protocol):
     feed: OrderFeedRepository
     webhooks: WebhookRepository
     instruments: InstrumentRepository
+    control_modes: ControlModeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -24,8 +24,10 @@ async def test_an_account_starts_manual_and_its_strategies_without_a_mode_of_the
         account = await uow.accounts.get(seed.account_a)
         momentum = await uow.strategies.get(seed.momentum_a)
 
-    assert account is not None and account.control_mode is ControlMode.MANUAL
-    assert momentum is not None and momentum.control_mode is None
+    assert account is not None
+    assert account.control_mode is ControlMode.MANUAL
+    assert momentum is not None
+    assert momentum.control_mode is None
 
 
 async def test_saving_an_account_or_a_strategy_keeps_the_mode_a_handoff_wrote(
@@ -34,7 +36,8 @@ async def test_saving_an_account_or_a_strategy_keeps_the_mode_a_handoff_wrote(
     async with uow_factory() as uow:  # read before the handoff writes, saved after
         account = await uow.accounts.get(seed.account_a)
         momentum = await uow.strategies.get(seed.momentum_a)
-    assert account is not None and momentum is not None
+    assert account is not None
+    assert momentum is not None
     async with engine.begin() as connection:
         await connection.execute(update(accounts).values(control_mode="transitioning"))
         await connection.execute(update(strategies).values(control_mode="manual"))
@@ -48,8 +51,10 @@ async def test_saving_an_account_or_a_strategy_keeps_the_mode_a_handoff_wrote(
         stored_account = await uow.accounts.get(seed.account_a)
         stored = await uow.strategies.get(seed.momentum_a)
 
-    assert stored_account is not None and stored_account.control_mode is ControlMode.TRANSITIONING
-    assert stored is not None and (stored.name, stored.control_mode) == (
+    assert stored_account is not None
+    assert stored_account.control_mode is ControlMode.TRANSITIONING
+    assert stored is not None
+    assert (stored.name, stored.control_mode) == (
         "renamed",
         ControlMode.MANUAL,
     )

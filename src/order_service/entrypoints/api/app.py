@@ -20,6 +20,7 @@ from order_service.entrypoints.api.routes import (
     accounts,
     baskets,
     books,
+    control,
     events,
     keys,
     operations,
@@ -80,6 +81,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         books,
         events,
         webhooks,
+        control,
     ):
         app.include_router(module.router)
     return app
