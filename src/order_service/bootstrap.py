@@ -19,6 +19,7 @@ from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
+from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.instruments import InstrumentService
@@ -112,6 +113,7 @@ class Services:
     event_signal: EventSignal
     instruments: InstrumentService
     risk_limits: RiskLimitService
+    emergency_stops: EmergencyStopService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -218,11 +220,12 @@ def _services(
     startup = StartupReconciliation(uow_factory, reconcile, trades, clock)
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
+    amendments = AmendmentService(uow_factory, broker, clock, risk)
     return Services(
         settings=settings,
         orders=orders,
         baskets=BasketService(orders),
-        amendments=AmendmentService(uow_factory, broker, clock, risk),
+        amendments=amendments,
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
@@ -252,6 +255,7 @@ def _services(
         risk_limits=RiskLimitService(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
+        emergency_stops=EmergencyStopService(uow_factory, amendments),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

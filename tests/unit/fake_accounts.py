@@ -31,6 +31,7 @@ class FakeAccountRepository(FakeRepository):
         def update(state: FakeStore) -> None:
             if row.account_id not in state.accounts:
                 raise NotFound(f"account {row.account_id} not found")
+            row.control_mode = state.accounts[row.account_id].control_mode  # a handoff's alone
             state.accounts[row.account_id] = row
 
         self._stage(update)
@@ -97,7 +98,12 @@ class FakeStrategyRepository(FakeRepository):
             stored = state.strategies.get(strategy.strategy_id)
             if stored is None:
                 raise NotFound(f"strategy {strategy.strategy_id} not found")
-            kept = replace(strategy, account_id=stored.account_id, is_default=stored.is_default)
+            kept = replace(
+                strategy,
+                account_id=stored.account_id,
+                is_default=stored.is_default,
+                control_mode=stored.control_mode,  # written by a handoff alone
+            )
             del state.strategies[strategy.strategy_id]
             try:
                 _check_strategy_keys(state, kept)

@@ -17,6 +17,7 @@ from order_service.services.ports import (
     AccountRepository,
     BrokerSession,
     Clock,
+    ControlModeRepository,
     FillRepository,
     InstrumentRepository,
     LoginStateRepository,
@@ -35,6 +36,7 @@ from tests.unit.fake_accounts import (
     FakeStrategyRepository,
     FakeUserRepository,
 )
+from tests.unit.fake_control_modes import FakeControlModeRepository
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
@@ -85,6 +87,7 @@ class FakeUnitOfWork:
         self.webhooks: WebhookRepository = FakeWebhookRepository(self)
         self.instruments: InstrumentRepository = FakeInstrumentRepository(self)
         self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
+        self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

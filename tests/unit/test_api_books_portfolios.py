@@ -33,7 +33,7 @@ async def trade(
         tradingsymbol=symbol,
         strategy_id=strategy_id,
     )
-    order = (await world.services.orders.place_order(world.trader, request, None)).order
+    order = (await world.services.orders.place_order(world.trader, request, None, force=True)).order
     assert order.broker_order_id is not None
     world.broker.fill(order.broker_order_id)
     await world.services.trades.sync_account(ACCOUNT)

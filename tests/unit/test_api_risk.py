@@ -217,10 +217,12 @@ async def test_a_strategy_limit_wins_over_its_account_limit(
                              json={"max_quantity": 50, "allowed_exchanges": ["NSE"]}))  # fmt: skip
 
     await denied(api, world, {**LIMIT, "quantity": 6}, "max_quantity")
-    mine = {**LIMIT, "strategy_id": strategy}
+    mine = {**LIMIT, "strategy_id": strategy, "force": True}  # a person steps into its scope
     body(await api.post("/api/v1/orders", json={**mine, "quantity": 50}), 201)
     await denied(api, world, {**mine, "quantity": 51}, "max_quantity")
-    await denied(api, world, {**FUTURE, "strategy_id": strategy}, "allowed_exchanges")
+    await denied(
+        api, world, {**FUTURE, "strategy_id": strategy, "force": True}, "allowed_exchanges"
+    )
 
 
 async def test_count_limits_hold_working_orders_and_the_day_s_orders(

@@ -199,7 +199,7 @@ async def test_a_strategy_with_an_open_order_cannot_be_deleted(
 ) -> None:
     strategy_id = (await create(trader_api, "momentum"))["strategy_id"]
     request = make_limit_request(strategy_id=StrategyId(strategy_id))
-    placed = await world.services.orders.place_order(world.trader, request, None)
+    placed = await world.services.orders.place_order(world.trader, request, None, force=True)
     assert not placed.order.is_terminal  # accepted, working at the broker
 
     error = refused(await trader_api.delete(f"/api/v1/strategies/{strategy_id}"), 409, "CONFLICT")
@@ -225,7 +225,7 @@ async def test_a_strategy_holding_a_position_cannot_be_deleted_until_it_is_flat(
 
 async def filled(world: World, strategy_id: StrategyId, side: str) -> None:
     request = make_limit_request(strategy_id=strategy_id, transaction_type=TransactionType(side))
-    order = (await world.services.orders.place_order(world.trader, request, None)).order
+    order = (await world.services.orders.place_order(world.trader, request, None, force=True)).order
     assert order.broker_order_id is not None
     world.broker.fill(order.broker_order_id)
     await world.services.reconcile.sync_account(ACCOUNT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from order_service.domain.account import Principal, Strategy
+from order_service.domain.control import ControlMode
 from order_service.domain.ids import AccountId, OrderId, StrategyId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
@@ -107,7 +108,8 @@ async def test_an_account_without_a_default_strategy_cannot_place(world: World) 
 
 async def test_orders_go_to_the_default_or_the_named_strategy(world: World) -> None:
     default = _default_strategy(world, ACCOUNT)
-    named = Strategy(StrategyId("SWING"), ACCOUNT, "swing", False, NOW)
+    manual = ControlMode.MANUAL  # a person's own strategy
+    named = Strategy(StrategyId("SWING"), ACCOUNT, "swing", False, NOW, control_mode=manual)
     world.store.strategies[named.strategy_id] = named
 
     plain = await place_for(world, world.trader, ACCOUNT)

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from order_service.domain.control import ControlMode
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import Conflict
 
@@ -50,6 +51,8 @@ class Account:
     # Set when the account's books must be reconciled with the broker before it takes new
     # orders (a new session, a process taking over its background work); None once done.
     reconcile_since: datetime | None = None
+    # Who trades the account scope (read with the row; only a handoff writes it).
+    control_mode: ControlMode = ControlMode.MANUAL
 
     @property
     def is_removed(self) -> bool:
@@ -99,6 +102,8 @@ class Strategy:
     created_at: datetime
     archived_at: datetime | None = None
     deleted_at: datetime | None = None
+    # Set by a handoff of this strategy's scope; until then it follows ``strategy_mode``.
+    control_mode: ControlMode | None = None
 
     @property
     def is_archived(self) -> bool:

@@ -17,6 +17,8 @@ from order_service.domain.account import Role
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
+from order_service.observability.metrics import EMERGENCY_STOPS
+from order_service.services.emergency_stops import EmergencyStop
 from order_service.services.logins import LoginLink
 
 app = typer.Typer(help="Order Service: order management through Zerodha Kite Connect.")
@@ -268,6 +270,27 @@ class _Run:
     """What the global options chose for this run."""
 
     debug = False
+
+
+@accounts_app.command("stop")
+def stop_account(
+    account_id: str,
+    user_id: Annotated[str, typer.Option("--user", help="the user stopping it")],
+) -> None:
+    """Emergency stop: cancel every working order at the broker, every scope to MANUAL."""
+
+    async def job(services: Services) -> EmergencyStop:
+        principal = await services.users.get_user(UserId(user_id))
+        return await services.emergency_stops.stop(principal, AccountId(account_id.upper()))
+
+    stop = _with_services(_settings(), job)
+    EMERGENCY_STOPS.inc()
+    for outcome in stop.outcomes:
+        failed = f"  cancel failed: {outcome.error_code}" if outcome.error_code else ""
+        console.print(f"{outcome.order.order_id}  {outcome.status.value}{failed}")
+    console.print(f"stopped {stop.account_id}: every scope {stop.control_mode.value}")
+    if any(outcome.error_code for outcome in stop.outcomes):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -87,6 +87,10 @@ LEASE_CHANGES = Counter(
     "Account leases acquired, lost (expired or taken), released, or refused by their fence",
     ["change"],
 )
+EMERGENCY_STOPS = Counter(
+    "order_service_emergency_stops_total",
+    "Emergency stops of an account (every working order cancelled, every scope MANUAL)",
+)
 STALE_WRITES_REFUSED = Counter(
     "order_service_stale_writes_refused_total",
     "Worker commits refused because the account's lease had moved to a newer token",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from order_service.domain.account import Principal
@@ -20,11 +21,20 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.control import check_may_trade
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.risk import RiskGuard
 from order_service.services.writes import OrderWriter, error_data
 
 BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Modification:
+    """What a modification asks: its changes (for the pre-trade rules) and its ``force``."""
+
+    changes: OrderChanges
+    force: bool
 
 
 class AmendmentService:
@@ -44,10 +54,15 @@ class AmendmentService:
         self._writer = OrderWriter(uow_factory, clock)
 
     async def modify_order(
-        self, principal: Principal, order_id: OrderId, changes: OrderChanges
+        self, principal: Principal, order_id: OrderId, changes: OrderChanges, force: bool = False
     ) -> Order:
-        """Send one modification; the 25-modification cap is checked before sending."""
-        order, session = await self._load(principal, order_id, changes)
+        """Send one modification; the 25-modification cap is checked before sending.
+
+        A modification is trading: it is refused as a placement would be by the order's scope's
+        control mode (``force`` as for a placement) and by the pre-trade rules. A cancel is
+        always allowed.
+        """
+        order, session = await self._load(principal, order_id, _Modification(changes, force))
         if not order.can_be_modified:
             raise OrderRejected(
                 "Maximum allowed order modifications exceeded (25); cancel and place a new order",
@@ -73,14 +88,18 @@ class AmendmentService:
         return await self._amend(order, session, OrderTrigger.REQUEST_CANCEL, send, None)
 
     async def _load(
-        self, principal: Principal, order_id: OrderId, changes: OrderChanges | None = None
+        self, principal: Principal, order_id: OrderId, modification: _Modification | None = None
     ) -> tuple[Order, BrokerSession]:
+        """Read the order and its account; a modification is checked as a placement would be."""
         async with self._uow() as uow:
             order = await visible_order(uow, principal, order_id)
             account = await visible_account(uow, principal, order.account_id)
             session = session_for(account, self._clock.now())
-            if changes is not None and self._risk is not None:
-                await self._risk.check_modification(uow, session, order, changes)
+            if modification is not None:
+                force = modification.force
+                await check_may_trade(uow, principal, account, order.strategy_id, force)
+                if self._risk is not None:
+                    await self._risk.check_modification(uow, session, order, modification.changes)
         return order, session
 
     async def _amend(

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from order_service.domain.account import AccountScope, Principal, Strategy
+from order_service.domain.account import Account, AccountScope, Principal, Strategy
+from order_service.domain.control import ControlMode, check_origin, scope_mode, strategy_mode
 from order_service.domain.events import KEY_RELEASED, OrderEvent, is_retryable_failure
 from order_service.domain.ids import (
     AccountId,
@@ -83,24 +84,34 @@ class OrderService:
         self._default_strategies: dict[AccountId, StrategyId] = {}
 
     async def place_order(
-        self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
+        self,
+        principal: Principal,
+        request: OrderRequest,
+        client_order_id: ClientOrderId | None,
+        force: bool = False,
     ) -> Placement:
         """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN.
 
         An account whose books await reconciliation takes no new order: the placement waits
         for it briefly, then fails with ``SERVICE_UNAVAILABLE`` without having stored anything.
+        ``force`` lets a person trade a scope under script control (``OWNERSHIP_CONFLICT``
+        without it).
         """
         try:
-            return await self._place(principal, request, client_order_id)
+            return await self._place(principal, request, client_order_id, force)
         except AccountReconciling:
             await self._gate.wait(request.account_id)
         try:
-            return await self._place(principal, request, client_order_id)
+            return await self._place(principal, request, client_order_id, force)
         except AccountReconciling as exc:  # held again meanwhile (another login)
             raise self._gate.refusal(request.account_id) from exc
 
     async def _place(
-        self, principal: Principal, request: OrderRequest, client_order_id: ClientOrderId | None
+        self,
+        principal: Principal,
+        request: OrderRequest,
+        client_order_id: ClientOrderId | None,
+        force: bool,
     ) -> Placement:
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
@@ -119,7 +130,7 @@ class OrderService:
                 raise _unannounced()
             if self._instruments is not None:
                 self._instruments.check(request.exchange.value, request.tradingsymbol)
-            order = await self._new_order(uow, principal, request, order_id, key)
+            order = await self._new_order(uow, principal, account, request, (order_id, key), force)
             await self._check_risk(uow, session, order, keyed=client_order_id is not None)
             try:
                 await uow.orders.add(order)
@@ -156,11 +167,16 @@ class OrderService:
         self,
         uow: UnitOfWork,
         principal: Principal,
+        account: Account,
         request: OrderRequest,
-        order_id: OrderId,
-        key: ClientOrderId,
+        ids: tuple[OrderId, ClientOrderId],
+        force: bool,
     ) -> Order:
-        strategy_id = await self._strategy_for(uow, principal, request)
+        order_id, key = ids
+        strategy_id, own_mode = await self._strategy_for(uow, principal, request)
+        origin = OrderOrigin.SCRIPT if principal.is_script else OrderOrigin.MANUAL
+        # The scope's mode came with the rows already read (the account's, the strategy's).
+        check_origin(scope_mode(account.control_mode, own_mode), origin, force)
         now = self._clock.now()
         order = Order(
             order_id=order_id,
@@ -173,7 +189,7 @@ class OrderService:
             placed_by=self._liveness.instance_id,
             created_at=now,
             updated_at=now,
-            origin=OrderOrigin.SCRIPT if principal.is_script else OrderOrigin.MANUAL,
+            origin=origin,
         )
         order.pending_events.append(OrderEvent.requested(order_id, now, _requested_data(order)))
         return order
@@ -222,21 +238,27 @@ class OrderService:
 
     async def _strategy_for(
         self, uow: UnitOfWork, principal: Principal, request: OrderRequest
-    ) -> StrategyId:
-        """The strategy the order goes to: the key's, the one named, or the account's default."""
+    ) -> tuple[StrategyId, ControlMode | None]:
+        """The strategy the order goes to (the key's, the one named, or the account's default)
+        and its own control mode (None: it follows the account's, as the default one does)."""
         if principal.strategy_id is not None:
-            return await _bound_strategy(uow, principal.strategy_id, request)
+            return _with_mode(await _bound_strategy(uow, principal.strategy_id, request))
         if request.strategy_id is not None:
-            return await _named_strategy(uow, request.strategy_id, request.account_id)
+            return _with_mode(await _named_strategy(uow, request.strategy_id, request.account_id))
         # The default strategy is created with its account and can never be deleted.
         cached = self._default_strategies.get(request.account_id)
         if cached is None:
             cached = await _default_strategy(uow, request.account_id)
             self._default_strategies[request.account_id] = cached
-        return cached
+        # A handoff never names the default strategy (it is the account scope's): no read.
+        return cached, None
 
 
-async def _bound_strategy(uow: UnitOfWork, bound: StrategyId, request: OrderRequest) -> StrategyId:
+def _with_mode(strategy: Strategy) -> tuple[StrategyId, ControlMode | None]:
+    return strategy.strategy_id, strategy_mode(strategy.control_mode, strategy.is_default)
+
+
+async def _bound_strategy(uow: UnitOfWork, bound: StrategyId, request: OrderRequest) -> Strategy:
     """A script's key trades for its strategy alone, in that strategy's account."""
     named = request.strategy_id
     strategy = await uow.strategies.get(bound)
@@ -255,7 +277,7 @@ async def _named_strategy(
     strategy_id: StrategyId,
     account_id: AccountId,
     strategy: Strategy | None = None,
-) -> StrategyId:
+) -> Strategy:
     """The named strategy, if it is the account's and takes orders (not archived)."""
     strategy = strategy or await uow.strategies.get(strategy_id)
     if strategy is None or strategy.is_deleted or strategy.account_id != account_id:
@@ -265,7 +287,7 @@ async def _named_strategy(
             details={"strategy_id": strategy_id},
         )
     strategy.check_takes_orders()
-    return strategy.strategy_id
+    return strategy
 
 
 async def _default_strategy(uow: UnitOfWork, account_id: AccountId) -> StrategyId:

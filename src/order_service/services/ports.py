@@ -12,6 +12,7 @@ from typing import Protocol, Self
 from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.budget import Bucket
+from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
@@ -323,6 +324,16 @@ class AccountRepository(Protocol):
 
     async def mark_reconciled(self, account_id: AccountId, since: datetime) -> None:
         """Release the hold set at ``since``; a hold set later (a newer login) stays."""
+        ...
+
+
+class ControlModeRepository(Protocol):
+    """The only writer of control modes (an account's or its strategies' save never is)."""
+
+    async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None: ...
+
+    async def set_strategy_modes(self, account_id: AccountId, mode: ControlMode) -> None:
+        """Give every strategy of the account but the default (which follows it) ``mode``."""
         ...
 
 
@@ -680,6 +691,7 @@ class UnitOfWork(Protocol):
     webhooks: WebhookRepository
     instruments: InstrumentRepository
     risk_limits: RiskLimitRepository
+    control_modes: ControlModeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -107,7 +107,8 @@ async def build_stack(url: str, tmp_path: Path, **overrides: Any) -> Stack:
         jwt_secret="test-jwt-secret-0123456789abcdef0123",
         secret_key="test-secret-key",
         log_json=False,
-        **{"events_heartbeat_seconds": 0.2, **overrides},
+        # The tests place the same unkeyed order again on purpose: no duplicate guard.
+        **{"events_heartbeat_seconds": 0.2, "risk_duplicate_window_seconds": 0, **overrides},
     )
     clock = FakeClock()
     broker = FakeBroker(clock)

@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping
 
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.domain.account import Account, Principal, Role, SessionState, Strategy
+from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
     AccountId,
@@ -212,6 +213,7 @@ def account_from_row(row: RowMapping, cipher: SecretCipher) -> Account:
         name=row["name"],
         removed_at=row["removed_at"],
         reconcile_since=row["reconcile_since"],
+        control_mode=ControlMode(row["control_mode"]),
     )
 
 
@@ -236,7 +238,12 @@ def strategy_from_row(row: RowMapping) -> Strategy:
         created_at=row["created_at"],
         archived_at=row["archived_at"],
         deleted_at=row["deleted_at"],
+        control_mode=_optional_mode(row["control_mode"]),
     )
+
+
+def _optional_mode(value: str | None) -> ControlMode | None:
+    return ControlMode(value) if value is not None else None
 
 
 def portfolio_values(portfolio: Portfolio) -> Values:

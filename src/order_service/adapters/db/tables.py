@@ -74,6 +74,8 @@ accounts = Table(
     Column("removed_at", UtcDateTime(), nullable=True),
     # Set while the account's books await reconciliation with the broker (no new orders).
     Column("reconcile_since", UtcDateTime(), nullable=True),
+    # Who trades the account scope (DESIGN.md section 7); written only by a handoff.
+    Column("control_mode", ENUM_TEXT, nullable=False, server_default="manual"),
 )
 
 # No foreign key to users: a grant may name a user that lives in the peer user service.
@@ -101,6 +103,8 @@ strategies = Table(
     Column("archived_at", UtcDateTime(), nullable=True),  # takes no new orders
     # A deleted strategy keeps its row (its orders and fills refer to it), hidden.
     Column("deleted_at", UtcDateTime(), nullable=True),
+    # Set by a handoff of the strategy's scope; NULL until then (see domain/control.py).
+    Column("control_mode", ENUM_TEXT, nullable=True),
 )
 # Partial unique indexes: at most one default per account (made idempotently with the account,
 # whoever gets there first), and a name is taken only by a strategy that is not deleted.

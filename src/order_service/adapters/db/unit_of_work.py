@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from order_service.adapters.db.account_events_repository import SqlAccountEventRepository
+from order_service.adapters.db.control_modes_repository import SqlControlModeRepository
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.feed_repository import SqlOrderFeedRepository
@@ -36,6 +37,7 @@ from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
     AccountEventRepository,
     AccountRepository,
+    ControlModeRepository,
     FillRepository,
     InstrumentRepository,
     LoginStateRepository,
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
         self.risk_limits: RiskLimitRepository = SqlRiskLimitRepository(runner)
+        self.control_modes: ControlModeRepository = SqlControlModeRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

@@ -20,6 +20,7 @@ from order_service.entrypoints.api.routes import (
     accounts,
     baskets,
     books,
+    control,
     events,
     keys,
     operations,
@@ -82,6 +83,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         events,
         webhooks,
         risk,
+        control,
     ):
         app.include_router(module.router)
     return app

@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     model_validator,
@@ -124,6 +125,7 @@ class OrderIn(OrderTerms):
 
     account_id: Identifier
     client_order_id: Key | None = None
+    force: StrictBool = False  # a person stepping into a scope under script control
 
 
 class BasketLegIn(StrictModel):
@@ -194,6 +196,7 @@ class OrderPatch(StrictModel):
     order_type: OrderType | None = None
     validity: Validity | None = None
     disclosed_quantity: DisclosedQuantity | None = None
+    force: StrictBool = False  # a person stepping into a scope under script control
 
 
 class OrderOut(BaseModel):

@@ -48,7 +48,7 @@ async def place_order(
     key = _idempotency_key(idempotency_key, body.client_order_id)
     try:
         request = body.to_request(AccountId(body.account_id))
-        placement = await services.orders.place_order(principal, request, key)
+        placement = await services.orders.place_order(principal, request, key, body.force)
     except OrderServiceError as exc:
         ORDERS.labels(exc.error_code.lower()).inc()
         raise
@@ -99,8 +99,10 @@ async def modify_order(
 ) -> OrderOut:
     """Modify a working order (Kite allows 25 modifications per order)."""
     bind(order_id=order_id)
-    changes = OrderChanges(**body.model_dump(exclude_none=True))
-    order = await services.amendments.modify_order(principal, OrderId(order_id), changes)
+    changes = OrderChanges(**body.model_dump(exclude_none=True, exclude={"force"}))
+    order = await services.amendments.modify_order(
+        principal, OrderId(order_id), changes, body.force
+    )
     return OrderOut.of(order)
 
 

@@ -1,0 +1,30 @@
+"""Control modes: written here alone, read with the account and strategy rows they belong to."""
+
+from __future__ import annotations
+
+from sqlalchemy import false, update
+
+from order_service.adapters.db.repositories import SqlRepository
+from order_service.adapters.db.tables import accounts, strategies
+from order_service.domain.control import ControlMode
+from order_service.domain.ids import AccountId
+from order_service.errors import NotFound
+
+
+class SqlControlModeRepository(SqlRepository):
+    async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None:
+        # On PostgreSQL the UPDATE holds the account row's lock until the commit.
+        statement = (
+            update(accounts)
+            .where(accounts.c.account_id == account_id)
+            .values(control_mode=mode.value)
+        )
+        await self._expect_rows(statement, None, NotFound(f"account {account_id} not found"))
+
+    async def set_strategy_modes(self, account_id: AccountId, mode: ControlMode) -> None:
+        statement = (
+            update(strategies)
+            .where(strategies.c.account_id == account_id, strategies.c.is_default == false())
+            .values(control_mode=mode.value)
+        )
+        await self._execute(statement)

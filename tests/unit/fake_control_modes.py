@@ -1,0 +1,28 @@
+"""The control modes' fake: the only writer of the modes on the fake store's rows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from order_service.domain.control import ControlMode
+from order_service.domain.ids import AccountId
+from order_service.errors import NotFound
+from tests.unit.fake_store import FakeRepository, FakeStore
+
+
+class FakeControlModeRepository(FakeRepository):
+    async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None:
+        def update(state: FakeStore) -> None:
+            if account_id not in state.accounts:
+                raise NotFound(f"account {account_id} not found")
+            state.accounts[account_id].control_mode = mode
+
+        self._stage(update)
+
+    async def set_strategy_modes(self, account_id: AccountId, mode: ControlMode) -> None:
+        def update(state: FakeStore) -> None:
+            for strategy_id, strategy in list(state.strategies.items()):
+                if strategy.account_id == account_id and not strategy.is_default:
+                    state.strategies[strategy_id] = replace(strategy, control_mode=mode)
+
+        self._stage(update)

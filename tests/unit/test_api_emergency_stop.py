@@ -1,0 +1,111 @@
+"""The emergency stop: every working order cancelled at the broker, every scope MANUAL."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from order_service.domain.control import ControlMode
+from order_service.domain.ids import StrategyId
+from order_service.domain.status import OrderStatus
+from order_service.errors import OrderRejected
+from tests.unit.answers import LIMIT, body, refused
+from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World
+from tests.unit.test_api_control_modes import conflict, script_client, set_account_mode
+
+pytestmark = pytest.mark.asyncio
+STOP = f"/api/v1/accounts/{ACCOUNT}/emergency-stop"
+
+
+def stops() -> float:
+    return REGISTRY.get_sample_value("order_service_emergency_stops_total") or 0.0
+
+
+async def momentum(world: World) -> StrategyId:
+    created = await world.services.strategies.create_strategy(world.trader, ACCOUNT, "momentum")
+    return created.strategy_id
+
+
+async def test_a_stop_cancels_every_working_order_and_hands_every_scope_to_people(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    strategy_id = await momentum(world)
+    async with await script_client(trader_api, world, strategy_id) as script_api:
+        scripted = body(await script_api.post("/api/v1/orders", json=LIMIT), 201)
+        manual = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+        before = stops()
+
+        stopped = body(await trader_api.post(STOP))
+        after = await script_api.post("/api/v1/orders", json=LIMIT)
+
+    outcomes = {o["order_id"]: (o["status"], o["cancelled"]) for o in stopped["orders"]}
+    assert outcomes == {
+        scripted["order_id"]: ("CANCELLED", True),
+        manual["order_id"]: ("CANCELLED", True),
+    }
+    assert world.broker.calls["cancel_order"] == 2
+    assert stopped["control_mode"] == "manual"
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
+    assert world.store.strategies[strategy_id].control_mode is ControlMode.MANUAL
+    conflict(after, "manual", "script")  # its algorithm is stopped until handed back
+    assert stops() == before + 1
+
+
+async def test_a_stop_completes_when_a_cancel_fails_and_says_which(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    first = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    second = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    world.broker.fail_next("cancel_order", OrderRejected("Order cannot be cancelled"))
+
+    stopped = body(await trader_api.post(STOP))
+
+    outcomes = {o["order_id"]: (o["cancelled"], o["error_code"]) for o in stopped["orders"]}
+    assert outcomes == {
+        first["order_id"]: (False, "ORDER_REJECTED"),
+        second["order_id"]: (True, None),
+    }
+    assert world.store.orders[second["order_id"]].status is OrderStatus.CANCELLED
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
+
+
+@pytest.mark.parametrize("start", [ControlMode.SCRIPT, ControlMode.TRANSITIONING])
+async def test_a_stop_is_allowed_from_any_mode(
+    world: World, trader_api: httpx.AsyncClient, start: ControlMode
+) -> None:
+    set_account_mode(world, start)
+
+    stopped = body(await trader_api.post(STOP))
+
+    assert (stopped["orders"], stopped["control_mode"]) == ([], "manual")
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
+
+
+async def test_another_users_account_cannot_be_stopped_nor_seen(
+    world: World, trader_api: httpx.AsyncClient, outsider: object
+) -> None:
+    theirs = await trader_api.post(f"/api/v1/accounts/{OTHER_ACCOUNT}/emergency-stop")
+    missing = await trader_api.post("/api/v1/accounts/NOSUCH/emergency-stop")
+
+    assert refused(theirs, 404, "NOT_FOUND")["message"] == refused(missing, 404, "NOT_FOUND")[
+        "message"
+    ].replace("NOSUCH", OTHER_ACCOUNT)
+    assert world.store.accounts[OTHER_ACCOUNT].control_mode is ControlMode.MANUAL
+
+
+async def test_a_scripts_key_cannot_stop_its_account(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    strategy_id = await momentum(world)
+    placed = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    async with await script_client(trader_api, world, strategy_id) as script_api:
+        stopped = await script_api.post(STOP)
+
+    refused(stopped, 403, "FORBIDDEN")
+    assert world.store.orders[placed["order_id"]].status.is_working
+    assert world.broker.calls["cancel_order"] == 0
+
+
+async def test_a_stop_needs_credentials(anonymous_api: httpx.AsyncClient) -> None:
+    refused(await anonymous_api.post(STOP), 401, "UNAUTHENTICATED")
