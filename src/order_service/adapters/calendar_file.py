@@ -6,39 +6,24 @@ Whatever goes wrong reading it (it cannot be read, is not TOML, a session that i
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, time
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from order_service.adapters.data_files import effective_from, load_toml
 from order_service.domain.market_calendar import MarketCalendar
-from order_service.errors import ConfigurationError
-
-PACKAGED = ("data", "market_calendar.toml")
 
 
 def load_market_calendar(path: Path | None = None) -> MarketCalendar:
     """Read the market calendar at ``path`` (default: the packaged file)."""
-    item: Traversable = (
-        resources.files("order_service").joinpath(*PACKAGED) if path is None else path
-    )
-    try:
-        return _calendar(tomllib.loads(item.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(
-            f"market calendar {item}: {exc}", details={"file": str(item), "reason": str(exc)}
-        ) from exc
+    return load_toml("market calendar", "market_calendar.toml", path, _calendar)
 
 
 def _calendar(data: dict[str, Any]) -> MarketCalendar:
-    effective_from = data["effective_from"]
-    if not isinstance(effective_from, date):
-        raise TypeError("effective_from is not a date")
+    since = effective_from(data)
     sessions = {name: _session(hours) for name, hours in data["sessions"].items()}
     holidays = {name: _days(name, data["holidays"]) for name in data["holidays"]}
-    return MarketCalendar(effective_from, str(data["source"]), sessions, holidays)
+    return MarketCalendar(since, str(data["source"]), sessions, holidays)
 
 
 def _session(hours: object) -> tuple[time, time]:
