@@ -188,7 +188,8 @@ def test_a_resting_order_fills_from_the_ticker_when_the_market_comes_to_it(
 ) -> None:
     admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
     body = {**MARKET, "order_type": "LIMIT", "price": "1450.00"}
-    placed = api.post("/api/v1/orders", json=body).json()
+    # Keyed: the same instrument, side and quantity as the test before, within seconds.
+    placed = api.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "resting"}).json()
     assert placed["status"] == "PENDING"  # the paper broker sends no update for OPEN
 
     applied = ticker_updates("applied")
