@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     # Webhooks: receivers on private, loopback or link-local addresses are refused unless this
     # is set (unset: allowed in demo, refused in production, where URLs must also be https).
     webhook_allow_private: bool | None = None
+    # An order (or basket) without an idempotency key is refused: a retry of it after a lost
+    # answer would be a second order. None: required in production, optional in demo.
+    require_idempotency_key: bool | None = None
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     webhook_max_response_bytes: Annotated[int, Field(ge=0, le=1024 * 1024)] = 64 * 1024
     # A failed delivery is retried after RETRY_INITIAL, doubling (with jitter) up to RETRY_MAX,
@@ -193,6 +196,13 @@ class Settings(BaseSettings):
             return KITE_TICKER_ROOT
         scheme, _, rest = self.broker_root.partition("://")
         return f"{_TICKER_SCHEMES.get(scheme, scheme)}://{rest}"
+
+    @property
+    def idempotency_key_required(self) -> bool:
+        """Return whether a placement must carry an idempotency key (production's default)."""
+        if self.require_idempotency_key is not None:
+            return self.require_idempotency_key
+        return self.mode is Mode.PRODUCTION
 
     @property
     def webhooks_allow_private(self) -> bool:

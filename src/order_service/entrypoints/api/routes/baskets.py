@@ -10,6 +10,7 @@ from order_service.domain.ids import AccountId
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.errors import status_for
+from order_service.entrypoints.api.routes.orders import key_required
 from order_service.entrypoints.api.schemas import (
     BasketIn,
     BasketLegOut,
@@ -39,6 +40,8 @@ async def place_basket(
     """Place the order on every account; each leg succeeds or fails on its own."""
     if idempotency_key and body.basket_id and idempotency_key != body.basket_id:
         raise ValidationError("Idempotency-Key and basket_id differ", field="basket_id")
+    if not (idempotency_key or body.basket_id) and services.settings.idempotency_key_required:
+        raise key_required("basket_id")
     legs = [BasketLeg(AccountId(leg.account_id), leg.multiplier) for leg in body.legs]
     template = body.order.to_request(legs[0].account_id)
     results = await services.baskets.place_basket(

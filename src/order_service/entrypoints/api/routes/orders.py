@@ -46,6 +46,8 @@ async def place_order(
     started = time.perf_counter()
     bind(account=body.account_id)
     key = _idempotency_key(idempotency_key, body.client_order_id)
+    if key is None and services.settings.idempotency_key_required:
+        raise key_required("client_order_id")
     try:
         request = body.to_request(AccountId(body.account_id))
         placement = await services.orders.place_order(principal, request, key, body.force)
@@ -120,6 +122,16 @@ async def order_events(
 ) -> list[OrderEventOut]:
     events = await services.orders.order_events(principal, OrderId(order_id))
     return [OrderEventOut.of(event) for event in events]
+
+
+def key_required(field: str) -> ValidationError:
+    """A placement without an idempotency key where one is required (production)."""
+    return ValidationError(
+        "send an Idempotency-Key header (or the body's key): without one, a retry after a lost "
+        "answer would place the order twice (REQUIRE_IDEMPOTENCY_KEY=false turns this off)",
+        field=field,
+        details={"header": "Idempotency-Key"},
+    )
 
 
 def _idempotency_key(header: str | None, body_key: str | None) -> ClientOrderId | None:
