@@ -19,6 +19,7 @@ from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
+from order_service.services.cancellations import Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
@@ -114,6 +115,7 @@ class Services:
     instruments: InstrumentService
     risk_limits: RiskLimitService
     emergency_stops: EmergencyStopService
+    cancellations: Cancellations
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -256,6 +258,7 @@ def _services(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
         emergency_stops=EmergencyStopService(uow_factory, amendments),
+        cancellations=Cancellations(uow_factory, amendments),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import webbrowser
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from order_service.bootstrap import Services, bootstrap
-from order_service.config import DEFAULT_DATABASE_URL, Mode, Settings, load_settings
-from order_service.domain.account import Role
+from order_service.config import DEFAULT_DATABASE_URL, Mode, load_settings
+from order_service.domain.account import Account, Role
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
+from order_service.entrypoints.cli_orders import orders_app
+from order_service.entrypoints.cli_support import console
+from order_service.entrypoints.cli_support import settings as _settings
+from order_service.entrypoints.cli_support import with_services as _with_services
 from order_service.errors import OrderServiceError
-from order_service.observability.logging import configure_logging
 from order_service.observability.metrics import EMERGENCY_STOPS
 from order_service.services.emergency_stops import EmergencyStop
 from order_service.services.logins import LoginLink
@@ -28,29 +29,7 @@ accounts_app = typer.Typer(help="Manage trading accounts.")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
-console = Console(soft_wrap=True)  # keys and URLs must stay copyable on one line
-T = TypeVar("T")
-
-
-def _settings(**overrides: object) -> Settings:
-    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    configure_logging(settings.log_level, settings.log_json)
-    return settings
-
-
-def _with_services(settings: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
-    async def run() -> T:
-        services = bootstrap(settings)
-        try:
-            return await job(services)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(run())
-    except OrderServiceError as exc:
-        console.print(f"[red]{exc.error_code}[/red]: {exc.message}")
-        raise typer.Exit(1) from exc
+app.add_typer(orders_app, name="orders")
 
 
 @app.command()
@@ -270,6 +249,35 @@ class _Run:
     """What the global options chose for this run."""
 
     debug = False
+
+
+@accounts_app.command("list")
+def list_accounts(
+    user_id: Annotated[str, typer.Option("--user", help="the user whose accounts to list")],
+) -> None:
+    """The accounts the user may act on, with their session state."""
+
+    async def job(services: Services) -> list[Account]:
+        return await services.accounts.list_accounts(await services.users.get_user(UserId(user_id)))
+
+    for account in _with_services(_settings(), job):
+        until = account.token_expires_at.isoformat() if account.token_expires_at else "-"
+        console.print(f"{account.account_id}  {account.session_state.value}  until {until}")
+
+
+@accounts_app.command("remove")
+def remove_account(
+    account_id: str,
+    user_id: Annotated[str, typer.Option("--user", help="the user removing it")],
+) -> None:
+    """Remove an account: its session is forgotten, its orders keep their history."""
+
+    async def job(services: Services) -> None:
+        principal = await services.users.get_user(UserId(user_id))
+        await services.accounts.remove_account(principal, AccountId(account_id.upper()))
+
+    _with_services(_settings(), job)
+    console.print(f"removed {account_id.upper()}")
 
 
 @accounts_app.command("stop")

@@ -14,24 +14,11 @@ from order_service.domain.account import Principal
 from order_service.domain.control import ControlMode, ControlTrigger, move
 from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
-from order_service.domain.status import OrderStatus
-from order_service.errors import OrderServiceError
 from order_service.services.access import visible_account
 from order_service.services.amendments import AmendmentService
+from order_service.services.cancellations import CancelOutcome, cancel_each, working_orders
 from order_service.services.ports import UnitOfWorkFactory
 from order_service.services.strategies import refuse_scripts
-
-
-@dataclass(frozen=True, slots=True)
-class CancelOutcome:
-    """One working order's cancel: the status it was left in, and why the cancel failed if so."""
-
-    order: Order
-    error_code: str | None = None
-
-    @property
-    def status(self) -> OrderStatus:
-        return self.order.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +39,7 @@ class EmergencyStopService:
         """Cancel every working order of the account at the broker; leave every scope MANUAL."""
         refuse_scripts(principal)  # an algorithm does not get to cancel its people's orders
         working = await self._begin(principal, account_id)
-        outcomes = tuple([await self._cancel(principal, order) for order in working])
+        outcomes = await cancel_each(self._amendments, principal, working)
         mode = move(ControlMode.TRANSITIONING, ControlTrigger.SETTLE_MANUAL)
         async with self._uow() as uow:
             await uow.control_modes.set_account_mode(account_id, mode)
@@ -66,12 +53,6 @@ class EmergencyStopService:
             account = await visible_account(uow, principal, account_id)
             mode = move(account.control_mode, ControlTrigger.EMERGENCY_STOP)
             await uow.control_modes.set_account_mode(account_id, mode)
-            unsettled = await uow.orders.list_unsettled(account_id)
+            working = await working_orders(uow, account_id)
             await uow.commit()
-        return [order for order in unsettled if order.status.is_working]
-
-    async def _cancel(self, principal: Principal, order: Order) -> CancelOutcome:
-        try:
-            return CancelOutcome(await self._amendments.cancel_order(principal, order.order_id))
-        except OrderServiceError as exc:  # reported per order; the stop goes on
-            return CancelOutcome(order, exc.error_code)
+        return working

@@ -11,9 +11,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
+from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.engine import create_engine
+from order_service.adapters.db.unit_of_work import sql_uow_factory
 from order_service.bootstrap import bootstrap
 from order_service.config import load_settings
+from order_service.domain.ids import AccountId, BrokerOrderId, UserId
+from order_service.domain.status import OrderStatus
 from order_service.entrypoints.cli import app
+from order_service.entrypoints.cli_support import console
+from tests.factories import make_order
 
 
 @pytest.fixture
@@ -172,3 +179,66 @@ def _waited_for(path: Path) -> str:
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return path.read_text()
+
+
+def _store_open_order(user_id: str, account: str = "AB1234") -> str:
+    """An order of the account resting OPEN at a broker (none runs here to cancel it)."""
+
+    async def store() -> str:
+        engine = create_engine(load_settings().database_url)
+        factory = sql_uow_factory(engine, SecretCipher("orders-need-no-secret"))
+        try:
+            async with factory() as uow:
+                default = await uow.strategies.get_default(AccountId(account))
+                assert default is not None
+                order = make_order(
+                    account_id=AccountId(account),
+                    strategy_id=default.strategy_id,
+                    user_id=UserId(user_id),
+                    status=OrderStatus.OPEN,
+                    broker_order_id=BrokerOrderId("2611290000001"),
+                )
+                await uow.orders.add(order)
+                await uow.commit()
+            return str(order.order_id)
+        finally:
+            await factory.close()
+            await engine.dispose()
+
+    return asyncio.run(store())
+
+
+def test_accounts_list_and_remove_act_as_the_user(env: Path) -> None:
+    user_id = _user_with_account()
+    assert _run("accounts", "list", "--user", user_id).startswith("AB1234  login_required")
+    other = _run("users", "create", "mallory")
+    assert _run("accounts", "list", "--user", other) == ""
+    refused = CliRunner().invoke(app, ["accounts", "remove", "AB1234", "--user", other])
+    assert (refused.exit_code, "NOT_FOUND" in refused.output) == (1, True)
+    assert _run("accounts", "remove", "ab1234", "--user", user_id) == "removed AB1234"
+    assert _run("accounts", "list", "--user", user_id) == ""
+
+
+def test_orders_list_shows_the_users_orders_only(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 160)  # a terminal's width, not the test runner's 80
+    user_id = _user_with_account()
+    order_id = _store_open_order(user_id)
+    listed = _run("orders", "list", "--user", user_id, "--account", "ab1234")
+    assert order_id in listed
+    assert "NSE:INFY" in listed
+    assert "OPEN" in listed
+    other = _run("users", "create", "mallory")
+    assert order_id not in _run("orders", "list", "--user", other)
+
+
+def test_cancel_all_reports_each_cancel_and_fails_when_one_did(env: Path) -> None:
+    user_id = _user_with_account()
+    order_id = _store_open_order(user_id)
+    done = CliRunner().invoke(
+        app, ["orders", "cancel-all", "--account", "AB1234", "--user", user_id]
+    )
+    assert done.exit_code == 1  # the account has no session: the cancel is refused, and said so
+    assert f"{order_id}  OPEN  cancel failed: BROKER_SESSION_EXPIRED" in done.output
+    assert "1 working orders" in done.output

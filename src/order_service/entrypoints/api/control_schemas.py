@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from order_service.services.emergency_stops import CancelOutcome, EmergencyStop
+from order_service.services.cancellations import CancelOutcome
+from order_service.services.emergency_stops import EmergencyStop
 
 
 class CancelOutcomeOut(BaseModel):
