@@ -30,6 +30,7 @@ CODES = {
     "RiskCheckFailed": "RISK",
     "AuthenticationRequired": "UNAUTHENTICATED",
     "PermissionDenied": "FORBIDDEN",
+    "TradingHalted": "TRADING_HALTED",
     "NotFound": "NOT_FOUND",
     "Conflict": "CONFLICT",
     "InvalidTransition": "INVALID_TRANSITION",
