@@ -16,6 +16,7 @@ from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.feed_repository import SqlOrderFeedRepository
 from order_service.adapters.db.fills_repository import SqlFillRepository
 from order_service.adapters.db.instruments_repository import SqlInstrumentRepository
+from order_service.adapters.db.kill_switch_repository import SqlKillSwitchRepository
 from order_service.adapters.db.leases_repository import fence_check
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.feed: OrderFeedRepository = SqlOrderFeedRepository(runner)
         self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
+        self.kill_switches = SqlKillSwitchRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self
