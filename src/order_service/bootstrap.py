@@ -21,6 +21,7 @@ from order_service.services.books import BooksService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.instruments import InstrumentService
+from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
@@ -107,6 +108,7 @@ class Services:
     dispatcher: WebhookDispatcher
     event_signal: EventSignal
     instruments: InstrumentService
+    kill_switch: KillSwitchService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -197,7 +199,8 @@ def _services(
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
-    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments)
+    kill_switch = KillSwitchService(uow_factory, clock)
+    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments, kill_switch)
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -215,7 +218,7 @@ def _services(
         settings=settings,
         orders=orders,
         baskets=BasketService(orders),
-        amendments=AmendmentService(uow_factory, broker, clock),
+        amendments=AmendmentService(uow_factory, broker, clock, kill_switch),
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
@@ -242,6 +245,7 @@ def _services(
         ),
         event_signal=outbound.signal,
         instruments=instruments,
+        kill_switch=kill_switch,
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

@@ -19,6 +19,7 @@ from order_service.services.ports import (
     Clock,
     FillRepository,
     InstrumentRepository,
+    KillSwitchRepository,
     LoginStateRepository,
     OrderFeedRepository,
     OrderRepository,
@@ -37,6 +38,7 @@ from tests.unit.fake_accounts import (
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
+from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
@@ -82,6 +84,7 @@ class FakeUnitOfWork:
         self.feed: OrderFeedRepository = FakeOrderFeedRepository(self)
         self.webhooks: WebhookRepository = FakeWebhookRepository(self)
         self.instruments: InstrumentRepository = FakeInstrumentRepository(self)
+        self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

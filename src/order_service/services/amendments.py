@@ -20,6 +20,7 @@ from order_service.errors import (
     ServiceUnavailableError,
 )
 from order_service.services.access import session_for, visible_account, visible_order
+from order_service.services.kill_switch import HaltGuard, NoHalts
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter, error_data
 
@@ -29,8 +30,17 @@ BrokerCall = Callable[[BrokerSession, Order], Awaitable[None]]
 class AmendmentService:
     """Modifies and cancels working orders at the broker."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        halts: HaltGuard | None = None,
+    ) -> None:
         self._uow = uow_factory
+        self._halts = (
+            halts or NoHalts()
+        )  # modifications only: a cancel reduces risk, so it stays allowed
         self._broker = broker
         self._clock = clock
         self._writer = OrderWriter(uow_factory, clock)
@@ -40,6 +50,7 @@ class AmendmentService:
     ) -> Order:
         """Send one modification; the 25-modification cap is checked before sending."""
         order, session = await self._load(principal, order_id)
+        await self._halts.refuse(principal, order.account_id)
         if not order.can_be_modified:
             raise OrderRejected(
                 "Maximum allowed order modifications exceeded (25); cancel and place a new order",

@@ -15,6 +15,7 @@ from order_service.domain.budget import Bucket
 from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
+from order_service.domain.halt import Halt, HaltScope
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -615,6 +616,22 @@ class InstrumentRepository(Protocol):
         ...
 
 
+class KillSwitchRepository(Protocol):
+    async def engage(self, halt: Halt, *, flatten: bool) -> Halt:
+        """Engage ``halt`` unless its scope is engaged already; return the halt in force."""
+        ...
+
+    async def release(self, scope: HaltScope, by: UserId, at: datetime) -> None:
+        """Remove the scope's halt and record who released it, and when."""
+        ...
+
+    async def get(self, scope: HaltScope) -> Halt | None: ...
+
+    async def in_force(self) -> list[Halt]:
+        """Every halt in force."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -627,6 +644,7 @@ class UnitOfWork(Protocol):
     feed: OrderFeedRepository
     webhooks: WebhookRepository
     instruments: InstrumentRepository
+    kill_switches: KillSwitchRepository
 
     async def __aenter__(self) -> Self: ...
 

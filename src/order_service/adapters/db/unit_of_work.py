@@ -38,6 +38,7 @@ from order_service.services.ports import (
     AccountRepository,
     FillRepository,
     InstrumentRepository,
+    KillSwitchRepository,
     LoginStateRepository,
     OrderFeedRepository,
     OrderRepository,
@@ -71,7 +72,7 @@ class SqlUnitOfWork:
         self.feed: OrderFeedRepository = SqlOrderFeedRepository(runner)
         self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
-        self.kill_switches = SqlKillSwitchRepository(runner)
+        self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self
