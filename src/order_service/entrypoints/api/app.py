@@ -22,6 +22,7 @@ from order_service.entrypoints.api.routes import (
     books,
     events,
     keys,
+    kill_switch,
     operations,
     orders,
     portfolios,
@@ -80,6 +81,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         books,
         events,
         webhooks,
+        kill_switch,
     ):
         app.include_router(module.router)
     return app
