@@ -1,4 +1,5 @@
-"""``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts."""
+"""``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts,
+kill-switch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Mode, Settings, load_settings
 from order_service.domain.account import Role
+from order_service.domain.halt import HaltScope
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
@@ -21,9 +23,11 @@ app = typer.Typer(help="Order Service: order management through Zerodha Kite Con
 users_app = typer.Typer(help="Manage users.")
 keys_app = typer.Typer(help="Manage API keys.")
 accounts_app = typer.Typer(help="Manage trading accounts.")
+kill_switch_app = typer.Typer(help="Halt and release trading (new orders and modifications).")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(kill_switch_app, name="kill-switch")
 console = Console(soft_wrap=True)  # keys and URLs must stay copyable on one line
 T = TypeVar("T")
 
@@ -207,6 +211,49 @@ def add_account(
         return account.account_id
 
     console.print(f"added {_with_services(_settings(), job)}")
+
+
+AccountOption = Annotated[str | None, typer.Option("--account", help="halt this account")]
+UserOption = Annotated[str | None, typer.Option("--user", help="halt this user's accounts")]
+AsOption = Annotated[str, typer.Option("--as", help="the user acting (an admin for everything)")]
+
+
+def _scope(account: str | None, user: str | None) -> HaltScope:
+    if account is not None and user is not None:
+        raise typer.BadParameter("name --account or --user, not both")
+    return HaltScope.of(
+        AccountId(account.upper()) if account else None, UserId(user) if user else None
+    )
+
+
+@kill_switch_app.command("on")
+def kill_switch_on(
+    account: AccountOption = None, user: UserOption = None, *, acting: AsOption
+) -> None:
+    """Halt new orders and modifications on an account, a user's accounts or (neither) all."""
+    scope = _scope(account, user)
+
+    async def job(services: Services) -> None:
+        principal = await services.users.get_user(UserId(acting))
+        await services.kill_switch.engage(principal, scope)
+
+    _with_services(_settings(), job)
+    console.print(f"halted {scope.key or 'everything'}")
+
+
+@kill_switch_app.command("off")
+def kill_switch_off(
+    account: AccountOption = None, user: UserOption = None, *, acting: AsOption
+) -> None:
+    """Release the halt on an account, a user's accounts or (neither) everything."""
+    scope = _scope(account, user)
+
+    async def job(services: Services) -> None:
+        principal = await services.users.get_user(UserId(acting))
+        await services.kill_switch.release(principal, scope)
+
+    _with_services(_settings(), job)
+    console.print(f"released {scope.key or 'everything'}")
 
 
 def main() -> None:
