@@ -14,6 +14,7 @@ from order_service.config import Settings
 from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.domain.webhook import RetryPolicy
 from order_service.errors import ServiceUnavailableError
+from order_service.observability.halts import record_halts
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
@@ -199,7 +200,7 @@ def _services(
     liveness = coordination.liveness
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
-    kill_switch = KillSwitchService(uow_factory, clock)
+    kill_switch = KillSwitchService(uow_factory, clock, record_halts)
     orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments, kill_switch)
     reconcile = ReconcileService(
         uow_factory,

@@ -176,3 +176,20 @@ async def test_another_process_sees_a_halt_once_its_view_is_half_a_second_old(
     world.clock.advance(REFRESH_SECONDS / 2)
     refused(await trader_api.post("/api/v1/orders", json=LIMIT), 403, "TRADING_HALTED")
     assert world.broker.calls["place_order"] == 2
+
+
+def gauge(metrics: str, scope: str) -> float:
+    line = f'order_service_kill_switch_engaged{{scope="{scope}"}} '
+    return float(next(row for row in metrics.splitlines() if row.startswith(line)).split()[-1])
+
+
+async def test_the_gauge_counts_the_halts_in_force_by_scope(
+    admin_api: httpx.AsyncClient, trader_api: httpx.AsyncClient
+) -> None:
+    body(await engage(trader_api, {"account_id": ACCOUNT}), 201)
+    body(await engage(admin_api, {}), 201)
+    metrics = (await admin_api.get("/metrics")).text
+    assert [gauge(metrics, s) for s in ("account", "user", "all")] == [1, 0, 1]
+    body(await release(admin_api, {}), 204)
+    metrics = (await admin_api.get("/metrics")).text
+    assert [gauge(metrics, s) for s in ("account", "user", "all")] == [1, 0, 0]

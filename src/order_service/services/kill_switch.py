@@ -66,7 +66,7 @@ class KillSwitchService:
             await _check_visible(uow, principal, scope)
             held = await uow.kill_switches.engage(halt, flatten=False)
             await uow.commit()
-        self._forget()
+        await self._forget()
         return held
 
     async def release(self, principal: Principal, scope: HaltScope) -> None:
@@ -80,7 +80,7 @@ class KillSwitchService:
             check_may_release(principal, halt)
             await uow.kill_switches.release(scope, principal.user_id, self._clock.now())
             await uow.commit()
-        self._forget()
+        await self._forget()
 
     async def list(self, principal: Principal) -> list[Halt]:
         """The halts in force that stop any of the caller's accounts (every one for an admin)."""
@@ -110,8 +110,10 @@ class KillSwitchService:
             self._observe(halts)
         return self._view
 
-    def _forget(self) -> None:
+    async def _forget(self) -> None:
+        """Drop the view after a change here, and read it again (its observer sees the change)."""
         self._view, self._read_at = None, None
+        await self._current()
 
 
 _REFRESH = timedelta(seconds=REFRESH_SECONDS)
