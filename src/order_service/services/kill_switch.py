@@ -34,7 +34,9 @@ HaltsObserver = Callable[[list[Halt]], None]
 
 
 class HaltGuard(Protocol):
-    async def refuse(self, principal: Principal, account_id: AccountId) -> None:
+    async def refuse(
+        self, principal: Principal, account_id: AccountId, uow: UnitOfWork | None = None
+    ) -> None:
         """Raise ``TradingHalted`` if a halt in force covers the account or the caller."""
         ...
 
@@ -42,7 +44,9 @@ class HaltGuard(Protocol):
 class NoHalts:
     """The guard of a use case built without a kill switch: it refuses nothing."""
 
-    async def refuse(self, principal: Principal, account_id: AccountId) -> None:
+    async def refuse(
+        self, principal: Principal, account_id: AccountId, uow: UnitOfWork | None = None
+    ) -> None:
         return None
 
 
@@ -92,19 +96,27 @@ class KillSwitchService:
         mine = AccountScope.of(principal).account_ids or frozenset()
         return [h for h in halts if _stops_any(view, h, principal.user_id, mine)]
 
-    async def refuse(self, principal: Principal, account_id: AccountId) -> None:
-        """Raise ``TradingHalted`` if a halt in force covers the account or the caller."""
-        view = await self._current()
+    async def refuse(
+        self, principal: Principal, account_id: AccountId, uow: UnitOfWork | None = None
+    ) -> None:
+        """Raise ``TradingHalted`` if a halt in force covers the account or the caller.
+
+        A caller inside a unit of work passes it: the view is re-read through it, since a
+        second one could wait on the first's connection (SQLite has one writer).
+        """
+        view = await self._current(uow)
         view.refuse(principal.user_id, account_id)
 
-    async def _current(self) -> HaltView:
+    async def _current(self, uow: UnitOfWork | None = None) -> HaltView:
         now = self._clock.now()
         fresh = self._read_at is not None and now - self._read_at < _REFRESH
         if self._view is not None and fresh:
             return self._view
-        async with self._uow() as uow:
-            halts = await uow.kill_switches.in_force()
-            self._view = await _resolve(uow, halts)
+        if uow is None:
+            async with self._uow() as own:
+                halts, self._view = await _read(own)
+        else:
+            halts, self._view = await _read(uow)
         self._read_at = now
         if self._observe is not None:
             self._observe(halts)
@@ -122,6 +134,11 @@ _REFRESH = timedelta(seconds=REFRESH_SECONDS)
 async def _check_visible(uow: UnitOfWork, principal: Principal, scope: HaltScope) -> None:
     if scope.kind is HaltKind.ACCOUNT:
         await visible_account(uow, principal, AccountId(scope.key))
+
+
+async def _read(uow: UnitOfWork) -> tuple[list[Halt], HaltView]:
+    halts = await uow.kill_switches.in_force()
+    return halts, await _resolve(uow, halts)
 
 
 async def _resolve(uow: UnitOfWork, halts: list[Halt]) -> HaltView:

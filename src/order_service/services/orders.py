@@ -108,7 +108,7 @@ class OrderService:
             await self._instruments.follow()  # its own read, before this transaction's
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
-            await self._halts.refuse(principal, request.account_id)
+            await self._halts.refuse(principal, request.account_id, uow)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
                 existing = await uow.orders.get_by_client_order_id(request.account_id, key)
                 if existing is not None and not await self._release(uow, existing, request):
