@@ -15,6 +15,7 @@ from order_service.domain.budget import Bucket, BudgetRules, Window
 from order_service.domain.risk import RiskLimits
 from order_service.domain.webhook import RetryPolicy
 from order_service.errors import ServiceUnavailableError
+from order_service.observability.halts import record_halts
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
@@ -24,6 +25,7 @@ from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.instruments import InstrumentService
+from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
@@ -116,6 +118,7 @@ class Services:
     risk_limits: RiskLimitService
     emergency_stops: EmergencyStopService
     cancellations: Cancellations
+    kill_switch: KillSwitchService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -208,7 +211,10 @@ def _services(
     instruments = _instruments(uow_factory, broker, clock)
     limits_cache = LimitsCache()
     risk = _risk(settings, broker, clock, instruments, limits_cache)
-    orders = OrderService(uow_factory, broker, clock, gate, liveness, instruments, risk)
+    kill_switch = KillSwitchService(uow_factory, clock, record_halts)
+    orders = OrderService(
+        uow_factory, broker, clock, gate, liveness, instruments, risk, kill_switch
+    )
     reconcile = ReconcileService(
         uow_factory,
         broker,
@@ -222,7 +228,7 @@ def _services(
     startup = StartupReconciliation(uow_factory, reconcile, trades, clock)
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
-    amendments = AmendmentService(uow_factory, broker, clock, risk)
+    amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
     return Services(
         settings=settings,
         orders=orders,
@@ -259,6 +265,7 @@ def _services(
         ),
         emergency_stops=EmergencyStopService(uow_factory, amendments),
         cancellations=Cancellations(uow_factory, amendments),
+        kill_switch=kill_switch,
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

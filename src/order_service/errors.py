@@ -7,6 +7,7 @@
     │   └── RiskCheckFailed              RISK_REJECTED            a pre-trade check denied the order
     ├── AuthenticationRequired           UNAUTHENTICATED          no or bad API credentials
     ├── PermissionDenied                 FORBIDDEN                authenticated but not allowed
+    │   └── TradingHalted                TRADING_HALTED           the kill switch is engaged
     ├── NotFound                         NOT_FOUND                no such object, or not visible
     ├── Conflict                         CONFLICT                 generic state conflict
     │   ├── InvalidTransition            INVALID_TRANSITION       a state machine refused the move
@@ -128,6 +129,11 @@ class AuthenticationRequired(OrderServiceError):
 class PermissionDenied(OrderServiceError):
     code = "FORBIDDEN"
     default_message = "not allowed"
+
+
+class TradingHalted(PermissionDenied):
+    code = "TRADING_HALTED"
+    default_message = "trading is halted by the kill switch; cancels are still allowed"
 
 
 class NotFound(OrderServiceError):
@@ -276,6 +282,7 @@ ALL_ERRORS: tuple[type[OrderServiceError], ...] = (
     RiskCheckFailed,
     AuthenticationRequired,
     PermissionDenied,
+    TradingHalted,
     NotFound,
     Conflict,
     InvalidTransition,

@@ -22,6 +22,7 @@ from order_service.domain.account import Account, Principal, Strategy
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
+from order_service.domain.halt import Halt, HaltScope
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -72,6 +73,8 @@ class FakeStore:
         self.webhooks: dict[str, tuple[WebhookEndpoint, int]] = {}  # with each one's cursor
         self.deliveries: dict[str, Delivery] = {}
         self.webhook_events: list[WebhookEvent] = []
+        self.halts: dict[HaltScope, Halt] = {}
+        self.halt_events: list[tuple[HaltScope, str, UserId]] = []  # scope, action, by whom
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -94,6 +97,7 @@ class FakeStore:
         other.webhooks, other.deliveries = dict(self.webhooks), dict(self.deliveries)
         other.risk_limits = dict(self.risk_limits)
         other.webhook_events = list(self.webhook_events)
+        other.halts, other.halt_events = dict(self.halts), list(self.halt_events)
         return other
 
 

@@ -20,6 +20,7 @@ from order_service.services.ports import (
     ControlModeRepository,
     FillRepository,
     InstrumentRepository,
+    KillSwitchRepository,
     LoginStateRepository,
     OrderFeedRepository,
     OrderRepository,
@@ -40,6 +41,7 @@ from tests.unit.fake_control_modes import FakeControlModeRepository
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
+from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_risk_limits import FakeRiskLimitRepository
@@ -88,6 +90,7 @@ class FakeUnitOfWork:
         self.instruments: InstrumentRepository = FakeInstrumentRepository(self)
         self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
         self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
+        self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -31,6 +31,7 @@ CODES = {
     "RiskCheckFailed": "RISK_REJECTED",
     "AuthenticationRequired": "UNAUTHENTICATED",
     "PermissionDenied": "FORBIDDEN",
+    "TradingHalted": "TRADING_HALTED",
     "NotFound": "NOT_FOUND",
     "Conflict": "CONFLICT",
     "InvalidTransition": "INVALID_TRANSITION",

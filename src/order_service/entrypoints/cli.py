@@ -1,4 +1,5 @@
-"""``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts."""
+"""``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts,
+kill-switch."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import DEFAULT_DATABASE_URL, Mode, load_settings
 from order_service.domain.account import Account, Role
+from order_service.domain.halt import HaltScope
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.entrypoints.cli_orders import orders_app
 from order_service.entrypoints.cli_support import console
@@ -26,10 +28,12 @@ app = typer.Typer(help="Order Service: order management through Zerodha Kite Con
 users_app = typer.Typer(help="Manage users.")
 keys_app = typer.Typer(help="Manage API keys.")
 accounts_app = typer.Typer(help="Manage trading accounts.")
+kill_switch_app = typer.Typer(help="Halt and release trading (new orders and modifications).")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(orders_app, name="orders")
+app.add_typer(kill_switch_app, name="kill-switch")
 
 
 @app.command()
@@ -299,6 +303,49 @@ def stop_account(
     console.print(f"stopped {stop.account_id}: every scope {stop.control_mode.value}")
     if any(outcome.error_code for outcome in stop.outcomes):
         raise typer.Exit(1)
+
+
+AccountOption = Annotated[str | None, typer.Option("--account", help="halt this account")]
+UserOption = Annotated[str | None, typer.Option("--user", help="halt this user's accounts")]
+AsOption = Annotated[str, typer.Option("--as", help="the user acting (an admin for everything)")]
+
+
+def _scope(account: str | None, user: str | None) -> HaltScope:
+    if account is not None and user is not None:
+        raise typer.BadParameter("name --account or --user, not both")
+    return HaltScope.of(
+        AccountId(account.upper()) if account else None, UserId(user) if user else None
+    )
+
+
+@kill_switch_app.command("on")
+def kill_switch_on(
+    account: AccountOption = None, user: UserOption = None, *, acting: AsOption
+) -> None:
+    """Halt new orders and modifications on an account, a user's accounts or (neither) all."""
+    scope = _scope(account, user)
+
+    async def job(services: Services) -> None:
+        principal = await services.users.get_user(UserId(acting))
+        await services.kill_switch.engage(principal, scope)
+
+    _with_services(_settings(), job)
+    console.print(f"halted {scope.key or 'everything'}")
+
+
+@kill_switch_app.command("off")
+def kill_switch_off(
+    account: AccountOption = None, user: UserOption = None, *, acting: AsOption
+) -> None:
+    """Release the halt on an account, a user's accounts or (neither) everything."""
+    scope = _scope(account, user)
+
+    async def job(services: Services) -> None:
+        principal = await services.users.get_user(UserId(acting))
+        await services.kill_switch.release(principal, scope)
+
+    _with_services(_settings(), job)
+    console.print(f"released {scope.key or 'everything'}")
 
 
 def main() -> None:

@@ -115,3 +115,8 @@ EVENT_STREAM_DISCONNECTS = Counter(
     "Stream clients disconnected by us, by reason (lagging, slow)",
     ["reason"],
 )
+KILL_SWITCH_ENGAGED = Gauge(
+    "order_service_kill_switch_engaged",
+    "Kill-switch halts in force, by scope (account, user, all), as this process last read them",
+    ["scope"],
+)

@@ -22,6 +22,7 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.control import check_may_trade
+from order_service.services.kill_switch import HaltGuard, NoHalts
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.risk import RiskGuard
 from order_service.services.writes import OrderWriter, error_data
@@ -46,9 +47,11 @@ class AmendmentService:
         broker: Broker,
         clock: Clock,
         risk: RiskGuard | None = None,
+        halts: HaltGuard | None = None,
     ) -> None:
         self._uow = uow_factory
         self._risk = risk  # a modified price or quantity passes the pre-trade rules first
+        self._halts = halts or NoHalts()  # modifications only: a cancel reduces risk
         self._broker = broker
         self._clock = clock
         self._writer = OrderWriter(uow_factory, clock)
@@ -63,6 +66,7 @@ class AmendmentService:
         always allowed.
         """
         order, session = await self._load(principal, order_id, _Modification(changes, force))
+        await self._halts.refuse(principal, order.account_id)
         if not order.can_be_modified:
             raise OrderRejected(
                 "Maximum allowed order modifications exceeded (25); cancel and place a new order",

@@ -33,6 +33,7 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for, visible_account, visible_order
 from order_service.services.instruments import InstrumentService
+from order_service.services.kill_switch import HaltGuard, NoHalts
 from order_service.services.liveness import Liveness
 from order_service.services.ports import (
     Broker,
@@ -68,9 +69,11 @@ class OrderService:
         liveness: Liveness,
         instruments: InstrumentService | None = None,
         risk: RiskGuard | None = None,
+        halts: HaltGuard | None = None,
     ) -> None:
         self._uow = uow_factory
         self._risk = risk  # pre-trade rules: a denied order is never stored nor sent
+        self._halts = halts or NoHalts()
         # An order for an instrument the loaded master lacks is refused before it is stored.
         self._instruments = instruments
         self._broker = broker
@@ -119,6 +122,7 @@ class OrderService:
             await self._instruments.follow()  # its own read, before this transaction's
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
+            await self._halts.refuse(principal, request.account_id, uow)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
                 existing = await uow.orders.get_by_client_order_id(request.account_id, key)
                 if existing is not None and not await self._release(uow, existing, request):

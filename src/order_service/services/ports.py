@@ -16,6 +16,7 @@ from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
+from order_service.domain.halt import Halt, HaltScope
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -678,6 +679,22 @@ class RiskLimitRepository(Protocol):
         ...
 
 
+class KillSwitchRepository(Protocol):
+    async def engage(self, halt: Halt, *, flatten: bool) -> Halt:
+        """Engage ``halt`` unless its scope is engaged already; return the halt in force."""
+        ...
+
+    async def release(self, scope: HaltScope, by: UserId, at: datetime) -> None:
+        """Remove the scope's halt and record who released it, and when."""
+        ...
+
+    async def get(self, scope: HaltScope) -> Halt | None: ...
+
+    async def in_force(self) -> list[Halt]:
+        """Every halt in force."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -692,6 +709,7 @@ class UnitOfWork(Protocol):
     instruments: InstrumentRepository
     risk_limits: RiskLimitRepository
     control_modes: ControlModeRepository
+    kill_switches: KillSwitchRepository
 
     async def __aenter__(self) -> Self: ...
 

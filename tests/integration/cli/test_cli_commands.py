@@ -242,3 +242,28 @@ def test_cancel_all_reports_each_cancel_and_fails_when_one_did(env: Path) -> Non
     assert done.exit_code == 1  # the account has no session: the cancel is refused, and said so
     assert f"{order_id}  OPEN  cancel failed: BROKER_SESSION_EXPIRED" in done.output
     assert "1 working orders" in done.output
+
+
+def test_the_kill_switch_halts_and_releases_as_the_user_named(env: Path) -> None:
+    _run("migrate")
+    admin_id = _run("users", "create", "root", "--admin")
+    trader_id = _run("users", "create", "alice")
+    _run("accounts", "add", "ab1234", "--api-key", "k", "--user", trader_id, input_text="s\n")
+    assert "halted AB1234" in _run("kill-switch", "on", "--account", "ab1234", "--as", trader_id)
+    assert "halted everything" in _run("kill-switch", "on", "--as", admin_id)
+
+    async def halted() -> list[str]:
+        services = bootstrap(load_settings())
+        try:
+            principal = await services.users.get_user(admin_id)  # type: ignore[arg-type]
+            return sorted(h.scope.key or "*" for h in await services.kill_switch.list(principal))
+        finally:
+            await services.close()
+
+    assert asyncio.run(halted()) == ["*", "AB1234"]
+    refused = CliRunner().invoke(app, ["kill-switch", "off", "--as", trader_id])
+    assert refused.exit_code == 1
+    assert "FORBIDDEN" in refused.output
+    _run("kill-switch", "off", "--as", admin_id)
+    _run("kill-switch", "off", "--account", "AB1234", "--as", trader_id)
+    assert asyncio.run(halted()) == []

@@ -454,3 +454,33 @@ risk_limits = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("updated_by", ULID, nullable=False),
 )
+
+# The kill switch: one row per engaged scope (kind + account or user id, empty for everything),
+# and every engage and release as an audit event with who and when.
+kill_switches = Table(
+    "kill_switches",
+    metadata,
+    Column("scope_kind", ENUM_TEXT, primary_key=True),
+    Column("scope_key", String(64), primary_key=True),
+    Column("engaged_by", String(64), nullable=False),
+    Column("engaged_at", UtcDateTime(), nullable=False),
+    Column("by_admin", Boolean, nullable=False),
+)
+
+kill_switch_events = Table(
+    "kill_switch_events",
+    metadata,
+    Column(
+        "sequence",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("scope_kind", ENUM_TEXT, nullable=False),
+    Column("scope_key", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # engaged or released
+    Column("user_id", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("flatten", Boolean, nullable=False),
+    sqlite_autoincrement=True,
+)

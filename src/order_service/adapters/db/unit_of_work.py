@@ -17,6 +17,7 @@ from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.feed_repository import SqlOrderFeedRepository
 from order_service.adapters.db.fills_repository import SqlFillRepository
 from order_service.adapters.db.instruments_repository import SqlInstrumentRepository
+from order_service.adapters.db.kill_switch_repository import SqlKillSwitchRepository
 from order_service.adapters.db.leases_repository import fence_check
 from order_service.adapters.db.logins_repository import SqlLoginStateRepository
 from order_service.adapters.db.orders_repository import SqlOrderRepository
@@ -40,6 +41,7 @@ from order_service.services.ports import (
     ControlModeRepository,
     FillRepository,
     InstrumentRepository,
+    KillSwitchRepository,
     LoginStateRepository,
     OrderFeedRepository,
     OrderRepository,
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
         self.risk_limits: RiskLimitRepository = SqlRiskLimitRepository(runner)
         self.control_modes: ControlModeRepository = SqlControlModeRepository(runner)
+        self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

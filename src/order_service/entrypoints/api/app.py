@@ -23,6 +23,7 @@ from order_service.entrypoints.api.routes import (
     control,
     events,
     keys,
+    kill_switch,
     operations,
     orders,
     portfolios,
@@ -84,6 +85,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         webhooks,
         risk,
         control,
+        kill_switch,
     ):
         app.include_router(module.router)
     return app
