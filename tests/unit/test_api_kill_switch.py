@@ -80,6 +80,20 @@ async def test_a_halted_account_places_nothing_and_sends_nothing(
     assert world.store.orders == {}
 
 
+async def test_a_repeat_of_a_placed_order_is_answered_with_it_while_halted(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    # A client retrying after a lost answer must learn its order exists, not that it failed.
+    keyed = {"Idempotency-Key": "placed-before-the-halt"}
+    placed = body(await trader_api.post("/api/v1/orders", json=LIMIT, headers=keyed), 201)
+    body(await engage(trader_api, {"account_id": ACCOUNT}), 201)
+    again = body(await trader_api.post("/api/v1/orders", json=LIMIT, headers=keyed), 200)
+    assert again["order_id"] == placed["order_id"]
+    new = {"Idempotency-Key": "after-the-halt"}
+    refused(await trader_api.post("/api/v1/orders", json=LIMIT, headers=new), 403, "TRADING_HALTED")
+    assert world.broker.calls["place_order"] == 1
+
+
 async def test_a_halt_refuses_modifications_but_lets_cancels_through(
     world: World, trader_api: httpx.AsyncClient, working: Order
 ) -> None:

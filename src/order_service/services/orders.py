@@ -122,11 +122,12 @@ class OrderService:
             await self._instruments.follow()  # its own read, before this transaction's
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
-            await self._halts.refuse(principal, request.account_id, uow)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
                 existing = await uow.orders.get_by_client_order_id(request.account_id, key)
                 if existing is not None and not await self._release(uow, existing, request):
                     return Placement(existing, created=False)
+            # A repeat of a placed order is answered with it even while halted: only new ones stop.
+            await self._halts.refuse(principal, request.account_id, uow)
             session = session_for(account, self._clock.now())
             if account.reconcile_since is not None:
                 raise AccountReconciling(request.account_id)
