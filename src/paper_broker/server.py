@@ -16,6 +16,7 @@ from .errors import ConfigError
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 75
 
 
 def _uvicorn_config(config: PaperBrokerConfig, log_level: str = "warning") -> uvicorn.Config:
@@ -28,6 +29,10 @@ def _uvicorn_config(config: PaperBrokerConfig, log_level: str = "warning") -> uv
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=1,
+        # Idle connections stay open longer than a client's pool keeps them (requests and httpx
+        # reuse them): a server closing one as the SDK sends an order on it leaves the order's
+        # outcome unknown. uvicorn's default is 5 s.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The ticker's clients keep their connections alive (Kite's SDK pings every 2.5 s);
         # the server pings nobody, so it never draws on the random module's shared state.
         ws_ping_interval=None,
