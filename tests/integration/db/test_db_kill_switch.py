@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from order_service.adapters.db.crypto import SecretCipher
-from order_service.adapters.db.unit_of_work import SqlUnitOfWorkFactory, sql_uow_factory
+from order_service.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from order_service.domain.halt import EVERYTHING, Halt, HaltKind, HaltScope
 from order_service.domain.ids import UserId
 from tests.integration.db.contract import AT
@@ -19,8 +17,8 @@ ACCOUNT = HaltScope(HaltKind.ACCOUNT, "AB1234")
 
 
 @pytest.fixture
-def sql_uows(engine: AsyncEngine, cipher: SecretCipher) -> SqlUnitOfWorkFactory:
-    return sql_uow_factory(engine, cipher)
+def sql_uows(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
+    return uow_factory  # closed with the test (its SQLite connections too)
 
 
 async def test_a_scope_is_engaged_once_and_keeps_who_engaged_it_first(
