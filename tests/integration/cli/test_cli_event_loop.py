@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from order_service.adapters.db.migrate import upgrade
+from tests.keep_alive import answer_on
 
 CLI = Path(sys.executable).parent / "order-service"
 # The line each command logs once it runs, and its argument list.
@@ -163,26 +164,6 @@ def test_the_demo_takes_its_ports_and_folder_from_its_options(tmp_path: Path) ->
     assert not (tmp_path / "var").exists()
 
 
-def _health_on(sock: socket.socket) -> bytes:
-    """One keep-alive GET /health on an open connection; the status line answered."""
-    sock.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        chunk = sock.recv(4096)
-        if not chunk:
-            return b""
-        answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    while len(body) < length:  # the whole answer, so the next one starts clean
-        body += sock.recv(4096)
-    return head.split(b"\r\n", 1)[0]
-
-
 def _connected(port: int) -> socket.socket:
     """A connection to the API once it listens (it logs that it serves just before binding)."""
     deadline = time.monotonic() + 20
@@ -200,12 +181,10 @@ def _idle_connection_after(tmp_path: Path, idle: float, extra: dict[str, str]) -
     with _running(tmp_path, ["serve"], extra) as (process, events):
         port = int(str(_first(events, "serving the API")["port"]))
         with _connected(port) as sock:
-            assert _health_on(sock) == b"HTTP/1.1 200 OK"
+            assert answer_on(sock, "/health") == b"HTTP/1.1 200 OK"
             time.sleep(idle)
             try:
-                return _health_on(sock)
-            except ConnectionResetError:
-                return b""
+                return answer_on(sock, "/health")
             finally:
                 process.send_signal(signal.SIGINT)
 
