@@ -134,7 +134,7 @@ async def _seed(services: Services, broker: FakeBroker, orders: int) -> tuple[st
     user = await services.users.create_user("books", frozenset({Role.TRADER}))
     key = await services.users.create_api_key(user.user_id)
     await services.accounts.add_account(user, ACCOUNT, "paper", "paper-secret")
-    url = await services.logins.start(user, ACCOUNT)
+    url = (await services.logins.start(user, ACCOUNT)).url
     state = url.split("state=")[1].split("&")[0]
     await services.logins.complete(state, "request-token")
     principal = await services.users.get_user(user.user_id)
@@ -175,7 +175,10 @@ async def api_pnl(orders: int, repeat: int) -> ApiFigures:
     with tempfile.TemporaryDirectory(prefix="order-service-books-") as var:
         url = f"sqlite+aiosqlite:///{Path(var) / 'books.db'}"
         await upgrade_async(url)
-        settings = load_settings(database_url=url, var_dir=var, log_level="ERROR")
+        settings = load_settings(
+            database_url=url, var_dir=var, log_level="ERROR",
+            risk_duplicate_window_seconds=0,  # the seeding repeats one order on purpose
+        )  # fmt: skip
         clock = _Clock()
         broker = FakeBroker(clock)
         services = bootstrap(settings, broker=broker, clock=clock)

@@ -223,7 +223,7 @@ def _mismatch(order: dict[str, Any], broker: dict[str, dict[str, Any]]) -> bool:
     theirs = broker.get(order["broker_tag"])
     if theirs is None:
         return False
-    return str(theirs["status"]).replace(" ", "_") != order["status"]
+    return bool(str(theirs["status"]).replace(" ", "_") != order["status"])
 
 
 async def run_chaos(

@@ -14,6 +14,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -106,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     # Kite's per-account limits (10 orders/s) are not what this measures: the paper broker runs
     # without them, and the service's budget is opened up to match.
-    unlimited = {
+    unlimited: dict[str, Any] = {
         "rate_orders_per_second": 1_000_000,
         "rate_orders_per_minute": 1_000_000,
         "rate_orders_per_day": 1_000_000_000,

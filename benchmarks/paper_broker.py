@@ -111,7 +111,7 @@ class Result:
 def _login(url: str) -> str:
     reply = requests.get(
         f"{url}/connect/login",
-        params={"api_key": API_KEY, "v": 3},
+        params={"api_key": API_KEY, "v": "3"},
         allow_redirects=False,
         timeout=5,
     )

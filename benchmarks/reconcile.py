@@ -74,7 +74,7 @@ async def _seed(services: Services, broker: FakeBroker, count: int) -> None:
     """One trader with a logged-in account, ``count`` resting LIMIT orders, all then filled."""
     user = await services.users.create_user("bench", frozenset({Role.TRADER}))
     await services.accounts.add_account(user, ACCOUNT, "paper", "paper-secret")
-    url = await services.logins.start(user, ACCOUNT)
+    url = (await services.logins.start(user, ACCOUNT)).url
     state = parse_qs(urlsplit(url).query)["state"][0]
     await services.logins.complete(state, "request-token")
     principal = await services.users.get_user(user.user_id)
@@ -113,7 +113,10 @@ async def _run(kind: str, count: int, postgres_url: str, profile: bool) -> Figur
     with tempfile.TemporaryDirectory(prefix="order-service-reconcile-") as var:
         var_dir = Path(var)
         async with scratch_database(kind, postgres_url, var_dir, "reconcile") as url:
-            settings = load_settings(database_url=url, var_dir=str(var_dir), log_level="ERROR")
+            settings = load_settings(
+                database_url=url, var_dir=str(var_dir), log_level="ERROR",
+                risk_duplicate_window_seconds=0,  # the seeding repeats one order on purpose
+            )  # fmt: skip
             broker = FakeBroker()
             services = bootstrap(settings, broker=broker)
             try:

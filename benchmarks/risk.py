@@ -70,7 +70,7 @@ async def _ready(var: str, instruments: int, counts: bool) -> tuple[Services, Pr
     services = bootstrap(settings, broker=broker, clock=StoppedClock())
     admin = await services.users.create_user("bench", frozenset({Role.ADMIN, Role.TRADER}))
     await services.accounts.add_account(admin, ACCOUNT, "paper", "paper-secret")
-    login_url = await services.logins.start(admin, ACCOUNT)
+    login_url = (await services.logins.start(admin, ACCOUNT)).url
     await services.logins.complete(_state(login_url), "request-token")
     await services.instruments.refresh_if_due()
     many = 10**6 if counts else None

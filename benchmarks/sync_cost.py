@@ -213,8 +213,9 @@ async def _book(name: str, done: int, open_: int, minutes: tuple[float, float]) 
             url = f"sqlite+aiosqlite:///{var}/sync-cost.db"
             await upgrade_async(url)
             settings = load_settings(
-                database_url=url, var_dir=var, kite_root=paper_url, log_level="ERROR"
-            )
+                database_url=url, var_dir=var, kite_root=paper_url, log_level="ERROR",
+                risk_duplicate_window_seconds=0,  # the seeding repeats one order on purpose
+            )  # fmt: skip
             clock = SteppedClock()
             started = time.perf_counter()
             await _seed(settings, clock, done, open_)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from order_service.adapters.coordination.signals import InProcessEventSignal
