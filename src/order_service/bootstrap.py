@@ -53,6 +53,7 @@ from order_service.services.reconcile import ReconcileService
 from order_service.services.risk import LimitsCache, RiskGuard, RiskPolicy
 from order_service.services.risk_limits import RiskLimitService
 from order_service.services.risk_quotes import QuoteCache
+from order_service.services.secrets import SecretService
 from order_service.services.sessions import SessionExpiry
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
 from order_service.services.strategies import StrategyService
@@ -119,6 +120,7 @@ class Services:
     emergency_stops: EmergencyStopService
     cancellations: Cancellations
     kill_switch: KillSwitchService
+    secrets: SecretService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -266,6 +268,7 @@ def _services(
         emergency_stops=EmergencyStopService(uow_factory, amendments),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
+        secrets=SecretService(uow_factory),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
@@ -455,7 +458,8 @@ def _sql(
     from order_service.adapters.db.unit_of_work import sql_uow_factory
 
     engine = create_engine(settings.database_url)
-    cipher = SecretCipher(_secret(settings))
+    old = [key.get_secret_value() for key in settings.old_secret_keys]
+    cipher = SecretCipher(_secret(settings), old)
 
     factory = sql_uow_factory(engine, cipher, after_commit)
 

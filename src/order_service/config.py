@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from order_service.errors import ConfigurationError
 
@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # a request sent on the connection as it closes would fail with a dropped connection.
     http_keep_alive_seconds: Annotated[int, Field(ge=1, le=3600)] = 75
     secret_key: SecretStr | None = None
+    # Keys stored secrets may still be encrypted under (comma-separated): they decrypt, never
+    # encrypt; `order-service secrets rotate` re-encrypts everything under SECRET_KEY.
+    old_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     jwt_secret: SecretStr | None = None
     jwt_max_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86_400)] = 86_400
     jwt_issuer: str | None = None
@@ -160,6 +163,13 @@ class Settings(BaseSettings):
         if self.heartbeat_interval_seconds >= self.heartbeat_expiry_seconds:
             raise ValueError("heartbeat_interval_seconds must be below heartbeat_expiry")
         return self
+
+    @field_validator("old_secret_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -26,6 +26,7 @@ from order_service.services.ports import (
     OrderRepository,
     PortfolioRepository,
     RiskLimitRepository,
+    StoredSecretRepository,
     StrategyRepository,
     UserRepository,
     WebhookRepository,
@@ -68,6 +69,16 @@ class FakeClock:
         self.current += timedelta(seconds=seconds)
 
 
+class FakeStoredSecretRepository:
+    """The fake store keeps secrets in memory, unencrypted: every one is readable."""
+
+    async def unreadable(self) -> list[str]:
+        return []
+
+    async def rotate(self) -> int:
+        return 0
+
+
 class FakeUnitOfWork:
     """Stages writes, checked as they come and again at commit; rolls back otherwise.
 
@@ -91,6 +102,7 @@ class FakeUnitOfWork:
         self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
         self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
         self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
+        self.secrets: StoredSecretRepository = FakeStoredSecretRepository()
 
     async def __aenter__(self) -> Self:
         return self

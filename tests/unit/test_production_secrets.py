@@ -104,3 +104,14 @@ def test_a_bad_setting_is_named_without_echoing_its_value() -> None:
         load_settings(port="s3cr3t-by-mistake")
     assert "ORDER_SERVICE_PORT" in str(caught.value)
     assert "s3cr3t-by-mistake" not in str(caught.value)
+
+
+def test_old_secret_keys_are_read_comma_separated_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORDER_SERVICE_OLD_SECRET_KEYS", " first old key , second,, ")
+
+    loaded = load_settings()
+
+    assert [key.get_secret_value() for key in loaded.old_secret_keys] == ["first old key", "second"]
+    assert "first old key" not in repr(loaded)  # secrets, as the current key is

@@ -84,11 +84,13 @@ def bind_api(settings: Settings) -> socket.socket:
 
 
 async def database_answers(services: Services) -> None:
-    """Refuse to start on a database that does not answer, in one sentence, not a traceback."""
+    """Refuse to start on a database that does not answer, or whose stored secrets the
+    configured keys do not open: in one sentence, not a traceback."""
     if not await services.database_ready():
         raise DatabaseError(
             "the database does not answer: is it running, and is ORDER_SERVICE_DATABASE_URL right?"
         )
+    await services.secrets.check()
 
 
 async def serve_api(

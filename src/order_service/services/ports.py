@@ -695,6 +695,18 @@ class KillSwitchRepository(Protocol):
         ...
 
 
+class StoredSecretRepository(Protocol):
+    """The secrets stored encrypted (broker secrets, access tokens, webhook secrets)."""
+
+    async def unreadable(self) -> list[str]:
+        """Name each stored secret that none of the configured keys decrypts."""
+        ...
+
+    async def rotate(self) -> int:
+        """Re-encrypt every stored secret under the current key; return how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     accounts: AccountRepository
@@ -710,6 +722,7 @@ class UnitOfWork(Protocol):
     risk_limits: RiskLimitRepository
     control_modes: ControlModeRepository
     kill_switches: KillSwitchRepository
+    secrets: StoredSecretRepository
 
     async def __aenter__(self) -> Self: ...
 

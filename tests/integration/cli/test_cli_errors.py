@@ -75,3 +75,35 @@ def test_a_second_demo_on_a_busy_port_stops_before_it_touches_anything(tmp_path:
     assert done.stderr.strip().startswith(f"CONFIGURATION: cannot listen on 127.0.0.1:{port}")
     # No database migrated, no secret or key written, no paper broker started or logged into.
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_key_that_opens_no_stored_secret_stops_the_start_and_rotation_fixes_it(
+    tmp_path: Path,
+) -> None:
+    old = {"ORDER_SERVICE_SECRET_KEY": "the key the account was added under"}
+    new = {"ORDER_SERVICE_SECRET_KEY": "the key that replaces it"}
+    assert _run(tmp_path, "migrate").returncode == 0
+    user = _run(tmp_path, "users", "create", "alice", **old).stdout.strip()
+    added = _run(
+        tmp_path, "accounts", "add", "ACC1", "--api-key", "k", "--api-secret", "s3cr3t",
+        "--user", user, **old,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+
+    for command in (("worker",), ("secrets", "check")):
+        refused = _run(tmp_path, *command, **new)
+        assert refused.returncode == 1, command
+        out = (refused.stdout + refused.stderr).strip().splitlines()
+        assert len(out) == 1, (command, out)
+        assert out[0].startswith("CONFIGURATION: ORDER_SERVICE_SECRET_KEY does not decrypt 1 ")
+        assert "account ACC1's API secret" in out[0]
+        assert "s3cr3t" not in out[0]
+
+    rotated = _run(
+        tmp_path, "secrets", "rotate", **new, ORDER_SERVICE_OLD_SECRET_KEYS=old[
+            "ORDER_SERVICE_SECRET_KEY"]
+    )  # fmt: skip
+    assert rotated.stdout.strip() == "re-encrypted 1 stored secret(s) under the current key"
+    checked = _run(tmp_path, "secrets", "check", **new)
+    assert checked.returncode == 0
+    assert checked.stdout.strip() == "every stored secret opens with the configured keys"
