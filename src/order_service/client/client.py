@@ -286,7 +286,8 @@ class OrderServiceClient:
         types: Sequence[str] | None = None,
         idle_timeout: float = 60.0,
     ) -> EventStream:
-        """Iterate over the live events after ``after`` (from now when None), reconnecting
+        """Iterate over the events after ``after`` (from the first when None), then the live
+        ones as they come, reconnecting
         from the last id after a dropped connection. ``idle_timeout`` must exceed the
         service's heartbeat interval (15 s by default): a silent connection is dropped."""
         params: dict[str, Any] = {"after": after, "account_id": account_id}
