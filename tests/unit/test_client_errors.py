@@ -89,7 +89,7 @@ def test_a_risk_rejection_carries_its_rule() -> None:
 def test_an_id_cannot_reach_another_route() -> None:
     script = Script()
     client = script.client()
-    for bad in ("../keys", "a/b", "..", "", "x?y=1"):
+    for bad in ("../keys", "a/b", "..", "", "x?y=1", "a%2Fb", "a\\b"):
         with pytest.raises(ValueError, match="not an id"):
             client.get_order(bad)
     assert script.requests == []

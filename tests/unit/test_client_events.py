@@ -121,8 +121,8 @@ def test_an_event_with_nan_is_refused() -> None:
 
 def test_a_closed_stream_stops() -> None:
     script = Script(_stream(_event(1), _event(2)))
-    stream = script.client().events()
-    next(stream)
-    stream.close()
+    with script.client().events() as stream:
+        next(stream)
     with pytest.raises(StopIteration):
         next(stream)
+    assert len(script.requests) == 1

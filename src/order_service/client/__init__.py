@@ -6,8 +6,8 @@ with OrderServiceClient("http://127.0.0.1:8000", api_key) as client:
                                 price=Decimal("1450.00"))
 """
 
+from order_service.client import errors
 from order_service.client.client import OrderServiceClient, new_idempotency_key
-from order_service.client.errors import *  # noqa: F403
 from order_service.client.errors import BY_CODE, RETRYABLE_CODES, ClientError
 from order_service.client.stream import EventStream
 from order_service.client.transport import RetryPolicy
@@ -41,5 +41,6 @@ __all__ = [
     "Placement",
     "RetryPolicy",
     "RiskLimits",
+    "errors",
     "new_idempotency_key",
 ]

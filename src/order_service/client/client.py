@@ -560,7 +560,7 @@ class OrderServiceClient:
 
 def _seg(value: str) -> str:
     """One path segment: an id with a slash or dot-dot cannot reach another route."""
-    if not value or "/" in value or value in {".", ".."} or "?" in value or "#" in value:
+    if not value or value in {".", ".."} or any(c in value for c in "/?#%\\"):
         raise ValueError(f"not an id: {value!r}")
     return value
 

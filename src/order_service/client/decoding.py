@@ -72,14 +72,14 @@ def _money_text(text: str) -> Decimal | str:
     return number
 
 
-def outgoing(value: Any) -> Any:
-    """Make a request body JSON-safe: Decimals as exact text (finite), floats refused."""
+def outgoing(value: Any, key: str | None = None) -> Any:
+    """Make a request body JSON-safe: money as exact finite text, floats refused."""
     if isinstance(value, dict):
-        return {str(k): outgoing(v) for k, v in value.items()}
+        return {str(k): outgoing(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [outgoing(item) for item in value]
+        return [outgoing(item, key) for item in value]
     if isinstance(value, float):
         raise TypeError("money is Decimal, int or text, never float")
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal) or (key in MONEY_FIELDS and isinstance(value, str)):
         return str(to_decimal(value))
     return value

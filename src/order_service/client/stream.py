@@ -57,6 +57,12 @@ class EventStream(Iterator[FeedEvent]):
             return event
         raise StopIteration
 
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._closed = True
         if self._events is not None:
