@@ -19,6 +19,7 @@ from order_service.services.ports import (
     Clock,
     ControlModeRepository,
     FillRepository,
+    HandoffRepository,
     InstrumentRepository,
     KillSwitchRepository,
     LoginStateRepository,
@@ -40,6 +41,7 @@ from tests.unit.fake_accounts import (
 from tests.unit.fake_control_modes import FakeControlModeRepository
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
+from tests.unit.fake_handoffs import FakeHandoffRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
 from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
@@ -91,6 +93,7 @@ class FakeUnitOfWork:
         self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
         self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
         self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
+        self.handoffs: HandoffRepository = FakeHandoffRepository(self)
 
     async def __aenter__(self) -> Self:
         return self
