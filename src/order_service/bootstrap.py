@@ -265,7 +265,7 @@ def _services(
         risk_limits=RiskLimitService(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
-        emergency_stops=EmergencyStopService(uow_factory, amendments),
+        emergency_stops=EmergencyStopService(uow_factory, amendments, clock),
         handoffs=HandoffService(uow_factory, amendments, clock, settings.handoff_timeout_seconds),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,

@@ -16,7 +16,7 @@ from order_service.domain.ids import BrokerOrderId, OrderId, StrategyId, UserId
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.handoffs import HandoffWorker
-from order_service.errors import OrderRejected
+from order_service.errors import BrokerUnavailable, OrderRejected
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World, api_client
 from tests.unit.test_api_control_modes import conflict, script_client, set_account_mode
@@ -342,3 +342,33 @@ async def test_a_scripts_key_cannot_hand_off_any_scope(
 async def test_handoffs_need_credentials(anonymous_api: httpx.AsyncClient) -> None:
     refused(await anonymous_api.post(HANDOFFS, json=ask("to_script")), 401, "UNAUTHENTICATED")
     refused(await anonymous_api.get(f"{HANDOFFS}/X"), 401, "UNAUTHENTICATED")
+
+
+async def test_a_cancel_that_cannot_be_sent_for_now_is_sent_again_on_the_next_pass(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    manual = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    world.broker.fail_next("cancel_order", BrokerUnavailable())
+
+    accepted = body(await trader_api.post(HANDOFFS, json=ask("to_script")), 202)
+    await finish(world)
+    waiting = await shown(trader_api, accepted["handoff_id"])
+    await finish(world)
+
+    assert waiting["status"] == "CANCELLING"
+    assert (await shown(trader_api, accepted["handoff_id"]))["status"] == "COMPLETED"
+    assert broker_status(world, manual) == "CANCELLED"
+    assert world.broker.calls["cancel_order"] == 2
+
+
+async def test_an_emergency_stop_overrides_a_handoff_under_way(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    accepted = body(await trader_api.post(HANDOFFS, json=ask("to_script")), 202)
+
+    body(await trader_api.post(f"/api/v1/accounts/{ACCOUNT}/emergency-stop"))
+    await finish(world)
+
+    done = await shown(trader_api, accepted["handoff_id"])
+    assert (done["status"], done["failure"]) == ("FAILED", "overridden by an emergency stop")
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL

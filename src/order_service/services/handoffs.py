@@ -36,7 +36,16 @@ from order_service.domain.handoff import (
 from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
-from order_service.errors import Conflict, NotFound, OwnershipConflict, StaleWrite, ValidationError
+from order_service.errors import (
+    BrokerUnavailable,
+    Conflict,
+    NotFound,
+    OwnershipConflict,
+    RateLimitError,
+    ServiceUnavailableError,
+    StaleWrite,
+    ValidationError,
+)
 from order_service.services.access import granted, visible_account
 from order_service.services.amendments import AmendmentService
 from order_service.services.cancellations import CancelOutcome, cancel_each
@@ -45,6 +54,10 @@ from order_service.services.strategies import refuse_scripts
 
 # Who cancels a handoff's orders: the service itself, on the requester's behalf.
 FINISHER = Principal(UserId("handoff-finisher"), "handoff finisher", frozenset({Role.ADMIN}))
+# A cancel that could not be sent for now is sent again on the next pass, until the deadline.
+RETRY_LATER = frozenset(
+    error.code for error in (BrokerUnavailable, RateLimitError, ServiceUnavailableError)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +165,8 @@ class HandoffService:
             unsettled = _in_scope(handoff, await uow.orders.list_unsettled(handoff.account_id))
         requested = handoff.cancel_requested()
         to_cancel = [o for o in unsettled if o.status.is_working and o.order_id not in requested]
-        outcomes = await cancel_each(self._amendments, FINISHER, to_cancel) if to_cancel else ()
+        sent = await cancel_each(self._amendments, FINISHER, to_cancel) if to_cancel else ()
+        outcomes = [o for o in sent if o.error_code not in RETRY_LATER]
         refused = [o for o in outcomes if o.error_code is not None and not o.status.is_terminal]
         async with self._uow() as uow:
             now = self._clock.now()
@@ -166,12 +180,21 @@ class HandoffService:
             elif handoff.is_stale(now):
                 why = "timed out waiting for its orders to be confirmed cancelled"
                 await _settle(uow, handoff, HandoffStatus.FAILED, now, why)
-            elif outcomes or handoff.status is HandoffStatus.PENDING:
+            elif outcomes or handoff.status is HandoffStatus.PENDING:  # not to write idle passes
                 handoff.status = HandoffStatus.CANCELLING
                 handoff.updated_at = now
                 await uow.handoffs.save(handoff)
             await uow.commit()
         return handoff.is_finished
+
+
+async def override_unfinished(uow: UnitOfWork, account_id: AccountId, now: datetime) -> None:
+    """Fail every unfinished handoff of the account: an emergency stop overrides them (the stop
+    then sets every scope MANUAL in the same transaction)."""
+    for handoff in await uow.handoffs.unfinished(account_id):
+        await _settle(uow, handoff, HandoffStatus.FAILED, now, "overridden by an emergency stop")
+        if handoff.strategy_id is not None:  # the default strategy's own mode too
+            await uow.control_modes.set_strategy_mode(handoff.strategy_id, ControlMode.MANUAL)
 
 
 def _trigger(value: str) -> ControlTrigger:
