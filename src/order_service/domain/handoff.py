@@ -2,9 +2,10 @@
 
 A handoff is accepted PENDING with its scope TRANSITIONING; the finisher cancels the scope's
 working orders at the broker (CANCELLING), waits until each is settled in our books, then
-hands the scope to its target (COMPLETED), or gives it back the mode it left (FAILED). A
-stale one settled by a forced new request is FAILED too; ROLLED_BACK is one whose scope was
-given back without having been worked on (a crashed request's leftover).
+hands the scope to its target (COMPLETED), or gives it back the mode it left (FAILED, with
+why). A stale one settled by a forced new request, or one an emergency stop overrides, is FAILED
+too. ROLLED_BACK is a stored status no code path produces today: every handoff given its mode
+back says why as FAILED.
 """
 
 from __future__ import annotations
