@@ -24,6 +24,7 @@ from order_service.services.cancellations import Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
+from order_service.services.handoffs import HandoffService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
@@ -118,6 +119,7 @@ class Services:
     instruments: InstrumentService
     risk_limits: RiskLimitService
     emergency_stops: EmergencyStopService
+    handoffs: HandoffService
     cancellations: Cancellations
     kill_switch: KillSwitchService
     secrets: SecretService
@@ -265,7 +267,8 @@ def _services(
         risk_limits=RiskLimitService(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
-        emergency_stops=EmergencyStopService(uow_factory, amendments),
+        emergency_stops=EmergencyStopService(uow_factory, amendments, clock),
+        handoffs=HandoffService(uow_factory, amendments, clock, settings.handoff_timeout_seconds),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
         secrets=SecretService(uow_factory),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from order_service.domain.control import ControlMode
-from order_service.domain.ids import AccountId
+from order_service.domain.ids import AccountId, StrategyId
 from order_service.errors import NotFound
 from tests.unit.fake_store import FakeRepository, FakeStore
 
@@ -24,5 +24,15 @@ class FakeControlModeRepository(FakeRepository):
             for strategy_id, strategy in list(state.strategies.items()):
                 if strategy.account_id == account_id and not strategy.is_default:
                     state.strategies[strategy_id] = replace(strategy, control_mode=mode)
+
+        self._stage(update)
+
+    async def set_strategy_mode(self, strategy_id: StrategyId, mode: ControlMode) -> None:
+        def update(state: FakeStore) -> None:
+            if strategy_id not in state.strategies:
+                raise NotFound(f"strategy {strategy_id} not found")
+            state.strategies[strategy_id] = replace(
+                state.strategies[strategy_id], control_mode=mode
+            )
 
         self._stage(update)

@@ -23,6 +23,7 @@ from order_service.domain.account_events import AccountEvent
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
 from order_service.domain.halt import Halt, HaltScope
+from order_service.domain.handoff import Handoff, HandoffId
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -75,6 +76,7 @@ class FakeStore:
         self.webhook_events: list[WebhookEvent] = []
         self.halts: dict[HaltScope, Halt] = {}
         self.halt_events: list[tuple[HaltScope, str, UserId]] = []  # scope, action, by whom
+        self.handoffs: dict[HandoffId, Handoff] = {}
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -98,6 +100,7 @@ class FakeStore:
         other.risk_limits = dict(self.risk_limits)
         other.webhook_events = list(self.webhook_events)
         other.halts, other.halt_events = dict(self.halts), list(self.halt_events)
+        other.handoffs = dict(self.handoffs)
         return other
 
 

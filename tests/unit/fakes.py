@@ -19,6 +19,7 @@ from order_service.services.ports import (
     Clock,
     ControlModeRepository,
     FillRepository,
+    HandoffRepository,
     InstrumentRepository,
     KillSwitchRepository,
     LoginStateRepository,
@@ -41,6 +42,7 @@ from tests.unit.fake_accounts import (
 from tests.unit.fake_control_modes import FakeControlModeRepository
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
+from tests.unit.fake_handoffs import FakeHandoffRepository
 from tests.unit.fake_instruments import FakeInstrumentRepository
 from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
@@ -103,6 +105,7 @@ class FakeUnitOfWork:
         self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
         self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
         self.secrets: StoredSecretRepository = FakeStoredSecretRepository()
+        self.handoffs: HandoffRepository = FakeHandoffRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -42,6 +42,7 @@ WORKERS = [
     "ticker",
     "webhooks",
     "instruments",
+    "handoffs",
 ]
 INJECTED = "injected database fault"
 

@@ -17,7 +17,8 @@ from order_service.domain.order import Order
 from order_service.services.access import visible_account
 from order_service.services.amendments import AmendmentService
 from order_service.services.cancellations import CancelOutcome, cancel_each, working_orders
-from order_service.services.ports import UnitOfWorkFactory
+from order_service.services.handoffs import override_unfinished
+from order_service.services.ports import Clock, UnitOfWorkFactory
 from order_service.services.strategies import refuse_scripts
 
 
@@ -31,9 +32,12 @@ class EmergencyStop:
 class EmergencyStopService:
     """Stops an account's trading at once, from the API or the command line."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, amendments: AmendmentService) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, amendments: AmendmentService, clock: Clock
+    ) -> None:
         self._uow = uow_factory
         self._amendments = amendments
+        self._clock = clock
 
     async def stop(self, principal: Principal, account_id: AccountId) -> EmergencyStop:
         """Cancel every working order of the account at the broker; leave every scope MANUAL."""
@@ -42,6 +46,8 @@ class EmergencyStopService:
         outcomes = await cancel_each(self._amendments, principal, working)
         mode = move(ControlMode.TRANSITIONING, ControlTrigger.SETTLE_MANUAL)
         async with self._uow() as uow:
+            # A handoff under way never hands the account back to its algorithm after the stop.
+            await override_unfinished(uow, account_id, self._clock.now())
             await uow.control_modes.set_account_mode(account_id, mode)
             await uow.control_modes.set_strategy_modes(account_id, mode)
             await uow.commit()

@@ -17,6 +17,7 @@ from order_service.domain.events import OrderEvent
 from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
 from order_service.domain.halt import Halt, HaltScope
+from order_service.domain.handoff import Handoff, HandoffId
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -335,6 +336,35 @@ class ControlModeRepository(Protocol):
 
     async def set_strategy_modes(self, account_id: AccountId, mode: ControlMode) -> None:
         """Give every strategy of the account but the default (which follows it) ``mode``."""
+        ...
+
+    async def set_strategy_mode(self, strategy_id: StrategyId, mode: ControlMode) -> None:
+        """Give one strategy (the default one too) a mode of its own."""
+        ...
+
+
+class HandoffRepository(Protocol):
+    """Handoffs of control; at most one unfinished per scope (the store refuses a second)."""
+
+    async def lock_scope(self, account_id: AccountId, strategy_id: StrategyId | None) -> None:
+        """Hold the account's row, then the strategy's, until the transaction ends."""
+        ...
+
+    async def add(self, handoff: Handoff) -> None: ...
+
+    async def get(self, handoff_id: HandoffId) -> Handoff | None: ...
+
+    async def unfinished(self, account_id: AccountId) -> list[Handoff]:
+        """The account's unfinished handoffs (any scope of it), oldest first."""
+        ...
+
+    async def accounts_unfinished(self) -> list[AccountId]:
+        """The accounts that have an unfinished handoff."""
+        ...
+
+    async def save(self, handoff: Handoff) -> None:
+        """Store its changes if nobody stored a newer version meanwhile (else ``StaleWrite``);
+        bumps ``version``."""
         ...
 
 
@@ -723,6 +753,7 @@ class UnitOfWork(Protocol):
     control_modes: ControlModeRepository
     kill_switches: KillSwitchRepository
     secrets: StoredSecretRepository
+    handoffs: HandoffRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,7 +7,7 @@ from sqlalchemy import false, update
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import accounts, strategies
 from order_service.domain.control import ControlMode
-from order_service.domain.ids import AccountId
+from order_service.domain.ids import AccountId, StrategyId
 from order_service.errors import NotFound
 
 
@@ -28,3 +28,11 @@ class SqlControlModeRepository(SqlRepository):
             .values(control_mode=mode.value)
         )
         await self._execute(statement)
+
+    async def set_strategy_mode(self, strategy_id: StrategyId, mode: ControlMode) -> None:
+        statement = (
+            update(strategies)
+            .where(strategies.c.strategy_id == strategy_id)
+            .values(control_mode=mode.value)
+        )
+        await self._expect_rows(statement, None, NotFound(f"strategy {strategy_id} not found"))

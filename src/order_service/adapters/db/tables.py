@@ -484,3 +484,35 @@ kill_switch_events = Table(
     Column("flatten", Boolean, nullable=False),
     sqlite_autoincrement=True,
 )
+
+# Handoffs of control (domain/handoff.py). ``scope_key`` is the strategy's id, or "" for the
+# account scope, so that the partial unique index allows one unfinished handoff per scope.
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("handoff_id", ULID, primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=True),
+    Column("scope_key", String(26), nullable=False),
+    Column("trigger", ENUM_TEXT, nullable=False),
+    Column("from_mode", ENUM_TEXT, nullable=False),
+    Column("target_mode", ENUM_TEXT, nullable=False),
+    Column("status", ENUM_TEXT, nullable=False),
+    Column("force", Boolean, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("failure", String(), nullable=True),
+    Column("steps", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("deadline", UtcDateTime(), nullable=False),
+)
+UNFINISHED_HANDOFF = handoffs.c.status.in_(["PENDING", "CANCELLING"])
+Index(
+    "uq_handoffs_one_unfinished_per_scope",
+    handoffs.c.account_id,
+    handoffs.c.scope_key,
+    unique=True,
+    sqlite_where=UNFINISHED_HANDOFF,
+    postgresql_where=UNFINISHED_HANDOFF,
+)

@@ -16,6 +16,7 @@ from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
 from order_service.adapters.db.feed_repository import SqlOrderFeedRepository
 from order_service.adapters.db.fills_repository import SqlFillRepository
+from order_service.adapters.db.handoffs_repository import SqlHandoffRepository
 from order_service.adapters.db.instruments_repository import SqlInstrumentRepository
 from order_service.adapters.db.kill_switch_repository import SqlKillSwitchRepository
 from order_service.adapters.db.leases_repository import fence_check
@@ -41,6 +42,7 @@ from order_service.services.ports import (
     AccountRepository,
     ControlModeRepository,
     FillRepository,
+    HandoffRepository,
     InstrumentRepository,
     KillSwitchRepository,
     LoginStateRepository,
@@ -82,6 +84,7 @@ class SqlUnitOfWork:
         self.control_modes: ControlModeRepository = SqlControlModeRepository(runner)
         self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
         self.secrets: StoredSecretRepository = SqlStoredSecretRepository(runner, cipher)
+        self.handoffs: HandoffRepository = SqlHandoffRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

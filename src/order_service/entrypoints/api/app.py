@@ -22,6 +22,7 @@ from order_service.entrypoints.api.routes import (
     books,
     control,
     events,
+    handoffs,
     keys,
     kill_switch,
     operations,
@@ -86,6 +87,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         risk,
         control,
         kill_switch,
+        handoffs,
     ):
         app.include_router(module.router)
     return app
