@@ -39,6 +39,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
     TradeId,
 )
 from order_service.domain.risk import RiskLimits, RiskScope
@@ -83,6 +84,12 @@ class Broker(Protocol):
     async def place_order(
         self, session: BrokerSession, request: OrderRequest, tag: str
     ) -> BrokerOrderId: ...
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        """Place with the broker's autoslice: one report per slice, in the broker's order."""
+        ...
 
     async def modify_order(
         self,
