@@ -24,6 +24,7 @@ from order_service.services.cancellations import Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
+from order_service.services.flattening import FlattenService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
@@ -119,6 +120,7 @@ class Services:
     emergency_stops: EmergencyStopService
     cancellations: Cancellations
     kill_switch: KillSwitchService
+    flattening: FlattenService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -229,6 +231,7 @@ def _services(
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
+    books = _books(settings, uow_factory, broker, clock)
     return Services(
         settings=settings,
         orders=orders,
@@ -241,7 +244,7 @@ def _services(
         reconcile=reconcile,
         trades=trades,
         position_sync=PositionSyncService(uow_factory, broker, clock),
-        books=_books(settings, uow_factory, broker, clock),
+        books=books,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
@@ -266,6 +269,7 @@ def _services(
         emergency_stops=EmergencyStopService(uow_factory, amendments),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
+        flattening=FlattenService(uow_factory, amendments, orders, books),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

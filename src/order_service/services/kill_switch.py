@@ -62,13 +62,14 @@ class KillSwitchService:
         self._view: HaltView | None = None
         self._read_at: datetime | None = None
 
-    async def engage(self, principal: Principal, scope: HaltScope) -> Halt:
-        """Engage a halt on ``scope``; engaging an engaged scope keeps the first halt."""
+    async def engage(self, principal: Principal, scope: HaltScope, flatten: bool = False) -> Halt:
+        """Engage a halt on ``scope``; engaging an engaged scope keeps the first halt.
+        ``flatten`` is recorded with the event (the caller then flattens the scope)."""
         check_may_engage(principal, scope)
         halt = Halt(scope, principal.user_id, self._clock.now(), principal.is_admin)
         async with self._uow() as uow:
             await _check_visible(uow, principal, scope)
-            held = await uow.kill_switches.engage(halt, flatten=False)
+            held = await uow.kill_switches.engage(halt, flatten=flatten)
             await uow.commit()
         await self._forget()
         return held

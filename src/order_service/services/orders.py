@@ -95,20 +95,22 @@ class OrderService:
         request: OrderRequest,
         client_order_id: ClientOrderId | None,
         force: bool = False,
+        past_halt: bool = False,
     ) -> Placement:
         """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN.
 
         An account whose books await reconciliation takes no new order: the placement waits
         for it briefly, then fails with ``SERVICE_UNAVAILABLE`` without having stored anything.
         ``force`` lets a person trade a scope under script control (``OWNERSHIP_CONFLICT``
-        without it).
+        without it). ``past_halt`` is for a halt's own square-off orders (never for a caller's).
         """
+        halts = _PAST_HALT if past_halt else self._halts
         try:
-            return await self._place(principal, request, client_order_id, force)
+            return await self._place(principal, request, client_order_id, force, halts)
         except AccountReconciling:
             await self._gate.wait(request.account_id)
         try:
-            return await self._place(principal, request, client_order_id, force)
+            return await self._place(principal, request, client_order_id, force, halts)
         except AccountReconciling as exc:  # held again meanwhile (another login)
             raise self._gate.refusal(request.account_id) from exc
 
@@ -118,6 +120,7 @@ class OrderService:
         request: OrderRequest,
         client_order_id: ClientOrderId | None,
         force: bool,
+        halts: HaltGuard,
     ) -> Placement:
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
@@ -130,7 +133,7 @@ class OrderService:
                 if existing is not None and not await self._release(uow, existing, request):
                     return Placement(existing, created=False)
             # A repeat of a placed order is answered with it even while halted: only new ones stop.
-            await self._halts.refuse(principal, request.account_id, uow)
+            await halts.refuse(principal, request.account_id, uow)
             session = session_for(account, self._clock.now())
             if account.reconcile_since is not None:
                 raise AccountReconciling(request.account_id)
@@ -299,6 +302,9 @@ class OrderService:
             self._default_strategies[request.account_id] = cached
         # A handoff never names the default strategy (it is the account scope's): no read.
         return cached, None
+
+
+_PAST_HALT = NoHalts()
 
 
 def _with_mode(strategy: Strategy) -> tuple[StrategyId, ControlMode | None]:
