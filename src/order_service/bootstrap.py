@@ -41,6 +41,7 @@ from order_service.services.ports import (
     Broker,
     Clock,
     EventSignal,
+    HaltSignal,
     LeaseStore,
     OrderStream,
     RateBudget,
@@ -194,7 +195,7 @@ def bootstrap(
     services = _services(
         settings, uow_factory, broker, clock, directory, order_stream, coordination, outbound
     )
-    closers.append(services.broadcaster.close)
+    closers.extend((services.broadcaster.close, services.kill_switch.close))
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
@@ -213,7 +214,7 @@ def _services(
     instruments = _instruments(uow_factory, broker, clock)
     limits_cache = LimitsCache()
     risk = _risk(settings, broker, clock, instruments, limits_cache)
-    kill_switch = KillSwitchService(uow_factory, clock, record_halts)
+    kill_switch = KillSwitchService(uow_factory, clock, record_halts, _halt_signal(settings))
     orders = OrderService(
         uow_factory, broker, clock, gate, liveness, instruments, risk, kill_switch
     )
@@ -274,6 +275,16 @@ def _services(
         ownership=coordination.ownership,
         leases=coordination.leases,
     )
+
+
+def _halt_signal(settings: Settings) -> HaltSignal | None:
+    """The kill switch's cross-process fast path: Redis when configured (the database alone
+    otherwise, its 0.5 s refresh keeping the one-second bound)."""
+    if not settings.redis_url:
+        return None
+    from order_service.adapters.coordination.halts_redis import RedisHaltSignal
+
+    return RedisHaltSignal(settings.redis_url)
 
 
 def _delivery_policy(settings: Settings) -> DeliveryPolicy:

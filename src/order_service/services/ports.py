@@ -600,6 +600,20 @@ class WebhookRepository(Protocol):
     async def save_delivery(self, delivery: Delivery) -> None: ...
 
 
+class HaltSignal(Protocol):
+    """A counter of kill-switch changes shared by every process (the database holds the halts)."""
+
+    async def changed(self) -> None:
+        """Say that a halt was engaged or released (after its commit); never raises."""
+        ...
+
+    async def version(self) -> int | None:
+        """The current count, or None if it cannot be read now."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class EventSignal(Protocol):
     """Wake-ups when order events commit: in-process, or across processes (LISTEN/NOTIFY)."""
 
