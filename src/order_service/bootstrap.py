@@ -25,6 +25,7 @@ from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.handoffs import HandoffService
+from order_service.services.flattening import FlattenService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
@@ -41,6 +42,7 @@ from order_service.services.ports import (
     Broker,
     Clock,
     EventSignal,
+    HaltSignal,
     LeaseStore,
     OrderStream,
     RateBudget,
@@ -123,6 +125,7 @@ class Services:
     cancellations: Cancellations
     kill_switch: KillSwitchService
     secrets: SecretService
+    flattening: FlattenService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -196,7 +199,7 @@ def bootstrap(
     services = _services(
         settings, uow_factory, broker, clock, directory, order_stream, coordination, outbound
     )
-    closers.append(services.broadcaster.close)
+    closers.extend((services.broadcaster.close, services.kill_switch.close))
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
@@ -215,7 +218,7 @@ def _services(
     instruments = _instruments(uow_factory, broker, clock)
     limits_cache = LimitsCache()
     risk = _risk(settings, broker, clock, instruments, limits_cache)
-    kill_switch = KillSwitchService(uow_factory, clock, record_halts)
+    kill_switch = KillSwitchService(uow_factory, clock, record_halts, _halt_signal(settings))
     orders = OrderService(
         uow_factory, broker, clock, gate, liveness, instruments, risk, kill_switch
     )
@@ -233,6 +236,7 @@ def _services(
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
+    books = _books(settings, uow_factory, broker, clock)
     return Services(
         settings=settings,
         orders=orders,
@@ -245,7 +249,7 @@ def _services(
         reconcile=reconcile,
         trades=trades,
         position_sync=PositionSyncService(uow_factory, broker, clock),
-        books=_books(settings, uow_factory, broker, clock),
+        books=books,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
@@ -272,10 +276,21 @@ def _services(
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
         secrets=SecretService(uow_factory),
+        flattening=FlattenService(uow_factory, amendments, orders, books),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,
     )
+
+
+def _halt_signal(settings: Settings) -> HaltSignal | None:
+    """The kill switch's cross-process fast path: Redis when configured (the database alone
+    otherwise, its 0.5 s refresh keeping the one-second bound)."""
+    if not settings.redis_url:
+        return None
+    from order_service.adapters.coordination.halts_redis import RedisHaltSignal
+
+    return RedisHaltSignal(settings.redis_url)
 
 
 def _delivery_policy(settings: Settings) -> DeliveryPolicy:

@@ -179,11 +179,13 @@ def _callback_params(query: dict[str, list[str]]) -> dict[str, str]:
     return {"request_token": query["request_token"][0], "state": query["state"][0]}
 
 
-def add_paper_account(api: httpx.Client, admin: httpx.Client) -> str:
-    """A second paper user, added to the service and logged in through the login flow."""
+def add_paper_account(api: httpx.Client, admin: httpx.Client, funds: str | None = None) -> str:
+    """A second paper user (with ``funds``, else the broker's default), added to the service
+    and logged in through the login flow."""
     account = "PB" + uuid.uuid4().hex[:6].upper()
     key, secret = f"key{account}", f"secret{account}"
-    admin.post("/users", json={"user_id": account, "api_key": key, "api_secret": secret})
+    user = {"user_id": account, "api_key": key, "api_secret": secret}
+    admin.post("/users", json=user if funds is None else {**user, "funds": funds})
     added = api.post(
         "/api/v1/accounts", json={"account_id": account, "api_key": key, "api_secret": secret}
     )

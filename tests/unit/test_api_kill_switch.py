@@ -207,3 +207,79 @@ async def test_the_gauge_counts_the_halts_in_force_by_scope(
     body(await release(admin_api, {}), 204)
     metrics = (await admin_api.get("/metrics")).text
     assert [gauge(metrics, s) for s in ("account", "user", "all")] == [1, 0, 0]
+
+
+# Flatten: the engage's own checks come first, so a refused flatten engages and cancels nothing.
+
+
+def _flatten(scope: dict[str, str]) -> dict[str, Any]:
+    return {**scope, "flatten": True}
+
+
+def _untouched(world: World) -> None:
+    assert world.store.halts == {}
+    assert world.broker.calls["cancel_order"] == 0
+    assert world.broker.calls["place_order"] == 1  # only the working order's placement
+
+
+async def test_another_users_account_is_not_found_to_flatten(
+    world: World, outsider_api: httpx.AsyncClient, working: Order
+) -> None:
+    refused(await outsider_api.post(PATH, json=_flatten({"account_id": ACCOUNT})), 404,
+            "NOT_FOUND")  # fmt: skip
+    _untouched(world)
+
+
+@pytest.mark.parametrize("scope", [{}, {"user_id": "someone-else"}])
+async def test_a_trader_may_not_flatten_everything_or_another_user(
+    world: World, trader_api: httpx.AsyncClient, working: Order, scope: dict[str, str]
+) -> None:
+    refused(await trader_api.post(PATH, json=_flatten(scope)), 403, "FORBIDDEN")
+    _untouched(world)
+
+
+async def test_a_script_may_halt_its_account_but_not_flatten_it(
+    world: World, script_api: httpx.AsyncClient, working: Order
+) -> None:
+    refused(await script_api.post(PATH, json=_flatten({"account_id": ACCOUNT})), 403,
+            "FORBIDDEN")  # fmt: skip
+    _untouched(world)
+
+
+async def test_a_trader_flattens_its_own_account_cancelling_its_working_orders(
+    world: World, trader_api: httpx.AsyncClient, working: Order
+) -> None:
+    engaged = body(await trader_api.post(PATH, json=_flatten({"account_id": ACCOUNT})), 201)
+
+    assert engaged["flattened"]["cancels"] == [
+        {"order_id": working.order_id, "status": "CANCELLED", "cancelled": True, "error_code": None}
+    ]
+    assert engaged["flattened"]["square_offs"] == []
+    assert world.broker.calls["cancel_order"] == 1
+    assert len(body(await trader_api.get(PATH))) == 1
+
+
+async def test_an_admin_flattens_a_users_accounts(
+    world: World, admin_api: httpx.AsyncClient, working: Order
+) -> None:
+    scope = {"user_id": world.trader.user_id}
+    engaged = body(await admin_api.post(PATH, json=_flatten(scope)), 201)
+    assert [c["order_id"] for c in engaged["flattened"]["cancels"]] == [working.order_id]
+
+
+async def test_a_plain_engage_does_not_flatten(
+    world: World, trader_api: httpx.AsyncClient, working: Order
+) -> None:
+    engaged = body(await trader_api.post(PATH, json={"account_id": ACCOUNT}), 201)
+    assert engaged["flattened"] is None
+    assert world.broker.calls["cancel_order"] == 0
+
+
+async def test_a_release_does_not_take_flatten(trader_api: httpx.AsyncClient) -> None:
+    body(await trader_api.post(PATH, json={"account_id": ACCOUNT}), 201)
+    error = refused(
+        await trader_api.request("DELETE", PATH, json=_flatten({"account_id": ACCOUNT})),
+        422,
+        "INVALID_INPUT",
+    )
+    assert error["details"]["field"] == "flatten"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -102,7 +104,16 @@ CHANGED_FIELDS: dict[str, dict[str, Any]] = {
     "market_protection": {"market_protection": Decimal(2)},
     "tag": {"tag": "mine"},
     "strategy_id": {"strategy_id": StrategyId("S2")},
+    "autoslice": {"autoslice": True},
 }
+
+
+def test_a_request_without_autoslice_keeps_the_fingerprint_it_had_before_the_field() -> None:
+    request = make_limit_request()
+    body = {f.name: getattr(request, f.name) for f in fields(request) if f.name != "autoslice"}
+    body["price"] = str(Decimal(str(request.price)).normalize())
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert request.fingerprint() == hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def test_the_fingerprint_table_covers_every_field() -> None:

@@ -16,6 +16,9 @@ from decimal import Decimal
 from order_service.domain.reports import FillReport
 from order_service.errors import InvalidSymbolError
 
+# Kite slices an autoslice order into at most this many orders (KITE.md 5.2, from 1 Apr 2026).
+MAX_SLICES = 10
+
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
@@ -44,6 +47,15 @@ class Instrument:
 
     def is_whole_lots(self, quantity: int) -> bool:
         return self.lot_size > 0 and quantity % self.lot_size == 0
+
+    def slices(self, quantity: int) -> list[int]:
+        """The quantities Kite's autoslice splits ``quantity`` into: full freeze quantities, then
+        the rest (one slice when there is no freeze limit or the quantity is within it)."""
+        freeze = self.freeze_quantity
+        if not freeze or quantity <= freeze:
+            return [quantity]
+        whole, rest = divmod(quantity, freeze)
+        return [freeze] * whole + ([rest] if rest else [])
 
 
 @dataclass(frozen=True, slots=True)

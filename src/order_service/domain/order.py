@@ -71,6 +71,9 @@ class OrderRequest:
     market_protection: Decimal | None = None
     tag: str | None = None
     strategy_id: StrategyId | None = None
+    # Sent with Kite's autoslice when over the freeze quantity; not stored (each slice is
+    # recorded as an order of its own quantity).
+    autoslice: bool = False
 
     @classmethod
     def create(cls, **terms: Any) -> OrderRequest:
@@ -85,6 +88,8 @@ class OrderRequest:
     def fingerprint(self) -> str:
         """Return a stable hash of the request, to tell a repeat from a different request."""
         body = {f.name: _canonical(getattr(self, f.name)) for f in fields(self)}
+        if not self.autoslice:
+            del body["autoslice"]  # the fingerprints of orders stored before it stay the same
         encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(encoded.encode()).hexdigest()
 

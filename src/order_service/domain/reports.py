@@ -16,6 +16,15 @@ TradeId = NewType("TradeId", str)
 
 
 @dataclass(frozen=True, slots=True)
+class SliceReport:
+    """One child of an autoslice placement: the order the broker placed, or why it did not."""
+
+    broker_order_id: BrokerOrderId | None
+    error_type: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderStatusReport:
     """One broker snapshot of an order (a row of the order book or of its history)."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
-from order_service.domain.instrument import Instrument
+from order_service.domain.instrument import MAX_SLICES, Instrument
 from order_service.domain.order import OrderRequest
 from order_service.domain.reports import QuoteReport
 from order_service.domain.values import Exchange, OrderType, Product
@@ -167,16 +167,28 @@ def check_tick_size(terms: OrderTerms) -> None:
 
 
 def check_freeze_quantity(terms: OrderTerms) -> None:
-    """One order over the exchange's freeze quantity is refused by the exchange."""
-    item, quantity = terms.instrument, terms.request.quantity
+    """One order over the exchange's freeze quantity is refused by the exchange; with
+    ``autoslice`` Kite splits it, into at most ``MAX_SLICES`` orders of whole lots each."""
+    item, request = terms.instrument, terms.request
     freeze = item.freeze_quantity if item is not None else None
-    if freeze is not None and quantity > freeze:
-        raise RiskCheckFailed(
-            "freeze_quantity",
+    if item is None or freeze is None or request.quantity <= freeze:
+        return
+    if not request.autoslice:
+        _over_freeze(freeze, request.quantity, f"the freeze quantity {freeze}")
+    if not item.is_whole_lots(freeze):
+        _over_freeze(
             freeze,
-            quantity,
-            f"quantity {quantity} is over the freeze quantity {freeze}",
+            request.quantity,
+            f"the freeze quantity {freeze}, whose slices would not be whole lots of "
+            f"{item.lot_size}",
         )
+    most = freeze * MAX_SLICES
+    if request.quantity > most:
+        _over_freeze(most, request.quantity, f"{MAX_SLICES} slices of {freeze}")
+
+
+def _over_freeze(limit: int, quantity: int, what: str) -> NoReturn:
+    raise RiskCheckFailed("freeze_quantity", limit, quantity, f"quantity {quantity} is over {what}")
 
 
 def check_circuit_band(terms: OrderTerms) -> None:

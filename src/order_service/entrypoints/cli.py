@@ -23,6 +23,7 @@ from order_service.entrypoints.cli_support import with_services as _with_service
 from order_service.errors import OrderServiceError
 from order_service.observability.metrics import EMERGENCY_STOPS
 from order_service.services.emergency_stops import EmergencyStop
+from order_service.services.flattening import Flattening
 from order_service.services.logins import LoginLink
 
 app = typer.Typer(help="Order Service: order management through Zerodha Kite Connect.")
@@ -310,6 +311,12 @@ def stop_account(
 AccountOption = Annotated[str | None, typer.Option("--account", help="halt this account")]
 UserOption = Annotated[str | None, typer.Option("--user", help="halt this user's accounts")]
 AsOption = Annotated[str, typer.Option("--as", help="the user acting (an admin for everything)")]
+FlattenOption = Annotated[
+    bool,
+    typer.Option(
+        "--flatten", help="also cancel working orders and square off MIS positions in the scope"
+    ),
+]
 
 
 def _scope(account: str | None, user: str | None) -> HaltScope:
@@ -322,17 +329,40 @@ def _scope(account: str | None, user: str | None) -> HaltScope:
 
 @kill_switch_app.command("on")
 def kill_switch_on(
-    account: AccountOption = None, user: UserOption = None, *, acting: AsOption
+    account: AccountOption = None,
+    user: UserOption = None,
+    *,
+    acting: AsOption,
+    flatten: FlattenOption = False,
 ) -> None:
     """Halt new orders and modifications on an account, a user's accounts or (neither) all."""
     scope = _scope(account, user)
+    flattened: list[Flattening] = []
 
     async def job(services: Services) -> None:
         principal = await services.users.get_user(UserId(acting))
-        await services.kill_switch.engage(principal, scope)
+        halt = await services.kill_switch.engage(principal, scope, flatten)
+        if flatten:
+            flattened.append(await services.flattening.flatten(principal, halt))
 
     _with_services(_settings(), job)
     console.print(f"halted {scope.key or 'everything'}")
+    if flattened and not _print_flattening(flattened[0]):
+        raise typer.Exit(1)
+
+
+def _print_flattening(flattening: Flattening) -> bool:
+    """Print each cancel and square-off; return True if every one succeeded."""
+    for outcome in flattening.cancels:
+        failed = f"  cancel failed: {outcome.error_code}" if outcome.error_code else ""
+        console.print(f"cancel {outcome.order.order_id}  {outcome.status.value}{failed}")
+    for close in flattening.square_offs:
+        where = f"{close.account_id} {close.exchange}:{close.tradingsymbol} {close.net_quantity}"
+        error = close.error.error_code if close.error else "unknown"
+        done = close.order.order_id if close.order else f"failed: {error}"
+        console.print(f"square off {where}  {done}")
+    failures = [c for c in flattening.cancels if c.error_code]
+    return not failures and all(c.error is None for c in flattening.square_offs)
 
 
 @kill_switch_app.command("off")

@@ -28,6 +28,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
 )
 from order_service.domain.values import Variety
 from order_service.errors import (
@@ -99,6 +100,14 @@ class GuardedBroker:
     ) -> BrokerOrderId:
         def send(current: BrokerSession) -> Awaitable[BrokerOrderId]:
             return self._inner.place_order(current, request, tag)
+
+        return await self._with_session(session, Bucket.ORDERS, send)
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        def send(current: BrokerSession) -> Awaitable[list[SliceReport]]:
+            return self._inner.place_autoslice_order(current, request, tag)
 
         return await self._with_session(session, Bucket.ORDERS, send)
 

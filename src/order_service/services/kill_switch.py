@@ -2,7 +2,10 @@
 
 Every process reads the halts in force at most ``REFRESH_SECONDS`` old, so a halt engaged in
 one process stops orders in every other within a second; the process that engaged (or
-released) it sees the change at once.
+released) it sees the change at once. With a ``HaltSignal`` (Redis, when configured) each check
+first reads the shared change counter and re-reads the halts from the database when it moved,
+so every process sees a change at once; without one, or while it cannot be read, the refresh
+alone keeps the bound.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from order_service.domain.halt import (
 from order_service.domain.ids import AccountId, UserId
 from order_service.errors import NotFound
 from order_service.services.access import visible_account
-from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.ports import Clock, HaltSignal, UnitOfWork, UnitOfWorkFactory
 
 # Half the one-second bound across processes, so a read in flight cannot push it past.
 REFRESH_SECONDS = 0.5
@@ -54,23 +57,30 @@ class KillSwitchService:
     """Engages and releases halts for a principal; answers whether an account is halted."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, observe: HaltsObserver | None = None
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        observe: HaltsObserver | None = None,
+        signal: HaltSignal | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._observe = observe
+        self._signal = signal
         self._view: HaltView | None = None
         self._read_at: datetime | None = None
+        self._version: int | None = None  # the signal's count when the view was read
 
-    async def engage(self, principal: Principal, scope: HaltScope) -> Halt:
-        """Engage a halt on ``scope``; engaging an engaged scope keeps the first halt."""
+    async def engage(self, principal: Principal, scope: HaltScope, flatten: bool = False) -> Halt:
+        """Engage a halt on ``scope``; engaging an engaged scope keeps the first halt.
+        ``flatten`` is recorded with the event (the caller then flattens the scope)."""
         check_may_engage(principal, scope)
         halt = Halt(scope, principal.user_id, self._clock.now(), principal.is_admin)
         async with self._uow() as uow:
             await _check_visible(uow, principal, scope)
-            held = await uow.kill_switches.engage(halt, flatten=False)
+            held = await uow.kill_switches.engage(halt, flatten=flatten)
             await uow.commit()
-        await self._forget()
+        await self._changed()
         return held
 
     async def release(self, principal: Principal, scope: HaltScope) -> None:
@@ -84,7 +94,7 @@ class KillSwitchService:
             check_may_release(principal, halt)
             await uow.kill_switches.release(scope, principal.user_id, self._clock.now())
             await uow.commit()
-        await self._forget()
+        await self._changed()
 
     async def list(self, principal: Principal) -> list[Halt]:
         """The halts in force that stop any of the caller's accounts (every one for an admin)."""
@@ -107,11 +117,18 @@ class KillSwitchService:
         view = await self._current(uow)
         view.refuse(principal.user_id, account_id)
 
+    async def close(self) -> None:
+        if self._signal is not None:
+            await self._signal.close()
+
     async def _current(self, uow: UnitOfWork | None = None) -> HaltView:
         now = self._clock.now()
         fresh = self._read_at is not None and now - self._read_at < _REFRESH
-        if self._view is not None and fresh:
+        version = await self._signal.version() if self._signal is not None else None
+        unchanged = version is None or version == self._version
+        if self._view is not None and fresh and unchanged:
             return self._view
+        self._version = version
         if uow is None:
             async with self._uow() as own:
                 halts, self._view = await _read(own)
@@ -121,6 +138,12 @@ class KillSwitchService:
         if self._observe is not None:
             self._observe(halts)
         return self._view
+
+    async def _changed(self) -> None:
+        """Tell the other processes (through the signal), then read the view again here."""
+        if self._signal is not None:
+            await self._signal.changed()
+        await self._forget()
 
     async def _forget(self) -> None:
         """Drop the view after a change here, and read it again (its observer sees the change)."""

@@ -18,6 +18,7 @@ from order_service.domain.ids import (
     tag_for,
 )
 from order_service.domain.order import Order, OrderOrigin, OrderRequest
+from order_service.domain.slicing import first_slice, further_slices
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -55,6 +56,8 @@ class Placement:
 
     order: Order
     created: bool
+    # An autoslice placement: every slice's order, the first being ``order``.
+    slices: tuple[Order, ...] = ()
 
 
 class OrderService:
@@ -92,20 +95,22 @@ class OrderService:
         request: OrderRequest,
         client_order_id: ClientOrderId | None,
         force: bool = False,
+        past_halt: bool = False,
     ) -> Placement:
         """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN.
 
         An account whose books await reconciliation takes no new order: the placement waits
         for it briefly, then fails with ``SERVICE_UNAVAILABLE`` without having stored anything.
         ``force`` lets a person trade a scope under script control (``OWNERSHIP_CONFLICT``
-        without it).
+        without it). ``past_halt`` is for a halt's own square-off orders (never for a caller's).
         """
+        halts = _PAST_HALT if past_halt else self._halts
         try:
-            return await self._place(principal, request, client_order_id, force)
+            return await self._place(principal, request, client_order_id, force, halts)
         except AccountReconciling:
             await self._gate.wait(request.account_id)
         try:
-            return await self._place(principal, request, client_order_id, force)
+            return await self._place(principal, request, client_order_id, force, halts)
         except AccountReconciling as exc:  # held again meanwhile (another login)
             raise self._gate.refusal(request.account_id) from exc
 
@@ -115,6 +120,7 @@ class OrderService:
         request: OrderRequest,
         client_order_id: ClientOrderId | None,
         force: bool,
+        halts: HaltGuard,
     ) -> Placement:
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
@@ -127,7 +133,7 @@ class OrderService:
                 if existing is not None and not await self._release(uow, existing, request):
                     return Placement(existing, created=False)
             # A repeat of a placed order is answered with it even while halted: only new ones stop.
-            await self._halts.refuse(principal, request.account_id, uow)
+            await halts.refuse(principal, request.account_id, uow)
             session = session_for(account, self._clock.now())
             if account.reconcile_since is not None:
                 raise AccountReconciling(request.account_id)
@@ -146,7 +152,21 @@ class OrderService:
                 taken = False
         if taken:
             return Placement(await self._stored_twin(request, key), created=False)
+        return await self._dispatch(order, session)
+
+    async def _dispatch(self, order: Order, session: BrokerSession) -> Placement:
+        quantities = self._slices(order.request)
+        if len(quantities) > 1:
+            slices = await self._send_sliced(order, session, quantities)
+            return Placement(slices[0], created=True, slices=tuple(slices))
         return Placement(await self._send(order, session), created=True)
+
+    def _slices(self, request: OrderRequest) -> list[int]:
+        """The slices an autoslice order goes in (one when its freeze quantity is unknown)."""
+        if not request.autoslice or self._instruments is None:
+            return [request.quantity]
+        item = self._instruments.master.get(request.exchange.value, request.tradingsymbol)
+        return item.slices(request.quantity) if item is not None else [request.quantity]
 
     async def _check_risk(
         self, uow: UnitOfWork, session: BrokerSession, order: Order, *, keyed: bool
@@ -238,6 +258,31 @@ class OrderService:
             raise
         return await self._writer.update(order, lambda o: o.accept(broker_order_id, self._now()))
 
+    async def _send_sliced(
+        self, order: Order, session: BrokerSession, quantities: list[int]
+    ) -> list[Order]:
+        """Send with the broker's autoslice; record each slice it answers as an order."""
+        order = await self._writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, self._now()))
+        try:
+            request, tag = order.request, order.broker_tag
+            reports = await self._broker.place_autoslice_order(session, request, tag)
+        except BrokerOutcomeUnknown as exc:
+            data = error_data(exc)
+            return [await self._writer.update(order, lambda o: o.lose_track(self._now(), **data))]
+        except BROKER_REFUSALS as exc:
+            await self._writer.fail(order, exc)
+            raise
+        first = await self._writer.update(
+            order, lambda o: first_slice(o, quantities[0], reports[0], self._now())
+        )
+        ids = [new_order_id() for _ in reports[1:]]
+        others = further_slices(first, quantities, reports, ids, self._now())
+        async with self._uow() as uow:
+            for other in others:
+                await uow.orders.add(other)
+            await uow.commit()
+        return [first, *others]
+
     def _now(self) -> datetime:
         return self._clock.now()
 
@@ -257,6 +302,9 @@ class OrderService:
             self._default_strategies[request.account_id] = cached
         # A handoff never names the default strategy (it is the account scope's): no read.
         return cached, None
+
+
+_PAST_HALT = NoHalts()
 
 
 def _with_mode(strategy: Strategy) -> tuple[StrategyId, ControlMode | None]:
@@ -332,6 +380,7 @@ def _requested_data(order: Order) -> dict[str, Any]:
         "transaction_type": request.transaction_type.value,
         "quantity": request.quantity,
         "order_type": request.order_type.value,
+        **({"autoslice": True} if request.autoslice else {}),
     }
 
 

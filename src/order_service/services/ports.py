@@ -40,6 +40,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
     TradeId,
 )
 from order_service.domain.risk import RiskLimits, RiskScope
@@ -84,6 +85,12 @@ class Broker(Protocol):
     async def place_order(
         self, session: BrokerSession, request: OrderRequest, tag: str
     ) -> BrokerOrderId: ...
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        """Place with the broker's autoslice: one report per slice, in the broker's order."""
+        ...
 
     async def modify_order(
         self,
@@ -621,6 +628,20 @@ class WebhookRepository(Protocol):
         ...
 
     async def save_delivery(self, delivery: Delivery) -> None: ...
+
+
+class HaltSignal(Protocol):
+    """A counter of kill-switch changes shared by every process (the database holds the halts)."""
+
+    async def changed(self) -> None:
+        """Say that a halt was engaged or released (after its commit); never raises."""
+        ...
+
+    async def version(self) -> int | None:
+        """The current count, or None if it cannot be read now."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class EventSignal(Protocol):

@@ -21,6 +21,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
 )
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError
@@ -50,6 +51,12 @@ class SessionExpiry:
         self, session: BrokerSession, request: OrderRequest, tag: str
     ) -> BrokerOrderId:
         return await self._watched(session, self.inner.place_order(session, request, tag))
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        placed = self.inner.place_autoslice_order(session, request, tag)
+        return await self._watched(session, placed)
 
     async def modify_order(
         self,

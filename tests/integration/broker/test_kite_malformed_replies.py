@@ -96,3 +96,36 @@ async def test_a_malformed_reply_maps_as_the_table_says_and_is_no_bug(
 def _explained(error: BaseException) -> str:
     details = getattr(error, "details", {})
     return f"{error} {error.__cause__!r} {details!r}"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(b'{"status":"success","data":{"order_id":"1"}}', id="no-children"),
+        pytest.param(b'{"status":"success","data":{"order_id":"1","children":[]}}', id="none"),
+        pytest.param(b'{"status":"success","data":{"children":[{"code":400}]}}', id="no-msg"),
+    ],
+)
+async def test_an_autoslice_reply_without_readable_children_leaves_the_outcome_unknown(
+    local_kite: tuple[LocalKite, str], broker: KiteBroker, reply: bytes
+) -> None:
+    kite, _ = local_kite
+    kite.place = Reply(reply)
+    with structlog.testing.capture_logs() as logs, pytest.raises(BrokerOutcomeUnknown):
+        await broker.place_autoslice_order(SESSION, ORDER, "tag1")
+    assert [entry for entry in logs if entry["log_level"] in {"error", "critical"}] == []
+
+
+async def test_an_autoslice_reply_is_read_child_by_child(
+    local_kite: tuple[LocalKite, str], broker: KiteBroker
+) -> None:
+    kite, _ = local_kite
+    kite.place = Reply(
+        b'{"status":"success","data":{"order_id":"1","children":[{"order_id":"1"},'
+        b'{"code":400,"error_type":"MarginException","message":"Insufficient funds."}]}}'
+    )
+    reports = await broker.place_autoslice_order(SESSION, ORDER, "tag1")
+    assert [(r.broker_order_id, r.error_type) for r in reports] == [
+        ("1", None),
+        (None, "MarginException"),
+    ]

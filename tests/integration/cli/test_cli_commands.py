@@ -267,3 +267,14 @@ def test_the_kill_switch_halts_and_releases_as_the_user_named(env: Path) -> None
     _run("kill-switch", "off", "--as", admin_id)
     _run("kill-switch", "off", "--account", "AB1234", "--as", trader_id)
     assert asyncio.run(halted()) == []
+
+
+def test_the_kill_switch_flattens_on_asking_and_reports_each_cancel(env: Path) -> None:
+    user_id = _user_with_account()
+    order_id = _store_open_order(user_id)
+    done = CliRunner().invoke(
+        app, ["kill-switch", "on", "--account", "ab1234", "--as", user_id, "--flatten"]
+    )
+    assert done.exit_code == 1  # halted, but the cancel was refused (no session), and said so
+    assert "halted AB1234" in done.output
+    assert f"cancel {order_id}  OPEN  cancel failed: BROKER_SESSION_EXPIRED" in done.output

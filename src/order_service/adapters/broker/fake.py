@@ -21,6 +21,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
     TradeId,
 )
 from order_service.domain.values import OrderType, Variety
@@ -89,6 +90,18 @@ class FakeBroker:
             self._trade(report, report.filled_quantity)
         self._raise(failure)
         return broker_order_id
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        """Slice as Kite does, at the listed instrument's freeze quantity."""
+        listed = {(i.exchange, i.tradingsymbol): i for i in self.instrument_list}
+        item = listed.get((request.exchange.value, request.tradingsymbol))
+        quantities = item.slices(request.quantity) if item is not None else [request.quantity]
+        return [
+            SliceReport(await self.place_order(session, replace(request, quantity=q), tag))
+            for q in quantities
+        ]
 
     async def modify_order(
         self,

@@ -42,6 +42,7 @@ from order_service.adapters.broker.portfolio_parsing import (
     position_reports,
     quote_reports,
 )
+from order_service.adapters.broker.slice_parsing import slice_reports
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -53,6 +54,7 @@ from order_service.domain.reports import (
     PositionReport,
     QuoteReport,
     SegmentMargins,
+    SliceReport,
 )
 from order_service.domain.values import Variety
 from order_service.errors import AuthenticationError, DataFormatError, OrderServiceError
@@ -139,6 +141,18 @@ class KiteBroker:
         params = _place_params(request, tag)
         order_id = await self._call("place_order", True, partial(client.place_order, **params))
         return BrokerOrderId(str(order_id))
+
+    async def place_autoslice_order(
+        self, session: BrokerSession, request: OrderRequest, tag: str
+    ) -> list[SliceReport]:
+        client = self._client(session)
+        params = _place_params(request, tag)
+
+        def place() -> list[SliceReport]:
+            # Read inside the call: a reply of another shape is malformed (outcome unknown).
+            return slice_reports(client.place_autoslice_order(**params))
+
+        return await self._call("place_order", True, place)
 
     async def modify_order(
         self,

@@ -107,6 +107,8 @@ class OrderTerms(StrictModel):
     disclosed_quantity: DisclosedQuantity | None = None
     market_protection: MarketProtection | None = None
     tag: Tag | None = None
+    # Over the freeze quantity: sent with Kite's autoslice, each slice recorded as an order.
+    autoslice: StrictBool = False
 
     def to_request(self, account_id: AccountId) -> OrderRequest:
         """Build the domain request (which checks what the schema cannot) for one account."""
@@ -242,7 +244,7 @@ class OrderOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order) -> Self:
         request = order.request
         return cls(
             order_id=order.order_id,
@@ -277,6 +279,13 @@ class OrderOut(BaseModel):
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
+
+
+class PlacedOrderOut(OrderOut):
+    slices: list[OrderOut] = Field(
+        default_factory=list,
+        description="an autoslice placement's orders, one per slice, the first being this one",
+    )
 
 
 class OrderPage(BaseModel):

@@ -18,6 +18,7 @@ from order_service.entrypoints.api.schemas import (
     OrderOut,
     OrderPage,
     OrderPatch,
+    PlacedOrderOut,
 )
 from order_service.errors import OrderServiceError, ValidationError
 from order_service.observability.logging import bind
@@ -34,14 +35,14 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=PlacedOrderOut, responses=ERRORS)
 async def place_order(
     body: OrderIn,
     services: ServicesDep,
     principal: PrincipalDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> OrderOut:
+) -> PlacedOrderOut:
     """Place an order once: a repeat with the same key and body returns the same order (200)."""
     started = time.perf_counter()
     bind(account=body.account_id)
@@ -63,7 +64,9 @@ async def place_order(
         response.headers["Location"] = f"/api/v1/orders/{order.order_id}"
     elif not placement.created:
         response.status_code = 200
-    return OrderOut.of(order)
+    placed = PlacedOrderOut.of(order)
+    placed.slices = [OrderOut.of(o) for o in placement.slices]
+    return placed
 
 
 @router.get("", response_model=OrderPage, responses=ERRORS)

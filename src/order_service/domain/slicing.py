@@ -1,0 +1,89 @@
+"""An autoslice placement in our books: one order per slice the broker placed or refused.
+
+The order the caller placed becomes the first slice (its quantity the first slice's); each
+further slice is an order of its own, in the same strategy, placed by the same user. Kite gives
+every slice the tag we sent, so a further slice keeps that tag as its request's tag (as an
+order placed outside the service is known by its placer's tag) and has no tag of its own: the
+tag stays unique to the order that sent it, and each slice is known by its broker id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from order_service.domain.events import OrderEvent
+from order_service.domain.ids import ClientOrderId, OrderId
+from order_service.domain.order import Order
+from order_service.domain.reports import SliceReport
+from order_service.domain.status import OrderTrigger
+
+SLICE_REFUSED = "ORDER_REJECTED"
+
+
+def settle_slice(order: Order, report: SliceReport, at: datetime) -> None:
+    """Record the broker's answer for one slice: accepted under its id, or refused."""
+    if report.broker_order_id is not None:
+        order.accept(report.broker_order_id, at)
+        return
+    order.move(
+        OrderTrigger.FAIL,
+        at,
+        error_code=SLICE_REFUSED,
+        error_message=report.message,
+        broker_error_type=report.error_type,
+    )
+
+
+def first_slice(order: Order, quantity: int, report: SliceReport, at: datetime) -> None:
+    """Make the placed order the first slice, of ``quantity``."""
+    order.request = replace(order.request, quantity=quantity)
+    settle_slice(order, report, at)
+
+
+def further_slices(
+    parent: Order,
+    quantities: list[int],
+    reports: list[SliceReport],
+    ids: list[OrderId],
+    at: datetime,
+) -> list[Order]:
+    """The orders of the slices after the first, one id each (a slice beyond those we expected
+    takes the first's quantity: Kite slices at the freeze quantity)."""
+    return [
+        _slice(parent, index, _quantity(quantities, index), report, order_id, at)
+        for index, (report, order_id) in enumerate(zip(reports[1:], ids, strict=True), 1)
+    ]
+
+
+def _quantity(quantities: list[int], index: int) -> int:
+    return quantities[index] if index < len(quantities) else quantities[0]
+
+
+def _slice(
+    parent: Order,
+    index: int,
+    quantity: int,
+    report: SliceReport,
+    order_id: OrderId,
+    at: datetime,
+) -> Order:
+    request = replace(parent.request, quantity=quantity, tag=parent.tag, autoslice=False)
+    order = Order(
+        order_id=order_id,
+        client_order_id=ClientOrderId(f"{parent.order_id}.{index}"),
+        request=request,
+        request_fingerprint=request.fingerprint(),
+        tag=None,
+        strategy_id=parent.strategy_id,
+        user_id=parent.user_id,
+        created_at=at,
+        updated_at=at,
+        placed_by=parent.placed_by,
+        origin=parent.origin,
+    )
+    data = {"slice_of": parent.order_id, "slice": index, "quantity": quantity}
+    order.pending_events.append(OrderEvent.requested(order_id, at, data))
+    order.move(OrderTrigger.SUBMIT, at)
+    settle_slice(order, report, at)
+    return order

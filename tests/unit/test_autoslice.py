@@ -1,0 +1,153 @@
+"""Autoslice: the freeze rule lets an autoslice order through in whole-lot slices, Kite's answer
+is read slice by slice, and each slice becomes an order of ours that its broker row reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from order_service.adapters.broker.slice_parsing import slice_reports
+from order_service.domain.ids import BrokerOrderId, new_order_id
+from order_service.domain.instrument import Instrument
+from order_service.domain.order import OrderRequest
+from order_service.domain.reports import OrderStatusReport, SliceReport
+from order_service.domain.risk import OrderTerms, check_freeze_quantity
+from order_service.domain.slicing import further_slices
+from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.entrypoints.api.app import create_app
+from order_service.errors import RiskCheckFailed
+from tests.factories import make_order, make_request
+from tests.unit.answers import LIMIT, body, refused
+from tests.unit.conftest import World, api_client
+
+AT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+FUTURE = Instrument(
+    "NFO", "NIFTY26DECFUT", 13238786, "NIFTY", "FUT", "NFO-FUT", Decimal("0.10"), 75,
+    expiry=date(2026, 12, 29), freeze_quantity=1800,
+)  # fmt: skip
+ORDER = {**LIMIT, "exchange": "NFO", "tradingsymbol": "NIFTY26DECFUT", "product": "NRML",
+         "quantity": 3675, "price": "26000.00"}  # fmt: skip
+
+
+def _request(quantity: int, autoslice: bool) -> OrderRequest:
+    return make_request(
+        exchange="NFO", tradingsymbol="NIFTY26DECFUT", quantity=quantity, autoslice=autoslice
+    )
+
+
+def _refusal(item: Instrument, quantity: int, autoslice: bool) -> RiskCheckFailed:
+    with pytest.raises(RiskCheckFailed) as caught:
+        check_freeze_quantity(OrderTerms(_request(quantity, autoslice), item, None))
+    return caught.value
+
+
+def test_the_freeze_rule_lets_an_autoslice_order_through_up_to_ten_slices() -> None:
+    check_freeze_quantity(OrderTerms(_request(18_000, True), FUTURE, None))
+    assert _refusal(FUTURE, 1875, autoslice=False).details["limit"] == 1800
+    assert _refusal(FUTURE, 18_075, autoslice=True).details["limit"] == 18_000
+
+
+def test_the_freeze_rule_refuses_slices_that_would_not_be_whole_lots() -> None:
+    odd = replace(FUTURE, freeze_quantity=1801)
+    error = _refusal(odd, 1875, autoslice=True)
+    assert (error.details["rule"], error.details["limit"]) == ("freeze_quantity", 1801)
+
+
+def test_slices_are_full_freeze_quantities_then_the_rest() -> None:
+    assert FUTURE.slices(3675) == [1800, 1800, 75]
+    assert FUTURE.slices(3600) == [1800, 1800]
+    assert FUTURE.slices(1800) == [1800]
+    assert replace(FUTURE, freeze_quantity=None).slices(3675) == [3675]
+
+
+def test_kites_answer_is_read_child_by_child_with_its_errors() -> None:
+    reply: dict[str, Any] = {
+        "order_id": "1",
+        "children": [
+            {"order_id": "1"},
+            {"code": 400, "error_type": "MarginException", "message": "Insufficient funds."},
+            {"error": {"error_type": "InputException", "message": "Bad slice."}},
+        ],
+    }
+    assert slice_reports(reply) == [
+        SliceReport(BrokerOrderId("1")),
+        SliceReport(None, "MarginException", "Insufficient funds."),
+        SliceReport(None, "InputException", "Bad slice."),
+    ]
+
+
+@pytest.mark.parametrize("reply", [{"order_id": "1"}, {"children": []}, {"children": "1"}])
+def test_an_answer_without_its_children_is_malformed(reply: dict[str, Any]) -> None:
+    with pytest.raises((KeyError, ValueError)):
+        slice_reports(reply)
+
+
+def test_a_further_slice_is_reported_by_its_own_row_under_the_tag_we_sent() -> None:
+    parent = make_order(exchange="NFO", tradingsymbol="NIFTY26DECFUT", quantity=3675)
+    parent.move(OrderTrigger.SUBMIT, AT)
+    reports = [SliceReport(BrokerOrderId("1")), SliceReport(BrokerOrderId("2")),
+               SliceReport(None, "MarginException", "Insufficient funds.")]  # fmt: skip
+    second, third = further_slices(
+        parent, [1800, 1800, 75], reports, [new_order_id(), new_order_id()], AT
+    )
+
+    assert (second.status, second.broker_order_id, second.request.quantity) == (
+        OrderStatus.PENDING,
+        "2",
+        1800,
+    )
+    assert second.tag is None
+    assert second.request.tag == parent.tag
+    assert second.is_reported_by(OrderStatusReport(BrokerOrderId("2"), "OPEN", tag=parent.tag))
+    assert not second.is_reported_by(OrderStatusReport(BrokerOrderId("2"), "OPEN", tag="other"))
+    assert (second.strategy_id, second.user_id) == (parent.strategy_id, parent.user_id)
+    assert third.status is OrderStatus.FAILED
+    assert third.request.quantity == 75
+    failed = third.pending_events[-1].data
+    assert (failed["error_code"], failed["broker_error_type"]) == (
+        "ORDER_REJECTED",
+        "MarginException",
+    )
+
+
+@pytest_asyncio.fixture
+async def api(world: World) -> Any:
+    world.broker.instrument_list = [FUTURE]
+    assert await world.services.instruments.refresh_if_due() == 1
+    async with api_client(create_app(world.services), world.api_key) as client:
+        yield client
+
+
+@pytest.mark.asyncio
+async def test_an_autoslice_placement_answers_and_stores_every_slice(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    error = refused(await api.post("/api/v1/orders", json=ORDER), 422, "RISK_REJECTED")
+    assert error["details"]["rule"] == "freeze_quantity"
+    assert world.broker.calls["place_order"] == 0
+
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 201)
+
+    assert [s["quantity"] for s in placed["slices"]] == [1800, 1800, 75]
+    assert world.broker.calls["place_order"] == 3
+    stored = body(await api.get("/api/v1/orders", params={"limit": 10}), 200)["items"]
+    assert sorted(o["quantity"] for o in stored) == [75, 1800, 1800]
+    assert {o["broker_order_id"] for o in stored} == set(world.broker.book)
+
+
+@pytest.mark.asyncio
+async def test_an_autoslice_order_within_the_freeze_quantity_is_one_plain_order(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    placed = body(
+        await api.post("/api/v1/orders", json={**ORDER, "quantity": 1800, "autoslice": True}), 201
+    )
+    assert placed["slices"] == []
+    assert placed["quantity"] == 1800
+    assert world.broker.calls["place_order"] == 1
