@@ -24,8 +24,8 @@ from order_service.services.cancellations import Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
-from order_service.services.handoffs import HandoffService
 from order_service.services.flattening import FlattenService
+from order_service.services.handoffs import HandoffService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
