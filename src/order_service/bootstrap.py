@@ -54,6 +54,7 @@ from order_service.services.risk import LimitsCache, RiskGuard, RiskPolicy
 from order_service.services.risk_limits import RiskLimitService
 from order_service.services.risk_quotes import QuoteCache
 from order_service.services.sessions import SessionExpiry
+from order_service.services.signals import SignalService
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
 from order_service.services.strategies import StrategyService
 from order_service.services.streams import StreamHealth
@@ -119,6 +120,7 @@ class Services:
     emergency_stops: EmergencyStopService
     cancellations: Cancellations
     kill_switch: KillSwitchService
+    signals: SignalService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -237,6 +239,7 @@ def _services(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
+        signals=SignalService(uow_factory, clock, orders),
         portfolios=PortfolioService(uow_factory, clock),
         reconcile=reconcile,
         trades=trades,

@@ -28,6 +28,7 @@ from order_service.domain.ids import (
     ApiKeyId,
     OrderId,
     PortfolioId,
+    SignalTokenId,
     StrategyId,
     UserId,
 )
@@ -36,6 +37,7 @@ from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.signal import SignalToken
 from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
@@ -75,6 +77,7 @@ class FakeStore:
         self.webhook_events: list[WebhookEvent] = []
         self.halts: dict[HaltScope, Halt] = {}
         self.halt_events: list[tuple[HaltScope, str, UserId]] = []  # scope, action, by whom
+        self.signal_tokens: dict[SignalTokenId, tuple[SignalToken, str]] = {}  # with the hash
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -98,6 +101,7 @@ class FakeStore:
         other.risk_limits = dict(self.risk_limits)
         other.webhook_events = list(self.webhook_events)
         other.halts, other.halt_events = dict(self.halts), list(self.halt_events)
+        other.signal_tokens = dict(self.signal_tokens)
         return other
 
 

@@ -26,6 +26,7 @@ from order_service.services.ports import (
     OrderRepository,
     PortfolioRepository,
     RiskLimitRepository,
+    SignalTokenRepository,
     StrategyRepository,
     UserRepository,
     WebhookRepository,
@@ -45,6 +46,7 @@ from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_risk_limits import FakeRiskLimitRepository
+from tests.unit.fake_signal_tokens import FakeSignalTokenRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
 
 __all__ = [
@@ -91,6 +93,7 @@ class FakeUnitOfWork:
         self.risk_limits: RiskLimitRepository = FakeRiskLimitRepository(self)
         self.control_modes: ControlModeRepository = FakeControlModeRepository(self)
         self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
+        self.signal_tokens: SignalTokenRepository = FakeSignalTokenRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -29,6 +29,7 @@ from order_service.adapters.db.runners import (
     StatementRunner,
     ThreadedSqliteRunner,
 )
+from order_service.adapters.db.signal_tokens_repository import SqlSignalTokenRepository
 from order_service.adapters.db.strategies_repository import SqlStrategyRepository
 from order_service.adapters.db.users_repository import SqlUserRepository
 from order_service.adapters.db.webhooks_repository import SqlWebhookRepository
@@ -47,6 +48,7 @@ from order_service.services.ports import (
     OrderRepository,
     PortfolioRepository,
     RiskLimitRepository,
+    SignalTokenRepository,
     StrategyRepository,
     UnitOfWork,
     UserRepository,
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
         self.risk_limits: RiskLimitRepository = SqlRiskLimitRepository(runner)
         self.control_modes: ControlModeRepository = SqlControlModeRepository(runner)
         self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
+        self.signal_tokens: SignalTokenRepository = SqlSignalTokenRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self
