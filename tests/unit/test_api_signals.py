@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import OrderOrigin
@@ -53,6 +54,10 @@ async def token(trader_api: httpx.AsyncClient, momentum: StrategyId) -> str:
     return str(created["token"])
 
 
+def _signals_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("order_service_signals_total", {"outcome": outcome}) or 0.0
+
+
 def events_named(world: World, name: str) -> list[dict[str, Any]]:
     return [e.data for e in world.store.account_events if e.name == name]
 
@@ -84,8 +89,11 @@ async def test_a_tradingview_alert_places_the_strategys_script_order(
 async def test_a_repeated_alert_places_nothing_new(
     world: World, anonymous_api: httpx.AsyncClient, token: str
 ) -> None:
+    repeats = _signals_counted("repeat")
     first = body(await anonymous_api.post(f"/api/v1/signals/{token}", json=TRADINGVIEW), 201)
     again = body(await anonymous_api.post(f"/api/v1/signals/{token}", json=TRADINGVIEW), 200)
+
+    assert _signals_counted("repeat") == repeats + 1
 
     assert again["repeats"] == [True]
     assert again["orders"][0]["order_id"] == first["orders"][0]["order_id"]

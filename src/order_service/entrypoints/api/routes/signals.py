@@ -21,8 +21,9 @@ from order_service.entrypoints.api.signal_schemas import (
     SignalTokenIn,
     SignalTokenOut,
 )
-from order_service.errors import PayloadTooLarge
+from order_service.errors import OrderServiceError, PayloadTooLarge
 from order_service.observability.logging import bind
+from order_service.observability.metrics import SIGNALS
 
 MAX_SIGNAL_BYTES = 16 * 1024  # a ChartInk scan of MAX_STOCKS symbols is well under this
 SIGNALS_PATH = "/api/v1/signals"
@@ -95,11 +96,17 @@ async def receive_signal(
     body = await request.body()
     if len(body) > MAX_SIGNAL_BYTES:
         raise PayloadTooLarge(details={"max_bytes": MAX_SIGNAL_BYTES})
-    outcome = await services.signals.receive(token, lambda: loads_strict(body))
+    try:
+        outcome = await services.signals.receive(token, lambda: loads_strict(body))
+    except OrderServiceError as exc:
+        SIGNALS.labels(exc.error_code.lower()).inc()
+        raise
     placements = outcome.placements
     bind(order_id=",".join(p.order.order_id for p in placements))
-    if not any(p.created for p in placements):
+    created = any(p.created for p in placements)
+    if not created:
         response.status_code = 200
+    SIGNALS.labels("placed" if created else "repeat").inc()
     return SignalOut(
         source=outcome.source,
         orders=[OrderOut.of(p.order) for p in placements],
