@@ -37,7 +37,13 @@ class OrderTemplate:
     quantity: int | None = None  # fixed; None: the alert's, up to ``max_quantity``
     max_quantity: int | None = None
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def create(cls, **terms: Any) -> OrderTemplate:
+        """Build a new template and check it (``ValidationError`` if not); stored ones are
+        rebuilt with the plain constructor, as they were made."""
+        return cls(**terms).validated()
+
+    def validated(self) -> OrderTemplate:
         if self.order_type not in TEMPLATE_ORDER_TYPES:
             raise ValidationError(
                 "a signal template places MARKET or LIMIT orders (LIMIT at the alert's price)",
@@ -48,6 +54,7 @@ class OrderTemplate:
                 "give the template either a fixed quantity or a max_quantity for the alert's",
                 field="quantity",
             )
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         return {

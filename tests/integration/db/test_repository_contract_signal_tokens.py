@@ -18,8 +18,13 @@ from tests.integration.db.contract import AT, UowFactory, read, write
 
 pytestmark = [pytest.mark.asyncio]
 OWNER = Principal(UserId("01JOWNER000000000000000000"), "owner", frozenset({Role.TRADER}))
-TEMPLATE = OrderTemplate(
-    Exchange.NSE, Product.MIS, OrderType.LIMIT, "INFY", TransactionType.BUY, None, 25
+TEMPLATE = OrderTemplate.create(
+    exchange=Exchange.NSE,
+    product=Product.MIS,
+    order_type=OrderType.LIMIT,
+    tradingsymbol="INFY",
+    transaction_type=TransactionType.BUY,
+    max_quantity=25,
 )
 
 

@@ -40,7 +40,7 @@ class SignalTokenIn(StrictModel):
     )
 
     def to_template(self) -> OrderTemplate:
-        return OrderTemplate(
+        return OrderTemplate.create(
             exchange=self.exchange,
             product=self.product,
             order_type=OrderType(self.order_type),
