@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from order_service.domain.values import TransactionType
@@ -30,6 +30,7 @@ CHARTINK = "chartink"
 PLAIN = "alert"
 MAX_STOCKS = 50  # one ChartInk scan result at most places this many orders
 MAX_QUANTITY = 10_000_000
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
 _SYMBOL = re.compile(r"^[A-Z0-9&_\-]{1,40}$")
 _ALERT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 _ACTIONS = {"buy": TransactionType.BUY, "sell": TransactionType.SELL}
@@ -137,15 +138,21 @@ def _list(value: Any, field: str) -> list[str]:
 
 
 def _number(value: Any, field: str) -> Decimal:
-    """A finite number from JSON (a number or a numeric string); NaN and Infinity refused."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValidationError(f"{field} must be a number", field=field)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValidationError(f"{field} must be a number", field=field) from exc
-    if not number.is_finite() or number <= 0:
-        raise ValidationError(f"{field} must be a finite number above zero", field=field)
+    """A finite number from JSON (a number or a numeric string); NaN and Infinity refused.
+
+    Only plain decimals are read (digits, one point, no exponent): ``1e999999`` is a finite
+    Decimal nobody meant as a price.
+    """
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    if not isinstance(text, str) or not _PLAIN_NUMBER.fullmatch(text):
+        raise ValidationError(
+            f"{field} must be a finite decimal number (digits and one point)", field=field
+        )
+    number = Decimal(text)
+    if number <= 0:
+        raise ValidationError(f"{field} must be above zero", field=field)
     return number
 
 
