@@ -407,3 +407,23 @@ async def test_a_bad_template_is_invalid_input(
     error = refused(answer, 422, "INVALID_INPUT")
     assert field in str(error["details"])
     assert world.store.signal_tokens == {}
+
+
+async def test_an_archived_strategy_takes_no_alert_and_no_new_token(
+    world: World,
+    trader_api: httpx.AsyncClient,
+    anonymous_api: httpx.AsyncClient,
+    token: str,
+    momentum: StrategyId,
+) -> None:
+    body(await trader_api.patch(f"/api/v1/strategies/{momentum}", json={"archived": True}))
+
+    alert = await anonymous_api.post(f"/api/v1/signals/{token}", json=TRADINGVIEW)
+    issued = await trader_api.post(
+        f"/api/v1/strategies/{momentum}/signal-tokens", json=MARKET_UP_TO_10
+    )
+
+    assert refused(alert, 409, "CONFLICT")["details"]["reason"] == "archived"
+    assert refused(issued, 409, "CONFLICT")["details"]["reason"] == "archived"
+    assert world.broker.calls["place_order"] == 0
+    assert [e["code"] for e in events_named(world, SIGNAL_REJECTED)] == ["CONFLICT"]
