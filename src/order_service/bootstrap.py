@@ -58,6 +58,7 @@ from order_service.services.risk_limits import RiskLimitService
 from order_service.services.risk_quotes import QuoteCache
 from order_service.services.secrets import SecretService
 from order_service.services.sessions import SessionExpiry
+from order_service.services.signals import SignalService
 from order_service.services.startup import ReconciliationGate, StartupReconciliation
 from order_service.services.strategies import StrategyService
 from order_service.services.streams import StreamHealth
@@ -126,6 +127,7 @@ class Services:
     kill_switch: KillSwitchService
     secrets: SecretService
     flattening: FlattenService
+    signals: SignalService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
     liveness: Liveness = field(default_factory=lambda: SoloLiveness(new_instance_id()))
@@ -245,6 +247,7 @@ def _services(
         accounts=AccountService(uow_factory, broker, clock),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
+        signals=SignalService(uow_factory, clock, orders),
         portfolios=PortfolioService(uow_factory, clock),
         reconcile=reconcile,
         trades=trades,

@@ -29,6 +29,7 @@ from order_service.domain.ids import (
     ApiKeyId,
     OrderId,
     PortfolioId,
+    SignalTokenId,
     StrategyId,
     UserId,
 )
@@ -37,6 +38,7 @@ from order_service.domain.login import LoginState
 from order_service.domain.order import Order
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.signal import SignalToken
 from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 CONFLICT = "the change conflicts with stored data"  # the SQL adapter's words
@@ -77,6 +79,7 @@ class FakeStore:
         self.halts: dict[HaltScope, Halt] = {}
         self.halt_events: list[tuple[HaltScope, str, UserId]] = []  # scope, action, by whom
         self.handoffs: dict[HandoffId, Handoff] = {}
+        self.signal_tokens: dict[SignalTokenId, tuple[SignalToken, str]] = {}  # with the hash
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -101,6 +104,7 @@ class FakeStore:
         other.webhook_events = list(self.webhook_events)
         other.halts, other.halt_events = dict(self.halts), list(self.halt_events)
         other.handoffs = dict(self.handoffs)
+        other.signal_tokens = dict(self.signal_tokens)
         return other
 
 

@@ -27,6 +27,7 @@ from order_service.services.ports import (
     OrderRepository,
     PortfolioRepository,
     RiskLimitRepository,
+    SignalTokenRepository,
     StoredSecretRepository,
     StrategyRepository,
     UserRepository,
@@ -48,6 +49,7 @@ from tests.unit.fake_kill_switches import FakeKillSwitchRepository
 from tests.unit.fake_orders import FakeOrderRepository
 from tests.unit.fake_portfolios import FakePortfolioRepository
 from tests.unit.fake_risk_limits import FakeRiskLimitRepository
+from tests.unit.fake_signal_tokens import FakeSignalTokenRepository
 from tests.unit.fake_store import ApiKeyRow, Change, FakeStore
 
 __all__ = [
@@ -106,6 +108,7 @@ class FakeUnitOfWork:
         self.kill_switches: KillSwitchRepository = FakeKillSwitchRepository(self)
         self.secrets: StoredSecretRepository = FakeStoredSecretRepository()
         self.handoffs: HandoffRepository = FakeHandoffRepository(self)
+        self.signal_tokens: SignalTokenRepository = FakeSignalTokenRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

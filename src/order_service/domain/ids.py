@@ -15,6 +15,7 @@ StrategyId = NewType("StrategyId", str)
 UserId = NewType("UserId", str)
 ApiKeyId = NewType("ApiKeyId", str)
 PortfolioId = NewType("PortfolioId", str)
+SignalTokenId = NewType("SignalTokenId", str)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TAG_LENGTH = 20

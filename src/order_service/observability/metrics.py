@@ -68,6 +68,11 @@ WORKER_LAST_SUCCESS = Gauge(
 POSTBACKS = Counter(
     "order_service_postbacks_total", "Broker postbacks received, by outcome", ["outcome"]
 )
+SIGNALS = Counter(
+    "order_service_signals_total",
+    "Alerts received with a live signal token, by outcome (placed, repeat, or the error code)",
+    ["outcome"],
+)
 ORDER_UPDATES = Counter(
     "order_service_order_updates_total",
     "Order updates pushed by the broker, by channel (ticker, postback) and outcome",

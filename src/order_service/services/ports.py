@@ -25,6 +25,7 @@ from order_service.domain.ids import (
     ClientOrderId,
     OrderId,
     PortfolioId,
+    SignalTokenId,
     StrategyId,
     UserId,
 )
@@ -44,6 +45,7 @@ from order_service.domain.reports import (
     TradeId,
 )
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.signal import SignalToken
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
 from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
@@ -755,6 +757,23 @@ class StoredSecretRepository(Protocol):
 
     async def rotate(self) -> int:
         """Re-encrypt every stored secret under the current key; return how many."""
+
+
+class SignalTokenRepository(Protocol):
+    async def add(self, token: SignalToken, token_hash: str) -> None:
+        """Store a new token by the hash of its secret (never the secret)."""
+        ...
+
+    async def by_hash(self, token_hash: str) -> SignalToken | None:
+        """Return the live token whose secret hashes to ``token_hash``; a revoked one is None."""
+        ...
+
+    async def list(self, strategy_id: StrategyId) -> list[SignalToken]:
+        """Return the strategy's tokens, revoked ones included, oldest first."""
+        ...
+
+    async def revoke(self, strategy_id: StrategyId, token_id: SignalTokenId, at: datetime) -> bool:
+        """Revoke the strategy's live token; False when it has no such live token."""
         ...
 
 
@@ -775,6 +794,7 @@ class UnitOfWork(Protocol):
     kill_switches: KillSwitchRepository
     secrets: StoredSecretRepository
     handoffs: HandoffRepository
+    signal_tokens: SignalTokenRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -516,3 +516,19 @@ Index(
     sqlite_where=UNFINISHED_HANDOFF,
     postgresql_where=UNFINISHED_HANDOFF,
 )
+
+# A strategy's signal tokens: the secret's hash (the secret is shown once) and the order template
+# its alerts fill in.
+signal_tokens = Table(
+    "signal_tokens",
+    metadata,
+    Column("token_id", ULID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("user_id", ULID, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("template", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "strategy_id"),
+)

@@ -30,6 +30,7 @@ from order_service.adapters.db.runners import (
     StatementRunner,
     ThreadedSqliteRunner,
 )
+from order_service.adapters.db.signal_tokens_repository import SqlSignalTokenRepository
 from order_service.adapters.db.stored_secrets_repository import SqlStoredSecretRepository
 from order_service.adapters.db.strategies_repository import SqlStrategyRepository
 from order_service.adapters.db.users_repository import SqlUserRepository
@@ -50,6 +51,7 @@ from order_service.services.ports import (
     OrderRepository,
     PortfolioRepository,
     RiskLimitRepository,
+    SignalTokenRepository,
     StoredSecretRepository,
     StrategyRepository,
     UnitOfWork,
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
         self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
         self.secrets: StoredSecretRepository = SqlStoredSecretRepository(runner, cipher)
         self.handoffs: HandoffRepository = SqlHandoffRepository(runner)
+        self.signal_tokens: SignalTokenRepository = SqlSignalTokenRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

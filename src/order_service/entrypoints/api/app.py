@@ -13,6 +13,7 @@ from order_service.bootstrap import Services
 from order_service.entrypoints.api.docs import install_docs
 from order_service.entrypoints.api.errors import install_error_handlers
 from order_service.entrypoints.api.middleware import (
+    SECRET_PATH_PREFIX,
     RequestContextMiddleware,
     StrictJsonMiddleware,
 )
@@ -30,6 +31,7 @@ from order_service.entrypoints.api.routes import (
     portfolios,
     postbacks,
     risk,
+    signals,
     strategies,
     webhooks,
 )
@@ -68,9 +70,12 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
     install_error_handlers(app)
     install_docs(app)
     # The last added runs first: request ids and the size cap wrap the strict JSON check. The
-    # postback route parses its body with the same strict parser and answers every refusal 401.
+    # postback route parses its body with the same strict parser and answers every refusal 401;
+    # a signal's route, once its token is known (an alert's refusal is recorded for the token).
     own_parsers = frozenset(r.path for r in postbacks.router.routes if isinstance(r, APIRoute))
-    app.add_middleware(StrictJsonMiddleware, own_parsers=own_parsers)
+    app.add_middleware(
+        StrictJsonMiddleware, own_parsers=own_parsers, own_prefixes=(SECRET_PATH_PREFIX,)
+    )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
     for module in (
         orders,
@@ -88,6 +93,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         control,
         kill_switch,
         handoffs,
+        signals,
     ):
         app.include_router(module.router)
     return app

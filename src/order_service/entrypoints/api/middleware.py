@@ -15,6 +15,8 @@ from order_service.observability.logging import get_logger
 
 log = get_logger(__name__)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# The rest of such a path is a credential.
+SECRET_PATH_PREFIX = "/api/v1/signals/"  # noqa: S105 (a path, no secret)
 
 
 class RequestContextMiddleware:
@@ -47,12 +49,19 @@ class RequestContextMiddleware:
         except Exception:
             if outgoing.started:
                 raise  # half sent: only the server can end it, by closing the connection
-            log.critical("unhandled error", path=scope.get("path"), exc_info=True)
+            log.critical("unhandled error", path=_loggable(scope.get("path")), exc_info=True)
             await error_response(request_id, OrderServiceError())(scope, receive, outgoing)
 
     async def _too_large(self, request_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         error = PayloadTooLarge(details={"max_bytes": self.max_body_bytes})
         await error_response(request_id, error)(scope, receive, send)
+
+
+def _loggable(path: str | None) -> str | None:
+    """The path without the secret a signal's path carries (tokens never reach the logs)."""
+    if path is not None and path.startswith(SECRET_PATH_PREFIX):
+        return SECRET_PATH_PREFIX + "…"
+    return path
 
 
 def _request_id(scope: Scope) -> str:
@@ -129,14 +138,21 @@ class StrictJsonMiddleware:
     for every route, including ones added later. The body is read once and replayed.
     """
 
-    def __init__(self, app: ASGIApp, own_parsers: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        own_parsers: frozenset[str] = frozenset(),
+        own_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.own_parsers = own_parsers  # paths whose route parses (and refuses) its body itself
+        self.own_prefixes = own_prefixes  # and path prefixes (a credential in the path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["path"] in self.own_parsers
+            or scope["path"].startswith(self.own_prefixes)
             or not _declares_json(scope)
         ):
             await self.app(scope, receive, send)
