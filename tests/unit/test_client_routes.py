@@ -12,8 +12,10 @@ from order_service.client import OrderServiceClient
 from order_service.entrypoints.api.app import create_app
 from tests.unit.conftest import World
 
-# Routes for a browser or for the broker, not for a program holding an API key.
+# Routes for a browser, a charting tool's alert or the broker, not for a program holding an API
+# key (an alert's token is its credential).
 NOT_FOR_PROGRAMS = {
+    ("POST", "/api/v1/signals/{token}"),
     ("GET", "/api/v1/accounts/login/callback"),
     ("GET", "/api/v1/accounts/{account_id}/login"),
     ("POST", "/api/v1/broker/postback"),
@@ -69,7 +71,12 @@ def _call_everything(client: OrderServiceClient) -> None:
     client.trades_csv(start=day)
     client.pnl(group_by="strategy", method="fifo", start=day, end=day)
     client.pnl_csv(group_by="account")
-    client.engage_kill_switch(account_id="PAPER1")
+    client.engage_kill_switch(account_id="PAPER1", flatten=True)
+    client.request_handoff("PAPER1", "to_script", strategy_id="s1", force=True)
+    client.get_handoff("h1")
+    client.create_signal_token("s1", exchange="NSE", product="MIS", order_type="MARKET")
+    client.list_signal_tokens("s1")
+    client.revoke_signal_token("s1", "t1")
     client.release_kill_switch(account_id="PAPER1")
     client.kill_switches()
     client.create_webhook("https://example.com/hook")

@@ -345,6 +345,26 @@ class OrderServiceClient:
         )
         return result
 
+    def request_handoff(
+        self,
+        account_id: str,
+        trigger: str,
+        *,
+        strategy_id: str | None = None,
+        force: bool = False,
+    ) -> JSONObject:
+        """Hand a scope to people (``to_manual``) or its algorithm (``to_script``): 202, the
+        handoff, which a worker finishes; read it again with ``get_handoff``."""
+        body = _present({"account_id": account_id, "trigger": trigger, "strategy_id": strategy_id})
+        if force:
+            body["force"] = True
+        result: JSONObject = self._json("POST", "/api/v1/handoffs", body=body)
+        return result
+
+    def get_handoff(self, handoff_id: str) -> JSONObject:
+        result: JSONObject = self._json("GET", f"/api/v1/handoffs/{_seg(handoff_id)}")
+        return result
+
     # -- strategies and portfolios ------------------------------------------------------
 
     def list_strategies(self, account_id: str | None = None) -> list[JSONObject]:
@@ -483,10 +503,13 @@ class OrderServiceClient:
         return cast(RiskLimits, self._json("PUT", path, body=limits))
 
     def engage_kill_switch(
-        self, *, account_id: str | None = None, user_id: str | None = None
+        self, *, account_id: str | None = None, user_id: str | None = None, flatten: bool = False
     ) -> JSONObject:
-        """Halt new orders for an account, a user, or (neither) everything."""
+        """Halt new orders for an account, a user, or (neither) everything; with ``flatten``
+        also cancel the scope's working orders and square off its MIS positions."""
         body = _present({"account_id": account_id, "user_id": user_id})
+        if flatten:
+            body["flatten"] = True
         result: JSONObject = self._json("POST", "/api/v1/kill-switch", body=body)
         return result
 
@@ -499,6 +522,23 @@ class OrderServiceClient:
     def kill_switches(self) -> list[JSONObject]:
         result: list[JSONObject] = self._json("GET", "/api/v1/kill-switch")
         return result
+
+    # -- signal tokens (alerts from charting tools) ---------------------------------------
+
+    def create_signal_token(self, strategy_id: str, **template: Any) -> JSONObject:
+        """Create a token for a strategy's alerts; the answer's ``token`` is shown this once."""
+        path = f"/api/v1/strategies/{_seg(strategy_id)}/signal-tokens"
+        result: JSONObject = self._json("POST", path, body=template)
+        return result
+
+    def list_signal_tokens(self, strategy_id: str) -> list[JSONObject]:
+        path = f"/api/v1/strategies/{_seg(strategy_id)}/signal-tokens"
+        result: list[JSONObject] = self._json("GET", path)
+        return result
+
+    def revoke_signal_token(self, strategy_id: str, token_id: str) -> None:
+        path = f"/api/v1/strategies/{_seg(strategy_id)}/signal-tokens/{_seg(token_id)}"
+        self._none("DELETE", path)
 
     # -- webhooks -----------------------------------------------------------------------
 
