@@ -1,5 +1,5 @@
 """``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts,
-kill-switch."""
+orders, kill-switch."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import DEFAULT_DATABASE_URL, Mode, load_settings
@@ -157,6 +158,20 @@ def create_user(
     roles = frozenset({Role.ADMIN} if admin else {Role.TRADER})
     principal = _with_services(_settings(), lambda s: s.users.create_user(name, roles))
     console.print(principal.user_id)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Every user: id, name, roles, created (never a key or a secret)."""
+    users = _with_services(_settings(), lambda s: s.users.list_users())
+    table = Table()
+    table.add_column("user_id", no_wrap=True, min_width=26)  # whole, to be copied
+    for name in ("name", "roles", "created"):
+        table.add_column(name)
+    for user in users:
+        roles = ",".join(sorted(role.value for role in user.roles))
+        table.add_row(user.user_id, user.name, roles, user.created_at.isoformat(timespec="seconds"))
+    console.print(table)
 
 
 @keys_app.command("create")

@@ -267,3 +267,21 @@ def test_the_kill_switch_halts_and_releases_as_the_user_named(env: Path) -> None
     _run("kill-switch", "off", "--as", admin_id)
     _run("kill-switch", "off", "--account", "AB1234", "--as", trader_id)
     assert asyncio.run(halted()) == []
+
+
+def test_users_list_shows_every_user_and_no_secret(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 160)
+    _run("migrate")
+    trader_id = _run("users", "create", "alice")
+    admin_id = _run("users", "create", "root", "--admin")
+    key = _run("keys", "create", trader_id)
+    rows = [line for line in _run("users", "list").splitlines() if "01" in line]
+    assert [trader_id in rows[0], admin_id in rows[1]] == [True, True]  # oldest first
+    assert ["alice" in rows[0], "trader" in rows[0]] == [True, True]
+    assert ["root" in rows[1], "admin" in rows[1]] == [True, True]
+    assert rows[0].split("│")[4].strip()[:4].isdigit()  # created, a date
+    listed = _run("users", "list")
+    assert key not in listed
+    assert key.removeprefix("os_")[:12] not in listed
