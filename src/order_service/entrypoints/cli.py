@@ -51,13 +51,27 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="bind port")] = None,
-    workers: Annotated[bool, typer.Option(help="also run the background workers")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes on the port (over 1: PostgreSQL)")
+    ] = 1,
+    with_workers: Annotated[
+        bool, typer.Option("--with-workers", help="also run the background workers, once")
+    ] = False,
 ) -> None:
-    """Run the API (production: several of these behind a load balancer)."""
+    """Run the API: one process, or --workers N sharing the port (PostgreSQL only).
+
+    With --with-workers the background workers run too: inside the one API process, or with
+    several in one process of their own beside them (never once per API process).
+    """
+    from order_service.entrypoints.api_processes import refuse_sqlite, serve_processes
     from order_service.entrypoints.server import run_process, serve_api
 
     settings = _settings(host=host, port=port)
-    run_process(serve_api(bootstrap(settings), settings, with_workers=workers))
+    refuse_sqlite(settings, workers)
+    if workers > 1:
+        serve_processes(settings, workers, with_workers=with_workers)
+        return
+    run_process(serve_api(bootstrap(settings), settings, with_workers=with_workers))
 
 
 @app.command()
