@@ -14,6 +14,7 @@ connection's writes, and its liveness assumes no other process).
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import uvicorn
 from fastapi import FastAPI
@@ -52,6 +53,8 @@ def serve_processes(settings: Settings, processes: int, *, with_workers: bool) -
     refuse_sqlite(settings, processes)
     run(_check_database(settings))
     api_socket = bind_api(settings)
+    # The processes load their settings from the environment: the command line's too.
+    os.environ.update(ORDER_SERVICE_HOST=settings.host, ORDER_SERVICE_PORT=str(settings.port))
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
