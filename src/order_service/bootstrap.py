@@ -309,7 +309,7 @@ def _delivery_policy(settings: Settings) -> DeliveryPolicy:
 
 def _event_signal(settings: Settings) -> EventSignal:
     """LISTEN/NOTIFY on PostgreSQL (every process hears every commit), else in-process."""
-    if settings.database_url.startswith("postgresql"):
+    if settings.uses_postgres:
         from order_service.adapters.db.notifications import PostgresEventSignal
 
         return PostgresEventSignal(settings.database_url)
@@ -453,7 +453,7 @@ def _lease_store(settings: Settings, engine: AsyncEngine) -> LeaseStore | None:
         from order_service.adapters.coordination.leases_redis import RedisLeaseStore
 
         return RedisLeaseStore(settings.redis_url)
-    if settings.database_url.startswith("postgresql"):
+    if settings.uses_postgres:
         from order_service.adapters.db.leases_repository import SqlLeaseStore
 
         return SqlLeaseStore(engine)

@@ -182,6 +182,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def uses_postgres(self) -> bool:
+        """True on PostgreSQL, the database several processes may share (SQLite is for one)."""
+        return self.database_url.startswith("postgresql")
+
+    @property
     def broker_root(self) -> str:
         """Return the Kite REST root: the paper broker in demo mode, Kite in production."""
         if self.kite_root:

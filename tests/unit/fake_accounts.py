@@ -6,7 +6,14 @@ import copy
 from dataclasses import replace
 from datetime import datetime
 
-from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
+from order_service.domain.account import (
+    Account,
+    AccountScope,
+    ApiKeyInfo,
+    Principal,
+    Strategy,
+    UserInfo,
+)
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.domain.login import LoginState
 from order_service.domain.values import TransactionType
@@ -162,6 +169,7 @@ class FakeUserRepository(FakeRepository):
             if principal.user_id in state.users:
                 raise Conflict(CONFLICT)
             state.users[principal.user_id] = replace(principal, account_ids=frozenset())
+            state.users_created[principal.user_id] = created_at
 
         self._stage(insert)
         for account_id in sorted(principal.account_ids):
@@ -169,6 +177,14 @@ class FakeUserRepository(FakeRepository):
 
     async def get(self, user_id: UserId) -> Principal | None:
         return _principal(self._view(), user_id)
+
+    async def list_users(self) -> list[UserInfo]:
+        view = self._view()
+        listed = [
+            UserInfo(user.user_id, user.name, user.roles, view.users_created[user.user_id])
+            for user in view.users.values()
+        ]
+        return sorted(listed, key=lambda user: (user.created_at, user.user_id))
 
     async def add_api_key(
         self,

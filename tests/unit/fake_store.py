@@ -65,6 +65,7 @@ class FakeStore:
         self.strategies: dict[StrategyId, Strategy] = {}
         self.portfolios: dict[PortfolioId, Portfolio] = {}  # strategy_ids: the member rows
         self.users: dict[UserId, Principal] = {}
+        self.users_created: dict[UserId, datetime] = {}
         self.keys: dict[ApiKeyId, ApiKeyRow] = {}
         self.login_states: dict[str, LoginState] = {}
         self.grants: set[tuple[UserId, AccountId]] = set()

@@ -190,6 +190,16 @@ EVERY_ACCOUNT = AccountScope(None)
 
 
 @dataclass(frozen=True, slots=True)
+class UserInfo:
+    """What an operator sees of a user: who, with which roles, since when (no key, no grant)."""
+
+    user_id: UserId
+    name: str
+    roles: frozenset[Role]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """What a user may see of one of their API keys (never the key itself)."""
 

@@ -1,5 +1,5 @@
 """``order-service``: serve, worker, demo, paper-broker, migrate, users, keys, accounts,
-kill-switch."""
+orders, kill-switch."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import DEFAULT_DATABASE_URL, Mode, load_settings
@@ -53,13 +54,27 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="bind port")] = None,
-    workers: Annotated[bool, typer.Option(help="also run the background workers")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes on the port (over 1: PostgreSQL)")
+    ] = 1,
+    with_workers: Annotated[
+        bool, typer.Option("--with-workers", help="also run the background workers, once")
+    ] = False,
 ) -> None:
-    """Run the API (production: several of these behind a load balancer)."""
+    """Run the API: one process, or --workers N sharing the port (PostgreSQL only).
+
+    With --with-workers the background workers run too: inside the one API process, or with
+    several in one process of their own beside them (never once per API process).
+    """
+    from order_service.entrypoints.api_processes import refuse_sqlite, serve_processes
     from order_service.entrypoints.server import run_process, serve_api
 
     settings = _settings(host=host, port=port)
-    run_process(serve_api(bootstrap(settings), settings, with_workers=workers))
+    refuse_sqlite(settings, workers)
+    if workers > 1:
+        serve_processes(settings, workers, with_workers=with_workers)
+        return
+    run_process(serve_api(bootstrap(settings), settings, with_workers=with_workers))
 
 
 @app.command()
@@ -160,6 +175,20 @@ def create_user(
     roles = frozenset({Role.ADMIN} if admin else {Role.TRADER})
     principal = _with_services(_settings(), lambda s: s.users.create_user(name, roles))
     console.print(principal.user_id)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Every user: id, name, roles, created (never a key or a secret)."""
+    users = _with_services(_settings(), lambda s: s.users.list_users())
+    table = Table()
+    table.add_column("user_id", no_wrap=True, min_width=26)  # whole, to be copied
+    for name in ("name", "roles", "created"):
+        table.add_column(name)
+    for user in users:
+        roles = ",".join(sorted(role.value for role in user.roles))
+        table.add_row(user.user_id, user.name, roles, user.created_at.isoformat(timespec="seconds"))
+    console.print(table)
 
 
 @keys_app.command("create")

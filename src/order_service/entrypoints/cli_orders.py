@@ -6,20 +6,27 @@ account or order is ``NOT_FOUND`` here as in the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.live import Live
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId, OrderId, UserId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.cli_support import console, settings, with_services
+from order_service.entrypoints.cli_watch import (
+    WatchFilter,
+    orders_table,
+    signal_wait,
+    watch_orders,
+)
 from order_service.services.cancellations import CancelOutcome
 from order_service.services.ports import OrderFilter
 
-orders_app = typer.Typer(help="List and cancel orders.")
+orders_app = typer.Typer(help="List, watch and cancel orders.")
 User = Annotated[str, typer.Option("--user", help="act as this user (their accounts only)")]
 
 
@@ -39,7 +46,7 @@ def list_orders(
         principal = await services.users.get_user(UserId(user_id))
         return await services.orders.list_orders(principal, wanted)
 
-    console.print(_table(with_services(settings(), job)))
+    console.print(orders_table(with_services(settings(), job)))
 
 
 @orders_app.command("cancel")
@@ -75,21 +82,44 @@ def cancel_all(
         raise typer.Exit(1)
 
 
-def _table(orders: list[Order]) -> Table:
-    table = Table()
-    table.add_column("order_id", no_wrap=True, min_width=26)  # whole, to be copied
-    for name in ("account", "symbol", "side", "qty", "filled", "status", "placed"):
-        table.add_column(name)
-    for order in orders:
-        request = order.request
-        table.add_row(
-            order.order_id,
-            order.account_id,
-            f"{request.exchange.value}:{request.tradingsymbol}",
-            request.transaction_type.value,
-            str(request.quantity),
-            str(order.filled_quantity),
-            order.status.value,
-            order.created_at.isoformat(timespec="seconds"),
-        )
-    return table
+@orders_app.command("watch")
+def watch(
+    user_id: User,
+    account: Annotated[str | None, typer.Option(help="one account only")] = None,
+    status: Annotated[
+        list[OrderStatus] | None, typer.Option(help="these statuses only (repeatable)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="at most this many")] = 50,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=60, help="read the feed at least this often (s)")
+    ] = 1.0,
+    once: Annotated[bool, typer.Option(help="print the table once and exit")] = False,
+    iterations: Annotated[
+        int | None, typer.Option(min=0, help="stop after this many reads of the feed")
+    ] = None,
+) -> None:
+    """A live table of the user's orders, updated from the event feed; Ctrl-C ends it."""
+    wanted = WatchFilter(
+        account_id=AccountId(account.upper()) if account else None,
+        statuses=frozenset(status or ()),
+        limit=limit,
+    )
+    loaded = settings()
+
+    async def job(services: Services, show: Callable[[list[Order]], None]) -> None:
+        principal = await services.users.get_user(UserId(user_id))
+        wait = signal_wait(services, interval)
+        await watch_orders(services, principal, wanted, show, wait, 0 if once else iterations)
+
+    if once:
+        with_services(loaded, lambda s: job(s, lambda orders: console.print(orders_table(orders))))
+        return
+    with Live(console=console, auto_refresh=False) as live:
+        try:
+            with_services(loaded, lambda s: job(s, lambda orders: _update(live, orders)))
+        except KeyboardInterrupt:
+            return  # Ctrl-C is how a watch ends: not a failure
+
+
+def _update(live: Live, orders: list[Order]) -> None:
+    live.update(orders_table(orders, title="orders (Ctrl-C to stop)"), refresh=True)

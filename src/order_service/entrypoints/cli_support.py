@@ -15,6 +15,7 @@ from order_service.errors import OrderServiceError
 from order_service.observability.logging import configure_logging
 
 console = Console(soft_wrap=True)  # keys and URLs must stay copyable on one line
+errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -26,7 +27,8 @@ def settings(**overrides: object) -> Settings:
 
 
 def with_services(loaded: Settings, job: Callable[[Services], Awaitable[T]]) -> T:
-    """Run ``job`` on freshly built services; a refusal is its code and message, exit 1."""
+    """Run ``job`` on freshly built services; a refusal is its code and message on stderr,
+    exit 1."""
 
     async def run() -> T:
         services = bootstrap(loaded)
@@ -38,5 +40,5 @@ def with_services(loaded: Settings, job: Callable[[Services], Awaitable[T]]) -> 
     try:
         return asyncio.run(run())
     except OrderServiceError as exc:
-        console.print(f"[red]{exc.error_code}[/red]: {exc.message}")
+        errors.print(f"[red]{exc.error_code}[/red]: {exc.message}")
         raise typer.Exit(1) from exc

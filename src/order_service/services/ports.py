@@ -9,7 +9,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from order_service.domain.account import Account, AccountScope, ApiKeyInfo, Principal, Strategy
+from order_service.domain.account import (
+    Account,
+    AccountScope,
+    ApiKeyInfo,
+    Principal,
+    Strategy,
+    UserInfo,
+)
 from order_service.domain.account_events import AccountEvent
 from order_service.domain.budget import Bucket
 from order_service.domain.control import ControlMode
@@ -445,6 +452,10 @@ class UserRepository(Protocol):
     async def add(self, principal: Principal, created_at: datetime) -> None: ...
 
     async def get(self, user_id: UserId) -> Principal | None: ...
+
+    async def list_users(self) -> list[UserInfo]:
+        """Return every user, oldest first."""
+        ...
 
     async def add_api_key(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from order_service.domain.account import ApiKeyInfo, Principal, Role
+from order_service.domain.account import ApiKeyInfo, Principal, Role, UserInfo
 from order_service.domain.ids import ApiKeyId, StrategyId, UserId, new_ulid
 from order_service.errors import NotFound
 from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -77,6 +77,11 @@ class UserService:
         if principal is None:
             raise NotFound(f"user {user_id} not found", details={"user_id": user_id})
         return principal
+
+    async def list_users(self) -> list[UserInfo]:
+        """Return every user (ids, names, roles, when created), oldest first."""
+        async with self._uow() as uow:
+            return await uow.users.list_users()
 
     async def api_keys(self, user_id: UserId) -> list[ApiKeyInfo]:
         """Return the user's API keys (ids and dates only), revoked ones included."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,11 +18,14 @@ from order_service.adapters.db.engine import create_engine
 from order_service.adapters.db.unit_of_work import sql_uow_factory
 from order_service.bootstrap import bootstrap
 from order_service.config import load_settings
-from order_service.domain.ids import AccountId, BrokerOrderId, UserId
-from order_service.domain.status import OrderStatus
+from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, UserId
+from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.entrypoints import cli_orders
 from order_service.entrypoints.cli import app
 from order_service.entrypoints.cli_support import console
+from order_service.services.ports import UnitOfWorkFactory
 from tests.factories import make_order
+from tests.moments import PAPER_CLOCK_START
 
 
 @pytest.fixture
@@ -181,13 +186,22 @@ def _waited_for(path: Path) -> str:
     return path.read_text()
 
 
+@contextlib.asynccontextmanager
+async def _uow() -> AsyncIterator[UnitOfWorkFactory]:
+    engine = create_engine(load_settings().database_url)
+    factory = sql_uow_factory(engine, SecretCipher("orders-need-no-secret"))
+    try:
+        yield factory
+    finally:
+        await factory.close()
+        await engine.dispose()
+
+
 def _store_open_order(user_id: str, account: str = "AB1234") -> str:
     """An order of the account resting OPEN at a broker (none runs here to cancel it)."""
 
     async def store() -> str:
-        engine = create_engine(load_settings().database_url)
-        factory = sql_uow_factory(engine, SecretCipher("orders-need-no-secret"))
-        try:
+        async with _uow() as factory:
             async with factory() as uow:
                 default = await uow.strategies.get_default(AccountId(account))
                 assert default is not None
@@ -201,9 +215,6 @@ def _store_open_order(user_id: str, account: str = "AB1234") -> str:
                 await uow.orders.add(order)
                 await uow.commit()
             return str(order.order_id)
-        finally:
-            await factory.close()
-            await engine.dispose()
 
     return asyncio.run(store())
 
@@ -278,3 +289,91 @@ def test_the_kill_switch_flattens_on_asking_and_reports_each_cancel(env: Path) -
     assert done.exit_code == 1  # halted, but the cancel was refused (no session), and said so
     assert "halted AB1234" in done.output
     assert f"cancel {order_id}  OPEN  cancel failed: BROKER_SESSION_EXPIRED" in done.output
+
+
+def test_users_list_shows_every_user_and_no_secret(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 160)
+    _run("migrate")
+    trader_id = _run("users", "create", "alice")
+    admin_id = _run("users", "create", "root", "--admin")
+    key = _run("keys", "create", trader_id)
+    rows = [line for line in _run("users", "list").splitlines() if "01" in line]
+    assert [trader_id in rows[0], admin_id in rows[1]] == [True, True]  # oldest first
+    assert ["alice" in rows[0], "trader" in rows[0]] == [True, True]
+    assert ["root" in rows[1], "admin" in rows[1]] == [True, True]
+    assert rows[0].split("│")[4].strip()[:4].isdigit()  # created, a date
+    listed = _run("users", "list")
+    assert key not in listed
+    assert key.removeprefix("os_")[:12] not in listed
+
+
+def test_orders_watch_once_prints_the_table_and_exits(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 160)
+    user_id = _user_with_account()
+    order_id = _store_open_order(user_id)
+    shown = _run("orders", "watch", "--user", user_id, "--once")
+    assert order_id in shown
+    assert "OPEN" in shown
+    done_only = _run("orders", "watch", "--user", user_id, "--once", "--status", "COMPLETE")
+    assert order_id not in done_only
+    other = _run("users", "create", "mallory")
+    assert order_id not in _run("orders", "watch", "--user", other, "--once")
+    refused = CliRunner().invoke(
+        app, ["orders", "watch", "--user", other, "--account", "AB1234", "--once"]
+    )
+    assert (refused.exit_code, "NOT_FOUND" in refused.output) == (1, True)
+
+
+def _waits_doing(monkeypatch: pytest.MonkeyPatch, step: Callable[[], Awaitable[None]]) -> list[int]:
+    """The watch's waits do ``step`` once (what another process commits) instead of sleeping."""
+    calls: list[int] = []
+
+    def wait_factory(*_: object) -> Callable[[], Awaitable[None]]:
+        async def wait() -> None:
+            calls.append(len(calls))
+            if len(calls) == 1:
+                await step()
+
+        return wait
+
+    monkeypatch.setattr(cli_orders, "signal_wait", wait_factory)
+    return calls
+
+
+def test_orders_watch_shows_a_status_committed_while_it_watches(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 160)
+    user_id = _user_with_account()
+    order_id = _store_open_order(user_id)
+
+    async def complete() -> None:
+        async with _uow() as factory, factory() as uow:
+            order = await uow.orders.get(OrderId(order_id))
+            assert order is not None
+            order.move(OrderTrigger.REPORT_COMPLETE, PAPER_CLOCK_START)
+            await uow.orders.save(order)
+            await uow.commit()
+
+    calls = _waits_doing(monkeypatch, complete)
+    shown = _run("orders", "watch", "--user", user_id, "--iterations", "2")
+    assert calls == [0, 1]
+    row = next(line for line in shown.splitlines() if order_id in line)
+    assert "COMPLETE" in row
+    assert "OPEN" not in row
+
+
+def test_orders_watch_ends_cleanly_on_ctrl_c(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_id = _user_with_account()
+
+    async def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    _waits_doing(monkeypatch, interrupted)
+    done = CliRunner().invoke(app, ["orders", "watch", "--user", user_id])
+    assert done.exit_code == 0, done.output
+    assert "Traceback" not in done.output

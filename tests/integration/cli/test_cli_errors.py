@@ -48,6 +48,20 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_bad_setting_is_one_line_for_the_day_to_day_commands(tmp_path: Path) -> None:
+    for command in (
+        ("users", "list"),
+        ("orders", "watch", "--user", "01JANYUSER0000000000000000"),
+        ("serve", "--workers", "2"),
+    ):
+        done = _run(tmp_path, *command, ORDER_SERVICE_DATABASE_URL="mysql://nope")
+        assert done.returncode == 1, command
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (command, done.stderr)
+        assert lines[0].startswith("CONFIGURATION: invalid configuration: "), command
+        assert "ORDER_SERVICE_DATABASE_URL" in lines[0], command
+
+
 def test_with_debug_the_traceback_is_shown(tmp_path: Path) -> None:
     done = _run(tmp_path, "--debug", "serve", ORDER_SERVICE_PORT="eighty")
     assert done.returncode == 1
@@ -56,8 +70,16 @@ def test_with_debug_the_traceback_is_shown(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_is_one_line_for_each_command(tmp_path: Path) -> None:
-    for command in ("serve", "worker", "migrate"):
-        done = _run(tmp_path, command, ORDER_SERVICE_DATABASE_URL=UNREACHABLE_POSTGRES)
+    user = "01JNOSUCHUSER0000000000000"
+    for command in (
+        ("serve",),
+        ("serve", "--workers", "2"),
+        ("worker",),
+        ("migrate",),
+        ("users", "list"),
+        ("orders", "watch", "--user", user, "--once"),
+    ):
+        done = _run(tmp_path, *command, ORDER_SERVICE_DATABASE_URL=UNREACHABLE_POSTGRES)
         assert done.returncode == 1, command
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, (command, done.stderr)

@@ -20,6 +20,7 @@ from order_service.domain.account import (
     Role,
     SessionState,
     Strategy,
+    UserInfo,
 )
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.domain.login import LoginState
@@ -283,6 +284,21 @@ async def test_a_key_finds_its_user_until_its_owner_revokes_it(
         assert await uow.users.by_api_key_hash("b" * 64) == alice
         first, _ = await uow.users.api_keys(ALICE)
     assert first.revoked_at == AT
+
+
+async def test_users_are_listed_oldest_first_with_their_roles_and_no_grant(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    granted = frozenset({seed.account_b})
+    alice = Principal(ALICE, "Alice", frozenset({Role.TRADER, Role.ADMIN}), granted)
+    await write(uow_factory, lambda uow: uow.users.add(alice, AT + timedelta(1)))
+    await write(uow_factory, lambda uow: uow.users.add(Principal(BOB, "Bob"), AT))
+    listed = await read(uow_factory, lambda uow: uow.users.list_users())
+    ours = [user for user in listed if user.user_id in (ALICE, BOB)]
+    assert ours == [
+        UserInfo(BOB, "Bob", frozenset(), AT),
+        UserInfo(ALICE, "Alice", frozenset({Role.TRADER, Role.ADMIN}), AT + timedelta(1)),
+    ]
 
 
 async def test_a_key_needs_a_known_user_and_a_hash_of_its_own(uow_factory: UowFactory) -> None:

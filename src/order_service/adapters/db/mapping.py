@@ -10,7 +10,14 @@ from typing import Any, TypeVar
 from sqlalchemy import RowMapping
 
 from order_service.adapters.db.crypto import SecretCipher
-from order_service.domain.account import Account, Principal, Role, SessionState, Strategy
+from order_service.domain.account import (
+    Account,
+    Principal,
+    Role,
+    SessionState,
+    Strategy,
+    UserInfo,
+)
 from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import (
@@ -276,5 +283,12 @@ def roles_text(roles: frozenset[Role]) -> str:
 
 
 def principal_from_row(row: RowMapping, account_ids: frozenset[AccountId]) -> Principal:
-    roles = frozenset(Role(role) for role in row["roles"].split(",") if role)
-    return Principal(UserId(row["user_id"]), row["name"], roles, account_ids)
+    return Principal(UserId(row["user_id"]), row["name"], _roles(row), account_ids)
+
+
+def user_info_from_row(row: RowMapping) -> UserInfo:
+    return UserInfo(UserId(row["user_id"]), row["name"], _roles(row), row["created_at"])
+
+
+def _roles(row: RowMapping) -> frozenset[Role]:
+    return frozenset(Role(role) for role in row["roles"].split(",") if role)

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, delete, insert, select, update
 
-from order_service.adapters.db.mapping import principal_from_row, roles_text
+from order_service.adapters.db.mapping import principal_from_row, roles_text, user_info_from_row
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import api_keys, user_accounts, users
-from order_service.domain.account import ApiKeyInfo, Principal
+from order_service.domain.account import ApiKeyInfo, Principal, UserInfo
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 
 
@@ -31,6 +31,10 @@ class SqlUserRepository(SqlRepository):
 
     async def get(self, user_id: UserId) -> Principal | None:
         return await self._principal(users.c.user_id == user_id)
+
+    async def list_users(self) -> list[UserInfo]:
+        statement = select(users).order_by(users.c.created_at, users.c.user_id)
+        return [user_info_from_row(row) for row in await self._all(statement)]
 
     async def add_api_key(
         self,
