@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     worker_stop_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
     # A handoff whose orders are not all settled this long after it was asked for fails (its
     # scope gets its mode back); a new request with "force" may settle it from then on.
-    handoff_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    handoff_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     # Worker processes sharing the accounts (PostgreSQL or Redis): a lease lasts LEASE_TTL in
     # the store, is renewed every LEASE_RENEW, and counts as ours until LEASE_MARGIN before it
     # lapses by our own clock. A dead process's accounts move within TTL + RENEW (8 s).
