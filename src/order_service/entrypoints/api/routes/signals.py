@@ -1,8 +1,8 @@
 """Alerts in from charting tools, and the strategy's signal tokens they are posted with.
 
 ``POST /api/v1/signals/{token}`` takes no bearer header: the token in the path is the only
-credential, so an unknown, mistyped or revoked token is the same 404, and the body is read
-only once the token is known (capped at ``MAX_SIGNAL_BYTES``).
+credential, so an unknown, mistyped or revoked token is the same 404, and the body (capped at
+``MAX_SIGNAL_BYTES``) is parsed only once the token is known.
 """
 
 from __future__ import annotations
