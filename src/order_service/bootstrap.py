@@ -210,7 +210,8 @@ def _services(
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
     limits_cache = LimitsCache()
-    risk = _risk(settings, broker, clock, instruments, limits_cache)
+    books = _books(settings, uow_factory, broker, clock)
+    risk = _risk(settings, broker, clock, instruments, limits_cache, books)
     kill_switch = KillSwitchService(uow_factory, clock, record_halts)
     orders = OrderService(
         uow_factory, broker, clock, gate, liveness, instruments, risk, kill_switch
@@ -241,7 +242,7 @@ def _services(
         reconcile=reconcile,
         trades=trades,
         position_sync=PositionSyncService(uow_factory, broker, clock),
-        books=_books(settings, uow_factory, broker, clock),
+        books=books,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
         order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
@@ -324,6 +325,7 @@ def _risk(
     clock: Clock,
     instruments: InstrumentService,
     limits_cache: LimitsCache,
+    books: BooksService,
 ) -> RiskGuard:
     from order_service.adapters.calendar_file import load_market_calendar
 
@@ -347,7 +349,7 @@ def _risk(
         duplicate_window=timedelta(seconds=window) if window > 0 else None,
     )
     quotes = QuoteCache(broker, settings.quote_cache_seconds)
-    return RiskGuard(policy, clock, quotes, instruments, limits_cache)
+    return RiskGuard(policy, clock, quotes, instruments, limits_cache, books)
 
 
 def _books(

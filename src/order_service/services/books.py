@@ -23,6 +23,7 @@ from order_service.domain.pnl import PnlFigures, PnlMethod, average_pnl, pnl
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.position import IST, MarkLookup, position_book
 from order_service.domain.reports import HoldingReport
+from order_service.domain.risk_book import HeldPosition, ScopeBook
 from order_service.domain.values import TransactionType
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -32,7 +33,7 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.access import session_for, visible_account
-from order_service.services.book_charges import Uncharged
+from order_service.services.book_charges import GroupCharges, Uncharged
 from order_service.services.book_lines import (
     BookKey,
     GroupBy,
@@ -138,6 +139,33 @@ class BooksService:
         portfolio, the sums of its strategies' (a strategy in two portfolios counts in both)."""
         _check_range(query.start, query.end, self._max_days)
         accounts = await self._accounts(principal, query.account_id)
+        figures, charges = await self._figures(accounts, query)
+        lines = _pnl_lines(figures, charges.totals)
+        if query.group_by is GroupBy.PORTFOLIO:
+            lines = portfolio_pnl(lines, await self._portfolios(principal))
+        return PnlBook(lines, charges.uncharged)
+
+    async def scope_book(self, account: Account, strategy_id: StrategyId | None) -> ScopeBook:
+        """Return today's book of the account (of one of its strategies, if given): its open
+        positions as marked, and its day P&L (average price, as Kite's) net of charges."""
+        today = self.today()
+        group_by = GroupBy.ACCOUNT if strategy_id is None else GroupBy.STRATEGY
+        query = PnlQuery(account.account_id, group_by, PnlMethod.AVERAGE, today, today)
+        figures, charges = await self._figures([account], query)
+        key = BookKey(account.account_id, strategy_id)
+        mine = {k[1:]: figure for k, figure in figures.items() if k[0] == key}
+        positions = {
+            instrument: HeldPosition(figure.open_quantity, figure.mark.last_price)
+            for instrument, figure in mine.items()
+            if figure.open_quantity and figure.mark is not None
+        }
+        gross = sum((figure.gross for figure in mine.values()), Decimal(0))
+        return ScopeBook(positions, gross - charges.totals.get(key, Charges.ZERO).total)
+
+    async def _figures(
+        self, accounts: Sequence[Account], query: PnlQuery
+    ) -> tuple[dict[InstrumentKey, PnlFigures], GroupCharges[BookKey]]:
+        """The figures of each instrument of each book key, and the charges of each key."""
         fills = await self._history(accounts, query.end)
         group = _instrument_key(query.group_by)
         owners = tuple(sorted(a.account_id for a in accounts))
@@ -156,11 +184,7 @@ class BooksService:
             figures = average_pnl(run.tallies, query.start, marks)
         else:
             figures = pnl(fills, query.method, query.start, query.end, group, marks)
-        charges = run.charges
-        lines = _pnl_lines(figures, charges.totals)
-        if query.group_by is GroupBy.PORTFOLIO:
-            lines = portfolio_pnl(lines, await self._portfolios(principal))
-        return PnlBook(lines, charges.uncharged)
+        return figures, run.charges
 
     async def _portfolios(self, principal: Principal) -> list[Portfolio]:
         async with self._uow() as uow:
