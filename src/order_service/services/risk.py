@@ -206,7 +206,7 @@ class RiskGuard:
         price = terms.reference_price
         value = price * terms.request.quantity if price is not None else None
         for scope, strategy_id, limits in scopes:
-            book = await self._books.scope_book(account, strategy_id)
+            book = await self._books.scope_book(uow, account, strategy_id)
             working = await self._working(uow, session, order.account_id, strategy_id, book)
             if only_reduces(terms.request, book, working):
                 continue  # it lowers the exposure, and exits are allowed at the loss limit
