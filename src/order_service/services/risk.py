@@ -186,11 +186,13 @@ class RiskGuard:
         """The scopes whose book limits hold the order: each against its own book (the
         account's configured defaults under its own; a strategy's are its own alone)."""
         account, strategy = stored
-        own = (account or NO_LIMITS).over(self._policy.defaults)
-        scopes: list[BookScope] = [(RiskScope.ACCOUNT, None, own)]
-        if strategy is not None:
+        defaults = self._policy.defaults
+        scopes: list[BookScope] = []
+        if defaults.watches_book or (account is not None and account.watches_book):
+            scopes.append((RiskScope.ACCOUNT, None, (account or NO_LIMITS).over(defaults)))
+        if strategy is not None and strategy.watches_book:
             scopes.append((RiskScope.STRATEGY, order.strategy_id, strategy))
-        return [scope for scope in scopes if scope[2].watches_book]
+        return scopes
 
     async def _check_books(
         self,
