@@ -116,6 +116,22 @@ async def test_a_short_position_counts_its_absolute_value(
     await placed(api, {**sell, "transaction_type": "BUY"})  # a buy against a short reduces it
 
 
+async def test_a_modification_raising_the_exposure_is_held_to_the_limit(
+    api: httpx.AsyncClient, admin_api: httpx.AsyncClient, world: World
+) -> None:
+    world.broker.marks["NSE:INFY"] = quote("1500")
+    order = await placed(api, {**MIS, "quantity": 1, "price": "1500.00"})  # rests: 1,500
+    body(await admin_api.put(ACCOUNT_URL, json={"max_gross_exposure": "15000"}))
+    url = f"/api/v1/orders/{order['order_id']}"
+
+    error = refused(await api.patch(url, json={"quantity": 11}), 422, "RISK_REJECTED")
+    assert (error["details"]["rule"], error["details"]["value"]) == ("max_gross_exposure",
+                                                                      "16500.00")  # fmt: skip
+    assert world.broker.calls["modify_order"] == 0
+    body(await api.patch(url, json={"quantity": 10}))  # 15,000 in place of its own 1,500
+    assert world.broker.calls["modify_order"] == 1
+
+
 async def test_a_reducing_order_passes_an_exposure_already_over_the_limit(
     api: httpx.AsyncClient, admin_api: httpx.AsyncClient, world: World
 ) -> None:

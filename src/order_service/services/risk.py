@@ -143,8 +143,14 @@ class RiskGuard:
     ) -> None:
         """Refuse a modification whose new terms a rule denies."""
         amended = replace(order.request, **changes.as_dict())
-        limits, _ = await self._limits(uow, order)
-        await self._check_terms(session, amended, limits, self._clock.now(), False)
+        limits, stored = await self._limits(uow, order)
+        scopes = self._book_scopes(order, stored)
+        terms = await self._check_terms(session, amended, limits, self._clock.now(), bool(scopes))
+        if scopes:
+            # Held to the book limits as its unfilled part, in place of what is working now.
+            unfilled = replace(amended, quantity=max(amended.quantity - order.filled_quantity, 0))
+            changed = replace(terms, request=unfilled)
+            await self._check_books(uow, session, order, changed, scopes, _working_part(order))
 
     async def _check_terms(
         self,
@@ -201,6 +207,7 @@ class RiskGuard:
         order: Order,
         terms: OrderTerms,
         scopes: list[BookScope],
+        replacing: WorkingOrder | None = None,
     ) -> None:
         account = await uow.accounts.get(order.account_id)
         if self._books is None or account is None:
@@ -210,6 +217,8 @@ class RiskGuard:
         for scope, strategy_id, limits in scopes:
             book = await self._books.scope_book(uow, account, strategy_id)
             working = await self._working(uow, session, order.account_id, strategy_id, book)
+            if replacing is not None:
+                working = _without(working, replacing)
             if only_reduces(terms.request, book, working):
                 continue  # it lowers the exposure, and exits are allowed at the loss limit
             check_daily_loss(scope, limits.max_daily_loss, book)
@@ -294,6 +303,23 @@ class RiskGuard:
         if len(self._recent) >= _PRUNE_AT:
             self._recent = {k: at for k, at in self._recent.items() if now - at < window}
         self._recent[key] = now
+
+
+def _working_part(order: Order) -> WorkingOrder:
+    """The order's unfilled part as the working orders list it (its price aside)."""
+    request = order.request
+    return WorkingOrder(
+        request.exchange.value, request.tradingsymbol, request.product.value,
+        request.transaction_type, max(request.quantity - order.filled_quantity, 0), None,
+    )  # fmt: skip
+
+
+def _without(working: list[WorkingOrder], own: WorkingOrder) -> list[WorkingOrder]:
+    """The working orders but one: the order being modified, matched by its terms."""
+    for index, other in enumerate(working):
+        if replace(other, price=None) == own:
+            return working[:index] + working[index + 1 :]
+    return working
 
 
 def _without_value(limits: RiskLimits) -> RiskLimits:
