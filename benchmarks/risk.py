@@ -3,12 +3,14 @@
 A migrated SQLite file and the real services from ``bootstrap()`` around the in-memory broker
 double (no network: what is timed is our own code and the database). The instrument master
 holds ``--instruments`` instruments, the account has stored per-order limits (with
-``--counts`` also the open-orders and orders-per-day limits, whose counts then run), and the
+``--counts`` also the open-orders and orders-per-day limits, whose counts then run; with
+``--book`` also the gross-exposure and daily-loss limits, which read the account's book and its
+working orders), and the
 quote is cached (as it is for every placement after the first within the quote TTL). The same
 LIMIT orders are placed through ``OrderService`` with the risk collaborator and without it,
 interleaved in rounds so drift on a shared machine hits both; printed: each side's p50 and p99
 and the p50 difference. Target (issue 13): at most 0.2 ms p50.
-Usage: python -m benchmarks.risk [--orders N] [--instruments N] [--counts]
+Usage: python -m benchmarks.risk [--orders N] [--instruments N] [--counts] [--book]
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.adapters.db.migrate import upgrade_async
@@ -55,7 +61,9 @@ def _instruments(count: int) -> list[Instrument]:
     return found
 
 
-async def _ready(var: str, instruments: int, counts: bool) -> tuple[Services, Principal]:
+async def _ready(
+    var: str, instruments: int, counts: bool, book: bool
+) -> tuple[Services, Principal]:
     url = f"sqlite+aiosqlite:///{var}/risk.db"
     await upgrade_async(url)
     settings = load_settings(
@@ -74,8 +82,10 @@ async def _ready(var: str, instruments: int, counts: bool) -> tuple[Services, Pr
     await services.logins.complete(_state(login_url), "request-token")
     await services.instruments.refresh_if_due()
     many = 10**6 if counts else None
+    most = Decimal(10**12) if book else None
     limits = RiskLimits.create(max_quantity=1000, max_order_value=Decimal(10**9),
-                               max_open_orders=many, max_orders_per_day=many)  # fmt: skip
+                               max_open_orders=many, max_orders_per_day=many,
+                               max_gross_exposure=most, max_daily_loss=most)  # fmt: skip
     await services.risk_limits.set_limits(admin, RiskScope.ACCOUNT, ACCOUNT, limits)
     return services, await services.users.get_user(admin.user_id)
 
@@ -93,33 +103,60 @@ def _request(quantity: int) -> OrderRequest:
     )  # fmt: skip
 
 
-async def _time(orders: OrderService, principal: Principal, count: int) -> list[float]:
+# With the book limits set, every stored order is marked complete after this many placements:
+# an account keeps a few dozen orders working, not the thousands the benchmark places.
+SETTLE_EVERY = 20
+Settle = Callable[[], Awaitable[None]] | None
+
+
+async def _time(
+    orders: OrderService, principal: Principal, count: int, settle: Settle = None
+) -> list[float]:
     taken = []
     for index in range(count):
         request = _request(1 + index % 500)
         start = time.perf_counter()
         await orders.place_order(principal, request, None)
         taken.append((time.perf_counter() - start) * 1000)
+        if settle is not None and index % SETTLE_EVERY == SETTLE_EVERY - 1:
+            await settle()
     return taken
 
 
-async def _run(count: int, instruments: int, counts: bool) -> None:
+def _settler(url: str) -> Callable[[], Awaitable[None]]:
+    engine = create_async_engine(url)
+
+    async def settle() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE orders SET status = 'COMPLETE'"))
+
+    return settle
+
+
+async def _run(count: int, instruments: int, counts: bool, book: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="order-service-risk-") as var:
-        services, principal = await _ready(var, instruments, counts)
+        services, principal = await _ready(var, instruments, counts, book)
         checked = services.orders
         unchecked = OrderService(
             checked._uow, services.broker, services.clock, checked._gate,
             services.liveness, services.instruments,
         )  # fmt: skip
-        await _time(checked, principal, 50)  # warm: the quote is read and cached
-        await _time(unchecked, principal, 50)
+        settle = _settler(f"sqlite+aiosqlite:///{var}/risk.db") if book else None
+        await _time(checked, principal, 50, settle)  # warm: the quote is read and cached
+        await _time(unchecked, principal, 50, settle)
         with_checks: list[float] = []
         without: list[float] = []
         for _ in range(10):
-            with_checks += await _time(checked, principal, count // 10)
-            without += await _time(unchecked, principal, count // 10)
+            with_checks += await _time(checked, principal, count // 10, settle)
+            without += await _time(unchecked, principal, count // 10, settle)
         alone = await _time_checks(services, principal, count)
         await services.close()
+    limits = (
+        "count and book limits"
+        if counts and book
+        else ("count limits" if counts else "book limits" if book else "per-order limits only")
+    )
+    print(f"with {limits} set")
     _report(with_checks, without, instruments)
     print(
         f"  the checks alone (RiskGuard.check_placement in a transaction): "
@@ -160,8 +197,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--instruments", type=int, default=100_000)
     parser.add_argument("--counts", action="store_true", help="set the count limits too")
+    parser.add_argument(
+        "--book", action="store_true", help="set the gross-exposure and daily-loss limits too"
+    )
     args = parser.parse_args()
-    asyncio.run(_run(args.orders, args.instruments, args.counts))
+    asyncio.run(_run(args.orders, args.instruments, args.counts, args.book))
 
 
 if __name__ == "__main__":

@@ -219,7 +219,8 @@ def _services(
     gate = ReconciliationGate(uow_factory, timedelta(seconds=settings.reconcile_wait_seconds))
     instruments = _instruments(uow_factory, broker, clock)
     limits_cache = LimitsCache()
-    risk = _risk(settings, broker, clock, instruments, limits_cache)
+    books = _books(settings, uow_factory, broker, clock)
+    risk = _risk(settings, broker, clock, instruments, limits_cache, books)
     kill_switch = KillSwitchService(uow_factory, clock, record_halts, _halt_signal(settings))
     orders = OrderService(
         uow_factory, broker, clock, gate, liveness, instruments, risk, kill_switch
@@ -238,7 +239,6 @@ def _services(
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
-    books = _books(settings, uow_factory, broker, clock)
     return Services(
         settings=settings,
         orders=orders,
@@ -348,6 +348,7 @@ def _risk(
     clock: Clock,
     instruments: InstrumentService,
     limits_cache: LimitsCache,
+    books: BooksService,
 ) -> RiskGuard:
     from order_service.adapters.calendar_file import load_market_calendar
 
@@ -371,7 +372,7 @@ def _risk(
         duplicate_window=timedelta(seconds=window) if window > 0 else None,
     )
     quotes = QuoteCache(broker, settings.quote_cache_seconds)
-    return RiskGuard(policy, clock, quotes, instruments, limits_cache)
+    return RiskGuard(policy, clock, quotes, instruments, limits_cache, books)
 
 
 def _books(

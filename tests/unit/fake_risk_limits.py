@@ -7,6 +7,7 @@ from datetime import datetime
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.order import Order
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import OrderStatus
 from tests.unit.fake_store import FakeRepository, FakeStore
 
@@ -34,6 +35,23 @@ class FakeRiskLimitRepository(FakeRepository):
             state.risk_limits[(scope, scope_id)] = (account_id, limits)
 
         self._stage(putting)
+
+    async def working(
+        self, account_id: AccountId, strategy_id: StrategyId | None
+    ) -> list[WorkingOrder]:
+        return [
+            WorkingOrder(
+                request.exchange.value,
+                request.tradingsymbol,
+                request.product.value,
+                request.transaction_type,
+                max(request.quantity - order.filled_quantity, 0),
+                request.price if request.price is not None else request.trigger_price,
+            )
+            for order in self._orders(account_id, strategy_id)
+            if not order.status.is_terminal
+            for request in (order.request,)
+        ]
 
     async def hold_counts(self, account_id: AccountId) -> None:
         return None  # one event loop, and the counts are read without a pause in between

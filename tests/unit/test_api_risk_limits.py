@@ -24,6 +24,7 @@ OTHER_URL = "/api/v1/accounts/PAPER2/risk-limits"
 UNSET = {
     "max_order_value": None, "max_quantity": None, "max_open_orders": None,
     "max_orders_per_day": None, "allowed_exchanges": None, "allowed_products": None,
+    "max_gross_exposure": None, "max_daily_loss": None,
 }  # fmt: skip
 
 

@@ -39,6 +39,8 @@ class RiskLimits:
     max_orders_per_day: int | None = None
     allowed_exchanges: frozenset[str] | None = None
     allowed_products: frozenset[str] | None = None
+    max_gross_exposure: Decimal | None = None
+    max_daily_loss: Decimal | None = None
 
     def over(self, fallback: RiskLimits) -> RiskLimits:
         """These limits, each unset one taken from ``fallback``."""
@@ -61,14 +63,21 @@ class RiskLimits:
         max_orders_per_day: int | None = None,
         allowed_exchanges: frozenset[str] | None = None,
         allowed_products: frozenset[str] | None = None,
+        max_gross_exposure: Decimal | None = None,
+        max_daily_loss: Decimal | None = None,
     ) -> RiskLimits:
-        """New limits, checked: finite and not negative, exchanges and products Kite knows."""
+        """New limits, checked: finite and not negative (the book limits above zero),
+        exchanges and products Kite knows."""
         if max_order_value is not None and not (
             max_order_value.is_finite() and max_order_value >= 0
         ):
             raise ValidationError(
                 "max_order_value must be a finite amount, not negative", field="max_order_value"
             )
+        amounts = {"max_gross_exposure": max_gross_exposure, "max_daily_loss": max_daily_loss}
+        for name, amount in amounts.items():
+            if amount is not None and not (amount.is_finite() and amount > 0):
+                raise ValidationError(f"{name} must be a finite amount above zero", field=name)
         counts = {
             "max_quantity": max_quantity,
             "max_open_orders": max_open_orders,
@@ -80,21 +89,28 @@ class RiskLimits:
         _known("allowed_exchanges", allowed_exchanges, _EXCHANGES)
         _known("allowed_products", allowed_products, _PRODUCTS)
         return cls(max_order_value, max_quantity, max_open_orders, max_orders_per_day,
-                   allowed_exchanges, allowed_products)  # fmt: skip
+                   allowed_exchanges, allowed_products, max_gross_exposure,
+                   max_daily_loss)  # fmt: skip
 
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> RiskLimits:
         """Limits as ``as_dict`` wrote them (stored rows are not checked again)."""
-        value = data.get("max_order_value")
         exchanges, products = data.get("allowed_exchanges"), data.get("allowed_products")
         return cls(
-            max_order_value=Decimal(value) if value is not None else None,
+            max_order_value=_amount(data.get("max_order_value")),
             max_quantity=data.get("max_quantity"),
             max_open_orders=data.get("max_open_orders"),
             max_orders_per_day=data.get("max_orders_per_day"),
             allowed_exchanges=frozenset(exchanges) if exchanges is not None else None,
             allowed_products=frozenset(products) if products is not None else None,
+            max_gross_exposure=_amount(data.get("max_gross_exposure")),
+            max_daily_loss=_amount(data.get("max_daily_loss")),
         )
+
+    @property
+    def watches_book(self) -> bool:
+        """Whether a limit on the scope's positions and P&L is set (they cost reads)."""
+        return self.max_gross_exposure is not None or self.max_daily_loss is not None
 
 
 NO_LIMITS = RiskLimits()
@@ -110,6 +126,10 @@ def _known(name: str, given: frozenset[str] | None, known: frozenset[str]) -> No
             field=name,
             details={"unknown": unknown, "known": sorted(known)},
         )
+
+
+def _amount(stored: str | None) -> Decimal | None:
+    return Decimal(stored) if stored is not None else None
 
 
 def _plain(value: object) -> object:

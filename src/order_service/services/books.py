@@ -23,6 +23,7 @@ from order_service.domain.pnl import PnlFigures, PnlMethod, average_pnl, pnl
 from order_service.domain.portfolio import Portfolio
 from order_service.domain.position import IST, MarkLookup, position_book
 from order_service.domain.reports import HoldingReport
+from order_service.domain.risk_book import HeldPosition, ScopeBook
 from order_service.domain.values import TransactionType
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -32,7 +33,7 @@ from order_service.errors import (
     ValidationError,
 )
 from order_service.services.access import session_for, visible_account
-from order_service.services.book_charges import Uncharged
+from order_service.services.book_charges import GroupCharges, Uncharged
 from order_service.services.book_lines import (
     BookKey,
     GroupBy,
@@ -46,7 +47,7 @@ from order_service.services.book_runs import BookRuns
 from order_service.services.ledger import LedgerCache
 from order_service.services.marks import MarkBoard, Traded, traded_instruments
 from order_service.services.portfolios import visible_portfolios
-from order_service.services.ports import Broker, Clock, FillPage, UnitOfWorkFactory
+from order_service.services.ports import Broker, Clock, FillPage, UnitOfWork, UnitOfWorkFactory
 
 PAGE = 1000  # fills per read when a range is streamed
 # The days a book may be asked about: electronic trading in India, and far ahead of it.
@@ -138,7 +139,37 @@ class BooksService:
         portfolio, the sums of its strategies' (a strategy in two portfolios counts in both)."""
         _check_range(query.start, query.end, self._max_days)
         accounts = await self._accounts(principal, query.account_id)
-        fills = await self._history(accounts, query.end)
+        figures, charges = await self._figures(accounts, query)
+        lines = _pnl_lines(figures, charges.totals)
+        if query.group_by is GroupBy.PORTFOLIO:
+            lines = portfolio_pnl(lines, await self._portfolios(principal))
+        return PnlBook(lines, charges.uncharged)
+
+    async def scope_book(
+        self, uow: UnitOfWork, account: Account, strategy_id: StrategyId | None
+    ) -> ScopeBook:
+        """Return today's book of the account (of one of its strategies, if given): its open
+        positions as marked, and its day P&L (average price, as Kite's) net of charges. The
+        new fills are read in the caller's ``uow`` (a placement's transaction)."""
+        today = self.today()
+        group_by = GroupBy.ACCOUNT if strategy_id is None else GroupBy.STRATEGY
+        query = PnlQuery(account.account_id, group_by, PnlMethod.AVERAGE, today, today)
+        figures, charges = await self._figures([account], query, uow)
+        key = BookKey(account.account_id, strategy_id)
+        mine = {k[1:]: figure for k, figure in figures.items() if k[0] == key}
+        positions = {
+            instrument: HeldPosition(figure.open_quantity, figure.mark.last_price)
+            for instrument, figure in mine.items()
+            if figure.open_quantity and figure.mark is not None
+        }
+        gross = sum((figure.gross for figure in mine.values()), Decimal(0))
+        return ScopeBook(positions, gross - charges.totals.get(key, Charges.ZERO).total)
+
+    async def _figures(
+        self, accounts: Sequence[Account], query: PnlQuery, uow: UnitOfWork | None = None
+    ) -> tuple[dict[InstrumentKey, PnlFigures], GroupCharges[BookKey]]:
+        """The figures of each instrument of each book key, and the charges of each key."""
+        fills = await self._history(accounts, query.end, uow)
         group = _instrument_key(query.group_by)
         owners = tuple(sorted(a.account_id for a in accounts))
         question = (owners, query.group_by, query.start, query.end)
@@ -156,11 +187,7 @@ class BooksService:
             figures = average_pnl(run.tallies, query.start, marks)
         else:
             figures = pnl(fills, query.method, query.start, query.end, group, marks)
-        charges = run.charges
-        lines = _pnl_lines(figures, charges.totals)
-        if query.group_by is GroupBy.PORTFOLIO:
-            lines = portfolio_pnl(lines, await self._portfolios(principal))
-        return PnlBook(lines, charges.uncharged)
+        return figures, run.charges
 
     async def _portfolios(self, principal: Principal) -> list[Portfolio]:
         async with self._uow() as uow:
@@ -243,9 +270,11 @@ class BooksService:
             found = await uow.accounts.list(AccountScope.of(principal))
         return [account for account in found if not account.is_removed]
 
-    async def _history(self, accounts: Sequence[Account], last_day: date) -> list[Fill]:
+    async def _history(
+        self, accounts: Sequence[Account], last_day: date, uow: UnitOfWork | None = None
+    ) -> list[Fill]:
         before = _start_of(last_day + timedelta(days=1))
-        return await self._ledger.history([a.account_id for a in accounts], before)
+        return await self._ledger.history([a.account_id for a in accounts], before, uow)
 
 
 def _no_quote(exchange: str, tradingsymbol: str) -> None:

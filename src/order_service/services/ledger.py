@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId
-from order_service.services.ports import Clock, UnitOfWorkFactory
+from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 class _Kept:
@@ -47,12 +47,15 @@ class LedgerCache:
         self._max = max_fills
         self._accounts: OrderedDict[AccountId, _Kept] = OrderedDict()
 
-    async def history(self, account_ids: Sequence[AccountId], before: datetime) -> list[Fill]:
-        """Return every fill of these accounts executed before ``before``, by sequence."""
+    async def history(
+        self, account_ids: Sequence[AccountId], before: datetime, uow: UnitOfWork | None = None
+    ) -> list[Fill]:
+        """Return every fill of these accounts executed before ``before``, by sequence (read
+        in ``uow`` when given: a caller inside a transaction must not wait for a second one)."""
         before = before.astimezone(UTC)  # the ledger's instants are UTC: one zone compares fast
         found: list[Fill] = []
         for account_id in account_ids:
-            kept, latest, tail = await self._fills(account_id)
+            kept, latest, tail = await self._fills(account_id, uow)
             # The usual ask is "up to the end of today": then every kept fill is in.
             found += kept if latest < before else [f for f in kept if _executed_at(f) < before]
             found += [f for f in tail if _executed_at(f) < before]
@@ -60,15 +63,20 @@ class LedgerCache:
             found.sort(key=lambda fill: fill.sequence or 0)
         return found
 
-    async def _fills(self, account_id: AccountId) -> tuple[list[Fill], datetime, list[Fill]]:
+    async def _fills(
+        self, account_id: AccountId, uow: UnitOfWork | None
+    ) -> tuple[list[Fill], datetime, list[Fill]]:
         """Return the account's kept fills, the latest instant among them, and the rest."""
         kept = self._accounts.get(account_id)
         if kept is None:
             kept = self._accounts[account_id] = _Kept()
         self._accounts.move_to_end(account_id)
         async with kept.lock:
-            async with self._uow() as uow:
+            if uow is not None:
                 tail = await uow.fills.after(account_id, kept.watermark)
+            else:
+                async with self._uow() as own:
+                    tail = await own.fills.after(account_id, kept.watermark)
             settled = self._keep(kept, tail)
             found = kept.fills, kept.latest, tail[settled:]
         self._trim()

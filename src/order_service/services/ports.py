@@ -52,6 +52,7 @@ from order_service.domain.reports import (
     TradeId,
 )
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.signal import SignalToken
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Variety
@@ -717,6 +718,13 @@ class RiskLimitRepository(Protocol):
         at: datetime, by: UserId,
     ) -> None:  # fmt: skip
         """Store the scope's limits in place of any before."""
+        ...
+
+    async def working(
+        self, account_id: AccountId, strategy_id: StrategyId | None
+    ) -> list[WorkingOrder]:
+        """Return the unfilled part of each of the account's (the strategy's, if given)
+        orders not yet in a final state, valued at its own price (else its trigger price)."""
         ...
 
     async def hold_counts(self, account_id: AccountId) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.instrument import Instrument
 from order_service.domain.market_calendar import MarketCalendar, check_market_hours
 from order_service.domain.order import Order, OrderChanges, OrderRequest
@@ -30,6 +31,7 @@ from order_service.domain.risk import (
     NO_LIMITS,
     OrderTerms,
     RiskLimits,
+    RiskScope,
     check_circuit_band,
     check_counts,
     check_fat_finger,
@@ -38,7 +40,15 @@ from order_service.domain.risk import (
     check_order_limits,
     check_tick_size,
 )
+from order_service.domain.risk_book import (
+    ScopeBook,
+    WorkingOrder,
+    check_daily_loss,
+    check_gross_exposure,
+    only_reduces,
+)
 from order_service.errors import RiskCheckFailed
+from order_service.services.books import BooksService
 from order_service.services.instruments import InstrumentService
 from order_service.services.ports import BrokerSession, Clock, UnitOfWork
 from order_service.services.risk_quotes import QuoteCache
@@ -49,6 +59,8 @@ _PRUNE_AT = 10_000  # recent unkeyed orders remembered before the expired ones a
 LIMITS_TTL_SECONDS = 1.0
 # An order's stored limits: its account's and its strategy's (None: not set there).
 Stored = tuple[RiskLimits | None, RiskLimits | None]
+# A scope whose book limits are set: which scope, its strategy (None: the account's) and limits.
+BookScope = tuple[RiskScope, StrategyId | None, RiskLimits]
 
 
 class LimitsCache:
@@ -100,8 +112,10 @@ class RiskGuard:
         quotes: QuoteCache,
         instruments: InstrumentService | None,
         limits: LimitsCache | None = None,
+        books: BooksService | None = None,
     ) -> None:
         self._policy = policy
+        self._books = books
         self._cache = limits or LimitsCache()
         self._clock = clock
         self._quotes = quotes
@@ -114,10 +128,13 @@ class RiskGuard:
         """Refuse a new order (``RiskCheckFailed``) that any rule denies."""
         now = self._clock.now()
         request = order.request
-        limits = await self._limits(uow, order)
-        await self._check_terms(session, request, limits, now)
+        limits, stored = await self._limits(uow, order)
+        scopes = self._book_scopes(order, stored)
+        terms = await self._check_terms(session, request, limits, now, bool(scopes))
         if limits.max_open_orders is not None or limits.max_orders_per_day is not None:
             await self._check_counts(uow, order, limits, now)
+        if scopes:
+            await self._check_books(uow, session, order, terms, scopes)
         if not keyed:
             self._check_duplicate(request, now)
 
@@ -126,36 +143,110 @@ class RiskGuard:
     ) -> None:
         """Refuse a modification whose new terms a rule denies."""
         amended = replace(order.request, **changes.as_dict())
-        limits = await self._limits(uow, order)
-        await self._check_terms(session, amended, limits, self._clock.now())
+        limits, stored = await self._limits(uow, order)
+        scopes = self._book_scopes(order, stored)
+        terms = await self._check_terms(session, amended, limits, self._clock.now(), bool(scopes))
+        if scopes:
+            # Held to the book limits as its unfilled part, in place of what is working now.
+            unfilled = replace(amended, quantity=max(amended.quantity - order.filled_quantity, 0))
+            changed = replace(terms, request=unfilled)
+            await self._check_books(uow, session, order, changed, scopes, _working_part(order))
 
     async def _check_terms(
-        self, session: BrokerSession, request: OrderRequest, limits: RiskLimits, now: datetime
-    ) -> None:
+        self,
+        session: BrokerSession,
+        request: OrderRequest,
+        limits: RiskLimits,
+        now: datetime,
+        wants_value: bool,
+    ) -> OrderTerms:
         if self._policy.calendar is not None:
             check_market_hours(self._policy.calendar, request.exchange, request.variety, now)
         instrument = self._instrument(request)
         check_order_limits(OrderTerms(request, instrument, None), _without_value(limits))
-        terms = OrderTerms(request, instrument, await self._quote(session, request, limits))
+        wants_value = wants_value or limits.max_order_value is not None
+        terms = OrderTerms(request, instrument, await self._quote(session, request, wants_value))
         check_lot_size(terms)
         check_tick_size(terms)
         check_freeze_quantity(terms)
         check_circuit_band(terms)
         check_fat_finger(terms, self._policy.fat_finger_percent)
         check_order_limits(terms, limits)
+        return terms
 
-    async def _limits(self, uow: UnitOfWork, order: Order) -> RiskLimits:
+    async def _limits(self, uow: UnitOfWork, order: Order) -> tuple[RiskLimits, Stored]:
+        """The limits the order is held to (strategy over account over configuration), and
+        the scopes' own as stored."""
         key = (order.account_id, order.strategy_id)
         stored = self._cache.get(key)
         if stored is None:
             stored = await uow.risk_limits.of_order(order.account_id, order.strategy_id)
             self._cache.put(key, stored)
-        account, strategy = stored
         resolved = self._policy.defaults
-        for scope in (account, strategy):
+        for scope in stored:
             if scope is not None:
                 resolved = scope.over(resolved)
-        return resolved
+        return resolved, stored
+
+    def _book_scopes(self, order: Order, stored: Stored) -> list[BookScope]:
+        """The scopes whose book limits hold the order: each against its own book (the
+        account's configured defaults under its own; a strategy's are its own alone)."""
+        account, strategy = stored
+        defaults = self._policy.defaults
+        scopes: list[BookScope] = []
+        if defaults.watches_book or (account is not None and account.watches_book):
+            scopes.append((RiskScope.ACCOUNT, None, (account or NO_LIMITS).over(defaults)))
+        if strategy is not None and strategy.watches_book:
+            scopes.append((RiskScope.STRATEGY, order.strategy_id, strategy))
+        return scopes
+
+    async def _check_books(
+        self,
+        uow: UnitOfWork,
+        session: BrokerSession,
+        order: Order,
+        terms: OrderTerms,
+        scopes: list[BookScope],
+        replacing: WorkingOrder | None = None,
+    ) -> None:
+        account = await uow.accounts.get(order.account_id)
+        if self._books is None or account is None:
+            return
+        price = terms.reference_price
+        value = price * terms.request.quantity if price is not None else None
+        for scope, strategy_id, limits in scopes:
+            book = await self._books.scope_book(uow, account, strategy_id)
+            working = await self._working(uow, session, order.account_id, strategy_id, book)
+            if replacing is not None:
+                working = _without(working, replacing)
+            if only_reduces(terms.request, book, working):
+                continue  # it lowers the exposure, and exits are allowed at the loss limit
+            check_daily_loss(scope, limits.max_daily_loss, book)
+            check_gross_exposure(scope, limits.max_gross_exposure, book, working, value)
+
+    async def _working(
+        self,
+        uow: UnitOfWork,
+        session: BrokerSession,
+        account_id: AccountId,
+        strategy_id: StrategyId | None,
+        book: ScopeBook,
+    ) -> list[WorkingOrder]:
+        """The scope's working orders, a MARKET one valued at its position's mark or the
+        last price."""
+        working = await uow.risk_limits.working(account_id, strategy_id)
+        priced = []
+        for order in working:
+            if order.price is None:
+                held = book.positions.get(order.position)
+                price = held.mark if held is not None else await self._last_price(session, order)
+                order = replace(order, price=price)
+            priced.append(order)
+        return priced
+
+    async def _last_price(self, session: BrokerSession, order: WorkingOrder) -> Decimal | None:
+        quote = await self._quotes.quote(session, f"{order.exchange}:{order.tradingsymbol}")
+        return quote.last_price if quote is not None else None
 
     async def _check_counts(
         self, uow: UnitOfWork, order: Order, limits: RiskLimits, now: datetime
@@ -184,11 +275,11 @@ class RiskGuard:
         return self._instruments.master.get(request.exchange.value, request.tradingsymbol)
 
     async def _quote(
-        self, session: BrokerSession, request: OrderRequest, limits: RiskLimits
+        self, session: BrokerSession, request: OrderRequest, wants_value: bool
     ) -> QuoteReport | None:
         """A quote when a rule needs one: a price to place in the band, or a value to reckon."""
         needs = request.price is not None or request.trigger_price is not None
-        if not needs and limits.max_order_value is None:
+        if not needs and not wants_value:
             return None
         name = f"{request.exchange.value}:{request.tradingsymbol}"
         return await self._quotes.quote(session, name)
@@ -212,6 +303,23 @@ class RiskGuard:
         if len(self._recent) >= _PRUNE_AT:
             self._recent = {k: at for k, at in self._recent.items() if now - at < window}
         self._recent[key] = now
+
+
+def _working_part(order: Order) -> WorkingOrder:
+    """The order's unfilled part as the working orders list it (its price aside)."""
+    request = order.request
+    return WorkingOrder(
+        request.exchange.value, request.tradingsymbol, request.product.value,
+        request.transaction_type, max(request.quantity - order.filled_quantity, 0), None,
+    )  # fmt: skip
+
+
+def _without(working: list[WorkingOrder], own: WorkingOrder) -> list[WorkingOrder]:
+    """The working orders but one: the order being modified, matched by its terms."""
+    for index, other in enumerate(working):
+        if replace(other, price=None) == own:
+            return working[:index] + working[index + 1 :]
+    return working
 
 
 def _without_value(limits: RiskLimits) -> RiskLimits:

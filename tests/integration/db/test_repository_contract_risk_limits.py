@@ -12,7 +12,9 @@ import pytest
 
 from order_service.domain.ids import UserId
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import OrderStatus
+from order_service.domain.values import OrderType, TransactionType
 from tests.integration.db.conftest import Seed, build_order
 from tests.integration.db.contract import AT, UowFactory, add_orders, read, write
 
@@ -76,3 +78,32 @@ async def test_counts_take_working_orders_and_the_orders_sent_since_a_moment(
     assert since_at_most == 2  # counted no further than asked
     other = seed.momentum_a
     assert await read(uow_factory, lambda uow: uow.risk_limits.open_orders(account, other)) == 0
+
+
+async def test_working_orders_come_with_their_unfilled_part_and_the_price_they_are_valued_at(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    account = seed.account_a
+    made = [
+        build_order(status=OrderStatus.OPEN, order_type=OrderType.LIMIT, quantity=10,
+                    filled_quantity=4, price=Decimal("1520.50"), created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.TRIGGER_PENDING, order_type=OrderType.SL_M, price=None,
+                    trigger_price=Decimal("1490.05"), transaction_type=TransactionType.SELL,
+                    quantity=3, created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.COMPLETE, quantity=7, filled_quantity=7,
+                    created_at=AT, updated_at=AT),
+        build_order(status=OrderStatus.OPEN, strategy_id=seed.momentum_a, quantity=2,
+                    created_at=AT, updated_at=AT),
+    ]  # fmt: skip
+    await add_orders(uow_factory, *made)
+
+    working = await read(uow_factory, lambda uow: uow.risk_limits.working(account, None))
+    assert sorted(working, key=lambda order: order.open_quantity) == [
+        WorkingOrder("NSE", "INFY", "CNC", TransactionType.BUY, 2, None),
+        WorkingOrder("NSE", "INFY", "CNC", TransactionType.SELL, 3, Decimal("1490.05")),
+        WorkingOrder("NSE", "INFY", "CNC", TransactionType.BUY, 6, Decimal("1520.50")),
+    ]
+    momentum = await read(
+        uow_factory, lambda uow: uow.risk_limits.working(account, seed.momentum_a)
+    )
+    assert [order.open_quantity for order in momentum] == [2]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func, insert, or_, select
 
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import accounts, orders, risk_limits
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.risk import RiskLimits, RiskScope
+from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import TERMINAL, OrderStatus
+from order_service.domain.values import TransactionType
 
 _OPEN = [status.value for status in OrderStatus if status not in TERMINAL]
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
@@ -19,6 +21,10 @@ _HOLD = (
     .where(accounts.c.account_id == bindparam("account_id"))
     .with_for_update()
 )
+_WORKING = (
+    orders.c.exchange, orders.c.tradingsymbol, orders.c.product, orders.c.transaction_type,
+    orders.c.quantity, orders.c.filled_quantity, orders.c.price, orders.c.trigger_price,
+)  # fmt: skip
 # Built once: composing a statement costs more than running it on the placement path.
 _OF_ORDER = select(risk_limits.c.scope, risk_limits.c.limits).where(
     or_(
@@ -56,6 +62,14 @@ class SqlRiskLimitRepository(SqlRepository):
         }  # fmt: skip
         await self._execute(insert(risk_limits), [row])
 
+    async def working(
+        self, account_id: AccountId, strategy_id: StrategyId | None
+    ) -> list[WorkingOrder]:
+        statement = select(*_WORKING).where(
+            _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
+        )
+        return [_working(row) for row in await self._all(statement)]
+
     async def hold_counts(self, account_id: AccountId) -> None:
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
         await self._one_or_none(_HOLD.params(account_id=account_id))
@@ -88,6 +102,15 @@ class SqlRiskLimitRepository(SqlRepository):
         counted = select(func.count().label("n")).select_from(matching.subquery())
         row = await self._one_or_none(counted)
         return int(row["n"]) if row is not None else 0
+
+
+def _working(row: RowMapping) -> WorkingOrder:
+    price = row["price"] if row["price"] is not None else row["trigger_price"]
+    return WorkingOrder(
+        row["exchange"], row["tradingsymbol"], row["product"],
+        TransactionType(row["transaction_type"]),
+        max(row["quantity"] - row["filled_quantity"], 0), price,
+    )  # fmt: skip
 
 
 def _scope(scope: RiskScope, scope_id: str) -> ColumnElement[bool]:

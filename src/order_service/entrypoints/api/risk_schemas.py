@@ -13,6 +13,7 @@ from order_service.entrypoints.api.schemas import _DIGITS, StrictModel, _exact_d
 from order_service.services.risk_limits import ScopedLimits
 
 Amount = Annotated[Decimal, _DIGITS, Field(ge=0), BeforeValidator(_exact_decimal)]
+Positive = Annotated[Decimal, _DIGITS, Field(gt=0), BeforeValidator(_exact_decimal)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 Names = Annotated[list[Name], Field(max_length=16)]
@@ -27,6 +28,8 @@ class RiskLimitsIn(StrictModel):
     max_orders_per_day: Count | None = None
     allowed_exchanges: Names | None = None
     allowed_products: Names | None = None
+    max_gross_exposure: Positive | None = None
+    max_daily_loss: Positive | None = None
 
     def limits(self) -> RiskLimits:
         exchanges, products = self.allowed_exchanges, self.allowed_products
@@ -37,6 +40,8 @@ class RiskLimitsIn(StrictModel):
             max_orders_per_day=self.max_orders_per_day,
             allowed_exchanges=frozenset(exchanges) if exchanges is not None else None,
             allowed_products=frozenset(products) if products is not None else None,
+            max_gross_exposure=self.max_gross_exposure,
+            max_daily_loss=self.max_daily_loss,
         )
 
 
@@ -50,6 +55,8 @@ class RiskLimitsOut(BaseModel):
     max_orders_per_day: int | None
     allowed_exchanges: list[str] | None
     allowed_products: list[str] | None
+    max_gross_exposure: Decimal | None
+    max_daily_loss: Decimal | None
 
     @classmethod
     def of(cls, scoped: ScopedLimits) -> RiskLimitsOut:
@@ -64,6 +71,8 @@ class RiskLimitsOut(BaseModel):
             max_orders_per_day=limits.max_orders_per_day,
             allowed_exchanges=_sorted(limits.allowed_exchanges),
             allowed_products=_sorted(limits.allowed_products),
+            max_gross_exposure=limits.max_gross_exposure,
+            max_daily_loss=limits.max_daily_loss,
         )
 
 
