@@ -187,13 +187,13 @@ class KiteBroker:
     # dateutil: most of a large book's cost. Our parsing reads Kite's timestamp strings itself.
     async def orders(self, session: BrokerSession) -> OrderBook:
         rows = await self._call("orders", False, self._client(session)._get, "orders")
-        book, skipped = order_book(rows)
+        book, skipped = await self._parsed(order_book, rows)
         _set_aside("orders", skipped)
         return book
 
     async def trades(self, session: BrokerSession) -> list[FillReport]:
         rows = await self._call("trades", False, self._client(session)._get, "trades")
-        fills, skipped = fill_book(rows)
+        fills, skipped = await self._parsed(fill_book, rows)
         _set_aside("trades", skipped)  # a fill left out is stored by a later pass, if ever legible
         return fills
 
@@ -213,11 +213,11 @@ class KiteBroker:
         data = await self._call(
             "positions", False, self._client(session)._get, "portfolio.positions"
         )
-        return position_reports(data)
+        return await self._parsed(position_reports, data)
 
     async def holdings(self, session: BrokerSession) -> list[HoldingReport]:
         rows = await self._call("holdings", False, self._client(session)._get, "portfolio.holdings")
-        return holding_reports(rows)
+        return await self._parsed(holding_reports, rows)
 
     async def instruments(self, session: BrokerSession) -> list[Instrument]:
         # The CSV as the SDK reads it, parsed here: the SDK's own parse makes floats.
@@ -225,7 +225,7 @@ class KiteBroker:
         body = await self._call("instruments", False, client._get, "market.instruments.all")
         if not isinstance(body, bytes | str):
             raise DataFormatError("the broker sent an instruments list that is not CSV")
-        parsed, skipped = instrument_list(body)
+        parsed, skipped = await self._parsed(instrument_list, body)
         _set_aside("instruments", skipped)
         return parsed
 
@@ -296,6 +296,11 @@ class KiteBroker:
             if not self._replies.arrived:
                 raise
             raise MalformedReply(exc) from exc
+
+    async def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
+        """Parse a whole book on a broker thread: a day's book is thousands of rows, whose
+        parse in the event loop would hold every request this process is serving."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, parse, data)
 
     async def _call(self, operation: str, write: bool, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
