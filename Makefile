@@ -5,6 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); each has PostgreSQL and Redis databases of its own.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run test lint format typecheck check bench migrate clean
 
@@ -20,7 +22,7 @@ run: install ## the demo: API on :8000, paper broker on :8001, SQLite under ./va
 	$(BIN)/order-service demo
 
 test: install ## the whole suite on the embedded default (PostgreSQL/Redis tiers when configured)
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

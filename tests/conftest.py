@@ -7,7 +7,11 @@ import os
 import pytest
 
 from order_service.config import Settings, load_settings
+from tests.parallel import isolate_worker
 
+# Under pytest-xdist each worker gets a PostgreSQL database and a Redis database of its own
+# (the tests reset them freely); read by every test module after this one is imported.
+isolate_worker(os.environ)
 POSTGRES_URL = os.environ.get("ORDER_SERVICE_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("ORDER_SERVICE_TEST_REDIS_URL")
 
@@ -41,6 +45,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a worker sees only its share; the controller receives every report
     problems = []
     for tier in sorted(_REQUIRED):
         counts = _TIER_RESULTS.get(tier, {"passed": 0, "skipped": 0, "failed": 0})

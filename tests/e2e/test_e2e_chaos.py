@@ -12,6 +12,8 @@ from tests.e2e.harness import ServiceThread
 
 
 @pytest.mark.slow
+# Up to 100 s alone; `make test` runs it beside another test process on two cores.
+@pytest.mark.timeout(300)
 def test_five_hundred_orders_through_faults_land_exactly_once(
     service: ServiceThread, paper: str, admin: httpx.Client
 ) -> None:

@@ -82,6 +82,8 @@ def test_postgres_limit_order_is_modified_then_cancelled(
 
 
 @pytest.mark.slow
+# Up to 100 s alone; `make test` runs it beside another test process on two cores.
+@pytest.mark.timeout(300)
 def test_postgres_two_hundred_orders_through_faults_land_exactly_once(
     stack: tuple[str, ServiceThread],
 ) -> None:
