@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     unknown_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     sync_interval_seconds: Annotated[float, Field(gt=0)] = 1.0
-    # With its order stream up, an account's whole order book is read this often; in between
-    # only its orders without news for SYNC_POLL_AFTER_SECONDS are read, one order_history each,
-    # using at most this share of the account's other-call budget per pass.
+    # With its order stream up, an account's whole order book (and trade book) is read this
+    # often; in between only its orders without news for SYNC_POLL_AFTER_SECONDS are read, one
+    # order_history each, using at most this share of the account's other-call budget per pass.
     sync_book_interval_seconds: Annotated[float, Field(gt=0)] = 30.0
     sync_poll_after_seconds: Annotated[float, Field(gt=0)] = 5.0
     sync_poll_budget_share: Annotated[float, Field(gt=0, le=1)] = 0.5

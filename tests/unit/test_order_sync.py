@@ -12,7 +12,6 @@ from prometheus_client import REGISTRY
 
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.domain.account import Principal
-from order_service.domain.ids import AccountId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
@@ -29,6 +28,7 @@ from order_service.errors import AuthenticationError, BrokerOutcomeUnknown, Brok
 from order_service.services.ports import BrokerSession, OrderFilter
 from tests.factories import ACCOUNT, make_limit_request, make_request
 from tests.unit.conftest import OTHER_ACCOUNT, World, eventually, insert_order
+from tests.unit.fake_ownership import Owns
 from tests.unit.fakes import FakeClock
 
 pytestmark = pytest.mark.asyncio
@@ -80,16 +80,6 @@ async def resting(world: World, principal: Principal, account_id: str = ACCOUNT)
 
 def status_of(world: World, order: Order) -> OrderStatus:
     return world.store.orders[order.order_id].status
-
-
-class Owns:
-    """Ownership of the named accounts only."""
-
-    def __init__(self, *accounts: AccountId) -> None:
-        self.accounts = set(accounts)
-
-    def owns(self, account_id: AccountId) -> bool:
-        return account_id in self.accounts
 
 
 def count_from_here(world: World) -> None:

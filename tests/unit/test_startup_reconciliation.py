@@ -25,20 +25,11 @@ from tests.factories import (
     market_order_body,
 )
 from tests.unit.conftest import World, add_trader, api_client, log_in
+from tests.unit.fake_ownership import Owns
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
 SHORT_WAIT = {"reconcile_wait_seconds": 0.2}
-
-
-class Owns:
-    """Ownership of the listed accounts only."""
-
-    def __init__(self, *accounts: AccountId) -> None:
-        self.accounts = set(accounts)
-
-    def owns(self, account_id: AccountId) -> bool:
-        return account_id in self.accounts
 
 
 def held_since(world: World, account_id: AccountId = ACCOUNT) -> datetime | None:

@@ -187,7 +187,9 @@ async def test_an_update_that_cannot_be_stored_is_counted_and_the_stream_goes_on
     real = world.services.order_updates
 
     class DatabaseDown(OrderUpdateService):
-        async def apply(self, account_id: AccountId, update: OrderUpdate) -> UpdateOutcome:
+        async def apply(
+            self, account_id: AccountId, update: OrderUpdate, session: BrokerSession | None = None
+        ) -> UpdateOutcome:
             world.services.order_updates = real  # down for one update only
             raise DatabaseError("the database is unreachable")
 

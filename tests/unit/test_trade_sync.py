@@ -17,6 +17,7 @@ from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 from order_service.errors import AuthenticationError, BrokerUnavailable, DataFormatError
 from tests.factories import make_limit_request, make_request
 from tests.unit.conftest import World
+from tests.unit.fake_ownership import Owns
 
 pytestmark = pytest.mark.asyncio
 
@@ -208,3 +209,67 @@ async def test_fills_another_writer_stored_during_the_pass_are_kept_once(
             fill.report.quantity,
             fill.report.price,
         )
+
+
+async def test_with_the_stream_up_the_trade_book_is_read_only_at_the_slow_cadence(
+    world: World,
+) -> None:
+    order, _ = await placed(world, market=True)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    interval = world.services.settings.sync_book_interval_seconds
+    reads = world.broker.calls["trades"]
+
+    await worker.run_once()  # the first pass that sees the account reads its book
+    world.clock.advance(interval - 1)
+    await worker.run_once()
+    await worker.run_once()
+    assert world.broker.calls["trades"] == reads + 1
+    assert len(world.store.fills) == 1  # the first read stored the fill
+
+    world.clock.advance(1)
+    await worker.run_once()
+    assert world.broker.calls["trades"] == reads + 2
+
+
+async def test_with_the_stream_down_the_trade_book_is_read_every_pass(world: World) -> None:
+    order, _ = await placed(world, market=True)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    reads = world.broker.calls["trades"]
+
+    world.services.streams.mark_down(order.account_id)
+    await worker.run_once()
+    await worker.run_once()
+
+    assert world.broker.calls["trades"] == reads + 2
+
+
+async def test_a_failed_trade_book_read_is_tried_again_on_the_next_pass(world: World) -> None:
+    order, _ = await placed(world, market=True)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    world.broker.fail_next("trades", BrokerUnavailable())
+    with pytest.raises(BrokerUnavailable):
+        await worker.run_once()
+
+    await worker.run_once()  # not waiting out the slow cadence: the last read never happened
+
+    assert len(world.store.fills) == 1
+
+
+async def test_an_account_owned_again_has_its_trade_book_read_at_once(world: World) -> None:
+    order, _ = await placed(world, market=True)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    reads = world.broker.calls["trades"]
+    ownership = Owns()
+    world.services.ownership = ownership
+
+    await worker.run_once()  # another process's now: not read, and forgotten
+    ownership.accounts = {order.account_id}
+    await worker.run_once()  # back in our hands: read at once, not at the slow cadence
+
+    assert world.broker.calls["trades"] == reads + 1

@@ -66,8 +66,11 @@ class OrderUpdateService:
             and account.access_token is not None
         ]
 
-    async def apply(self, account_id: AccountId, update: OrderUpdate) -> UpdateOutcome:
-        """Apply one update received on ``account_id``'s stream; say what became of it."""
+    async def apply(
+        self, account_id: AccountId, update: OrderUpdate, session: BrokerSession | None = None
+    ) -> UpdateOutcome:
+        """Apply one update received on ``account_id``'s stream (opened with ``session``, which
+        then also reads the order's new fills); say what became of it."""
         report = update.report
         if report is None:
             return UpdateOutcome.MALFORMED
@@ -81,7 +84,7 @@ class OrderUpdateService:
             return UpdateOutcome.MISMATCH
         if not order.would_accept(report):
             return UpdateOutcome.DUPLICATE
-        return await self._adopt(order, report)
+        return await self._adopt(order, report, session)
 
     async def session_refused(self, session: BrokerSession) -> bool:
         """The stream's handshake was refused: confirm with the broker before logging out.
@@ -98,7 +101,9 @@ class OrderUpdateService:
             return True
         return False
 
-    async def _adopt(self, order: Order, report: OrderStatusReport) -> UpdateOutcome:
+    async def _adopt(
+        self, order: Order, report: OrderStatusReport, session: BrokerSession | None
+    ) -> UpdateOutcome:
         adopted, filled_before = False, order.filled_quantity
 
         def adopt(current: Order) -> None:
@@ -112,7 +117,7 @@ class OrderUpdateService:
         if not adopted:
             return UpdateOutcome.DUPLICATE
         if updated.filled_quantity > filled_before:
-            await self._trades.sync_order(updated)  # the fills themselves, with their trade ids
+            await self._trades.sync_order(updated, session)  # the fills, with trade ids
         return UpdateOutcome.APPLIED
 
 

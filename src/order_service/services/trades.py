@@ -41,7 +41,13 @@ from order_service.errors import (
 )
 from order_service.services.access import session_for
 from order_service.services.instruments import InstrumentService
-from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFactory
+from order_service.services.ports import (
+    Broker,
+    BrokerSession,
+    Clock,
+    OrderQuery,
+    UnitOfWorkFactory,
+)
 from order_service.services.reconcile import DRIFT_EXTERNAL_ORDER
 
 _ATTEMPTS = 3
@@ -257,19 +263,20 @@ class TradeSyncService:
         result.external += len(recorded)
         return [p for p in ours if p.order.order_id in lost]
 
-    async def sync_order(self, order: Order) -> int:
+    async def sync_order(self, order: Order, session: BrokerSession | None = None) -> int:
         """Store the new fills of one order from its own trades (``order_trades``).
 
-        Called as soon as an order update shows more filled, so the ledger follows within the
-        update's second rather than the trade sync's interval; return how many fills were new.
-        A refusal (budget, session, the broker) leaves the fills to the trade book's pass.
+        Called as soon as an order update shows more filled, with the order as just written and
+        the stream's session, so the ledger follows within the update's second rather than the
+        trade sync's interval; return how many fills were new. A refusal (budget, session, the
+        broker) leaves the fills to the trade book's pass.
         """
-        async with self._uow() as uow:
-            account = await uow.accounts.get(order.account_id)
-        if account is None or order.broker_order_id is None:
+        if order.broker_order_id is None:
             return 0
         try:
-            session = session_for(account, self._clock.now())
+            session = session or await self._session_of(order.account_id)
+            if session is None:
+                return 0
             reports = await self._broker.order_trades(session, order.broker_order_id)
         except _TRADES_UNREAD:
             return 0
@@ -277,8 +284,13 @@ class TradeSyncService:
         if not reports:
             return 0
         source = FillSource.ORDER_TRADES
-        recorded, _ = await self._store(order, reports, order.filled_quantity, source)
+        recorded, _ = await self._store(order, reports, order.filled_quantity, source, fresh=True)
         return recorded
+
+    async def _session_of(self, account_id: AccountId) -> BrokerSession | None:
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+        return session_for(account, self._clock.now()) if account is not None else None
 
     async def _store(
         self,
@@ -286,9 +298,14 @@ class TradeSyncService:
         reports: list[FillReport],
         book_filled: int,
         source: FillSource = FillSource.TRADES,
+        *,
+        fresh: bool = False,
     ) -> tuple[int, FillTotals]:
-        """Store the new fills and the order's change in one transaction; retry a stale order."""
-        current = await self._reload(order)
+        """Store the new fills and the order's change in one transaction; retry a stale order.
+
+        ``order`` is read again first unless it is ``fresh`` (as just written).
+        """
+        current = order if fresh else await self._reload(order)
         for _ in range(_ATTEMPTS):
             try:
                 return await self._store_once(current, reports, book_filled, source)

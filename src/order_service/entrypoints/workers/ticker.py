@@ -177,7 +177,9 @@ class _Connection:
         order_id = update.report.broker_order_id if update.report else None
         try:
             with fenced(self._services.ownership, self._account):  # no write after a handover
-                outcome = await self._services.order_updates.apply(self._account, update)
+                outcome = await self._services.order_updates.apply(
+                    self._account, update, self._session
+                )
         except OrderServiceError as exc:
             ORDER_UPDATES.labels(CHANNEL, FAILED).inc()
             self._log.warning(

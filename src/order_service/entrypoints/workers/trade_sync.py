@@ -1,6 +1,16 @@
-"""Trade sync: read each account's trade book into the fill ledger."""
+"""Trade sync: read each account's trade book into the fill ledger, at a cost that does not grow.
+
+While an account's order stream is up, its fills arrive with the updates (an update that shows
+more filled reads that order's own trades, ``order_trades``), so its whole trade book is read
+only every ``SYNC_BOOK_INTERVAL_SECONDS`` as the safety net, like the order book. While the
+stream is down, and on the first pass that sees the account (a fresh worker, or an account this
+process has just come to own), the trade book is read every pass. A read that fails is tried
+again on the next pass.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from order_service.bootstrap import Services
 from order_service.domain.ids import AccountId
@@ -12,18 +22,36 @@ log = get_logger(__name__)
 
 
 class TradeSyncWorker:
-    """One pass: every account with working or recently changed orders gets one trade-book read."""
+    """One pass: every account with working or recently changed orders whose trade book is due."""
 
     name = "trade_sync"
 
     def __init__(self, services: Services) -> None:
         self._services = services
         self.interval = services.settings.trade_sync_interval_seconds
+        self._book_interval = timedelta(seconds=services.settings.sync_book_interval_seconds)
+        self._read_at: dict[AccountId, datetime] = {}  # when each account's last read began
 
     async def run_once(self) -> None:
-        trades = self._services.trades
-        accounts = await trades.accounts_to_sync()
-        await for_each_account("trade sync", accounts, trades.sync_account, _observe)
+        owns = self._services.ownership.owns
+        # An account this process stops owning is forgotten: when it comes back, its trade
+        # book is read at once.
+        self._read_at = {a: at for a, at in self._read_at.items() if owns(a)}
+        accounts = await self._services.trades.accounts_to_sync()
+        due = [account for account in accounts if owns(account) and self._due(account)]
+        await for_each_account("trade sync", due, self._sync, _observe)
+
+    def _due(self, account_id: AccountId) -> bool:
+        last = self._read_at.get(account_id)
+        if last is None or not self._services.streams.is_up(account_id):
+            return True
+        return self._services.clock.now() - last >= self._book_interval
+
+    async def _sync(self, account_id: AccountId) -> TradeSyncResult:
+        started_at = self._services.clock.now()
+        result = await self._services.trades.sync_account(account_id)
+        self._read_at[account_id] = started_at
+        return result
 
 
 def _observe(account_id: AccountId, result: TradeSyncResult) -> None:
