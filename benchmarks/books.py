@@ -47,6 +47,7 @@ from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.server import run_process
 from order_service.observability.logging import configure_logging
 from order_service.services.book_charges import charges_by_group
+from order_service.services.ports import OrderUpdate
 
 TARGET_FILLS_PER_SECOND = 200_000
 TARGET_PNL_SECONDS = 0.2
@@ -230,7 +231,10 @@ async def _one_more_fill(
     placed = (await services.orders.place_order(principal, request, None)).order
     assert placed.broker_order_id is not None
     broker.fill(placed.broker_order_id)
-    await services.trades.sync_order(placed)
+    # As the order stream delivers the fill: the order and its trades, stored together.
+    (session,) = await services.order_updates.live_sessions()
+    update = OrderUpdate(broker.book[placed.broker_order_id], user_id=ACCOUNT)
+    await services.order_updates.apply(ACCOUNT, update, session)
 
 
 class _Clock:

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from order_service.domain.account import Principal, SessionState
-from order_service.domain.fill import FillSource
+from order_service.domain.fill import ORDER_FILL_RECORDED, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.postback import postback_checksum
@@ -50,8 +50,15 @@ def events(world: World, order: Order) -> list[str]:
     return [event.name for event in world.store.events if event.order_id == order.order_id]
 
 
+async def stream_session(world: World) -> BrokerSession:
+    """The session ACCOUNT's stream is opened with."""
+    sessions = await world.services.order_updates.live_sessions()
+    return next(session for session in sessions if session.account_id == ACCOUNT)
+
+
 async def apply(world: World, pushed: OrderUpdate) -> UpdateOutcome:
-    return await world.services.order_updates.apply(ACCOUNT, pushed)
+    """Apply ``pushed`` as the account's stream delivers it, with the stream's session."""
+    return await world.services.order_updates.apply(ACCOUNT, pushed, await stream_session(world))
 
 
 async def test_a_fill_on_the_ticker_completes_our_order_without_asking_the_broker(
@@ -255,3 +262,57 @@ def _session_of(world: World, account_id: AccountId) -> BrokerSession:
     account = world.store.accounts[account_id]
     assert account.access_token is not None
     return BrokerSession(account_id, account.api_key, account.access_token)
+
+
+async def test_with_the_streams_session_a_fill_and_its_trades_are_one_commit(
+    world: World,
+) -> None:
+    order = await placed(world)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    session = await stream_session(world)
+    commits = world.store.commits
+
+    pushed = update(at_broker(world, order))
+    outcome = await world.services.order_updates.apply(ACCOUNT, pushed, session)
+
+    assert outcome is UpdateOutcome.APPLIED
+    assert world.store.commits == commits + 1  # the order's change and its fills together
+    after = await stored(world, order)
+    assert (after.status, after.filled_quantity) == (OrderStatus.COMPLETE, 10)
+    fills = await world.services.trades.fills_of(order.order_id)
+    assert [(f.report.quantity, f.source) for f in fills] == [(10, FillSource.ORDER_TRADES)]
+    assert events(world, order).count(ORDER_FILL_RECORDED) == 1
+
+
+async def test_with_the_streams_session_unreadable_trades_still_apply_the_update(
+    world: World,
+) -> None:
+    order = await placed(world)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    world.broker.fail_next("order_trades", BrokerUnavailable())
+    session = await stream_session(world)
+
+    pushed = update(at_broker(world, order))
+    outcome = await world.services.order_updates.apply(ACCOUNT, pushed, session)
+
+    assert outcome is UpdateOutcome.APPLIED
+    assert (await stored(world, order)).status is OrderStatus.COMPLETE
+    assert await world.services.trades.fills_of(order.order_id) == []  # the trade book's
+
+
+async def test_with_the_streams_session_a_repeat_stores_nothing_twice(world: World) -> None:
+    order = await placed(world)
+    assert order.broker_order_id is not None
+    world.broker.fill(order.broker_order_id)
+    session = await stream_session(world)
+    pushed = update(at_broker(world, order))
+    await world.services.order_updates.apply(ACCOUNT, pushed, session)
+    before = events(world, order)
+
+    again = await world.services.order_updates.apply(ACCOUNT, pushed, session)
+
+    assert again is UpdateOutcome.DUPLICATE
+    assert events(world, order) == before
+    assert len(await world.services.trades.fills_of(order.order_id)) == 1

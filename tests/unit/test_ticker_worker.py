@@ -188,7 +188,7 @@ async def test_an_update_that_cannot_be_stored_is_counted_and_the_stream_goes_on
 
     class DatabaseDown(OrderUpdateService):
         async def apply(
-            self, account_id: AccountId, update: OrderUpdate, session: BrokerSession | None = None
+            self, account_id: AccountId, update: OrderUpdate, session: BrokerSession
         ) -> UpdateOutcome:
             world.services.order_updates = real  # down for one update only
             raise DatabaseError("the database is unreachable")

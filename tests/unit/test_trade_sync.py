@@ -192,7 +192,11 @@ async def test_fills_another_writer_stored_during_the_pass_are_kept_once(
 
     async def plan_then_race(*args: object) -> object:
         planned = await plan(*args)  # type: ignore[arg-type]
-        assert await service.sync_order(raced) == 1  # the order update's own trade read
+        # The order stream's update stores the raced order's fills meanwhile, with their trades.
+        (session,) = await world.services.order_updates.live_sessions()
+        trades = await service.order_trades(session, raced_id)
+        fresh = world.store.orders[raced.order_id]
+        assert (await service.store_change(fresh, lambda _: False, trades))[1] == 1
         return planned
 
     monkeypatch.setattr(service, "_plan", plan_then_race)

@@ -67,10 +67,10 @@ class OrderUpdateService:
         ]
 
     async def apply(
-        self, account_id: AccountId, update: OrderUpdate, session: BrokerSession | None = None
+        self, account_id: AccountId, update: OrderUpdate, session: BrokerSession
     ) -> UpdateOutcome:
         """Apply one update received on ``account_id``'s stream (opened with ``session``, which
-        then also reads the order's new fills); say what became of it."""
+        also reads the order's new fills); say what became of it."""
         report = update.report
         if report is None:
             return UpdateOutcome.MALFORMED
@@ -102,23 +102,29 @@ class OrderUpdateService:
         return False
 
     async def _adopt(
-        self, order: Order, report: OrderStatusReport, session: BrokerSession | None
+        self, order: Order, report: OrderStatusReport, session: BrokerSession
     ) -> UpdateOutcome:
-        adopted, filled_before = False, order.filled_quantity
+        adopted = False
 
-        def adopt(current: Order) -> None:
-            # The writer re-applies this to a fresh copy if the row moved meanwhile; by then
-            # the same news may have arrived another way (the placement, the sync).
-            nonlocal adopted, filled_before
-            filled_before = current.filled_quantity
+        def adopt(current: Order) -> bool:
+            # Re-applied to a fresh copy if the row moved meanwhile; by then the same news may
+            # have arrived another way (the placement, the sync).
+            nonlocal adopted
             adopted = current.is_reported_by(report) and current.adopt(report, self._clock.now())
+            return adopted
 
-        updated = await self._writer.update(order, adopt)
-        if not adopted:
-            return UpdateOutcome.DUPLICATE
-        if updated.filled_quantity > filled_before:
-            await self._trades.sync_order(updated, session)  # the fills, with trade ids
-        return UpdateOutcome.APPLIED
+        # More filled: the fills themselves (with their trade ids) are read first and written
+        # with the order's change in one transaction; if none can be read now, the update is
+        # written alone and its fills are left to the trade book's pass.
+        more_filled = report.filled_quantity > order.filled_quantity
+        trades = (
+            await self._trades.order_trades(session, report.broker_order_id) if more_filled else []
+        )
+        if trades:
+            await self._trades.store_change(order, adopt, trades)
+        else:
+            await self._writer.update(order, adopt)
+        return UpdateOutcome.APPLIED if adopted else UpdateOutcome.DUPLICATE
 
 
 async def _order_for(

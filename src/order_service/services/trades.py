@@ -21,6 +21,7 @@ fills of our order's broker id in a book row with another tag (never attributed)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -263,34 +264,42 @@ class TradeSyncService:
         result.external += len(recorded)
         return [p for p in ours if p.order.order_id in lost]
 
-    async def sync_order(self, order: Order, session: BrokerSession | None = None) -> int:
-        """Store the new fills of one order from its own trades (``order_trades``).
-
-        Called as soon as an order update shows more filled, with the order as just written and
-        the stream's session, so the ledger follows within the update's second rather than the
-        trade sync's interval; return how many fills were new. A refusal (budget, session, the
-        broker) leaves the fills to the trade book's pass.
-        """
-        if order.broker_order_id is None:
-            return 0
+    async def order_trades(
+        self, session: BrokerSession, broker_order_id: BrokerOrderId
+    ) -> list[FillReport]:
+        """Return one order's trades as the instrument master admits them; none if unreadable
+        now (refused, unreachable, nonsense): the trade book's pass reads them later."""
         try:
-            session = session or await self._session_of(order.account_id)
-            if session is None:
-                return 0
-            reports = await self._broker.order_trades(session, order.broker_order_id)
+            reports = await self._broker.order_trades(session, broker_order_id)
         except _TRADES_UNREAD:
-            return 0
-        reports = self._admitted(reports)  # the trade book's pass names what it refuses
-        if not reports:
-            return 0
-        source = FillSource.ORDER_TRADES
-        recorded, _ = await self._store(order, reports, order.filled_quantity, source, fresh=True)
-        return recorded
+            return []
+        return self._admitted(reports)  # the trade book's pass names what it refuses
 
-    async def _session_of(self, account_id: AccountId) -> BrokerSession | None:
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-        return session_for(account, self._clock.now()) if account is not None else None
+    async def store_change(
+        self, order: Order, change: Callable[[Order], bool], reports: list[FillReport]
+    ) -> tuple[Order, int]:
+        """Apply ``change`` (True if it changed the order) and store the order with its new
+        fills, in one transaction.
+
+        The fills are those of ``reports`` (``order_trades``) the ledger lacks; the order takes
+        the ledger's totals. If the row moved meanwhile, it is read again and both are applied
+        again. Return the order as written and how many fills were new.
+        """
+        current = order
+        for _ in range(_ATTEMPTS):
+            changed = change(current)
+            try:
+                recorded, _ = await self._store_once(
+                    current, reports, current.filled_quantity, FillSource.ORDER_TRADES, changed
+                )
+                return current, recorded
+            except StaleWrite:
+                current = await self._reload(order)
+        raise Conflict(
+            "the order changed concurrently; retry",
+            details={"order_id": order.order_id},
+            retryable=True,
+        )
 
     async def _store(
         self,
@@ -298,14 +307,9 @@ class TradeSyncService:
         reports: list[FillReport],
         book_filled: int,
         source: FillSource = FillSource.TRADES,
-        *,
-        fresh: bool = False,
     ) -> tuple[int, FillTotals]:
-        """Store the new fills and the order's change in one transaction; retry a stale order.
-
-        ``order`` is read again first unless it is ``fresh`` (as just written).
-        """
-        current = order if fresh else await self._reload(order)
+        """Store the new fills and the order's change in one transaction; retry a stale order."""
+        current = await self._reload(order)
         for _ in range(_ATTEMPTS):
             try:
                 return await self._store_once(current, reports, book_filled, source)
@@ -318,14 +322,19 @@ class TradeSyncService:
         )
 
     async def _store_once(
-        self, order: Order, reports: list[FillReport], book_filled: int, source: FillSource
+        self,
+        order: Order,
+        reports: list[FillReport],
+        book_filled: int,
+        source: FillSource,
+        changed: bool = False,  # the order holds a change of its own to write
     ) -> tuple[int, FillTotals]:
         at = self._clock.now()
         fills = [Fill.of(order, report, source, at) for report in reports]
         async with self._uow() as uow:
             new = await uow.fills.add_new(fills)
             ledger = await uow.fills.for_order(order.order_id)
-            if record_fills(order, new, ledger, book_filled, at):
+            if record_fills(order, new, ledger, book_filled, at) or changed:
                 await uow.orders.save(order)
             await uow.commit()
         return len(new), FillTotals.of(ledger)
