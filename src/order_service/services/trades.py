@@ -295,11 +295,7 @@ class TradeSyncService:
                 return current, recorded
             except StaleWrite:
                 current = await self._reload(order)
-        raise Conflict(
-            "the order changed concurrently; retry",
-            details={"order_id": order.order_id},
-            retryable=True,
-        )
+        raise _changed_concurrently(order)
 
     async def _store(
         self,
@@ -315,11 +311,7 @@ class TradeSyncService:
                 return await self._store_once(current, reports, book_filled, source)
             except StaleWrite:
                 current = await self._reload(order)
-        raise Conflict(
-            "the order changed concurrently; retry",
-            details={"order_id": order.order_id},
-            retryable=True,
-        )
+        raise _changed_concurrently(order)
 
     async def _store_once(
         self,
@@ -345,6 +337,15 @@ class TradeSyncService:
         if fresh is None:
             raise Conflict("the order disappeared", details={"order_id": order.order_id})
         return fresh
+
+
+def _changed_concurrently(order: Order) -> Conflict:
+    """The refusal once every attempt to write ``order`` lost to another writer."""
+    return Conflict(
+        "the order changed concurrently; retry",
+        details={"order_id": order.order_id},
+        retryable=True,
+    )
 
 
 def _stranger(
