@@ -73,7 +73,7 @@ async def test_the_stored_revision_is_the_newest(migrated_url: str) -> None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
 
     head = ScriptDirectory.from_config(alembic_config(migrated_url)).get_current_head()
-    assert head == "0017"
+    assert head == "0018"
     assert await _inspect(migrated_url, revision) == head
 
 
@@ -99,3 +99,50 @@ def test_upgrade_refuses_an_unusable_url() -> None:
 def test_upgrade_of_an_unreachable_database_is_a_database_error() -> None:
     with pytest.raises(DatabaseError):
         upgrade("postgresql+asyncpg://postgres@127.0.0.1:1/test")
+
+
+@pytest.mark.asyncio
+async def test_on_postgresql_the_unsettled_indexes_hold_only_unsettled_orders(
+    postgres_url: str,
+) -> None:
+    await upgrade_async(postgres_url)
+
+    def definitions(connection: Connection) -> dict[str, str]:
+        rows = connection.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'orders'")
+        )
+        return {name: definition for name, definition in rows}
+
+    found = await _inspect(postgres_url, definitions)
+    for name in ("ix_orders_status", "ix_orders_account_id_status"):
+        assert "WHERE" in found[name]
+        assert "'UNKNOWN'" in found[name]
+        assert "'COMPLETE'" not in found[name]
+    assert "ix_orders_broker_order_id" not in found  # (account, broker id)'s unique key serves
+
+
+@pytest.mark.asyncio
+async def test_on_postgresql_the_unsettled_queries_use_the_partial_indexes(
+    postgres_url: str,
+) -> None:
+    await upgrade_async(postgres_url)
+
+    def plan(connection: Connection) -> str:
+        connection.execute(text("SET enable_seqscan = off"))
+        lines = connection.execute(
+            text(
+                "EXPLAIN SELECT order_id FROM orders WHERE account_id = 'A'"
+                " AND status IN ('OPEN', 'UNKNOWN')"
+            )
+        )
+        return "\n".join(line for (line,) in lines)
+
+    assert "ix_orders_account_id_status" in await _inspect(postgres_url, plan)
+
+
+@pytest.mark.asyncio
+async def test_an_events_place_carries_no_foreign_key(migrated_url: str) -> None:
+    def keys(connection: Connection) -> list[Any]:
+        return inspect(connection).get_foreign_keys("order_event_positions")
+
+    assert await _inspect(migrated_url, keys) == []

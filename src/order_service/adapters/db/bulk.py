@@ -126,6 +126,36 @@ async def rows_for_statement(
     return staged.table.alias("v")
 
 
+async def insert_all(
+    runner: StatementRunner,
+    table: Table,
+    columns: Sequence[Column[Any]],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Insert the rows in their order (an autoincrement key follows it) in one statement: the
+    driver's own ``executemany`` of the INSERT on SQLite (no table to stage them in first),
+    one JSON document on PostgreSQL."""
+    fields = fields_of(*columns)
+    names = tuple(column.name for column in columns)
+    with translated_errors():
+        if runner.dialect_name == "sqlite":
+            encoded = _encoded("sqlite", fields, rows, for_driver=True, positions=False)
+            await runner.run_sql(_sqlite_insert(table, names), list(map(tuple, encoded)))
+            return
+        source = json_rows(runner.dialect_name, fields, rows)
+        chosen = select(*(source.c[name] for name in names)).order_by(source.c[POSITION])
+        await runner.run(insert(table).from_select(names, chosen))
+
+
+@lru_cache(maxsize=16)
+def _sqlite_insert(table: Table, names: tuple[str, ...]) -> str:
+    """The INSERT of one row of ``names``, its ``?`` marks in the order of ``names``."""
+    compiled = insert(table).compile(dialect=sqlite.dialect(paramstyle="qmark"), column_keys=names)
+    if tuple(compiled.positiontup or ()) != names:
+        raise ConfigurationError(f"insert_all: give the columns of {table.name} in table order")
+    return str(compiled)
+
+
 @dataclass(frozen=True, slots=True)
 class Staging:
     """Rows for a SQLite temporary table: the table to read them from, and how to fill it."""
@@ -180,8 +210,9 @@ def _encoded(
     rows: Sequence[Mapping[str, Any]],
     *,
     for_driver: bool = False,
+    positions: bool = True,
 ) -> list[list[Any]]:
-    """Return each row's values in field order, then its position.
+    """Return each row's values in field order, then (``positions``) its position.
 
     Instants become the text the engine reads as that instant; decimals are refused unless
     finite. ``for_driver``: values the driver binds as they are (decimals as their exact
@@ -213,7 +244,8 @@ def _encoded(
                 values[i] = str(value)
         for i in documents:
             values[i] = _json_text(values[i])
-        values.append(position)
+        if positions:
+            values.append(position)
         encoded.append(values)
     return encoded
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping, delete, insert, select
 
-from order_service.adapters.db.bulk import fields_of, rows_for_statement
+from order_service.adapters.db.bulk import insert_all
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import instrument_loads, instruments
 from order_service.domain.instrument import Instrument, InstrumentMaster
@@ -25,9 +25,7 @@ class SqlInstrumentRepository(SqlRepository):
         await self._execute(delete(instrument_loads))
         if items:
             rows = [_values(item) for item in items]
-            source = await rows_for_statement(self._runner, fields_of(*_COLUMNS), rows)
-            chosen = select(*(source.c[name] for name in _NAMES))
-            await self._execute(insert(instruments).from_select(_NAMES, chosen))
+            await insert_all(self._runner, instruments, _COLUMNS, rows)
         load = {"load_id": _LOAD, "loaded_at": loaded_at, "count": len(items)}
         await self._execute(insert(instrument_loads).values(load))
 

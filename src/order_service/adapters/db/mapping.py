@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping
+from sqlalchemy import Row, RowMapping
 
 from order_service.adapters.db.crypto import SecretCipher
+from order_service.adapters.db.tables import orders
 from order_service.domain.account import (
     Account,
     Principal,
@@ -116,53 +119,65 @@ _SOURCE = _members(OrderSource)
 _ORIGIN = _members(OrderOrigin)
 
 
-def order_from_row(row: RowMapping) -> Order:
+# The columns of an order row, by name, in ``select(orders)``'s order.
+_COLUMN = {column.name: position for column, position in zip(orders.c, itertools.count())}
+# One C call takes an order's values out of its row, in the constructors' order.
+_ORDER_VALUES = itemgetter(
+    *(
+        _COLUMN[name]
+        for name in (
+            "order_id", "client_order_id", "request_fingerprint", "tag", "strategy_id",
+            "user_id", "created_at", "updated_at", "status", "broker_order_id", "broker_status",
+            "status_message", "exchange_order_id", "filled_quantity", "average_price",
+            "modification_count", "version", "source", "placed_by", "origin",
+        )
+    )
+)  # fmt: skip
+_REQUEST_VALUES = itemgetter(
+    *(
+        _COLUMN[name]
+        for name in (
+            "account_id", "exchange", "tradingsymbol", "transaction_type", "quantity",
+            "product", "order_type", "variety", "price", "trigger_price", "validity",
+            "validity_ttl", "disclosed_quantity", "market_protection", "request_tag",
+            "request_strategy_id",
+        )
+    )
+)  # fmt: skip
+
+
+def order_from_row(row: Row[Any]) -> Order:
+    """Rebuild an order from a row of ``select(orders)``, read by position.
+
+    A reconciliation pass rebuilds every order of the book: by position, with the enums looked
+    up by value, that costs about half of reading the row by column name.
+    """
     # ids are NewTypes of str (identity at run time), so the row's strings are taken as they are.
-    user_id = row["user_id"]
+    (
+        order_id, client_order_id, fingerprint, tag, strategy_id, user_id, created_at,
+        updated_at, status, broker_order_id, broker_status, status_message, exchange_order_id,
+        filled_quantity, average_price, modification_count, version, source, placed_by, origin,
+    ) = _ORDER_VALUES(row)  # fmt: skip
     return Order(
-        row["order_id"],
-        row["client_order_id"],
-        request_from_row(row),
-        row["request_fingerprint"],
-        row["tag"],
-        row["strategy_id"],
-        user_id,
-        row["created_at"],
-        row["updated_at"],
-        _STATUS(row["status"]),
-        row["broker_order_id"],
-        row["broker_status"],
-        row["status_message"],
-        row["exchange_order_id"],
-        row["filled_quantity"],
-        row["average_price"],
-        row["modification_count"],
-        row["version"],
-        _SOURCE(row["source"]),
-        row["placed_by"],
-        _ORIGIN(row["origin"]),
-    )
+        order_id, client_order_id, _request_from_row(row), fingerprint, tag, strategy_id,
+        user_id, created_at, updated_at, _STATUS(status), broker_order_id, broker_status,
+        status_message, exchange_order_id, filled_quantity, average_price, modification_count,
+        version, _SOURCE(source), placed_by, _ORIGIN(origin),
+    )  # fmt: skip
 
 
-def request_from_row(row: RowMapping) -> OrderRequest:
+def _request_from_row(row: Row[Any]) -> OrderRequest:
+    (
+        account_id, exchange, tradingsymbol, transaction_type, quantity, product, order_type,
+        variety, price, trigger_price, validity, validity_ttl, disclosed_quantity,
+        market_protection, request_tag, request_strategy_id,
+    ) = _REQUEST_VALUES(row)  # fmt: skip
     return OrderRequest(
-        row["account_id"],
-        _EXCHANGE(row["exchange"]),
-        row["tradingsymbol"],
-        _TRANSACTION_TYPE(row["transaction_type"]),
-        row["quantity"],
-        _PRODUCT(row["product"]),
-        _ORDER_TYPE(row["order_type"]),
-        _VARIETY(row["variety"]),
-        row["price"],
-        row["trigger_price"],
-        _VALIDITY(row["validity"]),
-        row["validity_ttl"],
-        row["disclosed_quantity"],
-        row["market_protection"],
-        row["request_tag"],
-        row["request_strategy_id"],
-    )
+        account_id, _EXCHANGE(exchange), tradingsymbol, _TRANSACTION_TYPE(transaction_type),
+        quantity, _PRODUCT(product), _ORDER_TYPE(order_type), _VARIETY(variety), price,
+        trigger_price, _VALIDITY(validity), validity_ttl, disclosed_quantity, market_protection,
+        request_tag, request_strategy_id,
+    )  # fmt: skip
 
 
 def event_values(event: OrderEvent) -> Values:

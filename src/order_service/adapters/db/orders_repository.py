@@ -24,6 +24,7 @@ from order_service.adapters.db.bulk import (
     Field,
     among,
     fields_of,
+    insert_all,
     insert_or_ignore_from,
     rows_for_statement,
 )
@@ -34,12 +35,11 @@ from order_service.adapters.db.mapping import (
     order_from_row,
     order_values,
 )
-from order_service.adapters.db.repositories import SqlRepository
-from order_service.adapters.db.tables import ULID, order_events, orders
+from order_service.adapters.db.repositories import SqlRepository, the_only
+from order_service.adapters.db.tables import ULID, UNSETTLED, order_events, orders
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
-from order_service.domain.status import OrderStatus
 from order_service.errors import StaleWrite
 from order_service.services.ports import OrderQuery
 
@@ -51,7 +51,6 @@ _UPDATE_ORDER = update(orders).where(
     orders.c.order_id == bindparam("match_order_id"),
     orders.c.version == bindparam("match_version"),
 )
-UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
 # What ``save_all`` writes: what the broker's books change of an order (its state, the broker's
 # fields, its fills, its working terms). Rewriting every column would also rewrite every index.
 _REWRITTEN = [
@@ -120,7 +119,7 @@ class SqlOrderRepository(SqlRepository):
 
     async def list(self, query: OrderQuery) -> list[Order]:
         """Return one page, newest first; the next page starts after the last order id."""
-        return [order_from_row(row) for row in await self._all(_page(query))]
+        return await self._orders(_page(query))
 
     async def list_unsettled(self, account_id: AccountId) -> builtins.list[Order]:
         statement = (
@@ -128,7 +127,7 @@ class SqlOrderRepository(SqlRepository):
             .where(orders.c.account_id == account_id, orders.c.status.in_(UNSETTLED))
             .order_by(orders.c.order_id)
         )
-        return [order_from_row(row) for row in await self._all(statement)]
+        return await self._orders(statement)
 
     async def accounts_with_unsettled(self) -> builtins.list[AccountId]:
         statement = (
@@ -148,7 +147,7 @@ class SqlOrderRepository(SqlRepository):
             orders.c.account_id == account_id,
             self._among(orders.c.broker_order_id, broker_order_ids),
         )
-        return [order_from_row(row) for row in await self._all(statement)]
+        return await self._orders(statement)
 
     async def known_broker_ids(
         self, account_id: AccountId, broker_order_ids: Collection[BrokerOrderId]
@@ -237,8 +236,12 @@ class SqlOrderRepository(SqlRepository):
         return among(self._runner.dialect_name, key, values)
 
     async def _first(self, statement: Select[*tuple[object, ...]]) -> Order | None:
-        row = await self._one_or_none(statement)
+        row = the_only(await self._rows(statement))
         return order_from_row(row) if row is not None else None
+
+    async def _orders(self, statement: Select[*tuple[object, ...]]) -> builtins.list[Order]:
+        """The orders of a ``select(orders)``, rebuilt from rows read by position."""
+        return [order_from_row(row) for row in await self._rows(statement)]
 
     async def _store_events(self, order: Order) -> None:
         if order.pending_events:
@@ -252,12 +255,8 @@ class SqlOrderRepository(SqlRepository):
         for order in written:
             rows += [event_values(event) for event in order.pending_events]
             order.pending_events.clear()
-        if not rows:
-            return
-        source = await rows_for_statement(self._runner, fields_of(*_EVENT_COLUMNS), rows)
-        names = [c.name for c in _EVENT_COLUMNS]
-        chosen = select(*(source.c[name] for name in names)).order_by(source.c.position)
-        await self._execute(insert(order_events).from_select(names, chosen))
+        if rows:
+            await insert_all(self._runner, order_events, _EVENT_COLUMNS, rows)
 
     async def _update_all(
         self, rows: builtins.list[Values], columns: Sequence[Column[Any]]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Insert, RowMapping, Table, insert, select, update
+from sqlalchemy import Executable, Insert, Row, RowMapping, Table, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -52,6 +53,16 @@ def _integrity_error(exc: sa_exc.IntegrityError) -> Exception:
     return Conflict("the change conflicts with stored data")
 
 
+R = TypeVar("R")
+
+
+def the_only(rows: Sequence[R]) -> R | None:
+    """Return the one row of a lookup that must be unique, or None; refuse several."""
+    if len(rows) > 1:
+        raise Conflict("a lookup that must be unique found several rows")
+    return rows[0] if rows else None
+
+
 class SqlRepository:
     """Runs statements in the unit of work's transaction, translating every failure."""
 
@@ -63,14 +74,16 @@ class SqlRepository:
             await self._runner.run(statement, rows)
 
     async def _one_or_none(self, statement: Executable) -> RowMapping | None:
-        rows = await self._all(statement)
-        if len(rows) > 1:
-            raise Conflict("a lookup that must be unique found several rows")
-        return rows[0] if rows else None
+        return the_only(await self._all(statement))
 
     async def _all(self, statement: Executable) -> Sequence[RowMapping]:
         with translated_errors():
             return await self._runner.fetch(statement)
+
+    async def _rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        """The rows as tuples, to be read by position."""
+        with translated_errors():
+            return await self._runner.fetch_rows(statement)
 
     async def _expect_rows(
         self, statement: Executable, parameters: Values | None, otherwise: Exception

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Executable, RowMapping, event
+from sqlalchemy import Connection, Engine, Executable, Row, RowMapping, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,11 @@ class StatementRunner(Protocol):
         ...
 
     async def fetch(self, statement: Executable) -> Sequence[RowMapping]: ...
+
+    async def fetch_rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        """The rows as tuples, in the statement's column order: cheaper than ``fetch``'s
+        mappings where thousands are read by position."""
+        ...
 
     async def run_checked(
         self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
@@ -70,6 +75,9 @@ class SessionRunner:
 
     async def fetch(self, statement: Executable) -> Sequence[RowMapping]:
         return (await self._session.execute(statement)).mappings().all()
+
+    async def fetch_rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        return (await self._session.execute(statement)).all()
 
     async def run_checked(
         self, statement: Executable, parameters: dict[str, Any] | None, otherwise: Exception
@@ -132,6 +140,12 @@ class ThreadedSqliteRunner:
         writes = self._take_pending()
         return await self._on_thread(
             lambda c: _flushed(c, writes).execute(statement).mappings().all(), ending=False
+        )
+
+    async def fetch_rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        writes = self._take_pending()
+        return await self._on_thread(
+            lambda c: _flushed(c, writes).execute(statement).all(), ending=False
         )
 
     async def commit(self) -> None:
