@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from order_service.services.cancellations import Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
-from order_service.services.flattening import FlattenService
+from order_service.services.flattening import CancelConfirmation, FlattenService
 from order_service.services.handoffs import HandoffService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
@@ -239,6 +240,11 @@ def _services(
     feed = OrderFeedService(uow_factory)
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
+    order_updates = OrderUpdateService(uow_factory, broker, clock, trades)
+    flattening = FlattenService(
+        uow_factory, amendments, orders, books, broker, order_updates, clock,
+        CancelConfirmation.within(settings.flatten_confirm_seconds), asyncio.sleep,
+    )  # fmt: skip
     return Services(
         settings=settings,
         orders=orders,
@@ -255,7 +261,7 @@ def _services(
         books=books,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),
-        order_updates=OrderUpdateService(uow_factory, broker, clock, trades),
+        order_updates=order_updates,
         order_stream=order_stream,
         logins=LoginService(uow_factory, broker, clock, startup, instruments),
         directory=directory,
@@ -279,7 +285,7 @@ def _services(
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
         secrets=SecretService(uow_factory),
-        flattening=FlattenService(uow_factory, amendments, orders, books),
+        flattening=flattening,
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

@@ -20,10 +20,10 @@ from tests.e2e.test_e2e_books import kite_of, place, trade_day
 PATH = "/api/v1/kill-switch"
 
 
-def _resting(api: httpx.Client, account: str) -> dict[str, Any]:
+def _resting(api: httpx.Client, account: str, **overrides: Any) -> dict[str, Any]:
     order = {"account_id": account, "exchange": "NSE", "tradingsymbol": "INFY",
              "transaction_type": "BUY", "quantity": 1, "product": "MIS",
-             "order_type": "LIMIT", "price": "1450.00"}  # fmt: skip
+             "order_type": "LIMIT", "price": "1450.00", **overrides}  # fmt: skip
     placed = api.post("/api/v1/orders", json=order)
     assert placed.status_code == 201, placed.text
     assert wait_for(lambda: _status(api, placed.json()["order_id"]) == "OPEN")
@@ -113,4 +113,99 @@ def test_a_cancel_that_fails_is_reported_and_the_rest_goes_on(
     assert close["net_quantity"] == 2
     assert wait_for(lambda: _status(api, close["order_id"]) == "COMPLETE")
     assert _net(kite)[("INFY", "MIS")] == 0
+    _release(api, account)
+
+
+def _exit_order(api: httpx.Client, account: str) -> dict[str, Any]:
+    """A long MIS position of 2 INFY in our books, and a SELL LIMIT above the market resting
+    to close it: the order a flatten's square-off could double."""
+    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
+          quantity=2, product="MIS")  # fmt: skip
+    trade_day(api, account, 1)
+    return _resting(api, account, transaction_type="SELL", quantity=2, price="1600.00")
+
+
+def test_an_exit_order_cancelled_at_the_broker_is_confirmed_before_the_close_is_sent(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    account = add_paper_account(api, admin)
+    kite = kite_of(service, paper, account)
+    exit_order = _exit_order(api, account)
+
+    engaged = api.post(PATH, json={"account_id": account, "flatten": True})
+
+    assert engaged.status_code == 201, engaged.text
+    flattened = engaged.json()["flattened"]
+    assert [(c["order_id"], c["cancelled"]) for c in flattened["cancels"]] == [
+        (exit_order["order_id"], True)
+    ]
+    assert _status(api, exit_order["order_id"]) == "CANCELLED"  # read back before the close
+    (close,) = flattened["square_offs"]
+    assert (close["net_quantity"], close["error_code"]) == (2, None)
+    assert wait_for(lambda: _status(api, close["order_id"]) == "COMPLETE")
+    assert _net(kite)[("INFY", "MIS")] == 0
+    _release(api, account)
+
+
+def test_an_exit_order_whose_cancel_fails_leaves_its_position_open_and_says_so(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    account = add_paper_account(api, admin)
+    kite = kite_of(service, paper, account)
+    exit_order = _exit_order(api, account)
+    inject_fault(admin, "cancel_order", "error", error_type="OrderException", status=400,
+                 message="This order cannot be cancelled.")  # fmt: skip
+
+    engaged = api.post(PATH, json={"account_id": account, "flatten": True})
+
+    assert engaged.status_code == 201, engaged.text
+    flattened = engaged.json()["flattened"]
+    assert [c["cancelled"] for c in flattened["cancels"]] == [False]
+    (close,) = flattened["square_offs"]
+    assert (close["order_id"], close["error_code"]) == (None, "CONFLICT")
+    assert close["error_details"] == {"order_ids": [exit_order["order_id"]]}
+    assert "closing side" in close["error_message"]
+    assert _net(kite)[("INFY", "MIS")] == 2  # nothing sent that the exit order could double
+    sells = [o for o in kite.orders() if o["transaction_type"] == "SELL"]
+    assert [o["order_id"] for o in sells] == [exit_order["broker_order_id"]]
+    _release(api, account)
+
+
+def test_a_position_the_broker_holds_otherwise_than_our_books_is_not_closed_blind(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    admin.post("/prices", json={"NSE:INFY": "1500.00"}).raise_for_status()
+    account = add_paper_account(api, admin)
+    kite = kite_of(service, paper, account)
+    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
+          quantity=2, product="MIS")  # fmt: skip
+    trade_day(api, account, 1)
+    for route in ("trades", "order_trades"):  # the fills of the order below stay unknown to us
+        admin.post("/faults", json={"route": route, "kind": "error", "count": 1000,
+                                    "error_type": "NetworkException", "status": 503}
+                   ).raise_for_status()  # fmt: skip
+    try:
+        kite.place_order(
+            variety="regular",
+            exchange="NSE",
+            tradingsymbol="INFY",
+            transaction_type="BUY",
+            quantity=3,
+            product="MIS",
+            order_type="MARKET",
+            market_protection=-1,
+        )  # placed outside the service (in the Kite app, say)
+        assert wait_for(lambda: _net(kite).get(("INFY", "MIS")) == 5)
+
+        engaged = api.post(PATH, json={"account_id": account, "flatten": True})
+    finally:
+        admin.delete("/faults").raise_for_status()
+
+    assert engaged.status_code == 201, engaged.text
+    (close,) = engaged.json()["flattened"]["square_offs"]
+    assert (close["net_quantity"], close["order_id"], close["error_code"]) == (2, None, "CONFLICT")
+    assert close["error_details"] == {"books_net_quantity": 2, "broker_net_quantity": 5}
+    assert _net(kite)[("INFY", "MIS")] == 5
     _release(api, account)

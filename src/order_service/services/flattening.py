@@ -4,12 +4,23 @@ position squared off with a protected MARKET order (issue 13, the kill switch's 
 The square-off orders are the halt's own: they are placed past the halt (nothing else is),
 as ordinary orders of the position's strategy, so our books hold them like any other. Each is
 keyed by the halt and the position, so flattening the same halt again answers the orders
-already placed rather than doubling them. Positions are our books' (fills recorded so far);
-each cancel and each square-off is reported, and one failure never stops the rest.
+already placed rather than doubling them. Each cancel and each square-off is reported, and
+one failure never stops the rest.
+
+A square-off never overshoots the close. Before any is sent, each order whose cancel the
+broker accepted is read back (``order_history``, its fills stored with it) until the broker
+shows it settled, a few reads at most: an exit order that filled before its cancel landed is
+then in our books, not closed a second time. A position is then closed only if the broker's
+net quantity for it equals our books' (a fill the trade book has not given us yet would make
+the close too big), and no order of ours that trades it on the closing side is still
+unsettled (its fill would add to the close); otherwise it is left open and reported with a
+``CONFLICT`` that says why, to flatten again once the orders have settled.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -18,15 +29,52 @@ from order_service.domain.halt import Halt, HaltKind
 from order_service.domain.ids import AccountId, ClientOrderId, StrategyId, UserId
 from order_service.domain.order import AUTOMATIC_MARKET_PROTECTION, Order, OrderRequest
 from order_service.domain.position import PositionView
+from order_service.domain.reports import PositionReport
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
-from order_service.errors import OrderServiceError
+from order_service.errors import (
+    BROKER_REFUSALS,
+    AuthenticationError,
+    Conflict,
+    DataFormatError,
+    NotFound,
+    OrderServiceError,
+)
+from order_service.services.access import session_for
 from order_service.services.amendments import AmendmentService
 from order_service.services.book_lines import GroupBy, PositionLine
 from order_service.services.books import BooksService
 from order_service.services.cancellations import CancelOutcome, cancel_each, working_orders
+from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
-from order_service.services.ports import UnitOfWorkFactory
+from order_service.services.ports import (
+    Broker,
+    BrokerSession,
+    Clock,
+    OrderUpdate,
+    UnitOfWorkFactory,
+)
 from order_service.services.strategies import refuse_scripts
+
+# What stops a read of the broker's books: it refused or could not be reached, the session is
+# over, or it answered nonsense.
+_UNREAD: tuple[type[OrderServiceError], ...] = (
+    *BROKER_REFUSALS,
+    AuthenticationError,
+    DataFormatError,
+)
+InstrumentKey = tuple[str, str]  # exchange, tradingsymbol (of MIS positions)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelConfirmation:
+    """How the cancels are read back: up to ``reads`` reads of each, ``pause`` seconds apart."""
+
+    reads: int = 10
+    pause: float = 0.3
+
+    @classmethod
+    def within(cls, seconds: float, pause: float = 0.3) -> CancelConfirmation:
+        return cls(max(1, round(seconds / pause) + 1), pause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +105,21 @@ class FlattenService:
         amendments: AmendmentService,
         orders: OrderService,
         books: BooksService,
+        broker: Broker,
+        updates: OrderUpdateService,
+        clock: Clock,
+        confirmation: CancelConfirmation,
+        pause: Callable[[float], Awaitable[None]],
     ) -> None:
         self._uow = uow_factory
         self._amendments = amendments
         self._orders = orders
         self._books = books
+        self._broker = broker
+        self._updates = updates
+        self._clock = clock
+        self._confirmation = confirmation
+        self._pause = pause
 
     def check_may_flatten(self, principal: Principal) -> None:
         """Refuse a script's key: it may halt its account, not cancel and close for people."""
@@ -76,9 +134,68 @@ class FlattenService:
         for account_id in await self._accounts(principal, halt):
             async with self._uow() as uow:
                 working = await working_orders(uow, account_id)
-            cancels.extend(await cancel_each(self._amendments, principal, working))
-            square_offs.extend(await self._square_off(principal, halt, account_id))
+            cancelled = await cancel_each(self._amendments, principal, working)
+            cancels.extend(cancelled)
+            session = await self._session(account_id)
+            if session is not None:
+                await self._confirm(account_id, session, cancelled)
+            square_offs.extend(await self._square_off(principal, halt, account_id, session))
         return Flattening(tuple(cancels), tuple(square_offs))
+
+    async def _session(self, account_id: AccountId) -> BrokerSession | None:
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} not found")
+        try:
+            return session_for(account, self._clock.now())
+        except AuthenticationError:
+            return None  # logged out: nothing can be read back, and no position is closed
+
+    async def _confirm(
+        self, account_id: AccountId, session: BrokerSession, cancels: Sequence[CancelOutcome]
+    ) -> None:
+        """Read back each order whose cancel was accepted until the broker shows it settled
+        (cancelled, or filled first), storing what it shows and the fills our ledger lacks;
+        at most ``reads`` reads each."""
+        waiting = [c.order for c in cancels if c.error_code is None]
+        for read in range(self._confirmation.reads):
+            if not waiting:
+                return
+            if read:
+                await self._pause(self._confirmation.pause)
+            waiting = [o for o in waiting if not await self._settled(account_id, session, o)]
+
+    async def _settled(self, account_id: AccountId, session: BrokerSession, order: Order) -> bool:
+        """Bring the order to what the broker shows (one read at most); True once it is
+        settled with its fills in the ledger."""
+        fresh = await self._fresh(order)
+        if fresh is not None and not fresh.status.is_terminal:
+            if not await self._read_back(account_id, session, fresh):
+                return False
+            fresh = await self._fresh(order)
+        if fresh is None:
+            return True
+        if not fresh.status.is_terminal:
+            return False
+        await self._updates.complete_fills(fresh, session)
+        return True
+
+    async def _read_back(self, account_id: AccountId, session: BrokerSession, order: Order) -> bool:
+        """Apply the order's newest history entry, with its new fills; False if unread."""
+        if order.broker_order_id is None:
+            return False
+        try:
+            history = await self._broker.order_history(session, order.broker_order_id)
+        except _UNREAD:
+            return False  # read again at the next round; unsettled if it never answers
+        if history:
+            await self._updates.apply(account_id, OrderUpdate(history[-1]), session)
+        return True
+
+    async def _fresh(self, order: Order) -> Order | None:
+        async with self._uow() as uow:
+            return await uow.orders.get(order.order_id)
 
     async def _accounts(self, principal: Principal, halt: Halt) -> list[AccountId]:
         scope = halt.scope
@@ -92,22 +209,50 @@ class FlattenService:
         return [a.account_id for a in accounts if not a.is_removed]
 
     async def _square_off(
-        self, principal: Principal, halt: Halt, account_id: AccountId
+        self,
+        principal: Principal,
+        halt: Halt,
+        account_id: AccountId,
+        session: BrokerSession | None,
     ) -> list[SquareOff]:
         today = self._books.today()
         lines = await self._books.positions(principal, account_id, GroupBy.STRATEGY, today)
-        return [
-            await self._close(principal, halt, account_id, line)
+        open_lines = [
+            line
             for line in lines
             if line.pair.net.product == Product.MIS.value and line.pair.net.quantity != 0
         ]
+        if not open_lines:
+            return []
+        try:
+            if session is None:
+                raise AuthenticationError("the account needs its daily login to be flattened")
+            broker = _mis_net(await self._broker.positions(session))
+        except _UNREAD as exc:  # the broker's positions unread: nothing is closed blind
+            return [replace(_found(account_id, line), error=exc) for line in open_lines]
+        async with self._uow() as uow:
+            unsettled = await uow.orders.list_unsettled(account_id)
+        ours = _books_net(open_lines)
+        return [
+            await self._close(
+                principal, halt, account_id, line, _unsafe(line, ours, broker, unsettled)
+            )
+            for line in open_lines
+        ]
 
     async def _close(
-        self, principal: Principal, halt: Halt, account_id: AccountId, line: PositionLine
+        self,
+        principal: Principal,
+        halt: Halt,
+        account_id: AccountId,
+        line: PositionLine,
+        unsafe: Conflict | None,
     ) -> SquareOff:
         net = line.pair.net
         strategy_id = line.key.strategy_id
-        found = SquareOff(account_id, strategy_id, net.exchange, net.tradingsymbol, net.quantity)
+        found = _found(account_id, line)
+        if unsafe is not None:
+            return replace(found, error=unsafe)
         try:
             request = closing_request(account_id, strategy_id, net)
             key = _key(halt, account_id, strategy_id, net)
@@ -117,6 +262,65 @@ class FlattenService:
         except OrderServiceError as exc:  # reported per position; the others go on
             return replace(found, error=exc)
         return replace(found, order=placed.order)
+
+
+def _found(account_id: AccountId, line: PositionLine) -> SquareOff:
+    net = line.pair.net
+    return SquareOff(
+        account_id, line.key.strategy_id, net.exchange, net.tradingsymbol, net.quantity
+    )
+
+
+def _mis_net(reports: Sequence[PositionReport]) -> Counter[InstrumentKey]:
+    """The broker's net MIS quantity of each instrument."""
+    net: Counter[InstrumentKey] = Counter()
+    for report in reports:
+        if report.product == Product.MIS.value:
+            net[(report.exchange, report.tradingsymbol)] += report.quantity
+    return net
+
+
+def _books_net(lines: Sequence[PositionLine]) -> Counter[InstrumentKey]:
+    """Our books' net MIS quantity of each instrument, every strategy's together."""
+    net: Counter[InstrumentKey] = Counter()
+    for line in lines:
+        net[(line.pair.net.exchange, line.pair.net.tradingsymbol)] += line.pair.net.quantity
+    return net
+
+
+def _unsafe(
+    line: PositionLine,
+    ours: Counter[InstrumentKey],
+    broker: Counter[InstrumentKey],
+    unsettled: Sequence[Order],
+) -> Conflict | None:
+    """Why closing this position could overshoot, if it could."""
+    net = line.pair.net
+    key = (net.exchange, net.tradingsymbol)
+    closing = TransactionType.SELL if net.quantity > 0 else TransactionType.BUY
+    live = sorted(
+        order.order_id
+        for order in unsettled
+        if (order.request.exchange.value, order.request.tradingsymbol) == key
+        and order.request.product is Product.MIS
+        and order.request.transaction_type is closing
+    )
+    if live:
+        return Conflict(
+            "not squared off: orders on the closing side of this position are not settled at"
+            " the broker, and a fill of theirs would add to the close; flatten again once they"
+            " are",
+            details={"order_ids": live},
+            retryable=True,
+        )
+    if ours[key] != broker[key]:
+        return Conflict(
+            "not squared off: the broker's net quantity of this instrument differs from our"
+            " books' (a fill not yet recorded, or drift), so the close could overshoot",
+            details={"books_net_quantity": ours[key], "broker_net_quantity": broker[key]},
+            retryable=True,
+        )
+    return None
 
 
 def closing_request(

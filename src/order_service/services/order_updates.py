@@ -101,6 +101,18 @@ class OrderUpdateService:
             return True
         return False
 
+    async def complete_fills(self, order: Order, session: BrokerSession) -> int:
+        """Store the fills of ``order`` that the ledger lacks (its ``order_trades``), taking
+        the ledger's totals; return how many were new. For an order that settled without its
+        fills (whatever settled it could not read them), where the ledger must be whole now."""
+        if order.broker_order_id is None or not order.filled_quantity:
+            return 0
+        trades = await self._trades.order_trades(session, order.broker_order_id)
+        if not trades:
+            return 0
+        _, recorded = await self._trades.store_change(order, lambda _: False, trades)
+        return recorded
+
     async def _adopt(
         self, order: Order, report: OrderStatusReport, session: BrokerSession
     ) -> UpdateOutcome:

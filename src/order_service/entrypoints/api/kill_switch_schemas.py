@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, StrictBool, model_validator
 
@@ -66,6 +66,9 @@ class SquareOffOut(BaseModel):
     status: str | None
     error_code: str | None
     error_message: str | None
+    # What the error concerns: the unsettled orders, or both net quantities, of a position
+    # left open because closing it could overshoot.
+    error_details: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, square_off: SquareOff) -> SquareOffOut:
@@ -80,6 +83,7 @@ class SquareOffOut(BaseModel):
             status=order.status.value if order is not None else None,
             error_code=error.error_code if error is not None else None,
             error_message=error.message if error is not None else None,
+            error_details=error.details if error is not None and error.details else None,
         )
 
 
