@@ -53,7 +53,7 @@ class FakeRiskLimitRepository(FakeRepository):
             for request in (order.request,)
         ]
 
-    async def hold_counts(self, account_id: AccountId) -> None:
+    async def hold_account(self, account_id: AccountId) -> None:
         return None  # one event loop, and the counts are read without a pause in between
 
     async def open_orders(

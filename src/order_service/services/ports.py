@@ -727,9 +727,10 @@ class RiskLimitRepository(Protocol):
         orders not yet in a final state, valued at its own price (else its trigger price)."""
         ...
 
-    async def hold_counts(self, account_id: AccountId) -> None:
-        """Hold the account's order counts until this transaction ends: another placement
-        counting them waits, so two cannot both take the last place under a limit."""
+    async def hold_account(self, account_id: AccountId) -> None:
+        """Hold the account's orders, as the limits see them, until this transaction ends:
+        another placement or modification checking them waits, so two cannot both take the
+        last place under a count limit, or the last room under an exposure limit."""
         ...
 
     async def open_orders(

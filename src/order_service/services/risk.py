@@ -212,6 +212,9 @@ class RiskGuard:
         account = await uow.accounts.get(order.account_id)
         if self._books is None or account is None:
             return
+        # Read under the account's hold: a racing placement waits for this one's order, so
+        # two cannot both fit under an exposure limit that has room for one.
+        await uow.risk_limits.hold_account(order.account_id)
         price = terms.reference_price
         value = price * terms.request.quantity if price is not None else None
         for scope, strategy_id, limits in scopes:
@@ -253,7 +256,7 @@ class RiskGuard:
     ) -> None:
         day_start = datetime.combine(now.astimezone(IST).date(), time(0), IST)
         account = order.account_id
-        await uow.risk_limits.hold_counts(account)
+        await uow.risk_limits.hold_account(account)
         # Each count only when its limit is set, and no further than the limit: a count at
         # the limit already refuses.
         most_open, most_today = limits.max_open_orders, limits.max_orders_per_day

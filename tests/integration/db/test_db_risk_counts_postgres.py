@@ -1,5 +1,5 @@
-"""The count limits under concurrency on PostgreSQL: placements racing for the last places
-under a limit never take more than the limit allows.
+"""The count and exposure limits under concurrency on PostgreSQL: placements racing for the
+last places (or the last room) under a limit never take more than the limit allows.
 
 The services come from ``bootstrap`` over a migrated PostgreSQL database, with the in-memory
 broker; each placement is its own transaction on its own connection.
@@ -21,9 +21,10 @@ from order_service.adapters.db.unit_of_work import sql_uow_factory
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
 from order_service.domain.account import Principal, Role
+from order_service.domain.ids import ClientOrderId
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.errors import RiskCheckFailed
-from tests.factories import ACCOUNT, make_limit_request
+from tests.factories import ACCOUNT, LIMIT_PRICE, make_limit_request
 from tests.integration.db.conftest import SECRET_KEY
 from tests.unit.conftest import add_trader
 from tests.unit.fakes import FakeClock
@@ -81,4 +82,26 @@ async def test_racing_placements_never_exceed_a_count_limit(
 
     assert placed == 3
     assert refused == [limit] * (RACERS - 3)
+    assert broker.calls["place_order"] == 3
+
+
+async def test_racing_placements_never_exceed_the_gross_exposure_limit(
+    services: Services, broker: FakeBroker
+) -> None:
+    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    admin = await services.users.create_user("admin", frozenset({Role.ADMIN}))
+    room_for_three = LIMIT_PRICE * 3 + LIMIT_PRICE / 2
+    limits = RiskLimits.create(max_gross_exposure=room_for_three)
+    await services.risk_limits.set_limits(admin, RiskScope.ACCOUNT, ACCOUNT, limits)
+    placements = [  # each keyed, so the duplicate guard leaves the identical orders alone
+        services.orders.place_order(trader, make_limit_request(quantity=1), ClientOrderId(f"k{i}"))
+        for i in range(RACERS)
+    ]
+
+    outcomes = await asyncio.gather(*placements, return_exceptions=True)
+
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(o, RiskCheckFailed) for o in refused), refused
+    assert {o.rule for o in refused if isinstance(o, RiskCheckFailed)} == {"max_gross_exposure"}
+    assert len(outcomes) - len(refused) == 3
     assert broker.calls["place_order"] == 3

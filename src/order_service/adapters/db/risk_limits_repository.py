@@ -70,7 +70,7 @@ class SqlRiskLimitRepository(SqlRepository):
         )
         return [_working(row) for row in await self._all(statement)]
 
-    async def hold_counts(self, account_id: AccountId) -> None:
+    async def hold_account(self, account_id: AccountId) -> None:
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
         await self._one_or_none(_HOLD.params(account_id=account_id))
 
