@@ -151,3 +151,45 @@ async def test_an_autoslice_order_within_the_freeze_quantity_is_one_plain_order(
     assert placed["slices"] == []
     assert placed["quantity"] == 1800
     assert world.broker.calls["place_order"] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_key_answers_every_slice_again_and_sends_nothing(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    keyed = {"Idempotency-Key": "slice-me-once"}
+    sliced = {**ORDER, "autoslice": True}
+    placed = body(await api.post("/api/v1/orders", json=sliced, headers=keyed), 201)
+
+    again = body(await api.post("/api/v1/orders", json=sliced, headers=keyed), 200)
+
+    assert world.broker.calls["place_order"] == 3
+    assert [s["order_id"] for s in again["slices"]] == [s["order_id"] for s in placed["slices"]]
+    assert [s["quantity"] for s in again["slices"]] == [1800, 1800, 75]
+    assert again["order_id"] == placed["order_id"]
+
+
+@pytest.mark.asyncio
+async def test_the_slices_are_stored_with_the_first_slices_answer_once_whatever_races(
+    api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = world.broker.place_autoslice_order
+
+    async def racing(*args: Any) -> list[SliceReport]:
+        reports = await answer(*args)
+        (sent,) = [o for o in world.store.orders.values() if o.status is OrderStatus.SUBMITTING]
+        world.store.orders[sent.order_id] = replace(sent, version=sent.version + 1)  # a writer
+        return reports
+
+    monkeypatch.setattr(world.broker, "place_autoslice_order", racing)
+    before = world.store.commits
+
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 201)
+
+    stored = list(world.store.orders.values())
+    assert sorted(o.request.quantity for o in stored) == [75, 1800, 1800]
+    assert len({o.order_id for o in stored}) == 3
+    assert {o.order_id for o in stored} == {s["order_id"] for s in placed["slices"]}
+    # Stored NEW, then SUBMITTING, then (after the stale first try) the first slice's answer
+    # and the other slices in one commit: never the answer without the slices.
+    assert world.store.commits - before == 3

@@ -56,6 +56,12 @@ def further_slices(
     ]
 
 
+def slice_key(parent: OrderId, index: int) -> ClientOrderId:
+    """The client order id of a further slice (``index`` 1 for the second): the placed
+    order's id and the slice's place, so a repeated key finds every slice again."""
+    return ClientOrderId(f"{parent}.{index}")
+
+
 def _quantity(quantities: list[int], index: int) -> int:
     return quantities[index] if index < len(quantities) else quantities[0]
 
@@ -71,7 +77,7 @@ def _slice(
     request = replace(parent.request, quantity=quantity, tag=parent.tag, autoslice=False)
     order = Order(
         order_id=order_id,
-        client_order_id=ClientOrderId(f"{parent.order_id}.{index}"),
+        client_order_id=slice_key(parent.order_id, index),
         request=request,
         request_fingerprint=request.fingerprint(),
         tag=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from order_service.domain.ids import (
     tag_for,
 )
 from order_service.domain.order import Order, OrderOrigin, OrderRequest
-from order_service.domain.slicing import first_slice, further_slices
+from order_service.domain.slicing import first_slice, further_slices, slice_key
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -131,7 +132,7 @@ class OrderService:
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
                 existing = await uow.orders.get_by_client_order_id(request.account_id, key)
                 if existing is not None and not await self._release(uow, existing, request):
-                    return Placement(existing, created=False)
+                    return await _answered(uow, existing)
             # A repeat of a placed order is answered with it even while halted: only new ones stop.
             await halts.refuse(principal, request.account_id, uow)
             session = session_for(account, self._clock.now())
@@ -151,7 +152,7 @@ class OrderService:
             else:
                 taken = False
         if taken:
-            return Placement(await self._stored_twin(request, key), created=False)
+            return await self._stored_twin(request, key)
         return await self._dispatch(order, session)
 
     async def _dispatch(self, order: Order, session: BrokerSession) -> Placement:
@@ -238,12 +239,12 @@ class OrderService:
         await uow.orders.save(existing)
         return True
 
-    async def _stored_twin(self, request: OrderRequest, key: ClientOrderId) -> Order:
+    async def _stored_twin(self, request: OrderRequest, key: ClientOrderId) -> Placement:
         async with self._uow() as uow:
             existing = await uow.orders.get_by_client_order_id(request.account_id, key)
-        if existing is None:  # the unique index said it exists: it must be visible now
-            raise NotFound("the idempotency key is held by an order that cannot be read")
-        return _same_request(existing, request)
+            if existing is None:  # the unique index said it exists: it must be visible now
+                raise NotFound("the idempotency key is held by an order that cannot be read")
+            return await _answered(uow, _same_request(existing, request))
 
     async def _send(self, order: Order, session: BrokerSession) -> Order:
         order = await self._writer.update(order, lambda o: o.move(OrderTrigger.SUBMIT, self._now()))
@@ -272,15 +273,19 @@ class OrderService:
         except BROKER_REFUSALS as exc:
             await self._writer.fail(order, exc)
             raise
-        first = await self._writer.update(
-            order, lambda o: first_slice(o, quantities[0], reports[0], self._now())
-        )
+        # The first slice's answer and the orders of the others in one transaction: a crash
+        # between them would leave slices at the broker that our books never hold.
         ids = [new_order_id() for _ in reports[1:]]
-        others = further_slices(first, quantities, reports, ids, self._now())
-        async with self._uow() as uow:
-            for other in others:
-                await uow.orders.add(other)
-            await uow.commit()
+        at = self._now()
+        others: list[Order] = []
+
+        def further(first: Order) -> list[Order]:
+            others[:] = further_slices(first, quantities, reports, ids, at)
+            return others
+
+        first = await self._writer.update(
+            order, lambda o: first_slice(o, quantities[0], reports[0], at), adding=further
+        )
         return [first, *others]
 
     def _now(self) -> datetime:
@@ -348,6 +353,18 @@ async def _default_strategy(uow: UnitOfWork, account_id: AccountId) -> StrategyI
     if default is None:
         raise NotFound(f"account {account_id} has no default strategy")
     return default.strategy_id
+
+
+async def _answered(uow: UnitOfWork, existing: Order) -> Placement:
+    """The answer to a repeated key: its order, and every slice of it if it was sliced."""
+    slices: list[Order] = []
+    for index in itertools.count(1):
+        key = slice_key(existing.order_id, index)
+        found = await uow.orders.get_by_client_order_id(existing.account_id, key)
+        if found is None:
+            break
+        slices.append(found)
+    return Placement(existing, created=False, slices=(existing, *slices) if slices else ())
 
 
 def _same_request(existing: Order, request: OrderRequest) -> Order:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from order_service.domain.order import Order
@@ -29,14 +29,27 @@ class OrderWriter:
         self._uow = uow_factory
         self._clock = clock
 
-    async def update(self, order: Order, change: Callable[[Order], object]) -> Order:
-        """Apply ``change`` and commit; if the row moved meanwhile, reload and apply it again."""
+    async def update(
+        self,
+        order: Order,
+        change: Callable[[Order], object],
+        *,
+        adding: Callable[[Order], Sequence[Order]] | None = None,
+    ) -> Order:
+        """Apply ``change`` and commit; if the row moved meanwhile, reload and apply it again.
+
+        ``adding`` gives the new orders to insert in the same transaction, from the changed
+        order (asked again at each attempt).
+        """
         current = order
         for _ in range(_ATTEMPTS):
             change(current)
+            added = adding(current) if adding is not None else ()
             async with self._uow() as uow:
                 try:
                     await uow.orders.save(current)
+                    for new in added:
+                        await uow.orders.add(new)
                     await uow.commit()
                     return current
                 except StaleWrite:
