@@ -21,10 +21,10 @@ from order_service.domain.risk import OrderTerms, check_freeze_quantity
 from order_service.domain.slicing import further_slices
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.entrypoints.api.app import create_app
-from order_service.errors import RiskCheckFailed
+from order_service.errors import BrokerOutcomeUnknown, RiskCheckFailed
 from tests.factories import make_order, make_request
 from tests.unit.answers import LIMIT, body, refused
-from tests.unit.conftest import World, api_client
+from tests.unit.conftest import ACCOUNT, World, api_client
 
 AT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 FUTURE = Instrument(
@@ -193,3 +193,52 @@ async def test_the_slices_are_stored_with_the_first_slices_answer_once_whatever_
     # Stored NEW, then SUBMITTING, then (after the stale first try) the first slice's answer
     # and the other slices in one commit: never the answer without the slices.
     assert world.store.commits - before == 3
+
+
+def _answer_lost(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker places every slice, and its answer never arrives."""
+    place = world.broker.place_autoslice_order
+
+    async def lost(*args: Any) -> list[SliceReport]:
+        await place(*args)
+        raise BrokerOutcomeUnknown(details={"operation": "place_order", "reason": "ReadTimeout"})
+
+    monkeypatch.setattr(world.broker, "place_autoslice_order", lost)
+
+
+@pytest.mark.asyncio
+async def test_an_autoslice_whose_answer_was_lost_has_every_slice_found_in_the_book(
+    api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_lost(world, monkeypatch)
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 202)
+    assert placed["status"] == "UNKNOWN"
+    world.clock.advance(world.services.settings.unknown_grace_seconds)
+
+    first = await world.services.reconcile.sync_account(ACCOUNT)
+    again = await world.services.reconcile.sync_account(ACCOUNT)
+
+    stored = body(await api.get("/api/v1/orders", params={"limit": 10}), 200)["items"]
+    assert sorted(o["quantity"] for o in stored) == [75, 1800, 1800]
+    assert {o["broker_order_id"] for o in stored} == set(world.broker.book)
+    assert {o["status"] for o in stored} == {"OPEN"}  # each as its row shows it
+    parent = body(await api.get(f"/api/v1/orders/{placed['order_id']}"), 200)
+    assert (parent["quantity"], parent["broker_order_id"]) == (1800, min(world.broker.book))
+    assert (first.slices, first.unknown_tags, first.drift()["slice_found"]) == (2, 0, 2)
+    assert (again.slices, again.unknown_tags) == (0, 0)
+
+
+@pytest.mark.asyncio
+async def test_rows_under_our_tag_that_do_not_add_up_to_the_order_are_drift_not_slices(
+    api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_lost(world, monkeypatch)
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 202)
+    world.broker.book.pop(max(world.broker.book))  # the 75 never placed: 3600 of 3675
+    world.clock.advance(world.services.settings.unknown_grace_seconds)
+
+    result = await world.services.reconcile.sync_account(ACCOUNT)
+
+    assert (result.slices, result.unknown_tags) == (0, 1)
+    stored = body(await api.get("/api/v1/orders", params={"limit": 10}), 200)["items"]
+    assert [o["order_id"] for o in stored] == [placed["order_id"]]

@@ -9,13 +9,14 @@ tag stays unique to the order that sent it, and each slice is known by its broke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from order_service.domain.events import OrderEvent
+from order_service.domain.events import FOUND_BY_ORDER_BOOK, OrderEvent
 from order_service.domain.ids import ClientOrderId, OrderId
 from order_service.domain.order import Order
-from order_service.domain.reports import SliceReport
+from order_service.domain.reports import OrderStatusReport, SliceReport
 from order_service.domain.status import OrderTrigger
 
 SLICE_REFUSED = "ORDER_REJECTED"
@@ -54,6 +55,21 @@ def further_slices(
         _slice(parent, index, _quantity(quantities, index), report, order_id, at)
         for index, (report, order_id) in enumerate(zip(reports[1:], ids, strict=True), 1)
     ]
+
+
+def found_slices(
+    parent: Order, rows: Sequence[OrderStatusReport], ids: Sequence[OrderId], at: datetime
+) -> list[Order]:
+    """The orders of slices found in the broker's book under ``parent``'s tag that no order of
+    ours holds (an autoslice whose answer was lost, or whose placer ended before recording
+    it), one per row in the order given; each takes its row's state."""
+    found = []
+    for index, (row, order_id) in enumerate(zip(rows, ids, strict=True), 1):
+        quantity = row.quantity or parent.request.quantity
+        order = _slice(parent, index, quantity, SliceReport(row.broker_order_id), order_id, at)
+        order.adopt(row, at, found_by=FOUND_BY_ORDER_BOOK)
+        found.append(order)
+    return found
 
 
 def slice_key(parent: OrderId, index: int) -> ClientOrderId:

@@ -36,6 +36,7 @@ from order_service.domain.external import external_order, has_our_tag_shape
 from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderBook, OrderStatusReport
+from order_service.domain.slicing import found_slices
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
@@ -54,6 +55,7 @@ DRIFT_UNKNOWN_TAG = "unknown_tag"
 DRIFT_EXTERNAL_ORDER = "external_order"
 DRIFT_EXTERNAL_UNREADABLE = "external_unreadable"
 DRIFT_UNREADABLE = "unreadable"
+DRIFT_SLICE_FOUND = "slice_found"
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class SyncResult:
     unknown_tags: int = 0  # rows with the tag of an order of ours under another broker id
     unreadable: int = 0  # rows of external orders that could not be recorded
     unreadable_ours: int = 0  # our orders left as they were: an unreadable row may be theirs
+    slices: int = 0  # slices of an autoslice order of ours, found unrecorded and recorded
 
     def drift(self) -> dict[str, int]:
         """Return the drift this pass found, by kind (the metric's label values)."""
@@ -80,6 +83,7 @@ class SyncResult:
             DRIFT_EXTERNAL_ORDER: self.external,
             DRIFT_EXTERNAL_UNREADABLE: self.unreadable,
             DRIFT_UNREADABLE: self.unreadable_ours,
+            DRIFT_SLICE_FOUND: self.slices,
         }
 
 
@@ -172,9 +176,9 @@ class ReconcileService:
         result = SyncResult(unmapped_statuses=moment.book.unmapped())
         changes = [c for c in (self._change(o, moment) for o in unsettled) if c is not None]
         claimed = {c.order.broker_order_id for c in changes} | _held_ids(unsettled)
-        external = await self._strangers(account_id, moment, claimed, result)
+        external, slices = await self._strangers(account_id, moment, claimed, result)
         await self._mark_mismatches_once(changes)
-        lost = await self._write(changes, external, result)
+        lost = await self._write(changes, external, slices, result)
         for change in lost:
             await self._settle_alone(change.order, moment, result)
         return result
@@ -248,52 +252,76 @@ class ReconcileService:
         moment: _Moment,
         claimed: Set[BrokerOrderId | None],
         result: SyncResult,
-    ) -> list[Order]:
-        """Return the book's orders placed outside the service that we have not recorded yet.
+    ) -> tuple[list[Order], list[Order]]:
+        """Return the book's orders placed outside the service that we have not recorded yet,
+        and the unrecorded slices of autoslice orders of ours.
 
-        A row carrying the tag of an order of ours is never external: that order holds another
-        broker id, or none (given up, or still being placed), and the row is counted as drift.
-        A tag of our shape that no order of ours holds is someone else's: every order of ours
-        is stored before it is sent, so its row exists before the broker can show it.
+        A row carrying the tag of an order of ours is never external: it is a slice of that
+        order if the order was sliced (its rows under that tag add up to its quantity), else
+        drift. A tag of our shape that no order of ours holds is someone else's: every order
+        of ours is stored before it is sent, so its row exists before the broker can show it.
         """
         rows = [r for r in moment.book.reports if r.broker_order_id not in claimed]
         if not rows:
-            return []
+            return [], []
         async with self._uow() as uow:
             known = await uow.orders.known_broker_ids(account_id, [r.broker_order_id for r in rows])
             rows = [r for r in rows if r.broker_order_id not in known]
             shaped = [r.tag for r in rows if r.tag is not None and has_our_tag_shape(r.tag)]
             tags = await uow.orders.known_tags(account_id, shaped) if shaped else set()
+            parents = [await uow.orders.get_by_tag(tag) for tag in sorted(tags)]
             foreign = [r for r in rows if r.tag is None or r.tag not in tags]
             strategy = await uow.strategies.get_default(account_id) if foreign else None
-        result.unknown_tags += sum(1 for r in rows if r.tag is not None and r.tag in tags)
+        ours = [r for r in rows if r.tag is not None and r.tag in tags]
+        slices = self._lost_slices([p for p in parents if p is not None], ours, moment)
+        result.slices += len(slices)
+        result.unknown_tags += len(ours) - len(slices)
         if strategy is None:
             result.unreadable += len(foreign)
-            return []
+            return [], slices
         at = self._clock.now()
         found = [
             external_order(new_order_id(), account_id, r, strategy.strategy_id, at) for r in foreign
         ]
         result.unreadable += sum(1 for order in found if order is None)
-        return [order for order in found if order is not None]
+        return [order for order in found if order is not None], slices
+
+    def _lost_slices(
+        self, parents: list[Order], rows: list[OrderStatusReport], moment: _Moment
+    ) -> list[Order]:
+        """The orders of the unrecorded ``rows`` that are slices of one of ``parents``."""
+        at = self._clock.now()
+        found: list[Order] = []
+        for parent in parents:
+            tagged = moment.book.tagged(parent.tag)
+            unrecorded = [r for r in tagged if r in rows]
+            if unrecorded and _sliced(parent, tagged):
+                ids = [new_order_id() for _ in unrecorded]
+                found += found_slices(parent, unrecorded, ids, at)
+        return found
 
     async def _write(
-        self, changes: list[_Change], external: list[Order], result: SyncResult
+        self,
+        changes: list[_Change],
+        external: list[Order],
+        slices: list[Order],
+        result: SyncResult,
     ) -> list[_Change]:
         """Write the pass in one transaction; return the changes that lost a race.
 
         A mismatch already recorded changes nothing: it is counted, never written again.
         """
         writes = [c.order for c in changes if c.order.pending_events]
-        if not writes and not external:
+        if not writes and not external and not slices:
             for change in changes:
                 _count(change, result)
             return []
         async with self._uow() as uow:
-            recorded = await uow.orders.add_absent(external)
+            recorded = await uow.orders.add_absent([*external, *slices])
             lost_orders = await uow.orders.save_all(writes)
             await uow.commit()
-        result.external += len(recorded)
+        outside = {o.order_id for o in external}
+        result.external += sum(1 for o in recorded if o.order_id in outside)
         lost_ids = {o.order_id for o in lost_orders}
         for change in changes:
             if change.order.order_id not in lost_ids:
@@ -339,6 +367,18 @@ def _count(change: _Change, result: SyncResult) -> None:
         result.mismatched += 1
 
 
+def _sliced(parent: Order, tagged: list[OrderStatusReport]) -> bool:
+    """True if the rows under the order's tag are its slices: several, of one instrument and
+    side, adding up to the quantity it asked for (as stored before any slice was taken)."""
+    request = parent.request
+    return (
+        len(tagged) > 1
+        and parent.broker_order_id in {None, *(r.broker_order_id for r in tagged)}
+        and sum(r.quantity for r in tagged) == request.quantity
+        and all(r.tradingsymbol in (None, request.tradingsymbol) for r in tagged)
+    )
+
+
 def _held_ids(orders: list[Order]) -> set[BrokerOrderId | None]:
     return {o.broker_order_id for o in orders if o.broker_order_id is not None}
 
@@ -355,7 +395,11 @@ class _Book:
         self.reports = book.reports
         self._book = book
         self._by_id = {report.broker_order_id: report for report in self.reports}
-        self._by_tag = {report.tag: report for report in self.reports if report.tag}
+        # Kite gives every slice of an autoslice the tag sent: its rows, in the order placed.
+        self._tagged: dict[str, list[OrderStatusReport]] = {}
+        for report in sorted(self.reports, key=_placed_order):
+            if report.tag:
+                self._tagged.setdefault(report.tag, []).append(report)
 
     def may_hold(self, order: Order) -> bool:
         """True if a row we could not read may be ``order``'s."""
@@ -364,7 +408,18 @@ class _Book:
     def find(self, order: Order) -> OrderStatusReport | None:
         if order.broker_order_id is not None:
             return self._by_id.get(order.broker_order_id)
-        return self._by_tag.get(order.tag) if order.tag is not None else None
+        tagged = self._tagged.get(order.tag) if order.tag is not None else None
+        return tagged[0] if tagged else None  # a sliced order is its first slice
+
+    def tagged(self, tag: str | None) -> list[OrderStatusReport]:
+        """The rows under ``tag``, in the order the broker placed them."""
+        return list(self._tagged.get(tag, ())) if tag is not None else []
 
     def unmapped(self) -> list[str]:
         return sorted({r.raw_status for r in self.reports if r.status is None})
+
+
+def _placed_order(report: OrderStatusReport) -> tuple[int, str]:
+    """Kite's order ids grow with each order placed: compared as numbers when they are."""
+    key = report.broker_order_id
+    return (int(key), "") if key.isdigit() else (0, key)
