@@ -21,11 +21,11 @@ from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
 from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
-from order_service.services.cancellations import Cancellations
+from order_service.services.cancellations import CancelConfirmation, Cancellations
 from order_service.services.emergency_stops import EmergencyStopService
 from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
-from order_service.services.flattening import CancelConfirmation, FlattenService
+from order_service.services.flattening import FlattenService
 from order_service.services.handoffs import HandoffService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
@@ -241,10 +241,14 @@ def _services(
     stream_policy = StreamPolicy(settings.events_queue_size, settings.events_heartbeat_seconds)
     amendments = AmendmentService(uow_factory, broker, clock, risk, kill_switch)
     order_updates = OrderUpdateService(uow_factory, broker, clock, trades)
+    confirmation = CancelConfirmation.within(settings.cancel_confirm_seconds)
     flattening = FlattenService(
-        uow_factory, amendments, orders, books, broker, order_updates, clock,
-        CancelConfirmation.within(settings.flatten_confirm_seconds), asyncio.sleep,
+        uow_factory, amendments, orders, books, broker, order_updates, clock, confirmation,
+        asyncio.sleep,
     )  # fmt: skip
+    stops = EmergencyStopService(
+        uow_factory, amendments, clock, reconcile, confirmation, asyncio.sleep
+    )
     return Services(
         settings=settings,
         orders=orders,
@@ -280,7 +284,7 @@ def _services(
         risk_limits=RiskLimitService(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
-        emergency_stops=EmergencyStopService(uow_factory, amendments, clock),
+        emergency_stops=stops,
         handoffs=HandoffService(uow_factory, amendments, clock, settings.handoff_timeout_seconds),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,

@@ -124,10 +124,10 @@ class Settings(BaseSettings):
     # A handoff whose orders are not all settled this long after it was asked for fails (its
     # scope gets its mode back); a new request with "force" may settle it from then on.
     handoff_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
-    # A flatten reads back each order whose cancel it asked for, for at most this long, until
-    # the broker shows it settled; a position with such an order still unsettled on its
-    # closing side is not squared off.
-    flatten_confirm_seconds: Annotated[float, Field(ge=0, le=60)] = 3.0
+    # A flatten reads back each order whose cancel it asked for, and an emergency stop the
+    # account's book for each order whose send has no known outcome, for at most this long,
+    # until the broker shows them settled.
+    cancel_confirm_seconds: Annotated[float, Field(ge=0, le=60)] = 3.0
     # Worker processes sharing the accounts (PostgreSQL or Redis): a lease lasts LEASE_TTL in
     # the store, is renewed every LEASE_RENEW, and counts as ours until LEASE_MARGIN before it
     # lapses by our own clock. A dead process's accounts move within TTL + RENEW (8 s).

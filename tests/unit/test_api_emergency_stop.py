@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from order_service.domain.control import ControlMode
 from order_service.domain.ids import StrategyId
 from order_service.domain.status import OrderStatus
-from order_service.errors import OrderRejected
+from order_service.errors import BrokerOutcomeUnknown, OrderRejected
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World
 from tests.unit.test_api_control_modes import conflict, script_client, set_account_mode
@@ -109,3 +109,52 @@ async def test_a_scripts_key_cannot_stop_its_account(
 
 async def test_a_stop_needs_credentials(anonymous_api: httpx.AsyncClient) -> None:
     refused(await anonymous_api.post(STOP), 401, "UNAUTHENTICATED")
+
+
+@pytest.fixture
+def pauses(world: World, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The stop's pauses between reads of the book, recorded instead of slept."""
+    recorded: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(world.services.emergency_stops, "_pause", pause)
+    return recorded
+
+
+async def test_an_order_whose_answer_was_lost_is_found_in_the_book_and_cancelled(
+    world: World, trader_api: httpx.AsyncClient, pauses: list[float]
+) -> None:
+    world.broker.fail_next("place_order", BrokerOutcomeUnknown(), after_accept=True)
+    lost = body(await trader_api.post("/api/v1/orders", json=LIMIT), 202)
+    assert lost["status"] == "UNKNOWN"  # live at the broker, and we do not know it yet
+
+    stopped = body(await trader_api.post(STOP))
+
+    outcomes = {o["order_id"]: (o["status"], o["cancelled"]) for o in stopped["orders"]}
+    assert outcomes == {lost["order_id"]: ("CANCELLED", True)}
+    assert world.broker.calls["cancel_order"] == 1
+    assert [r.raw_status for r in world.broker.book.values()] == ["CANCELLED"]
+    assert pauses == []  # the first read of the book settled it
+    assert stopped["control_mode"] == "manual"
+
+
+async def test_an_order_still_without_an_outcome_is_reported_and_the_stop_completes(
+    world: World, trader_api: httpx.AsyncClient, pauses: list[float]
+) -> None:
+    world.broker.fail_next("place_order", BrokerOutcomeUnknown())  # never reached the broker
+    lost = body(await trader_api.post("/api/v1/orders", json=LIMIT), 202)
+    reads = world.services.emergency_stops._confirmation.reads
+    read_before = world.broker.calls["orders"]
+
+    stopped = body(await trader_api.post(STOP))
+
+    (outcome,) = stopped["orders"]
+    assert (outcome["order_id"], outcome["cancelled"]) == (lost["order_id"], False)
+    assert outcome["error_code"] == "BROKER_OUTCOME_UNKNOWN"
+    # The book read each round: within its grace, absent is not yet proof of never placed.
+    assert world.broker.calls["orders"] - read_before == reads
+    assert len(pauses) == reads - 1
+    assert world.broker.calls["cancel_order"] == 0
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL

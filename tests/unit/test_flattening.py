@@ -16,7 +16,8 @@ from order_service.domain.reports import PositionReport
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import OrderType, Product, TransactionType, Variety
 from order_service.errors import AuthenticationError, BrokerUnavailable
-from order_service.services.flattening import CancelConfirmation, Flattening, FlattenService
+from order_service.services.cancellations import CancelConfirmation
+from order_service.services.flattening import Flattening, FlattenService
 from order_service.services.ports import BrokerSession
 from tests.factories import make_request
 from tests.unit.conftest import ACCOUNT, World

@@ -17,6 +17,19 @@ from order_service.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
+class CancelConfirmation:
+    """How cancels (and orders without an outcome) are read back: up to ``reads`` reads,
+    ``pause`` seconds apart."""
+
+    reads: int = 10
+    pause: float = 0.3
+
+    @classmethod
+    def within(cls, seconds: float, pause: float = 0.3) -> CancelConfirmation:
+        return cls(max(1, round(seconds / pause) + 1), pause)
+
+
+@dataclass(frozen=True, slots=True)
 class CancelOutcome:
     """One working order's cancel: the status it was left in, and why the cancel failed if so."""
 

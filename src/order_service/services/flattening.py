@@ -43,7 +43,12 @@ from order_service.services.access import session_for
 from order_service.services.amendments import AmendmentService
 from order_service.services.book_lines import GroupBy, PositionLine
 from order_service.services.books import BooksService
-from order_service.services.cancellations import CancelOutcome, cancel_each, working_orders
+from order_service.services.cancellations import (
+    CancelConfirmation,
+    CancelOutcome,
+    cancel_each,
+    working_orders,
+)
 from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ports import (
@@ -63,18 +68,6 @@ _UNREAD: tuple[type[OrderServiceError], ...] = (
     DataFormatError,
 )
 InstrumentKey = tuple[str, str]  # exchange, tradingsymbol (of MIS positions)
-
-
-@dataclass(frozen=True, slots=True)
-class CancelConfirmation:
-    """How the cancels are read back: up to ``reads`` reads of each, ``pause`` seconds apart."""
-
-    reads: int = 10
-    pause: float = 0.3
-
-    @classmethod
-    def within(cls, seconds: float, pause: float = 0.3) -> CancelConfirmation:
-        return cls(max(1, round(seconds / pause) + 1), pause)
 
 
 @dataclass(frozen=True, slots=True)
