@@ -6,10 +6,14 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from order_service.domain.account_events import EMERGENCY_STOP_COMPLETED, EMERGENCY_STOP_STARTED
 from order_service.domain.control import ControlMode
 from order_service.domain.ids import StrategyId
 from order_service.domain.status import OrderStatus
+from order_service.entrypoints.workers.handoffs import HandoffWorker
 from order_service.errors import BrokerOutcomeUnknown, OrderRejected
+from order_service.services.emergency_stops import INTERRUPTED_AFTER
+from order_service.services.handoffs import FINISHER
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World
 from tests.unit.test_api_control_modes import conflict, script_client, set_account_mode
@@ -158,3 +162,46 @@ async def test_an_order_still_without_an_outcome_is_reported_and_the_stop_comple
     assert len(pauses) == reads - 1
     assert world.broker.calls["cancel_order"] == 0
     assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
+
+
+async def test_a_stop_its_process_left_half_done_is_finished_by_the_finisher(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    working = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    stops_service = world.services.emergency_stops
+
+    async def dies(*_args: object) -> None:
+        raise RuntimeError("the process died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(stops_service, "_finish", dies)
+        with pytest.raises(RuntimeError):
+            await stops_service.stop(world.trader, ACCOUNT)
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING
+    finisher = HandoffWorker(world.services)
+
+    await finisher.run_once()  # just begun: it may still be under way elsewhere
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING
+    world.clock.advance(INTERRUPTED_AFTER.total_seconds())
+    await finisher.run_once()
+
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
+    assert world.store.orders[working["order_id"]].status is OrderStatus.CANCELLED
+    names = [e.name for e in world.store.account_events if e.name.startswith("EmergencyStop")]
+    assert names == [EMERGENCY_STOP_STARTED, EMERGENCY_STOP_COMPLETED]
+    (completed,) = [e for e in world.store.account_events if e.name == EMERGENCY_STOP_COMPLETED]
+    assert completed.data == {"by": FINISHER.user_id, "orders": 1, "failed": 0}
+    world.clock.advance(INTERRUPTED_AFTER.total_seconds())
+    assert not await stops_service.finish_interrupted(ACCOUNT)  # finished once
+
+
+async def test_a_finished_stop_and_a_handoff_under_way_are_left_alone(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    body(await trader_api.post(STOP))
+    world.clock.advance(INTERRUPTED_AFTER.total_seconds())
+    assert not await world.services.emergency_stops.finish_interrupted(ACCOUNT)
+
+    set_account_mode(world, ControlMode.TRANSITIONING)  # as an account handoff leaves it
+    assert not await world.services.emergency_stops.finish_interrupted(ACCOUNT)
+    assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING

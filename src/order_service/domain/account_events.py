@@ -14,6 +14,10 @@ from order_service.domain.ids import AccountId
 
 # Our net position of an instrument and product disagrees with the broker's position book.
 POSITION_DRIFT_FOUND = "PositionDriftFound"
+# An emergency stop began (the account scope TRANSITIONING), and ended (every scope MANUAL):
+# a start without its end, once old, is a stop its process left half done.
+EMERGENCY_STOP_STARTED = "EmergencyStopStarted"
+EMERGENCY_STOP_COMPLETED = "EmergencyStopCompleted"
 
 
 @dataclass(frozen=True, slots=True)

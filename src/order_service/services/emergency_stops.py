@@ -15,8 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from datetime import timedelta
 
-from order_service.domain.account import Principal
+from order_service.domain.account import EVERY_ACCOUNT, Principal
+from order_service.domain.account_events import (
+    EMERGENCY_STOP_COMPLETED,
+    EMERGENCY_STOP_STARTED,
+    AccountEvent,
+)
 from order_service.domain.control import ControlMode, ControlTrigger, move
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
@@ -30,12 +36,13 @@ from order_service.services.cancellations import (
     cancel_each,
     working_orders,
 )
-from order_service.services.handoffs import override_unfinished
+from order_service.services.handoffs import FINISHER, override_unfinished
 from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from order_service.services.reconcile import ReconcileService
 from order_service.services.strategies import refuse_scripts
 
 _UNRESOLVED = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN})
+INTERRUPTED_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,40 @@ class EmergencyStopService:
         """Cancel every working order of the account at the broker; leave every scope MANUAL."""
         refuse_scripts(principal)  # an algorithm does not get to cancel its people's orders
         working, unresolved = await self._begin(principal, account_id)
+        return await self._finish(principal, account_id, working, unresolved)
+
+    async def accounts_interrupted(self) -> list[AccountId]:
+        """The accounts whose scope is TRANSITIONING: a stop or a handoff may be under way."""
+        async with self._uow() as uow:
+            accounts = await uow.accounts.list(EVERY_ACCOUNT)
+        return [a.account_id for a in accounts if a.control_mode is ControlMode.TRANSITIONING]
+
+    async def finish_interrupted(self, account_id: AccountId) -> bool:
+        """Finish a stop its process left half done (as the service); True if there was one."""
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+            if account is None or account.control_mode is not ControlMode.TRANSITIONING:
+                return False
+            if any(h.strategy_id is None for h in await uow.handoffs.unfinished(account_id)):
+                return False  # the account's own handoff holds it: the finisher's work
+            started = await uow.account_events.recent(account_id, EMERGENCY_STOP_STARTED, 1)
+            ended = await uow.account_events.recent(account_id, EMERGENCY_STOP_COMPLETED, 1)
+            working = await working_orders(uow, account_id)
+            unresolved = await _unresolved(uow, account_id)
+        if not started or (ended and _sequence(ended[0]) > _sequence(started[0])):
+            return False
+        if self._clock.now() - started[0].occurred_at < INTERRUPTED_AFTER:
+            return False  # still under way in the process that began it
+        await self._finish(FINISHER, account_id, working, unresolved)
+        return True
+
+    async def _finish(
+        self,
+        principal: Principal,
+        account_id: AccountId,
+        working: list[Order],
+        unresolved: list[Order],
+    ) -> EmergencyStop:
         outcomes = await cancel_each(self._amendments, principal, working)
         outcomes += await self._cancel_unresolved(principal, account_id, unresolved)
         mode = move(ControlMode.TRANSITIONING, ControlTrigger.SETTLE_MANUAL)
@@ -76,6 +117,9 @@ class EmergencyStopService:
             await override_unfinished(uow, account_id, self._clock.now())
             await uow.control_modes.set_account_mode(account_id, mode)
             await uow.control_modes.set_strategy_modes(account_id, mode)
+            failed = sum(1 for o in outcomes if o.error_code is not None)
+            await self._event(uow, account_id, EMERGENCY_STOP_COMPLETED, by=principal.user_id,
+                              orders=len(outcomes), failed=failed)  # fmt: skip
             await uow.commit()
         return EmergencyStop(account_id, mode, outcomes)
 
@@ -88,10 +132,16 @@ class EmergencyStopService:
             account = await visible_account(uow, principal, account_id)
             mode = move(account.control_mode, ControlTrigger.EMERGENCY_STOP)
             await uow.control_modes.set_account_mode(account_id, mode)
+            await self._event(uow, account_id, EMERGENCY_STOP_STARTED, by=principal.user_id)
             working = await working_orders(uow, account_id)
             unresolved = await _unresolved(uow, account_id)
             await uow.commit()
         return working, unresolved
+
+    async def _event(
+        self, uow: UnitOfWork, account_id: AccountId, name: str, **data: object
+    ) -> None:
+        await uow.account_events.add(AccountEvent(account_id, name, data, self._clock.now()))
 
     async def _cancel_unresolved(
         self, principal: Principal, account_id: AccountId, unresolved: list[Order]
@@ -122,6 +172,10 @@ class EmergencyStopService:
         async with self._uow() as uow:
             unsettled = await uow.orders.list_unsettled(account_id)
         return {o.order_id: o for o in unsettled if o.order_id in wanted}
+
+
+def _sequence(event: AccountEvent) -> int:
+    return event.sequence if event.sequence is not None else 0
 
 
 async def _unresolved(uow: UnitOfWork, account_id: AccountId) -> list[Order]:

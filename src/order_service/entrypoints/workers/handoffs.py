@@ -2,7 +2,7 @@
 
 A handoff is finished by whichever process holds its account (a lease, or every account for a
 single process), on its next pass: one left by an API process that died completes or is rolled
-back here, never TRANSITIONING for good.
+back here, never TRANSITIONING for good. So is an emergency stop left half done.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ class HandoffWorker:
 
     def __init__(self, services: Services) -> None:
         self._handoffs = services.handoffs
+        self._stops = services.emergency_stops
 
     async def run_once(self) -> None:
         accounts = await self._handoffs.accounts_unfinished()
         await for_each_account("handoffs", accounts, self._handoffs.finish_account, _ignore)
+        stopping = await self._stops.accounts_interrupted()
+        await for_each_account("stops", stopping, self._stops.finish_interrupted, _ignore)
 
 
 def _ignore(_account: object, _open: int) -> None:
