@@ -3,9 +3,8 @@
 A handoff is accepted PENDING with its scope TRANSITIONING; the finisher cancels the scope's
 working orders at the broker (CANCELLING), waits until each is settled in our books, then
 hands the scope to its target (COMPLETED), or gives it back the mode it left (FAILED, with
-why). A stale one settled by a forced new request, or one an emergency stop overrides, is FAILED
-too. ROLLED_BACK is a stored status no code path produces today: every handoff given its mode
-back says why as FAILED.
+why: the failure is the rollback). A stale one settled by a forced new request, or one an
+emergency stop overrides, is FAILED too.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ class HandoffStatus(StrEnum):
     CANCELLING = "CANCELLING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
-    ROLLED_BACK = "ROLLED_BACK"
 
 
 UNFINISHED = frozenset({HandoffStatus.PENDING, HandoffStatus.CANCELLING})
@@ -102,7 +100,7 @@ class Handoff:
         return frozenset(s.data["order_id"] for s in self.steps if s.name == ORDER_CANCEL_REQUESTED)
 
     def settle(self, status: HandoffStatus, at: datetime, failure: str | None = None) -> None:
-        """Finish the handoff (COMPLETED, or FAILED / ROLLED_BACK with why)."""
+        """Finish the handoff (COMPLETED, or FAILED with why)."""
         self.status = status
         self.failure = failure
         name = HANDOFF_COMPLETED if status is HandoffStatus.COMPLETED else HANDOFF_FAILED
