@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from order_service.domain.ids import AccountId, StrategyId, UserId
-from order_service.domain.order import Order
+from order_service.domain.order import Order, OrderRequest
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import OrderStatus
 from tests.unit.fake_store import FakeRepository, FakeStore
 
 _NEVER_SENT = {OrderStatus.DENIED, OrderStatus.FAILED}
+_NEVER_TRADED = {*_NEVER_SENT, OrderStatus.REJECTED}
 
 
 class FakeRiskLimitRepository(FakeRepository):
@@ -56,6 +57,18 @@ class FakeRiskLimitRepository(FakeRepository):
     async def hold_account(self, account_id: AccountId) -> None:
         return None  # one event loop, and the counts are read without a pause in between
 
+    async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
+        times = [
+            order.created_at
+            for order in self._view().orders.values()
+            if order.account_id == request.account_id
+            and order.created_at >= since
+            and order.client_order_id == order.order_id
+            and order.status not in _NEVER_TRADED
+            and _terms(order.request) == _terms(request)
+        ]
+        return max(times, default=None)
+
     async def open_orders(
         self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
     ) -> int:
@@ -84,3 +97,7 @@ class FakeRiskLimitRepository(FakeRepository):
 
 def _at_most(up_to: int | None, count: int) -> int:
     return count if up_to is None else min(count, up_to)
+
+
+def _terms(request: OrderRequest) -> tuple[object, ...]:
+    return (request.exchange, request.tradingsymbol, request.transaction_type, request.quantity)

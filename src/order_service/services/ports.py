@@ -751,6 +751,12 @@ class RiskLimitRepository(Protocol):
         stopping at ``up_to``."""
         ...
 
+    async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
+        """When the newest order placed without an idempotency key for the same account,
+        instrument, side and quantity as ``request`` was stored, if since ``since`` and it
+        may have traded (not refused before or at the broker)."""
+        ...
+
 
 class KillSwitchRepository(Protocol):
     async def engage(self, halt: Halt, *, flatten: bool) -> Halt:

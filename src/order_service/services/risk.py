@@ -54,8 +54,7 @@ from order_service.services.ports import BrokerSession, Clock, UnitOfWork
 from order_service.services.risk_quotes import QuoteCache
 
 # (account, exchange, tradingsymbol, side, quantity): what makes two orders the same one.
-Terms = tuple[str, str, str, str, int]
-_PRUNE_AT = 10_000  # recent unkeyed orders remembered before the expired ones are let go
+_PRUNE_AT = 10_000  # limits of scopes cached before the cache is let go
 LIMITS_TTL_SECONDS = 1.0
 # An order's stored limits: its account's and its strategy's (None: not set there).
 Stored = tuple[RiskLimits | None, RiskLimits | None]
@@ -120,7 +119,6 @@ class RiskGuard:
         self._clock = clock
         self._quotes = quotes
         self._instruments = instruments
-        self._recent: dict[Terms, datetime] = {}
 
     async def check_placement(
         self, uow: UnitOfWork, session: BrokerSession, order: Order, keyed: bool
@@ -136,7 +134,7 @@ class RiskGuard:
         if scopes:
             await self._check_books(uow, session, order, terms, scopes)
         if not keyed:
-            self._check_duplicate(request, now)
+            await self._check_duplicate(uow, request, now)
 
     async def check_modification(
         self, uow: UnitOfWork, session: BrokerSession, order: Order, changes: OrderChanges
@@ -287,25 +285,26 @@ class RiskGuard:
         name = f"{request.exchange.value}:{request.tradingsymbol}"
         return await self._quotes.quote(session, name)
 
-    def _check_duplicate(self, request: OrderRequest, now: datetime) -> None:
+    async def _check_duplicate(self, uow: UnitOfWork, request: OrderRequest, now: datetime) -> None:
+        """Refuse the same unkeyed order again within the window, whichever process placed
+        the first: the stored orders are read under the account's hold, so two identical
+        placements racing in two processes cannot both pass."""
         window = self._policy.duplicate_window
         if window is None:
             return
-        key: Terms = (request.account_id, request.exchange.value, request.tradingsymbol,
-                      request.transaction_type.value, request.quantity)  # fmt: skip
-        last = self._recent.get(key)
-        if last is not None and now - last < window:
-            raise RiskCheckFailed(
-                "duplicate",
-                window.total_seconds(),
-                (now - last).total_seconds(),
-                "the same order (account, instrument, side, quantity) was placed "
-                f"{(now - last).total_seconds():g} s ago without an idempotency key; send an "
-                "Idempotency-Key to place it again on purpose",
-            )
-        if len(self._recent) >= _PRUNE_AT:
-            self._recent = {k: at for k, at in self._recent.items() if now - at < window}
-        self._recent[key] = now
+        await uow.risk_limits.hold_account(request.account_id)
+        last = await uow.risk_limits.last_unkeyed(request, now - window)
+        if last is None:
+            return
+        ago = max((now - last).total_seconds(), 0.0)
+        raise RiskCheckFailed(
+            "duplicate",
+            window.total_seconds(),
+            ago,
+            "the same order (account, instrument, side, quantity) was placed "
+            f"{ago:g} s ago without an idempotency key; send an Idempotency-Key to place it "
+            "again on purpose",
+        )
 
 
 def _working_part(order: Order) -> WorkingOrder:

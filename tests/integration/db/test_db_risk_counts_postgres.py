@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import pytest_asyncio
@@ -105,3 +106,44 @@ async def test_racing_placements_never_exceed_the_gross_exposure_limit(
     assert {o.rule for o in refused if isinstance(o, RiskCheckFailed)} == {"max_gross_exposure"}
     assert len(outcomes) - len(refused) == 3
     assert broker.calls["place_order"] == 3
+
+
+@asynccontextmanager
+async def guarded(
+    settings: Settings, url: str, broker: FakeBroker, clock: FakeClock
+) -> AsyncIterator[Services]:
+    """A process's services over the database, with the duplicate guard on (2 s)."""
+    engine = create_engine(url)
+    factory = sql_uow_factory(engine, SecretCipher(SECRET_KEY))
+    on = settings.model_copy(update={"risk_duplicate_window_seconds": 2.0})
+    try:
+        yield bootstrap(on, uow_factory=factory, broker=broker, clock=clock)
+    finally:
+        await factory.close()
+        await engine.dispose()
+
+
+async def test_the_duplicate_guard_holds_across_processes_and_races(
+    settings: Settings, postgres_url: str, broker: FakeBroker
+) -> None:
+    await upgrade_async(postgres_url)
+    clock = FakeClock()
+    async with (
+        guarded(settings, postgres_url, broker, clock) as one,
+        guarded(settings, postgres_url, broker, clock) as other,
+    ):
+        trader, _ = await add_trader(one, "trader", ACCOUNT)
+        racing = [
+            process.orders.place_order(trader, make_limit_request(), None)
+            for process in (one, other) * (RACERS // 2)
+        ]
+        outcomes = await asyncio.gather(*racing, return_exceptions=True)
+        clock.advance(1)
+        later = await asyncio.gather(
+            other.orders.place_order(trader, make_limit_request(), None), return_exceptions=True
+        )
+
+    refused = [o for o in [*outcomes, *later] if isinstance(o, BaseException)]
+    assert all(isinstance(o, RiskCheckFailed) and o.rule == "duplicate" for o in refused)
+    assert len(refused) == RACERS  # one placed of the race; the later one refused too
+    assert broker.calls["place_order"] == 1

@@ -5,16 +5,19 @@ Each test runs on the fake, SQLite and PostgreSQL (``contract.py`` says why and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from order_service.domain.ids import UserId
+from order_service.domain.ids import ClientOrderId, UserId, new_order_id
+from order_service.domain.order import Order
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import OrderType, TransactionType
+from tests.factories import make_request
 from tests.integration.db.conftest import Seed, build_order
 from tests.integration.db.contract import AT, UowFactory, add_orders, read, write
 
@@ -107,3 +110,35 @@ async def test_working_orders_come_with_their_unfilled_part_and_the_price_they_a
         uow_factory, lambda uow: uow.risk_limits.working(account, seed.momentum_a)
     )
     assert [order.open_quantity for order in momentum] == [2]
+
+
+def unkeyed(at: datetime, **overrides: Any) -> Order:
+    """An order placed without an idempotency key: its client order id is its own id."""
+    order_id = new_order_id()
+    return build_order(order_id=order_id, client_order_id=ClientOrderId(order_id),
+                       created_at=at, updated_at=at, **overrides)  # fmt: skip
+
+
+async def test_the_last_unkeyed_order_of_the_same_terms_is_found_if_it_may_have_traded(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    terms = make_request(account_id=seed.account_a)
+    found = unkeyed(AT - timedelta(seconds=1), status=OrderStatus.OPEN)
+    await add_orders(
+        uow_factory,
+        found,
+        unkeyed(AT, status=OrderStatus.REJECTED),  # refused at the broker: never traded
+        unkeyed(AT, status=OrderStatus.FAILED),  # never sent
+        build_order(status=OrderStatus.OPEN, created_at=AT, updated_at=AT),  # keyed: meant
+        unkeyed(AT, status=OrderStatus.OPEN, quantity=5),  # other terms
+        unkeyed(AT - timedelta(seconds=10), status=OrderStatus.COMPLETE),  # before the window
+    )
+
+    def last(since: datetime) -> Any:
+        return lambda uow: uow.risk_limits.last_unkeyed(terms, since)
+
+    assert await read(uow_factory, last(AT - timedelta(seconds=2))) == found.created_at
+    assert await read(uow_factory, last(AT)) is None
+    other = make_request(account_id=seed.account_b)
+    window = AT - timedelta(seconds=2)
+    assert await read(uow_factory, lambda uow: uow.risk_limits.last_unkeyed(other, window)) is None

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func,
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import accounts, orders, risk_limits
 from order_service.domain.ids import AccountId, StrategyId, UserId
+from order_service.domain.order import OrderRequest
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.risk_book import WorkingOrder
 from order_service.domain.status import TERMINAL, OrderStatus
@@ -16,6 +17,18 @@ from order_service.domain.values import TransactionType
 
 _OPEN = [status.value for status in OrderStatus if status not in TERMINAL]
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
+_NEVER_TRADED = [*_NEVER_SENT, OrderStatus.REJECTED.value]
+# The newest unkeyed order of the same terms (its client order id is its own id).
+_LAST_UNKEYED = select(func.max(orders.c.created_at).label("at")).where(
+    orders.c.account_id == bindparam("account_id"),
+    orders.c.created_at >= bindparam("since"),
+    orders.c.exchange == bindparam("exchange"),
+    orders.c.tradingsymbol == bindparam("tradingsymbol"),
+    orders.c.transaction_type == bindparam("transaction_type"),
+    orders.c.quantity == bindparam("quantity"),
+    orders.c.client_order_id == orders.c.order_id,
+    orders.c.status.not_in(_NEVER_TRADED),
+)
 _HOLD = (
     select(accounts.c.account_id)
     .where(accounts.c.account_id == bindparam("account_id"))
@@ -73,6 +86,15 @@ class SqlRiskLimitRepository(SqlRepository):
     async def hold_account(self, account_id: AccountId) -> None:
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
         await self._one_or_none(_HOLD.params(account_id=account_id))
+
+    async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
+        statement = _LAST_UNKEYED.params(
+            account_id=request.account_id, since=since, exchange=request.exchange.value,
+            tradingsymbol=request.tradingsymbol,
+            transaction_type=request.transaction_type.value, quantity=request.quantity,
+        )  # fmt: skip
+        row = await self._one_or_none(statement)
+        return row["at"] if row is not None else None
 
     async def open_orders(
         self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
