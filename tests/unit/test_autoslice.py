@@ -22,6 +22,8 @@ from order_service.domain.slicing import further_slices
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.entrypoints.api.app import create_app
 from order_service.errors import BrokerOutcomeUnknown, RiskCheckFailed
+from order_service.services.order_updates import UpdateOutcome
+from order_service.services.ports import BrokerSession, OrderUpdate
 from tests.factories import make_order, make_request
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, World, api_client
@@ -242,3 +244,51 @@ async def test_rows_under_our_tag_that_do_not_add_up_to_the_order_are_drift_not_
     assert (result.slices, result.unknown_tags) == (0, 1)
     stored = body(await api.get("/api/v1/orders", params={"limit": 10}), 200)["items"]
     assert [o["order_id"] for o in stored] == [placed["order_id"]]
+
+
+@pytest.mark.asyncio
+async def test_a_sync_while_the_slices_are_being_placed_leaves_them_to_the_placement(
+    api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place = world.broker.place_autoslice_order
+    seen: list[Any] = []
+
+    async def synced_meanwhile(*args: Any) -> list[SliceReport]:
+        reports = await place(*args)  # at the broker, not yet answered to us
+        seen.append(await world.services.reconcile.sync_account(ACCOUNT))
+        return reports
+
+    monkeypatch.setattr(world.broker, "place_autoslice_order", synced_meanwhile)
+
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 201)
+    after = await world.services.reconcile.sync_account(ACCOUNT)
+
+    (during,) = seen
+    assert (during.slices, after.slices, after.unknown_tags) == (0, 0, 0)
+    assert [s["quantity"] for s in placed["slices"]] == [1800, 1800, 75]
+    stored = list(world.store.orders.values())
+    assert sorted(o.request.quantity for o in stored) == [75, 1800, 1800]
+    assert {o.broker_order_id for o in stored} == set(world.broker.book)
+
+
+@pytest.mark.asyncio
+async def test_an_update_of_a_later_slice_before_the_answer_is_never_taken_for_the_order(
+    api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place = world.broker.place_autoslice_order
+    outcomes: list[UpdateOutcome] = []
+
+    async def streamed_meanwhile(session: BrokerSession, *args: Any) -> list[SliceReport]:
+        reports = await place(session, *args)
+        last = world.broker.book[max(world.broker.book)]  # the 75: our tag, a slice's quantity
+        updates = world.services.order_updates
+        outcomes.append(await updates.apply(ACCOUNT, OrderUpdate(last), session))
+        return reports
+
+    monkeypatch.setattr(world.broker, "place_autoslice_order", streamed_meanwhile)
+
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 201)
+
+    assert outcomes == [UpdateOutcome.UNKNOWN_ORDER]  # left for the answer to record
+    assert [s["quantity"] for s in placed["slices"]] == [1800, 1800, 75]
+    assert [s["broker_order_id"] for s in placed["slices"]] == sorted(world.broker.book)

@@ -314,6 +314,13 @@ class Order:
             return self.broker_order_id is not None and report.tag == self.request.tag
         return report.tag == self.tag
 
+    def may_be_found_by_tag(self, report: OrderStatusReport) -> bool:
+        """True if ``report``, found by our tag alone (we hold no broker id yet), may be this
+        order's own row: not one slice of an autoslice of it (Kite tags every slice alike),
+        whose quantity is a slice's, not the order's (none can be modified before it has a
+        broker id)."""
+        return self.broker_order_id is None and report.quantity in (0, self.request.quantity)
+
     def adopt(self, report: OrderStatusReport, at: datetime, **context: Any) -> bool:
         """Take the broker's report of this order, and its broker id if we lacked it."""
         self.broker_order_id = self.broker_order_id or report.broker_order_id

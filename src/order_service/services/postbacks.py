@@ -142,7 +142,7 @@ async def _order_for(
         # An order of unknown outcome has no broker id yet: its tag is how we recognise it.
         order = await uow.orders.get_by_tag(claim.tag)
         if order is not None and (
-            order.account_id != postback.account_id or order.broker_order_id is not None
+            order.account_id != postback.account_id or not order.may_be_found_by_tag(claim)
         ):
             return None
     return order

@@ -33,7 +33,7 @@ from order_service.domain.events import (
     ORDER_REPORT_MISMATCHED,
 )
 from order_service.domain.external import external_order, has_our_tag_shape
-from order_service.domain.ids import AccountId, BrokerOrderId, new_order_id
+from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, new_order_id
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderBook, OrderStatusReport
 from order_service.domain.slicing import found_slices
@@ -107,6 +107,7 @@ class _Change:
     order: Order
     decision: _Decision
     was_unresolved: bool
+    by_tag: bool = False  # the order had no broker id: the book's row was found by its tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,12 @@ class ReconcileService:
         result = SyncResult(unmapped_statuses=moment.book.unmapped())
         changes = [c for c in (self._change(o, moment) for o in unsettled) if c is not None]
         claimed = {c.order.broker_order_id for c in changes} | _held_ids(unsettled)
-        external, slices = await self._strangers(account_id, moment, claimed, result)
+        # Only an order this pass settles from its tag's first row (its placer is done with
+        # it: the answer lost, or the placer ended) may have its other rows taken as slices.
+        adopted = {
+            c.order.order_id for c in changes if c.by_tag and c.decision.action is _Action.ADOPT
+        }
+        external, slices = await self._strangers(account_id, moment, claimed, adopted, result)
         await self._mark_mismatches_once(changes)
         lost = await self._write(changes, external, slices, result)
         for change in lost:
@@ -215,8 +221,9 @@ class ReconcileService:
         if decision is None:
             return None
         was_unresolved = order.status in _UNRESOLVED
+        by_tag = order.broker_order_id is None
         self._apply(order, decision)
-        return _Change(order, decision, was_unresolved)
+        return _Change(order, decision, was_unresolved, by_tag)
 
     def _apply(self, order: Order, decision: _Decision) -> None:
         at = self._clock.now()
@@ -251,15 +258,17 @@ class ReconcileService:
         account_id: AccountId,
         moment: _Moment,
         claimed: Set[BrokerOrderId | None],
+        adopted: Set[OrderId],
         result: SyncResult,
     ) -> tuple[list[Order], list[Order]]:
         """Return the book's orders placed outside the service that we have not recorded yet,
         and the unrecorded slices of autoslice orders of ours.
 
         A row carrying the tag of an order of ours is never external: it is a slice of that
-        order if the order was sliced (its rows under that tag add up to its quantity), else
-        drift. A tag of our shape that no order of ours holds is someone else's: every order
-        of ours is stored before it is sent, so its row exists before the broker can show it.
+        order if this pass settles the order from its tag's first row (``adopted``) and the
+        rows under the tag add up to the quantity it asked for, else drift. A tag of our shape
+        that no order of ours holds is someone else's: every order of ours is stored before it
+        is sent, so its row exists before the broker can show it.
         """
         rows = [r for r in moment.book.reports if r.broker_order_id not in claimed]
         if not rows:
@@ -273,7 +282,8 @@ class ReconcileService:
             foreign = [r for r in rows if r.tag is None or r.tag not in tags]
             strategy = await uow.strategies.get_default(account_id) if foreign else None
         ours = [r for r in rows if r.tag is not None and r.tag in tags]
-        slices = self._lost_slices([p for p in parents if p is not None], ours, moment)
+        settling = [p for p in parents if p is not None and p.order_id in adopted]
+        slices = self._lost_slices(settling, ours, moment)
         result.slices += len(slices)
         result.unknown_tags += len(ours) - len(slices)
         if strategy is None:
@@ -368,12 +378,12 @@ def _count(change: _Change, result: SyncResult) -> None:
 
 
 def _sliced(parent: Order, tagged: list[OrderStatusReport]) -> bool:
-    """True if the rows under the order's tag are its slices: several, of one instrument and
-    side, adding up to the quantity it asked for (as stored before any slice was taken)."""
+    """True if the rows under the order's tag are its slices: several, of its instrument,
+    adding up to the quantity it asked for (as stored, before any slice was taken)."""
     request = parent.request
     return (
         len(tagged) > 1
-        and parent.broker_order_id in {None, *(r.broker_order_id for r in tagged)}
+        and parent.broker_order_id is None
         and sum(r.quantity for r in tagged) == request.quantity
         and all(r.tradingsymbol in (None, request.tradingsymbol) for r in tagged)
     )
