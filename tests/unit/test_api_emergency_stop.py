@@ -6,6 +6,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from order_service.bootstrap import bootstrap
+from order_service.config import Settings
 from order_service.domain.account_events import EMERGENCY_STOP_COMPLETED, EMERGENCY_STOP_STARTED
 from order_service.domain.control import ControlMode
 from order_service.domain.ids import StrategyId
@@ -16,6 +18,7 @@ from order_service.services.emergency_stops import INTERRUPTED_AFTER
 from order_service.services.handoffs import FINISHER
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World
+from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.test_api_control_modes import conflict, script_client, set_account_mode
 
 pytestmark = pytest.mark.asyncio
@@ -165,7 +168,10 @@ async def test_an_order_still_without_an_outcome_is_reported_and_the_stop_comple
 
 
 async def test_a_stop_its_process_left_half_done_is_finished_by_the_finisher(
-    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    world: World,
+    trader_api: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
     working = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
     stops_service = world.services.emergency_stops
@@ -178,12 +184,14 @@ async def test_a_stop_its_process_left_half_done_is_finished_by_the_finisher(
         with pytest.raises(RuntimeError):
             await stops_service.stop(world.trader, ACCOUNT)
     assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING
-    finisher = HandoffWorker(world.services)
 
-    await finisher.run_once()  # just begun: it may still be under way elsewhere
+    await HandoffWorker(world.services).run_once()  # its process lives: maybe only slow
     assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING
-    world.clock.advance(INTERRUPTED_AFTER.total_seconds())
-    await finisher.run_once()
+    restarted = bootstrap(  # the next process, on the same store: the stop's one has ended
+        settings, uow_factory=lambda: FakeUnitOfWork(world.store), broker=world.broker,
+        clock=world.clock,
+    )  # fmt: skip
+    await HandoffWorker(restarted).run_once()
 
     assert world.store.accounts[ACCOUNT].control_mode is ControlMode.MANUAL
     assert world.store.orders[working["order_id"]].status is OrderStatus.CANCELLED
@@ -191,8 +199,7 @@ async def test_a_stop_its_process_left_half_done_is_finished_by_the_finisher(
     assert names == [EMERGENCY_STOP_STARTED, EMERGENCY_STOP_COMPLETED]
     (completed,) = [e for e in world.store.account_events if e.name == EMERGENCY_STOP_COMPLETED]
     assert completed.data == {"by": FINISHER.user_id, "orders": 1, "failed": 0}
-    world.clock.advance(INTERRUPTED_AFTER.total_seconds())
-    assert not await stops_service.finish_interrupted(ACCOUNT)  # finished once
+    assert not await restarted.emergency_stops.finish_interrupted(ACCOUNT)  # finished once
 
 
 async def test_a_finished_stop_and_a_handoff_under_way_are_left_alone(

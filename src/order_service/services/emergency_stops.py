@@ -37,6 +37,7 @@ from order_service.services.cancellations import (
     working_orders,
 )
 from order_service.services.handoffs import FINISHER, override_unfinished
+from order_service.services.liveness import Liveness
 from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from order_service.services.reconcile import ReconcileService
 from order_service.services.strategies import refuse_scripts
@@ -63,7 +64,9 @@ class EmergencyStopService:
         reconcile: ReconcileService,
         confirmation: CancelConfirmation,
         pause: Callable[[float], Awaitable[None]],
+        liveness: Liveness,
     ) -> None:
+        self._liveness = liveness
         self._uow = uow_factory
         self._amendments = amendments
         self._clock = clock
@@ -97,10 +100,18 @@ class EmergencyStopService:
             unresolved = await _unresolved(uow, account_id)
         if not started or (ended and _sequence(ended[0]) > _sequence(started[0])):
             return False
-        if self._clock.now() - started[0].occurred_at < INTERRUPTED_AFTER:
+        if await self._under_way(started[0]):
             return False  # still under way in the process that began it
         await self._finish(FINISHER, account_id, working, unresolved)
         return True
+
+    async def _under_way(self, started: AccountEvent) -> bool:
+        """True while the process that began the stop lives (a slow stop is not taken over),
+        or, if it named none, until the start is ``INTERRUPTED_AFTER`` old."""
+        instance = started.data.get("instance")
+        if isinstance(instance, str):
+            return bool(await self._liveness.alive({instance}))
+        return self._clock.now() - started.occurred_at < INTERRUPTED_AFTER
 
     async def _finish(
         self,
@@ -131,8 +142,13 @@ class EmergencyStopService:
         async with self._uow() as uow:
             account = await visible_account(uow, principal, account_id)
             mode = move(account.control_mode, ControlTrigger.EMERGENCY_STOP)
+            # A handoff under way is failed now, with the stop's start: if this process dies
+            # before the end, no handoff can hand the account on behind the stop.
+            await override_unfinished(uow, account_id, self._clock.now())
             await uow.control_modes.set_account_mode(account_id, mode)
-            await self._event(uow, account_id, EMERGENCY_STOP_STARTED, by=principal.user_id)
+            instance = self._liveness.instance_id
+            await self._event(uow, account_id, EMERGENCY_STOP_STARTED, by=principal.user_id,
+                              instance=instance)  # fmt: skip
             working = await working_orders(uow, account_id)
             unresolved = await _unresolved(uow, account_id)
             await uow.commit()
