@@ -159,7 +159,8 @@ class OrderService:
         quantities = self._slices(order.request)
         if len(quantities) > 1:
             slices = await self._send_sliced(order, session, quantities)
-            return Placement(slices[0], created=True, slices=tuple(slices))
+            # One order alone (the answer lost): no slice known yet, as a repeat would answer.
+            return Placement(slices[0], created=True, slices=tuple(slices) if slices[1:] else ())
         return Placement(await self._send(order, session), created=True)
 
     def _slices(self, request: OrderRequest) -> list[int]:

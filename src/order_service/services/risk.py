@@ -210,13 +210,14 @@ class RiskGuard:
         account = await uow.accounts.get(order.account_id)
         if self._books is None or account is None:
             return
-        # Read under the account's hold: a racing placement waits for this one's order, so
-        # two cannot both fit under an exposure limit that has room for one.
-        await uow.risk_limits.hold_account(order.account_id)
         price = terms.reference_price
         value = price * terms.request.quantity if price is not None else None
-        for scope, strategy_id, limits in scopes:
-            book = await self._books.scope_book(uow, account, strategy_id)
+        # The books (fills and their marks, quotes that may wait for the quote budget) first;
+        # then the working orders under the account's hold, where a racing placement waits
+        # for this one's order, so two cannot both fit under a limit with room for one.
+        books = [await self._books.scope_book(uow, account, s) for _, s, _ in scopes]
+        await uow.risk_limits.hold_account(order.account_id)
+        for (scope, strategy_id, limits), book in zip(scopes, books, strict=True):
             working = await self._working(uow, session, order.account_id, strategy_id, book)
             if replacing is not None:
                 working = _without(working, replacing)
