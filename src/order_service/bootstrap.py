@@ -247,7 +247,7 @@ def _services(
         asyncio.sleep,
     )  # fmt: skip
     stops = EmergencyStopService(
-        uow_factory, amendments, clock, reconcile, confirmation, asyncio.sleep, liveness
+        uow_factory, amendments, clock, reconcile, confirmation, asyncio.sleep, liveness, broker
     )
     return Services(
         settings=settings,

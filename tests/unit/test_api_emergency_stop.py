@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -10,7 +13,7 @@ from order_service.bootstrap import bootstrap
 from order_service.config import Settings
 from order_service.domain.account_events import EMERGENCY_STOP_COMPLETED, EMERGENCY_STOP_STARTED
 from order_service.domain.control import ControlMode
-from order_service.domain.ids import StrategyId
+from order_service.domain.ids import BrokerOrderId, StrategyId
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.workers.handoffs import HandoffWorker
 from order_service.errors import BrokerOutcomeUnknown, OrderRejected
@@ -212,3 +215,32 @@ async def test_a_finished_stop_and_a_handoff_under_way_are_left_alone(
     set_account_mode(world, ControlMode.TRANSITIONING)  # as an account handoff leaves it
     assert not await world.services.emergency_stops.finish_interrupted(ACCOUNT)
     assert world.store.accounts[ACCOUNT].control_mode is ControlMode.TRANSITIONING
+
+
+async def test_an_order_still_being_placed_is_cancelled_by_the_row_under_its_tag(
+    world: World, trader_api: httpx.AsyncClient, pauses: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    send = world.broker.place_order
+    answer = asyncio.Event()
+    placed_at_broker = asyncio.Event()
+
+    async def slow_answer(*args: Any) -> BrokerOrderId:
+        broker_order_id = await send(*args)
+        placed_at_broker.set()
+        await answer.wait()  # the broker holds it; our placer has not heard back yet
+        return broker_order_id
+
+    monkeypatch.setattr(world.broker, "place_order", slow_answer)
+    placing = asyncio.create_task(trader_api.post("/api/v1/orders", json=LIMIT))
+    await placed_at_broker.wait()
+
+    stopped = body(await trader_api.post(STOP))
+    answer.set()
+    placed = body(await placing, 201)
+
+    (outcome,) = stopped["orders"]
+    assert (outcome["order_id"], outcome["cancelled"]) == (placed["order_id"], True)
+    assert [r.raw_status for r in world.broker.book.values()] == ["CANCELLED"]
+    assert world.broker.calls["cancel_order"] == 1
+    assert pauses == []

@@ -26,9 +26,16 @@ from order_service.domain.account_events import (
 from order_service.domain.control import ControlMode, ControlTrigger, move
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
+from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
-from order_service.errors import BrokerOutcomeUnknown, OrderServiceError
-from order_service.services.access import visible_account
+from order_service.errors import (
+    BROKER_REFUSALS,
+    AuthenticationError,
+    BrokerOutcomeUnknown,
+    DataFormatError,
+    OrderServiceError,
+)
+from order_service.services.access import session_for, visible_account
 from order_service.services.amendments import AmendmentService
 from order_service.services.cancellations import (
     CancelConfirmation,
@@ -38,12 +45,24 @@ from order_service.services.cancellations import (
 )
 from order_service.services.handoffs import FINISHER, override_unfinished
 from order_service.services.liveness import Liveness
-from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.ports import (
+    Broker,
+    BrokerSession,
+    Clock,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from order_service.services.reconcile import ReconcileService
 from order_service.services.strategies import refuse_scripts
 
-_UNRESOLVED = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN})
+_IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
+_UNRESOLVED = _IN_FLIGHT | {OrderStatus.UNKNOWN}
 INTERRUPTED_AFTER = timedelta(seconds=30)
+_UNREAD: tuple[type[OrderServiceError], ...] = (
+    *BROKER_REFUSALS,
+    AuthenticationError,
+    DataFormatError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +84,10 @@ class EmergencyStopService:
         confirmation: CancelConfirmation,
         pause: Callable[[float], Awaitable[None]],
         liveness: Liveness,
+        broker: Broker,
     ) -> None:
         self._liveness = liveness
+        self._broker = broker
         self._uow = uow_factory
         self._amendments = amendments
         self._clock = clock
@@ -179,8 +200,48 @@ class EmergencyStopService:
             working = [o for o in fresh.values() if o.status.is_working]
             outcomes += await cancel_each(self._amendments, principal, working)
             waiting = {k: o for k, o in fresh.items() if o.status in _UNRESOLVED}
+            for outcome in await self._cancel_by_tag(account_id, list(waiting.values())):
+                outcomes.append(outcome)
+                waiting.pop(outcome.order.order_id)
         unknown = BrokerOutcomeUnknown.code
         return (*outcomes, *(CancelOutcome(o, unknown) for o in waiting.values()))
+
+    async def _cancel_by_tag(
+        self, account_id: AccountId, orders: list[Order]
+    ) -> list[CancelOutcome]:
+        """Cancel, by the broker id the book shows under its tag, each order still being
+        placed that the broker already holds (its placer records the outcome only later, and
+        no pass settles it before): one outcome for each order found live at the broker."""
+        # An UNKNOWN one the pass itself settles from the book once it shows it.
+        tagged = [o for o in orders if o.tag is not None and o.status in _IN_FLIGHT]
+        if not tagged:
+            return []
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+        try:
+            if account is None:
+                return []
+            session = session_for(account, self._clock.now())
+            book = await self._broker.orders(session)
+        except _UNREAD:
+            return []  # read again at the next round
+        outcomes = []
+        for order in tagged:
+            live = [r for r in book.reports if r.tag == order.tag and _live(r)]
+            if live:
+                outcomes.append(await self._cancel_rows(session, order, live))
+        return outcomes
+
+    async def _cancel_rows(
+        self, session: BrokerSession, order: Order, rows: list[OrderStatusReport]
+    ) -> CancelOutcome:
+        refused: str | None = None
+        for row in rows:
+            try:
+                await self._broker.cancel_order(session, order.request.variety, row.broker_order_id)
+            except BROKER_REFUSALS as exc:  # reported; the other rows are cancelled all the same
+                refused = refused or exc.error_code
+        return CancelOutcome(order, refused)
 
     async def _fresh(self, account_id: AccountId, ids: Collection[OrderId]) -> dict[OrderId, Order]:
         """The orders among ``ids`` not yet settled, as stored now."""
@@ -188,6 +249,10 @@ class EmergencyStopService:
         async with self._uow() as uow:
             unsettled = await uow.orders.list_unsettled(account_id)
         return {o.order_id: o for o in unsettled if o.order_id in wanted}
+
+
+def _live(report: OrderStatusReport) -> bool:
+    return report.status is not None and not report.status.is_terminal
 
 
 def _sequence(event: AccountEvent) -> int:
