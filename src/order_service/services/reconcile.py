@@ -405,11 +405,18 @@ class _Book:
         self.reports = book.reports
         self._book = book
         self._by_id = {report.broker_order_id: report for report in self.reports}
-        # Kite gives every slice of an autoslice the tag sent: its rows, in the order placed.
-        self._tagged: dict[str, list[OrderStatusReport]] = {}
-        for report in sorted(self.reports, key=_placed_order):
-            if report.tag:
-                self._tagged.setdefault(report.tag, []).append(report)
+        self._by_tag: dict[str, list[OrderStatusReport]] | None = None  # built when asked
+
+    @property
+    def _tagged(self) -> dict[str, list[OrderStatusReport]]:
+        """The rows under each tag, in the order placed (Kite tags every slice of an
+        autoslice alike); only orders without a broker id are looked up by tag."""
+        if self._by_tag is None:
+            self._by_tag = {}
+            for report in sorted(self.reports, key=_placed_order):
+                if report.tag:
+                    self._by_tag.setdefault(report.tag, []).append(report)
+        return self._by_tag
 
     def may_hold(self, order: Order) -> bool:
         """True if a row we could not read may be ``order``'s."""

@@ -36,7 +36,7 @@ from order_service.adapters.db.mapping import (
     order_values,
 )
 from order_service.adapters.db.repositories import SqlRepository, the_only
-from order_service.adapters.db.tables import ULID, UNSETTLED, order_events, orders
+from order_service.adapters.db.tables import ULID, order_events, orders, unsettled
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
@@ -124,7 +124,7 @@ class SqlOrderRepository(SqlRepository):
     async def list_unsettled(self, account_id: AccountId) -> builtins.list[Order]:
         statement = (
             select(orders)
-            .where(orders.c.account_id == account_id, orders.c.status.in_(UNSETTLED))
+            .where(orders.c.account_id == account_id, unsettled(orders.c.status))
             .order_by(orders.c.order_id)
         )
         return await self._orders(statement)
@@ -132,7 +132,7 @@ class SqlOrderRepository(SqlRepository):
     async def accounts_with_unsettled(self) -> builtins.list[AccountId]:
         statement = (
             select(orders.c.account_id)
-            .where(orders.c.status.in_(UNSETTLED))
+            .where(unsettled(orders.c.status))
             .distinct()
             .order_by(orders.c.account_id)
         )

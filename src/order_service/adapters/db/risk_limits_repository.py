@@ -7,15 +7,14 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func, insert, or_, select
 
 from order_service.adapters.db.repositories import SqlRepository
-from order_service.adapters.db.tables import accounts, orders, risk_limits
+from order_service.adapters.db.tables import accounts, orders, risk_limits, unsettled
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.order import OrderRequest
 from order_service.domain.risk import RiskLimits, RiskScope
 from order_service.domain.risk_book import WorkingOrder
-from order_service.domain.status import TERMINAL, OrderStatus
+from order_service.domain.status import OrderStatus
 from order_service.domain.values import TransactionType
 
-_OPEN = [status.value for status in OrderStatus if status not in TERMINAL]
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
 _NEVER_TRADED = [*_NEVER_SENT, OrderStatus.REJECTED.value]
 # The newest unkeyed order of the same terms (its client order id is its own id).
@@ -79,7 +78,7 @@ class SqlRiskLimitRepository(SqlRepository):
         self, account_id: AccountId, strategy_id: StrategyId | None
     ) -> list[WorkingOrder]:
         statement = select(*_WORKING).where(
-            _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
+            _of(account_id, strategy_id), unsettled(orders.c.status)
         )
         return [_working(row) for row in await self._all(statement)]
 
@@ -99,7 +98,7 @@ class SqlRiskLimitRepository(SqlRepository):
     async def open_orders(
         self, account_id: AccountId, strategy_id: StrategyId | None, up_to: int | None = None
     ) -> int:
-        wanted = _of(account_id, strategy_id), orders.c.status.in_(_OPEN)
+        wanted = _of(account_id, strategy_id), unsettled(orders.c.status)
         return await self._count(up_to, *wanted)
 
     async def orders_since(

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     text,
     true,
 )
@@ -158,6 +160,13 @@ portfolio_strategies = Table(
 # The statuses of an order that may still change (migration 0018 spells them out).
 UNSETTLED = tuple(sorted(status.value for status in OrderStatus if not status.is_terminal))
 _UNSETTLED = text(f"status IN ({', '.join(repr(value) for value in UNSETTLED)})")
+
+
+def unsettled(status: Column[str]) -> ColumnElement[bool]:
+    """``status`` among the unsettled statuses, written into the statement as literals: a
+    prepared statement's generic plan can then still prove the partial indexes' predicate."""
+    return status.in_(bindparam("unsettled", UNSETTLED, expanding=True, literal_execute=True))
+
 
 orders = Table(
     "orders",
