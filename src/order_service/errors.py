@@ -266,6 +266,13 @@ BROKER_REFUSALS: tuple[type[OrderServiceError], ...] = (
     InvalidSymbolError,
     ServiceUnavailableError,
 )
+# What stops a read of the broker's books: a refusal, a session that is over, or an answer
+# that is nonsense.
+BROKER_UNREAD: tuple[type[OrderServiceError], ...] = (
+    *BROKER_REFUSALS,
+    AuthenticationError,
+    DataFormatError,
+)
 # Among the refusals, those that prove the broker never processed the request at all.
 NOT_SENT: tuple[type[OrderServiceError], ...] = (
     RateLimitError,

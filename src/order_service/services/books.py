@@ -26,9 +26,7 @@ from order_service.domain.reports import HoldingReport
 from order_service.domain.risk_book import HeldPosition, ScopeBook
 from order_service.domain.values import TransactionType
 from order_service.errors import (
-    BROKER_REFUSALS,
-    AuthenticationError,
-    DataFormatError,
+    BROKER_UNREAD,
     OrderServiceError,
     ValidationError,
 )
@@ -52,12 +50,7 @@ from order_service.services.ports import Broker, Clock, FillPage, UnitOfWork, Un
 PAGE = 1000  # fills per read when a range is streamed
 # The days a book may be asked about: electronic trading in India, and far ahead of it.
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2999, 12, 31)
-_MEMO_SIZE = 64  # P&L questions whose runs are kept (the oldest asked is dropped first)
-_HOLDINGS_UNREAD: tuple[type[OrderServiceError], ...] = (
-    *BROKER_REFUSALS,
-    AuthenticationError,
-    DataFormatError,
-)
+_MEMO_SIZE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +206,7 @@ class BooksService:
         for account in accounts:
             try:
                 reports = await self._holdings_of(account)
-            except _HOLDINGS_UNREAD as exc:
+            except BROKER_UNREAD as exc:
                 answer.unavailable.append((account.account_id, exc))
                 continue
             delivered = _delivered(fills, account.account_id)

@@ -30,9 +30,8 @@ from order_service.domain.reports import OrderStatusReport
 from order_service.domain.status import OrderStatus
 from order_service.errors import (
     BROKER_REFUSALS,
-    AuthenticationError,
+    BROKER_UNREAD,
     BrokerOutcomeUnknown,
-    DataFormatError,
     OrderServiceError,
 )
 from order_service.services.access import session_for, visible_account
@@ -58,11 +57,6 @@ from order_service.services.strategies import refuse_scripts
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
 _UNRESOLVED = _IN_FLIGHT | {OrderStatus.UNKNOWN}
 INTERRUPTED_AFTER = timedelta(seconds=30)
-_UNREAD: tuple[type[OrderServiceError], ...] = (
-    *BROKER_REFUSALS,
-    AuthenticationError,
-    DataFormatError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +217,7 @@ class EmergencyStopService:
                 return []
             session = session_for(account, self._clock.now())
             book = await self._broker.orders(session)
-        except _UNREAD:
+        except BROKER_UNREAD:
             return []  # read again at the next round
         outcomes = []
         for order in tagged:

@@ -32,10 +32,9 @@ from order_service.domain.position import PositionView
 from order_service.domain.reports import PositionReport
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
 from order_service.errors import (
-    BROKER_REFUSALS,
+    BROKER_UNREAD,
     AuthenticationError,
     Conflict,
-    DataFormatError,
     NotFound,
     OrderServiceError,
 )
@@ -60,13 +59,6 @@ from order_service.services.ports import (
 )
 from order_service.services.strategies import refuse_scripts
 
-# What stops a read of the broker's books: it refused or could not be reached, the session is
-# over, or it answered nonsense.
-_UNREAD: tuple[type[OrderServiceError], ...] = (
-    *BROKER_REFUSALS,
-    AuthenticationError,
-    DataFormatError,
-)
 InstrumentKey = tuple[str, str]  # exchange, tradingsymbol (of MIS positions)
 
 
@@ -180,7 +172,7 @@ class FlattenService:
             return False
         try:
             history = await self._broker.order_history(session, order.broker_order_id)
-        except _UNREAD:
+        except BROKER_UNREAD:
             return False  # read again at the next round; unsettled if it never answers
         if history:
             await self._updates.apply(account_id, OrderUpdate(history[-1]), session)
@@ -221,7 +213,7 @@ class FlattenService:
             if session is None:
                 raise AuthenticationError("the account needs its daily login to be flattened")
             broker = _mis_net(await self._broker.positions(session))
-        except _UNREAD as exc:  # the broker's positions unread: nothing is closed blind
+        except BROKER_UNREAD as exc:  # the broker's positions unread: nothing is closed blind
             return [replace(_found(account_id, line), error=exc) for line in open_lines]
         async with self._uow() as uow:
             unsettled = await uow.orders.list_unsettled(account_id)
