@@ -65,7 +65,7 @@ class FakeRiskLimitRepository(FakeRepository):
             and order.created_at >= since
             and order.client_order_id == order.order_id
             and order.status not in _NEVER_TRADED
-            and _terms(order.request) == _terms(request)
+            and order.request_fingerprint == request.fingerprint()
         ]
         return max(times, default=None)
 
@@ -97,7 +97,3 @@ class FakeRiskLimitRepository(FakeRepository):
 
 def _at_most(up_to: int | None, count: int) -> int:
     return count if up_to is None else min(count, up_to)
-
-
-def _terms(request: OrderRequest) -> tuple[object, ...]:
-    return (request.exchange, request.tradingsymbol, request.transaction_type, request.quantity)

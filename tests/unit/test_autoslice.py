@@ -12,7 +12,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from order_service.adapters.broker.fake import FakeBroker
 from order_service.adapters.broker.slice_parsing import slice_reports
+from order_service.bootstrap import bootstrap
+from order_service.config import Settings
 from order_service.domain.ids import BrokerOrderId, new_order_id
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderRequest
@@ -26,7 +29,9 @@ from order_service.services.order_updates import UpdateOutcome
 from order_service.services.ports import BrokerSession, OrderUpdate
 from tests.factories import make_order, make_request
 from tests.unit.answers import LIMIT, body, refused
-from tests.unit.conftest import ACCOUNT, World, api_client
+from tests.unit.conftest import ACCOUNT, World, add_trader, api_client
+from tests.unit.fake_store import FakeStore
+from tests.unit.fakes import FakeClock, FakeUnitOfWork
 
 AT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 FUTURE = Instrument(
@@ -292,3 +297,25 @@ async def test_an_update_of_a_later_slice_before_the_answer_is_never_taken_for_t
     assert outcomes == [UpdateOutcome.UNKNOWN_ORDER]  # left for the answer to record
     assert [s["quantity"] for s in placed["slices"]] == [1800, 1800, 75]
     assert [s["broker_order_id"] for s in placed["slices"]] == sorted(world.broker.book)
+
+
+@pytest.mark.asyncio
+async def test_the_duplicate_guard_knows_a_sliced_order_by_what_was_asked(
+    settings: Settings, store: FakeStore, clock: FakeClock, broker: FakeBroker
+) -> None:
+    guarded = settings.model_copy(update={"risk_duplicate_window_seconds": 2.0})
+    services = bootstrap(
+        guarded, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
+    )
+    _, key = await add_trader(services, "trader", ACCOUNT)
+    broker.instrument_list = [FUTURE]
+    await services.instruments.refresh_if_due()
+    sliced = {**ORDER, "autoslice": True}
+    async with api_client(create_app(services), key) as api:
+        body(await api.post("/api/v1/orders", json=sliced), 201)  # stored as its first slice
+
+        again = await api.post("/api/v1/orders", json=sliced)
+        one_slice = await api.post("/api/v1/orders", json={**ORDER, "quantity": 1800})
+
+    assert refused(again, 422, "RISK_REJECTED")["details"]["rule"] == "duplicate"
+    body(one_slice, 201)  # another order: 1800 was never asked for without a key before

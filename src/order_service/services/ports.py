@@ -752,9 +752,9 @@ class RiskLimitRepository(Protocol):
         ...
 
     async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
-        """When the newest order placed without an idempotency key for the same account,
-        instrument, side and quantity as ``request`` was stored, if since ``since`` and it
-        may have traded (not refused before or at the broker)."""
+        """When the newest order placed without an idempotency key with the same request as
+        ``request`` (its fingerprint: every term as asked) was stored, if since ``since`` and
+        it may have traded (not refused before or at the broker)."""
         ...
 
 

@@ -302,7 +302,7 @@ class RiskGuard:
             "duplicate",
             window.total_seconds(),
             ago,
-            "the same order (account, instrument, side, quantity) was placed "
+            "the same order (every term alike) was placed "
             f"{ago:g} s ago without an idempotency key; send an Idempotency-Key to place it "
             "again on purpose",
         )

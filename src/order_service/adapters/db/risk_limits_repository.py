@@ -17,14 +17,12 @@ from order_service.domain.values import TransactionType
 
 _NEVER_SENT = [OrderStatus.DENIED.value, OrderStatus.FAILED.value]
 _NEVER_TRADED = [*_NEVER_SENT, OrderStatus.REJECTED.value]
-# The newest unkeyed order of the same terms (its client order id is its own id).
+# The newest unkeyed order of the same request (its client order id is its own id; the
+# fingerprint is of the request as asked, whatever a slice or a modification rewrote since).
 _LAST_UNKEYED = select(func.max(orders.c.created_at).label("at")).where(
     orders.c.account_id == bindparam("account_id"),
     orders.c.created_at >= bindparam("since"),
-    orders.c.exchange == bindparam("exchange"),
-    orders.c.tradingsymbol == bindparam("tradingsymbol"),
-    orders.c.transaction_type == bindparam("transaction_type"),
-    orders.c.quantity == bindparam("quantity"),
+    orders.c.request_fingerprint == bindparam("fingerprint"),
     orders.c.client_order_id == orders.c.order_id,
     orders.c.status.not_in(_NEVER_TRADED),
 )
@@ -88,10 +86,8 @@ class SqlRiskLimitRepository(SqlRepository):
 
     async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
         statement = _LAST_UNKEYED.params(
-            account_id=request.account_id, since=since, exchange=request.exchange.value,
-            tradingsymbol=request.tradingsymbol,
-            transaction_type=request.transaction_type.value, quantity=request.quantity,
-        )  # fmt: skip
+            account_id=request.account_id, since=since, fingerprint=request.fingerprint()
+        )
         row = await self._one_or_none(statement)
         return row["at"] if row is not None else None
 
