@@ -319,3 +319,22 @@ async def test_the_duplicate_guard_knows_a_sliced_order_by_what_was_asked(
 
     assert refused(again, 422, "RISK_REJECTED")["details"]["rule"] == "duplicate"
     body(one_slice, 201)  # another order: 1800 was never asked for without a key before
+
+
+@pytest.mark.asyncio
+async def test_a_key_of_a_slices_shape_is_refused_before_anything_is_stored(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    placed = body(await api.post("/api/v1/orders", json={**ORDER, "autoslice": True}), 201)
+    taken = f"{placed['order_id']}.1"
+    one_lot = {**ORDER, "quantity": 75}
+
+    error = refused(
+        await api.post("/api/v1/orders", json=one_lot, headers={"Idempotency-Key": taken}),
+        422, "INVALID_INPUT",
+    )  # fmt: skip
+    ours = await api.post("/api/v1/orders", json=one_lot, headers={"Idempotency-Key": "alert.1"})
+
+    assert error["details"]["field"] == "client_order_id"
+    assert body(ours, 201)["client_order_id"] == "alert.1"
+    assert len(world.store.orders) == 4  # the three slices and the order keyed alert.1

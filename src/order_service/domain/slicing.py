@@ -9,6 +9,7 @@ tag stays unique to the order that sent it, and each slice is known by its broke
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -70,6 +71,16 @@ def found_slices(
         order.adopt(row, at, found_by=FOUND_BY_ORDER_BOOK)
         found.append(order)
     return found
+
+
+# A further slice's client order id: an order id (a ULID) and the slice's place.
+_SLICE_KEY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.[1-9][0-9]*")
+
+
+def is_slice_key(key: str) -> bool:
+    """True if ``key`` has the shape of a further slice's client order id: reserved, so no
+    caller's key is ever taken for a slice of another order (or a slice for its order)."""
+    return _SLICE_KEY.fullmatch(key.upper()) is not None
 
 
 def slice_key(parent: OrderId, index: int) -> ClientOrderId:

@@ -19,7 +19,7 @@ from order_service.domain.ids import (
     tag_for,
 )
 from order_service.domain.order import Order, OrderOrigin, OrderRequest
-from order_service.domain.slicing import first_slice, further_slices, slice_key
+from order_service.domain.slicing import first_slice, further_slices, is_slice_key, slice_key
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -123,6 +123,7 @@ class OrderService:
         force: bool,
         halts: HaltGuard,
     ) -> Placement:
+        _check_key(client_order_id)
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
         if self._instruments is not None:
@@ -354,6 +355,16 @@ async def _default_strategy(uow: UnitOfWork, account_id: AccountId) -> StrategyI
     if default is None:
         raise NotFound(f"account {account_id} has no default strategy")
     return default.strategy_id
+
+
+def _check_key(client_order_id: ClientOrderId | None) -> None:
+    """Refuse a caller's key of a slice's shape: it would be taken for another's slice."""
+    if client_order_id is not None and is_slice_key(client_order_id):
+        raise ValidationError(
+            "an idempotency key of the shape <order id>.<n> is reserved for the slices of "
+            "autoslice orders",
+            field="client_order_id",
+        )
 
 
 async def _answered(uow: UnitOfWork, existing: Order) -> Placement:
