@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from order_service.domain.control import ControlMode
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.order import Order, OrderRequest
 from order_service.domain.risk import RiskLimits, RiskScope
@@ -54,8 +55,10 @@ class FakeRiskLimitRepository(FakeRepository):
             for request in (order.request,)
         ]
 
-    async def hold_account(self, account_id: AccountId) -> None:
-        return None  # one event loop, and the counts are read without a pause in between
+    async def hold_account(self, account_id: AccountId) -> ControlMode | None:
+        # One event loop, and the counts are read without a pause in between: nothing to lock.
+        account = self._view().accounts.get(account_id)
+        return account.control_mode if account is not None else None
 
     async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
         times = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
@@ -16,9 +17,10 @@ from order_service.domain.control import ControlMode
 from order_service.domain.ids import BrokerOrderId, StrategyId
 from order_service.domain.status import OrderStatus
 from order_service.entrypoints.workers.handoffs import HandoffWorker
-from order_service.errors import BrokerOutcomeUnknown, OrderRejected
+from order_service.errors import BrokerOutcomeUnknown, OrderRejected, OwnershipConflict
 from order_service.services.emergency_stops import INTERRUPTED_AFTER
 from order_service.services.handoffs import FINISHER
+from tests.factories import make_limit_request
 from tests.unit.answers import LIMIT, body, refused
 from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World
 from tests.unit.fakes import FakeUnitOfWork
@@ -244,3 +246,41 @@ async def test_an_order_still_being_placed_is_cancelled_by_the_row_under_its_tag
     assert [r.raw_status for r in world.broker.book.values()] == ["CANCELLED"]
     assert world.broker.calls["cancel_order"] == 1
     assert pauses == []
+
+
+async def test_a_placement_past_its_first_mode_check_when_a_stop_begins_is_refused(
+    world: World, trader_api: httpx.AsyncClient, pauses: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    resting = body(await trader_api.post("/api/v1/orders", json=LIMIT), 201)
+    quotes, cancel = world.broker.quotes, world.broker.cancel_order
+    quoting, begun = asyncio.Event(), asyncio.Event()
+
+    async def slow_quotes(*args: Any) -> Any:  # the placement: its mode checked, not yet stored
+        quoting.set()
+        await begun.wait()
+        return await quotes(*args)
+
+    async def cancel_meanwhile(*args: Any) -> None:  # the stop: begun, cancelling
+        begun.set()
+        with contextlib.suppress(OwnershipConflict):
+            await placing  # the placement goes on to store its order now, or never
+        await cancel(*args)
+
+    monkeypatch.setattr(world.broker, "quotes", slow_quotes)
+    monkeypatch.setattr(world.broker, "cancel_order", cancel_meanwhile)
+    placing = asyncio.ensure_future(
+        # Another instrument than the resting order's: its quote is not cached yet.
+        world.services.orders.place_order(
+            world.trader, make_limit_request(tradingsymbol="TCS"), None
+        )
+    )
+    await asyncio.wait_for(quoting.wait(), 5)
+
+    stopped = body(await trader_api.post(STOP))
+
+    with pytest.raises(OwnershipConflict):
+        await placing
+    assert [o["order_id"] for o in stopped["orders"]] == [resting["order_id"]]
+    assert [r.raw_status for r in world.broker.book.values()] == ["CANCELLED"]
+    assert world.broker.calls["place_order"] == 1

@@ -145,6 +145,7 @@ class OrderService:
                 self._instruments.check(request.exchange.value, request.tradingsymbol)
             order = await self._new_order(uow, principal, account, request, (order_id, key), force)
             await self._check_risk(uow, session, order, keyed=client_order_id is not None)
+            await _check_mode_held(uow, order, force)
             try:
                 await uow.orders.add(order)
                 await uow.commit()
@@ -355,6 +356,15 @@ async def _default_strategy(uow: UnitOfWork, account_id: AccountId) -> StrategyI
     if default is None:
         raise NotFound(f"account {account_id} has no default strategy")
     return default.strategy_id
+
+
+async def _check_mode_held(uow: UnitOfWork, order: Order, force: bool) -> None:
+    """Hold the account's row until this placement commits, and check its mode again under
+    it: an emergency stop that began since the first check refuses the order, and one that
+    begins later waits for it and then sees its order, never neither."""
+    mode = await uow.risk_limits.hold_account(order.account_id)
+    if mode is ControlMode.TRANSITIONING:
+        check_origin(mode, order.origin, force)
 
 
 def _check_key(client_order_id: ClientOrderId | None) -> None:

@@ -727,10 +727,11 @@ class RiskLimitRepository(Protocol):
         orders not yet in a final state, valued at its own price (else its trigger price)."""
         ...
 
-    async def hold_account(self, account_id: AccountId) -> None:
-        """Hold the account's orders, as the limits see them, until this transaction ends:
-        another placement or modification checking them waits, so two cannot both take the
-        last place under a count limit, or the last room under an exposure limit."""
+    async def hold_account(self, account_id: AccountId) -> ControlMode | None:
+        """Hold the account's row until this transaction ends, and return its control mode
+        as it stands now (None if there is no such account): another placement checking the
+        limits waits, so two cannot both take the last place under a count limit or the last
+        room under an exposure limit; a mode change (an emergency stop) waits too."""
         ...
 
     async def open_orders(

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func,
 
 from order_service.adapters.db.repositories import SqlRepository
 from order_service.adapters.db.tables import accounts, orders, risk_limits, unsettled
+from order_service.domain.control import ControlMode
 from order_service.domain.ids import AccountId, StrategyId, UserId
 from order_service.domain.order import OrderRequest
 from order_service.domain.risk import RiskLimits, RiskScope
@@ -27,7 +28,7 @@ _LAST_UNKEYED = select(func.max(orders.c.created_at).label("at")).where(
     orders.c.status.not_in(_NEVER_TRADED),
 )
 _HOLD = (
-    select(accounts.c.account_id)
+    select(accounts.c.control_mode)
     .where(accounts.c.account_id == bindparam("account_id"))
     .with_for_update()
 )
@@ -80,9 +81,10 @@ class SqlRiskLimitRepository(SqlRepository):
         )
         return [_working(row) for row in await self._all(statement)]
 
-    async def hold_account(self, account_id: AccountId) -> None:
+    async def hold_account(self, account_id: AccountId) -> ControlMode | None:
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
-        await self._one_or_none(_HOLD.params(account_id=account_id))
+        row = await self._one_or_none(_HOLD.params(account_id=account_id))
+        return ControlMode(row["control_mode"]) if row is not None else None
 
     async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
         statement = _LAST_UNKEYED.params(
