@@ -53,6 +53,11 @@ WORKING = frozenset(
 
 # States only a broker report (or an amendment of a working order) can reach.
 REPORTED_STATES = WORKING | {OrderStatus.COMPLETE, OrderStatus.CANCELLED, OrderStatus.REJECTED}
+# Being placed: the placing request records the outcome (NEW surely not sent yet).
+IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
+# Sent or maybe sent with no outcome known to us, and no broker id: only the book, searched by
+# our tag, can tell what became of them.
+OUTCOME_UNKNOWN = IN_FLIGHT | {OrderStatus.UNKNOWN}
 
 
 class OrderTrigger(StrEnum):

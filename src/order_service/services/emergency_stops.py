@@ -27,7 +27,7 @@ from order_service.domain.control import ControlMode, ControlTrigger, move
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
-from order_service.domain.status import OrderStatus
+from order_service.domain.status import IN_FLIGHT, OUTCOME_UNKNOWN
 from order_service.errors import (
     BROKER_REFUSALS,
     BROKER_UNREAD,
@@ -54,8 +54,6 @@ from order_service.services.ports import (
 from order_service.services.reconcile import ReconcileService
 from order_service.services.strategies import refuse_scripts
 
-_IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
-_UNRESOLVED = _IN_FLIGHT | {OrderStatus.UNKNOWN}
 INTERRUPTED_AFTER = timedelta(seconds=30)
 
 
@@ -193,7 +191,7 @@ class EmergencyStopService:
             fresh = await self._fresh(account_id, waiting.keys())
             working = [o for o in fresh.values() if o.status.is_working]
             outcomes += await cancel_each(self._amendments, principal, working)
-            waiting = {k: o for k, o in fresh.items() if o.status in _UNRESOLVED}
+            waiting = {k: o for k, o in fresh.items() if o.status in OUTCOME_UNKNOWN}
             for outcome in await self._cancel_by_tag(account_id, list(waiting.values())):
                 outcomes.append(outcome)
                 waiting.pop(outcome.order.order_id)
@@ -207,7 +205,7 @@ class EmergencyStopService:
         placed that the broker already holds (its placer records the outcome only later, and
         no pass settles it before): one outcome for each order found live at the broker."""
         # An UNKNOWN one the pass itself settles from the book once it shows it.
-        tagged = [o for o in orders if o.tag is not None and o.status in _IN_FLIGHT]
+        tagged = [o for o in orders if o.tag is not None and o.status in IN_FLIGHT]
         if not tagged:
             return []
         async with self._uow() as uow:
@@ -254,4 +252,4 @@ def _sequence(event: AccountEvent) -> int:
 
 
 async def _unresolved(uow: UnitOfWork, account_id: AccountId) -> list[Order]:
-    return [o for o in await uow.orders.list_unsettled(account_id) if o.status in _UNRESOLVED]
+    return [o for o in await uow.orders.list_unsettled(account_id) if o.status in OUTCOME_UNKNOWN]

@@ -3,9 +3,9 @@ position squared off with a protected MARKET order (issue 13, the kill switch's 
 
 The square-off orders are the halt's own: they are placed past the halt (nothing else is),
 as ordinary orders of the position's strategy, so our books hold them like any other. Each is
-keyed by the halt and the position, so flattening the same halt again answers the orders
-already placed rather than doubling them. Each cancel and each square-off is reported, and
-one failure never stops the rest.
+keyed by the halt and the position, so flattening the same halt again never doubles them (a
+square-off still working holds its position open, below). Each cancel and each square-off is
+reported, and one failure never stops the rest.
 
 A square-off never overshoots the close. Before any is sent, each order whose cancel the
 broker accepted is read back (``order_history``, its fills stored with it) until the broker

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderStatusReport
-from order_service.domain.status import OrderStatus
+from order_service.domain.status import IN_FLIGHT, OUTCOME_UNKNOWN
 from order_service.errors import (
     BROKER_REFUSALS,
     NOT_SENT,
@@ -38,8 +38,6 @@ from order_service.services.liveness import Liveness
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 from order_service.services.writes import OrderWriter
 
-_IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
-_BOOK_ONLY = _IN_FLIGHT | {OrderStatus.UNKNOWN}
 # A read that failed: the broker refused it, could not be reached, or answered nonsense.
 _READ_FAILURES: tuple[type[OrderServiceError], ...] = (*BROKER_REFUSALS, DataFormatError)
 
@@ -117,9 +115,7 @@ class PollingService:
     async def _newly_orphaned(self, orders: Sequence[Order]) -> bool:
         """True if an order being placed without a broker id has lost its placing process."""
         in_flight = [
-            o
-            for o in orders
-            if o.status in _IN_FLIGHT and o.broker_order_id is None and o.placed_by
+            o for o in orders if o.status in IN_FLIGHT and o.broker_order_id is None and o.placed_by
         ]
         self._orphans &= {o.order_id for o in in_flight}
         unasked = [o for o in in_flight if o.order_id not in self._orphans]
@@ -133,9 +129,9 @@ class PollingService:
 
     def _asks_for_book(self, order: Order, book_read_at: datetime, now: datetime) -> bool:
         """True if a book-only order passed one of its milestones since the last book read."""
-        if order.broker_order_id is not None or order.status not in _BOOK_ONLY:
+        if order.broker_order_id is not None or order.status not in OUTCOME_UNKNOWN:
             return False
-        grace = self._policy.in_flight if order.status in _IN_FLIGHT else self._policy.unknown_grace
+        grace = self._policy.in_flight if order.status in IN_FLIGHT else self._policy.unknown_grace
         milestones = (order.updated_at + self._policy.stale_after, order.updated_at + grace)
         return any(book_read_at < milestone <= now for milestone in milestones)
 

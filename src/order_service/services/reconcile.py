@@ -37,7 +37,7 @@ from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, new_orde
 from order_service.domain.order import Order
 from order_service.domain.reports import OrderBook, OrderStatusReport
 from order_service.domain.slicing import found_slices
-from order_service.domain.status import OrderStatus, OrderTrigger
+from order_service.domain.status import IN_FLIGHT, OUTCOME_UNKNOWN, OrderStatus, OrderTrigger
 from order_service.errors import AuthenticationError, NotFound
 from order_service.services.access import session_for
 from order_service.services.liveness import Liveness
@@ -45,8 +45,6 @@ from order_service.services.ports import Broker, Clock, OrderQuery, UnitOfWorkFa
 from order_service.services.writes import OrderWriter
 
 # Orders whose send may have happened (or, for NEW, surely did not) and whose broker id we lack.
-_UNRESOLVED = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN})
-_IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTING})
 
 DRIFT_ORDER_STATUS = "order_status"
 DRIFT_UNKNOWN_FAILED = "unknown_failed"
@@ -190,13 +188,13 @@ class ReconcileService:
         return result
 
     async def _dead_placers(self, orders: list[Order]) -> Set[str]:
-        placers = {o.placed_by for o in orders if o.status in _IN_FLIGHT and o.placed_by}
+        placers = {o.placed_by for o in orders if o.status in IN_FLIGHT and o.placed_by}
         if not placers or self._liveness is None:
             return frozenset()
         return placers - await self._liveness.alive(placers)
 
     def _decide(self, order: Order, moment: _Moment) -> _Decision | None:
-        in_flight = order.status in _IN_FLIGHT
+        in_flight = order.status in IN_FLIGHT
         abandoned = in_flight and order.placed_by in moment.dead
         waited = moment.fetched_at - order.updated_at
         past_grace = abandoned or waited >= (self._in_flight if in_flight else self._grace)
@@ -206,7 +204,7 @@ class ReconcileService:
         if report is None:
             if moment.book.may_hold(order):
                 return _Decision(_Action.LEAVE)  # never judge absent what we could not read
-            if order.status in _UNRESOLVED and past_grace:
+            if order.status in OUTCOME_UNKNOWN and past_grace:
                 return _Decision(_Action.GIVE_UP)
             return None
         if not order.is_reported_by(report):
@@ -220,7 +218,7 @@ class ReconcileService:
         decision = self._decide(order, moment)
         if decision is None:
             return None
-        was_unresolved = order.status in _UNRESOLVED
+        was_unresolved = order.status in OUTCOME_UNKNOWN
         by_tag = order.broker_order_id is None
         self._apply(order, decision)
         return _Change(order, decision, was_unresolved, by_tag)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func, insert, or_, select
 
 from order_service.adapters.db.repositories import SqlRepository
+from order_service.adapters.db.runners import StatementRunner
 from order_service.adapters.db.tables import accounts, orders, risk_limits, unsettled
 from order_service.domain.control import ControlMode
 from order_service.domain.ids import AccountId, StrategyId, UserId
@@ -48,6 +49,12 @@ _OF_ORDER = select(risk_limits.c.scope, risk_limits.c.limits).where(
 
 
 class SqlRiskLimitRepository(SqlRepository):
+    """One per unit of work (its transaction): what it holds is held until that ends."""
+
+    def __init__(self, runner: StatementRunner) -> None:
+        super().__init__(runner)
+        self._held: dict[AccountId, ControlMode | None] = {}
+
     async def get(self, scope: RiskScope, scope_id: str) -> RiskLimits | None:
         row = await self._one_or_none(select(risk_limits.c.limits).where(_scope(scope, scope_id)))
         return RiskLimits.from_stored(dict(row["limits"])) if row is not None else None
@@ -83,8 +90,16 @@ class SqlRiskLimitRepository(SqlRepository):
 
     async def hold_account(self, account_id: AccountId) -> ControlMode | None:
         # The account's row, locked (PostgreSQL; SQLite has one writer at a time already).
-        row = await self._one_or_none(_HOLD.params(account_id=account_id))
-        return ControlMode(row["control_mode"]) if row is not None else None
+        # Held, its mode cannot change until this transaction ends: a placement holding it for
+        # its limits and again for its mode reads it once.
+        if account_id not in self._held:
+            row = await self._one_or_none(_HOLD.params(account_id=account_id))
+            self._held[account_id] = ControlMode(row["control_mode"]) if row else None
+        return self._held[account_id]
+
+    def release(self) -> None:
+        """The transaction ends: what it held is no longer held."""
+        self._held.clear()
 
     async def last_unkeyed(self, request: OrderRequest, since: datetime) -> datetime | None:
         statement = _LAST_UNKEYED.params(

@@ -82,7 +82,8 @@ class SqlUnitOfWork:
         self.feed: OrderFeedRepository = SqlOrderFeedRepository(runner)
         self.webhooks: WebhookRepository = SqlWebhookRepository(runner, cipher)
         self.instruments: InstrumentRepository = SqlInstrumentRepository(runner)
-        self.risk_limits: RiskLimitRepository = SqlRiskLimitRepository(runner)
+        self._risk_limits = SqlRiskLimitRepository(runner)
+        self.risk_limits: RiskLimitRepository = self._risk_limits
         self.control_modes: ControlModeRepository = SqlControlModeRepository(runner)
         self.kill_switches: KillSwitchRepository = SqlKillSwitchRepository(runner)
         self.secrets: StoredSecretRepository = SqlStoredSecretRepository(runner, cipher)
@@ -109,6 +110,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         fence = current_fence()
+        self._risk_limits.release()  # the transaction's row locks end with it
         try:
             with translated_errors():
                 if fence is not None:  # a worker's write: refused once its lease moved on
@@ -125,6 +127,7 @@ class SqlUnitOfWork:
         await self._runner.run_checked(statement, None, stale(fence))
 
     async def rollback(self) -> None:
+        self._risk_limits.release()
         with translated_errors():
             await self._runner.rollback()
 
