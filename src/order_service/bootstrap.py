@@ -19,6 +19,7 @@ from order_service.errors import ServiceUnavailableError
 from order_service.observability.halts import record_halts
 from order_service.services.accounts import AccountService
 from order_service.services.amendments import AmendmentService
+from order_service.services.attribution import ExitAttributionService
 from order_service.services.baskets import BasketService
 from order_service.services.books import BooksService
 from order_service.services.cancellations import CancelConfirmation, Cancellations
@@ -103,6 +104,7 @@ class Services:
     reconcile: ReconcileService
     trades: TradeSyncService
     position_sync: PositionSyncService
+    attribution: ExitAttributionService
     books: BooksService
     startup: StartupReconciliation
     postbacks: PostbackService
@@ -262,6 +264,7 @@ def _services(
         reconcile=reconcile,
         trades=trades,
         position_sync=PositionSyncService(uow_factory, broker, clock),
+        attribution=ExitAttributionService(uow_factory, clock),
         books=books,
         startup=startup,
         postbacks=PostbackService(uow_factory, broker, clock),

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     quote_cache_seconds: Annotated[float, Field(gt=0)] = 5.0
     books_max_days: Annotated[int, Field(ge=1, le=3660)] = 400
     position_sync_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Exit attribution (README "Exit attribution"): how often settled external orders are
+    # attributed to the strategies they closed.
+    attribution_interval_seconds: Annotated[float, Field(gt=0)] = 2.0
     # A directory of charge schedules (one TOML file each) replacing the packaged ones.
     charges_dir: str | None = None
     # How long a placement waits for an account's startup reconciliation before it is refused.

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from order_service.domain.account import Account, Principal, Strategy
 from order_service.domain.account_events import AccountEvent
+from order_service.domain.attribution import AttributionId, ExitAttribution, Part
 from order_service.domain.events import OrderEvent
 from order_service.domain.fill import Fill
 from order_service.domain.halt import Halt, HaltScope
@@ -81,6 +82,8 @@ class FakeStore:
         self.halt_events: list[tuple[HaltScope, str, UserId]] = []  # scope, action, by whom
         self.handoffs: dict[HandoffId, Handoff] = {}
         self.signal_tokens: dict[SignalTokenId, tuple[SignalToken, str]] = {}  # with the hash
+        self.attributions: dict[AttributionId, ExitAttribution] = {}
+        self.allocations: list[tuple[AccountId, Part]] = []  # by the order they were written
         self.next_sequence = 1
         self.next_fill_sequence = 1
         self.next_account_event_sequence = 1
@@ -106,6 +109,8 @@ class FakeStore:
         other.halts, other.halt_events = dict(self.halts), list(self.halt_events)
         other.handoffs = dict(self.handoffs)
         other.signal_tokens = dict(self.signal_tokens)
+        other.attributions = dict(self.attributions)
+        other.allocations = list(self.allocations)
         return other
 
 

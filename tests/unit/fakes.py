@@ -15,6 +15,7 @@ from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
     AccountEventRepository,
     AccountRepository,
+    AttributionRepository,
     BrokerSession,
     Clock,
     ControlModeRepository,
@@ -40,6 +41,7 @@ from tests.unit.fake_accounts import (
     FakeStrategyRepository,
     FakeUserRepository,
 )
+from tests.unit.fake_attributions import FakeAttributionRepository
 from tests.unit.fake_control_modes import FakeControlModeRepository
 from tests.unit.fake_events import FakeOrderFeedRepository, FakeWebhookRepository
 from tests.unit.fake_fills import FakeFillRepository
@@ -109,6 +111,7 @@ class FakeUnitOfWork:
         self.secrets: StoredSecretRepository = FakeStoredSecretRepository()
         self.handoffs: HandoffRepository = FakeHandoffRepository(self)
         self.signal_tokens: SignalTokenRepository = FakeSignalTokenRepository(self)
+        self.attributions: AttributionRepository = FakeAttributionRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

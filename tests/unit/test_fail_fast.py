@@ -43,6 +43,7 @@ WORKERS = [
     "webhooks",
     "instruments",
     "handoffs",
+    "attribution",
 ]
 INJECTED = "injected database fault"
 

@@ -365,6 +365,43 @@ class OrderServiceClient:
         result: JSONObject = self._json("GET", f"/api/v1/handoffs/{_seg(handoff_id)}")
         return result
 
+    # -- attribution cases --------------------------------------------------------------
+
+    def list_attribution_cases(
+        self,
+        *,
+        account_id: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> JSONObject:
+        """One page of cases (external exits for a person to allocate), oldest first."""
+        params = {"account_id": account_id, "status": status, "cursor": cursor, "limit": limit}
+        result: JSONObject = self._json("GET", "/api/v1/attribution-cases", params=params)
+        return result
+
+    def get_attribution_case(self, attribution_id: str) -> JSONObject:
+        result: JSONObject = self._json("GET", _case(attribution_id))
+        return result
+
+    def assign_attribution_case(self, attribution_id: str, assignee: str) -> JSONObject:
+        body = {"assignee": assignee}
+        result: JSONObject = self._json("POST", f"{_case(attribution_id)}/assign", body=body)
+        return result
+
+    def resolve_attribution_case(
+        self, attribution_id: str, allocations: dict[str, int]
+    ) -> JSONObject:
+        """Allocate the exit: ``{strategy_id: quantity}``, in the order the fills go to them
+        (the quantities must sum to the exit's)."""
+        body = {"allocations": [{"strategy_id": s, "quantity": q} for s, q in allocations.items()]}
+        result: JSONObject = self._json("POST", f"{_case(attribution_id)}/resolve", body=body)
+        return result
+
+    def apply_attribution_case(self, attribution_id: str) -> JSONObject:
+        result: JSONObject = self._json("POST", f"{_case(attribution_id)}/apply")
+        return result
+
     # -- strategies and portfolios ------------------------------------------------------
 
     def list_strategies(self, account_id: str | None = None) -> list[JSONObject]:
@@ -596,6 +633,10 @@ class OrderServiceClient:
     def health(self) -> JSONObject:
         result: JSONObject = self._json("GET", "/health")
         return result
+
+
+def _case(attribution_id: str) -> str:
+    return f"/api/v1/attribution-cases/{_seg(attribution_id)}"
 
 
 def _seg(value: str) -> str:

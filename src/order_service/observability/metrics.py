@@ -96,6 +96,12 @@ EMERGENCY_STOPS = Counter(
     "order_service_emergency_stops_total",
     "Emergency stops of an account (every working order cancelled, every scope MANUAL)",
 )
+EXIT_ATTRIBUTIONS = Counter(
+    "order_service_exit_attributions_total",
+    "Settled external orders attributed to the strategies whose position they closed, by"
+    " policy (manual: a case opened for a person)",
+    ["policy"],
+)
 STALE_WRITES_REFUSED = Counter(
     "order_service_stale_writes_refused_total",
     "Worker commits refused because the account's lease had moved to a newer token",

@@ -45,7 +45,14 @@ from order_service.services.book_runs import BookRuns
 from order_service.services.ledger import LedgerCache
 from order_service.services.marks import MarkBoard, Traded, traded_instruments
 from order_service.services.portfolios import visible_portfolios
-from order_service.services.ports import Broker, Clock, FillPage, UnitOfWork, UnitOfWorkFactory
+from order_service.services.ports import (
+    AllocationMark,
+    Broker,
+    Clock,
+    FillPage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 PAGE = 1000  # fills per read when a range is streamed
 # The days a book may be asked about: electronic trading in India, and far ahead of it.
@@ -84,7 +91,8 @@ class PnlQuery:
 # An instrument's position of one book key: (key, exchange, tradingsymbol, product).
 InstrumentKey = tuple[BookKey, str, str, str]
 # Whose P&L, grouped how, over which days.
-_Question = tuple[tuple[AccountId, ...], "GroupBy", date, date]
+# (and the accounts' allocations as read: see ``LedgerCache.marked_history``).
+_Question = tuple[tuple[AccountId, ...], "GroupBy", date, date, tuple[AllocationMark, ...]]
 
 
 class BooksService:
@@ -162,10 +170,12 @@ class BooksService:
         self, accounts: Sequence[Account], query: PnlQuery, uow: UnitOfWork | None = None
     ) -> tuple[dict[InstrumentKey, PnlFigures], GroupCharges[BookKey]]:
         """The figures of each instrument of each book key, and the charges of each key."""
-        fills = await self._history(accounts, query.end, uow)
-        group = _instrument_key(query.group_by)
         owners = tuple(sorted(a.account_id for a in accounts))
-        question = (owners, query.group_by, query.start, query.end)
+        before = _start_of(query.end + timedelta(days=1))
+        fills, allocated = await self._ledger.marked_history(owners, before, uow)
+        group = _instrument_key(query.group_by)
+        # An attribution applied since changes fills already fed: then the runs start afresh.
+        question = (owners, query.group_by, query.start, query.end, allocated)
         run = self._runs.figures(
             question, fills, query.start, query.end, group, lambda fill: group(fill)[0]
         )

@@ -18,6 +18,14 @@ from order_service.domain.account import (
     UserInfo,
 )
 from order_service.domain.account_events import AccountEvent
+from order_service.domain.attribution import (
+    AttributionId,
+    CaseStatus,
+    ExitAttribution,
+    Part,
+    PartsOf,
+    PositionKey,
+)
 from order_service.domain.budget import Bucket
 from order_service.domain.control import ControlMode
 from order_service.domain.events import OrderEvent
@@ -357,6 +365,54 @@ class ControlModeRepository(Protocol):
 
     async def set_strategy_mode(self, strategy_id: StrategyId, mode: ControlMode) -> None:
         """Give one strategy (the default one too) a mode of its own."""
+        ...
+
+
+# What an account's allocations were when read: their count and highest id (changes with each).
+AllocationMark = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """A page of attribution cases of some accounts (by id, after ``after``)."""
+
+    account_ids: frozenset[AccountId]
+    status: CaseStatus | None = None
+    after: AttributionId | None = None
+    limit: int = 50
+
+
+class AttributionRepository(Protocol):
+    async def unattributed_exits(self, account_id: AccountId, limit: int) -> list[Order]:
+        """The account's settled external orders with fills and no attribution, oldest first."""
+        ...
+
+    async def accounts_unattributed(self) -> list[AccountId]:
+        """The accounts with a settled external order not attributed yet."""
+        ...
+
+    async def add(self, attribution: ExitAttribution) -> bool:
+        """Store it unless its order has one already; return whether it was stored."""
+        ...
+
+    async def get(self, attribution_id: AttributionId) -> ExitAttribution | None: ...
+
+    async def cases(self, query: CaseQuery) -> list[ExitAttribution]: ...
+
+    async def unapplied_cases(self, account_id: AccountId, position: PositionKey) -> int:
+        """How many of the account's cases of this position are not applied yet."""
+        ...
+
+    async def save(self, attribution: ExitAttribution) -> None:
+        """Write it if nobody did since it was read, else raise ``StaleWrite``."""
+        ...
+
+    async def add_parts(
+        self, account_id: AccountId, attribution_id: AttributionId, parts: Sequence[Part]
+    ) -> None: ...
+
+    async def parts(self, account_id: AccountId) -> tuple[PartsOf, AllocationMark]:
+        """The account's allocated shares of fills, and what they were when read."""
         ...
 
 
@@ -822,6 +878,7 @@ class UnitOfWork(Protocol):
     secrets: StoredSecretRepository
     handoffs: HandoffRepository
     signal_tokens: SignalTokenRepository
+    attributions: AttributionRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -72,7 +72,7 @@ class PositionSyncService:
         self._uow = uow_factory
         self._broker = broker
         self._clock = clock
-        self._ledger = LedgerCache(uow_factory, clock)  # a pass reads only the new fills
+        self._ledger = LedgerCache(uow_factory, clock, attributed=False)  # the account as a whole
         # Each account's differences of its last pass: only one seen twice is recorded.
         self._seen: dict[AccountId, set[tuple[object, ...]]] = {}
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -227,6 +228,15 @@ orders = Table(
     Index(None, "account_id", "status", postgresql_where=_UNSETTLED),
     Index(None, "strategy_id"),
     Index(None, "account_id", "created_at"),  # the pre-trade count of the day's orders
+)
+# The external orders, the only ones whose exits are attributed: the attribution worker's
+# search for settled ones not yet attributed reads these rows alone.
+EXTERNAL_ORDER = text("source = 'external'")
+Index(
+    "ix_orders_external_created_at",
+    orders.c.created_at,
+    sqlite_where=EXTERNAL_ORDER,
+    postgresql_where=EXTERNAL_ORDER,
 )
 
 order_events = Table(
@@ -547,4 +557,64 @@ signal_tokens = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Index(None, "strategy_id"),
+)
+
+# Each settled external order's attribution to the strategies whose position it closed (one
+# row per order); those of the manual policy are the cases a person resolves. Holders and
+# allocations are JSON lists.
+exit_attributions = Table(
+    "exit_attributions",
+    metadata,
+    Column("attribution_id", ULID, primary_key=True),
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("order_id", ULID, ForeignKey("orders.order_id"), nullable=False, unique=True),
+    Column("exchange", ENUM_TEXT, nullable=False),
+    Column("tradingsymbol", String(), nullable=False),
+    Column("product", ENUM_TEXT, nullable=False),
+    Column("transaction_type", ENUM_TEXT, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("default_strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
+    Column("holders", JSON, nullable=False),
+    Column("policy", ENUM_TEXT, nullable=False),
+    Column("status", ENUM_TEXT, nullable=False),
+    Column("reason", String(), nullable=True),
+    Column("allocations", JSON, nullable=False),
+    Column("assignee", ULID, nullable=True),
+    Column("resolved_by", ULID, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
+    Index(None, "account_id", "status"),
+)
+
+# The share of an attributed fill each strategy takes (a fill not named here is its order's
+# strategy's whole). Written once, when its attribution is applied; never changed.
+fill_allocations = Table(
+    "fill_allocations",
+    metadata,
+    Column(
+        "allocation_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("account_id", ACCOUNT_ID, nullable=False),
+    Column("trade_id", String(64), nullable=False),
+    Column(
+        "attribution_id",
+        ULID,
+        ForeignKey("exit_attributions.attribution_id"),
+        nullable=False,
+    ),
+    Column("strategy_id", ULID, ForeignKey("strategies.strategy_id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "trade_id"],
+        ["fills.account_id", "fills.trade_id"],
+        name="fk_fill_allocations_account_id_fills",
+    ),
+    UniqueConstraint("account_id", "trade_id", "strategy_id"),
+    Index(None, "attribution_id"),
+    sqlite_autoincrement=True,
 )

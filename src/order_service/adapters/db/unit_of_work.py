@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from order_service.adapters.db.account_events_repository import SqlAccountEventRepository
+from order_service.adapters.db.attributions_repository import SqlAttributionRepository
 from order_service.adapters.db.control_modes_repository import SqlControlModeRepository
 from order_service.adapters.db.crypto import SecretCipher
 from order_service.adapters.db.engine import is_sqlite_file, sqlite_gate
@@ -41,6 +42,7 @@ from order_service.services.fencing import Fence, current_fence, stale
 from order_service.services.ports import (
     AccountEventRepository,
     AccountRepository,
+    AttributionRepository,
     ControlModeRepository,
     FillRepository,
     HandoffRepository,
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
         self.secrets: StoredSecretRepository = SqlStoredSecretRepository(runner, cipher)
         self.handoffs: HandoffRepository = SqlHandoffRepository(runner)
         self.signal_tokens: SignalTokenRepository = SqlSignalTokenRepository(runner)
+        self.attributions: AttributionRepository = SqlAttributionRepository(runner)
 
     async def __aenter__(self) -> Self:
         return self

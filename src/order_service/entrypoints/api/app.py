@@ -19,6 +19,7 @@ from order_service.entrypoints.api.middleware import (
 )
 from order_service.entrypoints.api.routes import (
     accounts,
+    attribution_cases,
     baskets,
     books,
     control,
@@ -93,6 +94,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         control,
         kill_switch,
         handoffs,
+        attribution_cases,
         signals,
     ):
         app.include_router(module.router)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from order_service.bootstrap import Services
 from order_service.entrypoints.workers.accounts import owned_workers
+from order_service.entrypoints.workers.attribution import AttributionWorker
 from order_service.entrypoints.workers.handoffs import HandoffWorker
 from order_service.entrypoints.workers.instruments import InstrumentWorker
 from order_service.entrypoints.workers.leases import LeaseWorker
@@ -34,6 +35,7 @@ def worker_factories(services: Services) -> dict[str, Callable[[], Worker]]:
         WebhookWorker.name: lambda: WebhookWorker(services),
         InstrumentWorker.name: lambda: InstrumentWorker(services),
         HandoffWorker.name: lambda: HandoffWorker(services),
+        AttributionWorker.name: lambda: AttributionWorker(services),
     }
     if services.leases is not None:  # worker processes share the accounts through leases
         keeper = services.leases

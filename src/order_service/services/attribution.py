@@ -1,0 +1,282 @@
+"""Exit attribution: settled external orders attributed to the strategies whose position they
+closed, by policy or through a case a person resolves (``domain.attribution``).
+
+The attribution worker runs ``attribute_account`` for each account with work, in the process
+owning the account. An external order is taken once
+it has settled and the ledger holds what it filled (or, past ``settle_seconds``, with the fills
+the ledger holds): its holders are read from the account's attributed ledger up to its first
+fill, the policy is decided, and the attribution (with the fills' allocated shares, when the
+policy allocated them) and its event on the order are written in one transaction. Its row is
+unique per order, so two processes never attribute one exit twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from order_service.domain.account import AccountScope, Principal
+from order_service.domain.attribution import (
+    ATTRIBUTION_CASE_OPENED,
+    EARLIER_CASE,
+    EXIT_ATTRIBUTED,
+    SEVERAL_HOLDERS,
+    Allocation,
+    AttributionId,
+    AttributionPolicy,
+    CaseStatus,
+    ExitAttribution,
+    PositionKey,
+    decide,
+    holders_of,
+    split,
+)
+from order_service.domain.fill import Fill
+from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
+from order_service.domain.order import Order
+from order_service.errors import NotFound, ValidationError
+from order_service.services.access import granted, visible_account
+from order_service.services.ledger import LedgerCache
+from order_service.services.ports import CaseQuery, Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.strategies import refuse_scripts
+
+BATCH = 100  # exits attributed per pass, oldest first
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(slots=True)
+class AttributionPass:
+    """What one pass did: exits attributed by each policy, and those left for a later pass."""
+
+    attributed: dict[AttributionPolicy, int] = field(default_factory=dict)
+    waiting: int = 0  # settled, but the ledger does not hold all they filled yet
+
+    @property
+    def total(self) -> int:
+        return sum(self.attributed.values())
+
+
+class ExitAttributionService:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, settle_seconds: float = 60.0
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settle = timedelta(seconds=settle_seconds)
+        self._ledger = LedgerCache(uow_factory, clock)
+
+    # The worker's pass.
+
+    async def accounts_to_attribute(self) -> list[AccountId]:
+        async with self._uow() as uow:
+            return await uow.attributions.accounts_unattributed()
+
+    async def attribute_account(self, account_id: AccountId) -> AttributionPass:
+        """Attribute the account's settled external orders not attributed yet (a batch,
+        oldest first: each exit's holders include what the earlier ones moved)."""
+        async with self._uow() as uow:
+            pending = await uow.attributions.unattributed_exits(account_id, BATCH)
+        done = AttributionPass()
+        for order in pending:
+            policy = await self._attribute(order)
+            if policy is None:
+                done.waiting += 1
+            else:
+                done.attributed[policy] = done.attributed.get(policy, 0) + 1
+        return done
+
+    async def _attribute(self, order: Order) -> AttributionPolicy | None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            fills = await uow.fills.for_order(order.order_id)
+            filled = sum(fill.report.quantity for fill in fills)
+            if filled < order.filled_quantity and now - order.updated_at < self._settle:
+                return None  # the trade book has more to give: wait for it
+            attribution = await self._decided(uow, order, fills, now)
+            if not await uow.attributions.add(attribution):
+                return attribution.policy  # another process attributed it first
+            if attribution.status is CaseStatus.APPLIED and attribution.allocations:
+                parts = split(fills, attribution.allocations)
+                await uow.attributions.add_parts(
+                    attribution.account_id, attribution.attribution_id, parts
+                )
+            _record(order, attribution, now)
+            await uow.orders.append_events([order])
+            await uow.commit()
+        return attribution.policy
+
+    async def _decided(
+        self, uow: UnitOfWork, order: Order, fills: Sequence[Fill], now: datetime
+    ) -> ExitAttribution:
+        request = order.request
+        position = PositionKey(request.exchange.value, request.tradingsymbol, request.product.value)
+        default = await uow.strategies.get_default(order.account_id)
+        default_id = default.strategy_id if default is not None else order.strategy_id
+        prior = await self._before(uow, order, fills)
+        holders = holders_of(prior, position, request.transaction_type)
+        quantity = sum(fill.report.quantity for fill in fills)
+        reason: str | None = None
+        allocations: tuple[Allocation, ...]
+        if not fills:
+            policy, allocations = AttributionPolicy.NONE, ()
+        elif await uow.attributions.unapplied_cases(order.account_id, position):
+            policy, allocations, reason = AttributionPolicy.MANUAL, (), EARLIER_CASE
+        else:
+            policy, allocations = decide(quantity, holders, default_id)
+            reason = SEVERAL_HOLDERS if policy is AttributionPolicy.MANUAL else None
+        manual = policy is AttributionPolicy.MANUAL
+        return ExitAttribution(
+            attribution_id=AttributionId(new_ulid()),
+            account_id=order.account_id,
+            order_id=order.order_id,
+            position=position,
+            transaction_type=request.transaction_type,
+            quantity=quantity,
+            default_strategy_id=default_id,
+            holders=tuple(holders),
+            policy=policy,
+            status=CaseStatus.OPEN if manual else CaseStatus.APPLIED,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+            allocations=allocations,
+            applied_at=None if manual else now,
+        )
+
+    async def _before(self, uow: UnitOfWork, order: Order, fills: Sequence[Fill]) -> list[Fill]:
+        """The account's fills (as attributed) executed before the exit's first fill."""
+        if not fills:
+            return []
+        first = min(fills, key=_placing)
+        limit = _placing(first)
+        history = await self._ledger.history([order.account_id], limit[0] + _TICK, uow)
+        return [f for f in history if f.order_id != order.order_id and _placing(f) < limit]
+
+    # The cases, for people.
+
+    async def cases(
+        self,
+        principal: Principal,
+        account_id: AccountId | None,
+        status: CaseStatus | None,
+        after: AttributionId | None,
+        limit: int,
+    ) -> list[ExitAttribution]:
+        async with self._uow() as uow:
+            if account_id is not None:
+                accounts = frozenset(
+                    {(await visible_account(uow, principal, account_id)).account_id}
+                )
+            else:
+                listed = await uow.accounts.list(AccountScope.of(principal))
+                accounts = frozenset(a.account_id for a in listed if not a.is_removed)
+            return await uow.attributions.cases(CaseQuery(accounts, status, after, limit))
+
+    async def get(self, principal: Principal, attribution_id: AttributionId) -> ExitAttribution:
+        async with self._uow() as uow:
+            return await _visible_case(uow, principal, attribution_id)
+
+    async def assign(
+        self, principal: Principal, attribution_id: AttributionId, assignee: UserId
+    ) -> ExitAttribution:
+        """Name the person who is to resolve the case (one who may act on its account)."""
+        refuse_scripts(principal)
+        async with self._uow() as uow:
+            case = await _visible_case(uow, principal, attribution_id)
+            person = await uow.users.get(assignee)
+            if person is None or not await granted(uow, person, case.account_id):
+                raise ValidationError(
+                    f"user {assignee} cannot act on account {case.account_id}",
+                    field="assignee",
+                    details={"assignee": assignee, "account_id": case.account_id},
+                )
+            case.assign(assignee, principal.user_id, self._clock.now())
+            return await self._saved(uow, case)
+
+    async def resolve(
+        self,
+        principal: Principal,
+        attribution_id: AttributionId,
+        allocations: Sequence[Allocation],
+    ) -> ExitAttribution:
+        """Take the allocations (they must sum to the exit's quantity; each strategy of the
+        case's account, holding at least what it is given, bar the default strategy)."""
+        refuse_scripts(principal)
+        async with self._uow() as uow:
+            case = await _visible_case(uow, principal, attribution_id)
+            await _check_strategies(uow, case, [a.strategy_id for a in allocations])
+            case.resolve(allocations, principal.user_id, self._clock.now())
+            return await self._saved(uow, case)
+
+    async def apply(self, principal: Principal, attribution_id: AttributionId) -> ExitAttribution:
+        """Put a resolved case's allocations in the books: the exit's fills are split among
+        the strategies, with an event on the exit's order. Applied, a case is final."""
+        refuse_scripts(principal)
+        async with self._uow() as uow:
+            case = await _visible_case(uow, principal, attribution_id)
+            fills = await uow.fills.for_order(case.order_id)
+            parts = case.apply(fills, principal.user_id, self._clock.now())
+            await uow.attributions.add_parts(case.account_id, case.attribution_id, parts)
+            return await self._saved(uow, case)
+
+    async def _saved(self, uow: UnitOfWork, case: ExitAttribution) -> ExitAttribution:
+        """Write the case and its new events (on its order), and commit."""
+        await uow.attributions.save(case)
+        order = await uow.orders.get(case.order_id)
+        if order is not None:
+            for name, data in case.events:
+                order.record(name, case.updated_at, **data)
+            await uow.orders.append_events([order])
+        case.events.clear()
+        await uow.commit()
+        return case
+
+
+async def _visible_case(
+    uow: UnitOfWork, principal: Principal, attribution_id: AttributionId
+) -> ExitAttribution:
+    """The case if it is one (a manual attribution) of an account the caller may act on."""
+    case = await uow.attributions.get(attribution_id)
+    if case is None or not case.is_case or not await granted(uow, principal, case.account_id):
+        raise NotFound(
+            f"attribution case {attribution_id} not found",
+            details={"attribution_id": attribution_id},
+        )
+    return case
+
+
+async def _check_strategies(
+    uow: UnitOfWork, case: ExitAttribution, strategy_ids: Sequence[StrategyId]
+) -> None:
+    for strategy_id in strategy_ids:
+        strategy = await uow.strategies.get(strategy_id)
+        if strategy is None or strategy.account_id != case.account_id or strategy.is_deleted:
+            raise ValidationError(
+                f"strategy {strategy_id} is not a strategy of account {case.account_id}",
+                field="allocations",
+                details={"strategy_id": strategy_id, "account_id": case.account_id},
+            )
+
+
+def _record(order: Order, attribution: ExitAttribution, at: datetime) -> None:
+    data = {
+        "attribution_id": attribution.attribution_id,
+        "policy": attribution.policy.value,
+        "quantity": attribution.quantity,
+        "holders": [
+            {"strategy_id": h.strategy_id, "quantity": h.quantity} for h in attribution.holders
+        ],
+    }
+    if attribution.is_case:
+        order.record(ATTRIBUTION_CASE_OPENED, at, **data, reason=attribution.reason)
+    else:
+        allocations = [
+            {"strategy_id": a.strategy_id, "quantity": a.quantity} for a in attribution.allocations
+        ]
+        order.record(EXIT_ATTRIBUTED, at, **data, allocations=allocations)
+
+
+def _placing(fill: Fill) -> tuple[datetime, int]:
+    """Where a fill stands in the account's history: when executed, then when stored."""
+    return fill.report.exchange_timestamp or fill.recorded_at, fill.sequence or 0
