@@ -2,9 +2,9 @@
 closed, by policy or through a case a person resolves (``domain.attribution``).
 
 The attribution worker runs ``attribute_account`` for each account with work, in the process
-owning the account. An external order is taken once
-it has settled and the ledger holds what it filled (or, past ``settle_seconds``, with the fills
-the ledger holds): its holders are read from the account's attributed ledger up to its first
+owning the account. An external order is taken once it has settled and the ledger holds what
+it filled (or, ``settle_seconds`` after it settled, those of its fills the ledger holds; with
+none, it waits). Its holders are read from the account's attributed ledger up to its first
 fill, the policy is decided, and the attribution (with the fills' allocated shares, when the
 policy allocated them) and its event on the order are written in one transaction. Its row is
 unique per order, so two processes never attribute one exit twice.
@@ -91,11 +91,13 @@ class ExitAttributionService:
         async with self._uow() as uow:
             fills = await uow.fills.for_order(order.order_id)
             filled = sum(fill.report.quantity for fill in fills)
-            if filled < order.filled_quantity and now - order.updated_at < self._settle:
+            if not filled or (
+                filled < order.filled_quantity and now - order.updated_at < self._settle
+            ):
                 return None  # the trade book has more to give: wait for it
             attribution = await self._decided(uow, order, fills, now)
             if not await uow.attributions.add(attribution):
-                return attribution.policy  # another process attributed it first
+                return None  # another process attributed it first
             if attribution.status is CaseStatus.APPLIED and attribution.allocations:
                 parts = split(fills, attribution.allocations)
                 await uow.attributions.add_parts(
@@ -118,9 +120,7 @@ class ExitAttributionService:
         quantity = sum(fill.report.quantity for fill in fills)
         reason: str | None = None
         allocations: tuple[Allocation, ...]
-        if not fills:
-            policy, allocations = AttributionPolicy.NONE, ()
-        elif await uow.attributions.unapplied_cases(order.account_id, position):
+        if await uow.attributions.unapplied_cases(order.account_id, position):
             policy, allocations, reason = AttributionPolicy.MANUAL, (), EARLIER_CASE
         else:
             policy, allocations = decide(quantity, holders, default_id)
@@ -146,8 +146,6 @@ class ExitAttributionService:
 
     async def _before(self, uow: UnitOfWork, order: Order, fills: Sequence[Fill]) -> list[Fill]:
         """The account's fills (as attributed) executed before the exit's first fill."""
-        if not fills:
-            return []
         first = min(fills, key=_placing)
         limit = _placing(first)
         history = await self._ledger.history([order.account_id], limit[0] + _TICK, uow)
