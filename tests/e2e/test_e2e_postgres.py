@@ -14,6 +14,7 @@ from sqlalchemy import make_url
 
 from benchmarks.chaos import run_chaos
 from tests.e2e.harness import MARKET, QUICK, ServiceThread, e2e_stack, wait_for
+from tests.e2e.test_e2e_attribution import attribution_flow
 
 BASE_URL = os.environ.get("ORDER_SERVICE_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="ORDER_SERVICE_TEST_POSTGRES_URL not set")
@@ -93,3 +94,11 @@ def test_postgres_two_hundred_orders_through_faults_land_exactly_once(
     )
     assert report.answered == report.at_broker == 200
     assert (report.duplicates, report.lost, report.mismatches) == (0, 0, 0)
+
+
+def test_postgres_an_app_exit_across_two_strategies_is_resolved_into_the_books(
+    api: httpx.Client, stack: tuple[str, ServiceThread]
+) -> None:
+    paper, service = stack
+    with httpx.Client(base_url=f"{paper}/_admin", timeout=10) as admin:
+        attribution_flow(api, admin, service, paper)
