@@ -48,6 +48,7 @@ from order_service.services.ports import (
     LeaseStore,
     OrderStream,
     RateBudget,
+    ScopeLocks,
     UnitOfWorkFactory,
     UserDirectory,
     WebhookSender,
@@ -204,7 +205,9 @@ def bootstrap(
     services = _services(
         settings, uow_factory, broker, clock, directory, order_stream, coordination, outbound
     )
-    closers.extend((services.broadcaster.close, services.kill_switch.close))
+    closers.extend(
+        (services.broadcaster.close, services.kill_switch.close, services.handoffs.close)
+    )
     return replace(services, database_ready=database_ready or _always_ready, closers=closers)
 
 
@@ -288,7 +291,9 @@ def _services(
             uow_factory, clock, settings.risk_owners_may_set_limits, limits_cache
         ),
         emergency_stops=stops,
-        handoffs=HandoffService(uow_factory, amendments, clock, settings.handoff_timeout_seconds),
+        handoffs=HandoffService(
+            uow_factory, amendments, clock, settings.handoff_timeout_seconds, _scope_locks(settings)
+        ),
         cancellations=Cancellations(uow_factory, amendments),
         kill_switch=kill_switch,
         secrets=SecretService(uow_factory),
@@ -459,6 +464,16 @@ def _coordinated(settings: Settings, uow_factory: UnitOfWorkFactory) -> Coordina
         store, instance_id, every_account(uow_factory), fence_raiser(uow_factory), policy
     )
     return Coordination(liveness, keeper, keeper, (engine.dispose, store.close, _releasing(keeper)))
+
+
+def _scope_locks(settings: Settings) -> ScopeLocks | None:
+    """The handoff requests' scope locks in Redis when it is configured; else the database's
+    row locks alone serialize them (``lock_scope``)."""
+    if not settings.redis_url:
+        return None
+    from order_service.adapters.coordination.leases_redis import SCOPE_PREFIX, RedisLeaseStore
+
+    return RedisLeaseStore(settings.redis_url, prefix=SCOPE_PREFIX)
 
 
 def _lease_store(settings: Settings, engine: AsyncEngine) -> LeaseStore | None:

@@ -11,6 +11,16 @@ from tests.unit.fake_store import FakeRepository, FakeStore
 
 
 class FakeControlModeRepository(FakeRepository):
+    async def fence_scope(self, account_id: AccountId, token: int) -> bool:
+        if self._view().scope_fences.get(account_id, 0) >= token:
+            return False
+
+        def raise_fence(state: FakeStore) -> None:
+            state.scope_fences = {**state.scope_fences, account_id: token}
+
+        self._stage(raise_fence)
+        return True
+
     async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None:
         def update(state: FakeStore) -> None:
             if account_id not in state.accounts:

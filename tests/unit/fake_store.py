@@ -83,6 +83,7 @@ class FakeStore:
         self.handoffs: dict[HandoffId, Handoff] = {}
         self.signal_tokens: dict[SignalTokenId, tuple[SignalToken, str]] = {}  # with the hash
         self.attributions: dict[AttributionId, ExitAttribution] = {}
+        self.scope_fences: dict[AccountId, int] = {}  # the newest scope-lock token written under
         self.allocations: list[tuple[AccountId, Part]] = []  # by the order they were written
         self.next_sequence = 1
         self.next_fill_sequence = 1
@@ -110,6 +111,7 @@ class FakeStore:
         other.handoffs = dict(self.handoffs)
         other.signal_tokens = dict(self.signal_tokens)
         other.attributions = dict(self.attributions)
+        other.scope_fences = dict(self.scope_fences)
         other.allocations = list(self.allocations)
         return other
 

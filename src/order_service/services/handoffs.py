@@ -1,7 +1,9 @@
 """Handoffs of control between people and algorithms (DESIGN.md section 7).
 
 A request takes the scope's lock (the account's row, then the strategy's: always in that
-order), checks the control-mode table, puts the scope TRANSITIONING and stores the handoff,
+order; first, when Redis is configured, the account's scope lock there, whose fencing token the
+mode write carries, so a request paused past its lock's expiry cannot write after the next
+holder), checks the control-mode table, puts the scope TRANSITIONING and stores the handoff,
 all in one transaction: of two overlapping requests one wins and the other is refused with
 ``OWNERSHIP_CONFLICT``. The finisher (a supervised worker, in whichever process owns the
 account) then cancels the scope's working orders at the broker, waits until each is settled in
@@ -49,9 +51,11 @@ from order_service.errors import (
 from order_service.services.access import granted, visible_account
 from order_service.services.amendments import AmendmentService
 from order_service.services.cancellations import CancelOutcome, cancel_each
-from order_service.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from order_service.services.ports import Clock, ScopeLocks, UnitOfWork, UnitOfWorkFactory
 from order_service.services.strategies import refuse_scripts
 
+# How long a request holds its scope's lock in Redis at most (its one transaction takes less).
+SCOPE_LOCK_SECONDS = 10.0
 # Who cancels a handoff's orders: the service itself, on the requester's behalf.
 FINISHER = Principal(UserId("handoff-finisher"), "handoff finisher", frozenset({Role.ADMIN}))
 # A cancel that could not be sent for now is sent again on the next pass, until the deadline.
@@ -75,19 +79,44 @@ class HandoffService:
         amendments: AmendmentService,
         clock: Clock,
         timeout_seconds: float,
+        locks: ScopeLocks | None = None,
     ) -> None:
         self._uow = uow_factory
         self._amendments = amendments
         self._clock = clock
         self._timeout = timedelta(seconds=timeout_seconds)
+        self._locks = locks
+
+    async def close(self) -> None:
+        if self._locks is not None:
+            await self._locks.close()
 
     async def request(self, principal: Principal, asked: HandoffRequest) -> Handoff:
         """Accept a handoff of the scope: it is TRANSITIONING once this returns."""
         refuse_scripts(principal)  # people hand control over; an algorithm does not take it
         trigger = _trigger(asked.trigger)
+        if self._locks is None:
+            return await self._request(principal, asked, trigger, None)
+        holder = new_ulid()
+        token = await self._locks.acquire(asked.account_id, holder, SCOPE_LOCK_SECONDS)
+        if token is None:
+            raise _busy(asked.account_id, None)
+        try:
+            return await self._request(principal, asked, trigger, token)
+        finally:
+            await self._locks.release(asked.account_id, holder, token)
+
+    async def _request(
+        self,
+        principal: Principal,
+        asked: HandoffRequest,
+        trigger: ControlTrigger,
+        token: int | None,
+    ) -> Handoff:
         async with self._uow() as uow:
             await visible_account(uow, principal, asked.account_id)  # a stranger's: NOT_FOUND
             await uow.handoffs.lock_scope(asked.account_id, asked.strategy_id)
+            await _fence(uow, asked.account_id, token)
             await self._clear_the_way(uow, asked)
             account = await visible_account(uow, principal, asked.account_id)  # under the lock
             strategy = await _strategy_of(uow, account, asked.strategy_id)
@@ -256,6 +285,15 @@ def _in_scope(handoff: Handoff, orders: list[Order]) -> list[Order]:
 async def _still_open(uow: UnitOfWork, handoff: Handoff) -> bool:
     """Whether any order of the scope is not yet settled in our books."""
     return bool(_in_scope(handoff, await uow.orders.list_unsettled(handoff.account_id)))
+
+
+async def _fence(uow: UnitOfWork, account_id: AccountId, token: int | None) -> None:
+    """Refuse a request whose scope lock another request took since (a newer token written)."""
+    if token is not None and not await uow.control_modes.fence_scope(account_id, token):
+        raise OwnershipConflict(
+            "this request's scope lock expired and another request took it; retry",
+            details={"account_id": account_id, "lock_token": token},
+        )
 
 
 async def _set_mode(uow: UnitOfWork, handoff: Handoff, mode: ControlMode) -> None:

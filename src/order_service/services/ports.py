@@ -354,8 +354,29 @@ class AccountRepository(Protocol):
         ...
 
 
+class ScopeLocks(Protocol):
+    """Locks of accounts' control scopes shared by every process (Redis, when configured),
+    each grant with a fencing token that only grows; expiry is judged by the store's clock."""
+
+    async def acquire(self, account_id: AccountId, holder: str, ttl: float) -> int | None:
+        """Take the account's scope lock for ``ttl`` seconds; return its token, or None when
+        another holder's lock is live."""
+        ...
+
+    async def release(self, account_id: AccountId, holder: str, token: int) -> None:
+        """Free the lock if ``holder`` still holds it with ``token`` (else change nothing)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class ControlModeRepository(Protocol):
     """The only writer of control modes (an account's or its strategies' save never is)."""
+
+    async def fence_scope(self, account_id: AccountId, token: int) -> bool:
+        """Record ``token`` as the newest scope-lock token the account's modes were written
+        under; False (nothing written) when a newer one was recorded already."""
+        ...
 
     async def set_account_mode(self, account_id: AccountId, mode: ControlMode) -> None: ...
 

@@ -1,5 +1,6 @@
-"""Handoffs on SQLite and PostgreSQL, through the API: of fifty concurrent requests for one
-scope, or for overlapping scopes, exactly one wins; the modes and the events agree; and a
+"""Handoffs on SQLite and PostgreSQL, through the API, with the database's row locks alone and
+with Redis's scope locks in front of them (when Redis is set): of fifty concurrent requests for
+one scope, or for overlapping scopes, exactly one wins; the modes and the events agree; and a
 handoff left behind by a dead process is finished by the worker."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from order_service.domain.ids import UserId
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.handoffs import HandoffWorker
 from order_service.errors import Conflict
+from tests.conftest import REDIS_URL
 from tests.integration.db.conftest import NOW, Seed, UowFactory
 from tests.unit.conftest import api_client
 from tests.unit.fakes import FakeClock
@@ -40,14 +42,25 @@ class Plant:
     api: httpx.AsyncClient
 
 
-@pytest_asyncio.fixture
-async def plant(settings: Settings, uow_factory: UowFactory, seed: Seed) -> AsyncIterator[Plant]:
+@pytest_asyncio.fixture(params=["database", "redis"])
+async def plant(
+    request: pytest.FixtureRequest, settings: Settings, uow_factory: UowFactory, seed: Seed
+) -> AsyncIterator[Plant]:
+    """The service over the database, its scope locks the database's row locks alone, or
+    also Redis's (with fencing tokens) when Redis is configured."""
+    if request.param == "redis":
+        if REDIS_URL is None:
+            pytest.skip("ORDER_SERVICE_TEST_REDIS_URL is not set")
+        settings = settings.model_copy(update={"redis_url": REDIS_URL})
     clock = FakeClock(NOW)
     services = bootstrap(settings, uow_factory=uow_factory, broker=FakeBroker(clock), clock=clock)
     admin = await services.users.create_user("ops", frozenset({Role.ADMIN}))
     key = await services.users.create_api_key(admin.user_id)
-    async with api_client(create_app(services), key) as api:
-        yield Plant(services, api)
+    try:
+        async with api_client(create_app(services), key) as api:
+            yield Plant(services, api)
+    finally:
+        await services.handoffs.close()
 
 
 async def modes(uow_factory: UowFactory, seed: Seed) -> tuple[ControlMode, ControlMode | None]:

@@ -9,6 +9,9 @@ expires, so tokens only grow. Every operation is one Lua script, atomic in Redis
 - renew / release: compare holder and token, then ``PEXPIRE`` / ``DEL`` (compare-and-set).
 - announce: a sorted set of holders scored by their expiry in Redis's ``TIME``.
 
+The same store, under ``SCOPE_PREFIX``, holds the accounts' scope locks of handoff requests
+(``ScopeLocks``): acquire and release as for a lease, the token written with the modes.
+
 An account's two keys share a hash tag, so they live in one cluster slot; renewals are one
 script per account, sent in one pipeline. The counter is Redis data: a Redis that loses its
 data restarts the tokens, and the database's fences then refuse every write under them
@@ -29,6 +32,8 @@ from order_service.domain.ids import AccountId
 from order_service.errors import ServiceUnavailableError
 
 DEFAULT_PREFIX = "order-service:lease:"
+# The same grants serve as the handoff requests' scope locks, under keys of their own.
+SCOPE_PREFIX = "order-service:scope:"
 
 # KEYS: lease hash, token counter. ARGV: holder, ttl in ms. Returns the new token or nil.
 _ACQUIRE = """

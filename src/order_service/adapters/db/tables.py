@@ -543,6 +543,16 @@ Index(
     postgresql_where=UNFINISHED_HANDOFF,
 )
 
+# The newest scope-lock token (Redis, when configured) each account's control modes were
+# written under: a request whose lock expired and was taken again cannot write after the newer
+# holder (a fencing token checked on write).
+scope_fences = Table(
+    "scope_fences",
+    metadata,
+    Column("account_id", ACCOUNT_ID, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("token", BigInteger, nullable=False),
+)
+
 # A strategy's signal tokens: the secret's hash (the secret is shown once) and the order template
 # its alerts fill in.
 signal_tokens = Table(
