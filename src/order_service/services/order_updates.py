@@ -4,7 +4,10 @@ The ticker connection is opened with the account's own access token, to the brok
 its frames are as trustworthy as an ``orders()`` reply. Unlike a postback (which anyone can POST,
 and which is therefore confirmed through ``order_history``), an update is applied directly:
 forward-only, and only to the order whose broker id and tag it names. A repeat, or an update
-older than what we hold, changes nothing.
+older than what we hold, changes nothing. An update of an order placed outside the service (no
+tag of our shape) records it as external at once, with its fills, as the book's pass would: an
+exit sold in the Kite app reaches the books (and its attribution) within a second, not at the
+book's slow cadence.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class UpdateOutcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # no news: a repeat, or older than what we hold
     UNKNOWN_ACCOUNT = "unknown_account"  # names a broker user other than the stream's account
-    UNKNOWN_ORDER = "unknown_order"  # not placed through us: the order sync records those
+    EXTERNAL = "external"  # placed outside the service: recorded now, with its fills
+    UNKNOWN_ORDER = "unknown_order"  # neither ours nor recordable as external (yet)
     MISMATCH = "mismatch"  # the broker id is ours but the tag is not: drift, never adopted
     MALFORMED = "malformed"  # the frame could not be read as an order
 
@@ -78,6 +82,11 @@ class OrderUpdateService:
             return UpdateOutcome.UNKNOWN_ACCOUNT
         async with self._uow() as uow:
             order = await _order_for(uow, account_id, report)
+        if order is None:
+            if await self._trades.record_external(account_id, report, session):
+                return UpdateOutcome.EXTERNAL
+            async with self._uow() as uow:  # another writer may have recorded it meanwhile
+                order = await _order_for(uow, account_id, report)
         if order is None:
             return UpdateOutcome.UNKNOWN_ORDER
         if not order.is_reported_by(report):

@@ -264,6 +264,29 @@ class TradeSyncService:
         result.external += len(recorded)
         return [p for p in ours if p.order.order_id in lost]
 
+    async def record_external(
+        self, account_id: AccountId, report: OrderStatusReport, session: BrokerSession
+    ) -> bool:
+        """Record an order placed outside the service that the account's stream names, with
+        the fills ``order_trades`` gives (opened with ``session``), in one transaction.
+
+        False if the row makes no record (a tag of our shape, a status or terms we cannot
+        read, no default strategy) or another writer recorded the order first.
+        """
+        async with self._uow() as uow:
+            default = await uow.strategies.get_default(account_id)
+        at = self._clock.now()
+        default_id = default.strategy_id if default is not None else None
+        stranger = _stranger(account_id, report, default_id, at)
+        if stranger is None:
+            return False
+        filled = report.filled_quantity
+        reports = await self.order_trades(session, report.broker_order_id) if filled else []
+        pending = _applied(_OrderFills(stranger, reports, filled), [], at, TradeSyncResult())
+        result = TradeSyncResult()
+        await self._write([], [pending], result)
+        return result.external == 1
+
     async def order_trades(
         self, session: BrokerSession, broker_order_id: BrokerOrderId
     ) -> list[FillReport]:
