@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from datetime import datetime
 
 from order_service.domain.attribution import (
     AttributionId,
@@ -15,7 +16,7 @@ from order_service.domain.attribution import (
     PartsOf,
     PositionKey,
 )
-from order_service.domain.ids import AccountId
+from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order, OrderSource
 from order_service.errors import Conflict, StaleWrite
 from order_service.services.ports import AllocationMark, CaseQuery
@@ -81,6 +82,23 @@ class FakeAttributionRepository(FakeRepository):
             and a.status is not CaseStatus.APPLIED
         )
 
+    async def short_of_fills(
+        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+    ) -> int:
+        view = self._view()
+        held: dict[OrderId, int] = {}
+        for fill in view.fills:
+            held[fill.order_id] = held.get(fill.order_id, 0) + fill.report.quantity
+        return sum(
+            1
+            for o in view.orders.values()
+            if o.account_id == account_id
+            and o.created_at <= by
+            and _position(o) == position
+            and o.order_id != other_than
+            and o.filled_quantity > held.get(o.order_id, 0)
+        )
+
     async def save(self, attribution: ExitAttribution) -> None:
         row, expected = copy.deepcopy(attribution), attribution.version
         row.version += 1
@@ -115,3 +133,8 @@ class FakeAttributionRepository(FakeRepository):
         for part in mine:
             found.setdefault((account_id, part.trade_id), []).append(part)
         return found, (len(mine), len(mine))
+
+
+def _position(order: Order) -> PositionKey:
+    request = order.request
+    return PositionKey(request.exchange.value, request.tradingsymbol, request.product.value)

@@ -47,9 +47,11 @@ async def buy(world: World, strategy_id: StrategyId, quantity: int) -> None:
     world.clock.advance(60)
 
 
-async def sell_in_the_app(world: World, *fills: int, record_fills: bool = True) -> Order:
+async def sell_in_the_app(
+    world: World, *fills: int, record_fills: bool = True, then: int = 60
+) -> Order:
     """A MIS SELL of INFY placed in the Kite app, filled in trades of these quantities, found
-    by the order sync (and its trades by the trade sync)."""
+    by the order sync (and its trades by the trade sync); ``then`` seconds on."""
     broker_id = BrokerOrderId(f"2511300000{next(_exits)}")
     quantity = sum(fills)
     world.broker.book[broker_id] = app_order_row(
@@ -73,7 +75,7 @@ async def sell_in_the_app(world: World, *fills: int, record_fills: bool = True) 
     await world.services.reconcile.sync_account(ACCOUNT)
     if record_fills:
         await world.services.trades.sync_account(ACCOUNT)
-    world.clock.advance(60)
+    world.clock.advance(then)
     (order,) = [
         o
         for o in world.store.orders.values()
@@ -281,6 +283,56 @@ async def test_an_exit_whose_fills_are_not_in_the_ledger_yet_waits_for_them(
     await world.services.trades.sync_account(ACCOUNT)
     assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}
     assert await held(trader_api) == {alpha: 6}
+
+
+async def unfilled_buy(world: World, strategy_id: StrategyId, quantity: int) -> list[FillReport]:
+    """A filled BUY that the order book shows complete while the trade book does not list its
+    fills yet (they are returned, taken out of the book); a minute on."""
+    request = make_limit_request(quantity=quantity, product=Product.MIS, strategy_id=strategy_id)
+    placed = await world.services.orders.place_order(world.trader, request, None, force=True)
+    assert placed.order.broker_order_id is not None
+    known = len(world.broker.trade_book)
+    world.broker.fill(placed.order.broker_order_id)
+    await world.services.reconcile.sync_account(ACCOUNT)
+    unlisted = world.broker.trade_book[known:]
+    del world.broker.trade_book[known:]
+    assert world.store.orders[placed.order.order_id].filled_quantity == quantity
+    world.clock.advance(60)
+    return unlisted
+
+
+async def test_an_exit_waits_while_an_earlier_orders_fills_are_not_all_in_the_ledger(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha, beta = await strategy(world, "alpha"), await strategy(world, "beta")
+    await buy(world, alpha, 10)
+    unlisted = await unfilled_buy(world, beta, 5)
+    await sell_in_the_app(world, 4, then=10)
+
+    # With beta's fills missing, alpha would look like the only holder and take the exit.
+    assert (await attribute(world)).waiting == 1
+    world.broker.trade_book += unlisted
+    await world.services.trades.sync_account(ACCOUNT)
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    assert {h["strategy_id"]: h["quantity"] for h in case["holders"]} == {alpha: 10, beta: 5}
+
+
+async def test_an_exit_whose_earlier_fills_never_come_is_a_case_not_a_guess(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha, beta = await strategy(world, "alpha"), await strategy(world, "beta")
+    await buy(world, alpha, 10)
+    await unfilled_buy(world, beta, 5)
+    await sell_in_the_app(world, 4, then=10)
+    assert (await attribute(world)).waiting == 1
+    world.clock.advance(50)  # 60 s after the exit settled
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    assert case["reason"] == "the ledger lacks fills of an earlier order of this position"
+    assert await held(trader_api) == {alpha: 10, await default_of(world): -4}  # nothing moved
 
 
 async def test_cases_are_for_the_accounts_people_and_not_for_scripts(

@@ -42,6 +42,7 @@ ATTRIBUTION_CASE_APPLIED = "AttributionCaseApplied"
 # Why a case was opened rather than the exit attributed by policy.
 SEVERAL_HOLDERS = "the exit closed part of what several strategies held"
 EARLIER_CASE = "an earlier exit of this position waits for its attribution case"
+LEDGER_INCOMPLETE = "the ledger lacks fills of an earlier order of this position"
 
 
 class AttributionPolicy(StrEnum):

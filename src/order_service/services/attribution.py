@@ -5,9 +5,12 @@ The attribution worker runs ``attribute_account`` for each account with work, in
 owning the account. An external order is taken once it has settled and the ledger holds what
 it filled (or, ``settle_seconds`` after it settled, those of its fills the ledger holds; with
 none, it waits). Its holders are read from the account's attributed ledger up to its first
-fill, the policy is decided, and the attribution (with the fills' allocated shares, when the
-policy allocated them) and its event on the order are written in one transaction. Its row is
-unique per order, so two processes never attribute one exit twice.
+fill, so that ledger must be whole: while an earlier order of the position has filled more than
+the ledger holds of it, the exit waits; ``settle_seconds`` after it settled it becomes a case
+(``LEDGER_INCOMPLETE``), never a guess. The policy is decided, and the attribution (with the
+fills' allocated shares, when the policy allocated them) and its event on the order are written
+in one transaction. Its row is unique per order, so two processes never attribute one exit
+twice.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from order_service.domain.attribution import (
     ATTRIBUTION_CASE_OPENED,
     EARLIER_CASE,
     EXIT_ATTRIBUTED,
+    LEDGER_INCOMPLETE,
     SEVERAL_HOLDERS,
     Allocation,
     AttributionId,
@@ -43,6 +47,9 @@ from order_service.services.strategies import refuse_scripts
 
 BATCH = 100  # exits attributed per pass, oldest first
 _TICK = timedelta(microseconds=1)
+# Exchange timestamps have whole seconds: an order created within the second of the exit's
+# first fill may have filled before it, so the ledger must hold its fills too.
+_SAME_SECOND = timedelta(seconds=1)
 
 
 @dataclass(slots=True)
@@ -88,14 +95,19 @@ class ExitAttributionService:
 
     async def _attribute(self, order: Order) -> AttributionPolicy | None:
         now = self._clock.now()
+        settling = now - order.updated_at < self._settle
         async with self._uow() as uow:
             fills = await uow.fills.for_order(order.order_id)
             filled = sum(fill.report.quantity for fill in fills)
-            if not filled or (
-                filled < order.filled_quantity and now - order.updated_at < self._settle
-            ):
+            if not filled or (filled < order.filled_quantity and settling):
                 return None  # the trade book has more to give: wait for it
-            attribution = await self._decided(uow, order, fills, now)
+            first = _placing(min(fills, key=_placing))
+            short = await uow.attributions.short_of_fills(
+                order.account_id, _position(order), first[0] + _SAME_SECOND, order.order_id
+            )
+            if short and settling:
+                return None  # an earlier order's fills are not all in: the holders would be wrong
+            attribution = await self._decided(uow, order, fills, first, now, whole=not short)
             if not await uow.attributions.add(attribution):
                 return None  # another process attributed it first
             if attribution.status is CaseStatus.APPLIED and attribution.allocations:
@@ -109,18 +121,26 @@ class ExitAttributionService:
         return attribution.policy
 
     async def _decided(
-        self, uow: UnitOfWork, order: Order, fills: Sequence[Fill], now: datetime
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        fills: Sequence[Fill],
+        first: tuple[datetime, int],
+        now: datetime,
+        *,
+        whole: bool,  # the ledger holds every fill of the orders before the exit
     ) -> ExitAttribution:
-        request = order.request
-        position = PositionKey(request.exchange.value, request.tradingsymbol, request.product.value)
+        position = _position(order)
         default = await uow.strategies.get_default(order.account_id)
         default_id = default.strategy_id if default is not None else order.strategy_id
-        prior = await self._before(uow, order, fills)
-        holders = holders_of(prior, position, request.transaction_type)
+        prior = await self._before(uow, order, first)
+        holders = holders_of(prior, position, order.request.transaction_type)
         quantity = sum(fill.report.quantity for fill in fills)
         reason: str | None = None
         allocations: tuple[Allocation, ...]
-        if await uow.attributions.unapplied_cases(order.account_id, position):
+        if not whole:
+            policy, allocations, reason = AttributionPolicy.MANUAL, (), LEDGER_INCOMPLETE
+        elif await uow.attributions.unapplied_cases(order.account_id, position):
             policy, allocations, reason = AttributionPolicy.MANUAL, (), EARLIER_CASE
         else:
             policy, allocations = decide(quantity, holders, default_id)
@@ -131,7 +151,7 @@ class ExitAttributionService:
             account_id=order.account_id,
             order_id=order.order_id,
             position=position,
-            transaction_type=request.transaction_type,
+            transaction_type=order.request.transaction_type,
             quantity=quantity,
             default_strategy_id=default_id,
             holders=tuple(holders),
@@ -144,10 +164,10 @@ class ExitAttributionService:
             applied_at=None if manual else now,
         )
 
-    async def _before(self, uow: UnitOfWork, order: Order, fills: Sequence[Fill]) -> list[Fill]:
+    async def _before(
+        self, uow: UnitOfWork, order: Order, limit: tuple[datetime, int]
+    ) -> list[Fill]:
         """The account's fills (as attributed) executed before the exit's first fill."""
-        first = min(fills, key=_placing)
-        limit = _placing(first)
         history = await self._ledger.history([order.account_id], limit[0] + _TICK, uow)
         return [f for f in history if f.order_id != order.order_id and _placing(f) < limit]
 
@@ -278,3 +298,8 @@ def _record(order: Order, attribution: ExitAttribution, at: datetime) -> None:
 def _placing(fill: Fill) -> tuple[datetime, int]:
     """Where a fill stands in the account's history: when executed, then when stored."""
     return fill.report.exchange_timestamp or fill.recorded_at, fill.sequence or 0
+
+
+def _position(order: Order) -> PositionKey:
+    request = order.request
+    return PositionKey(request.exchange.value, request.tradingsymbol, request.product.value)

@@ -424,6 +424,13 @@ class AttributionRepository(Protocol):
         """How many of the account's cases of this position are not applied yet."""
         ...
 
+    async def short_of_fills(
+        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+    ) -> int:
+        """How many of the account's orders of ``position`` created by ``by`` (bar
+        ``other_than``) have filled more than the ledger holds of them."""
+        ...
+
     async def save(self, attribution: ExitAttribution) -> None:
         """Write it if nobody did since it was read, else raise ``StaleWrite``."""
         ...

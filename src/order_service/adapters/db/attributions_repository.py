@@ -15,6 +15,7 @@ from order_service.adapters.db.tables import (
     EXTERNAL_ORDER,
     exit_attributions,
     fill_allocations,
+    fills,
     orders,
     unsettled,
 )
@@ -98,6 +99,30 @@ class SqlAttributionRepository(SqlRepository):
             _A.tradingsymbol == position.tradingsymbol,
             _A.product == position.product,
             _A.status != CaseStatus.APPLIED.value,
+        )
+        row = the_only(await self._rows(statement))
+        return int(row[0]) if row is not None else 0
+
+    async def short_of_fills(
+        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+    ) -> int:
+        """How many of the account's orders of ``position`` created by ``by`` (bar
+        ``other_than``) have filled more than the ledger holds of them."""
+        o = orders.c
+        held = (
+            select(func.coalesce(func.sum(fills.c.quantity), 0))
+            .where(fills.c.order_id == o.order_id)
+            .scalar_subquery()
+        )
+        statement = select(func.count()).where(
+            o.account_id == account_id,
+            o.created_at <= by,
+            o.exchange == position.exchange,
+            o.tradingsymbol == position.tradingsymbol,
+            o.product == position.product,
+            o.order_id != other_than,
+            o.filled_quantity > 0,
+            o.filled_quantity > held,
         )
         row = the_only(await self._rows(statement))
         return int(row[0]) if row is not None else 0
