@@ -34,12 +34,14 @@ class FakeAttributionRepository(FakeRepository):
     def _pending(self) -> list[Order]:
         view = self._view()
         taken = {a.order_id for a in view.attributions.values()}
+        ledger = {fill.order_id for fill in view.fills}
         found = [
             copy.deepcopy(o)
             for o in view.orders.values()
             if o.source is OrderSource.EXTERNAL
             and o.filled_quantity > 0
             and o.status.is_terminal
+            and o.order_id in ledger
             and o.order_id not in taken
         ]
         return sorted(found, key=lambda o: (o.created_at, o.order_id))

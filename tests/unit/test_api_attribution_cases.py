@@ -17,6 +17,7 @@ from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.values import Product, TransactionType
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.attribution import AttributionWorker
+from order_service.services import attribution as attribution_module
 from order_service.services.attribution import AttributionPass
 from tests.external_reports import app_order_row
 from tests.factories import ACCOUNT, OTHER_ACCOUNT, make_limit_request
@@ -48,7 +49,7 @@ async def buy(world: World, strategy_id: StrategyId, quantity: int) -> None:
 
 
 async def sell_in_the_app(
-    world: World, *fills: int, record_fills: bool = True, then: int = 60
+    world: World, *fills: int, record_fills: bool = True, then: int = 60, symbol: str = "INFY"
 ) -> Order:
     """A MIS SELL of INFY placed in the Kite app, filled in trades of these quantities, found
     by the order sync (and its trades by the trade sync); ``then`` seconds on."""
@@ -56,7 +57,7 @@ async def sell_in_the_app(
     quantity = sum(fills)
     world.broker.book[broker_id] = app_order_row(
         broker_id, "COMPLETE", transaction_type="SELL", quantity=quantity, product="MIS",
-        filled_quantity=quantity, average_price=EXIT_PRICE,
+        filled_quantity=quantity, average_price=EXIT_PRICE, tradingsymbol=symbol,
     )  # fmt: skip
     for number, filled in enumerate(fills):
         world.broker.trade_book.append(
@@ -64,7 +65,7 @@ async def sell_in_the_app(
                 TradeId(f"X{broker_id}{number}"),
                 broker_id,
                 "NSE",
-                "INFY",
+                symbol,
                 "MIS",
                 TransactionType.SELL,
                 filled,
@@ -216,6 +217,32 @@ async def test_a_partial_exit_across_holders_is_a_case_a_person_resolves_and_app
     ]
 
 
+async def test_a_fill_of_the_exit_recorded_after_its_case_stays_with_the_exits_strategy(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha, beta = await two_holders(world)
+    exit_ = await sell_in_the_app(world, 4, 2, record_fills=False)
+    late = [t for t in world.broker.trade_book if t.broker_order_id == exit_.broker_order_id][-1]
+    world.broker.trade_book.remove(late)
+    await world.services.trades.sync_account(ACCOUNT)  # the ledger holds the 4 alone
+    world.clock.advance(60)  # the settle time: taken with the fills the ledger holds
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    (covered,) = [
+        t.trade_id for t in world.broker.trade_book if t.broker_order_id == exit_.broker_order_id
+    ]
+    assert (case["quantity"], case["trade_ids"]) == (4, [covered])
+    world.broker.trade_book.append(late)  # the broker lists the 2 at last
+    await world.services.trades.sync_account(ACCOUNT)
+    path = f"/api/v1/attribution-cases/{case['attribution_id']}"
+    body(await trader_api.post(f"{path}/resolve", json=allocations(**{alpha: 2, beta: 2})))
+
+    applied = body(await trader_api.post(f"{path}/apply"))
+
+    assert applied["status"] == "applied"
+    assert await held(trader_api) == {alpha: 3, beta: 3, await default_of(world): -2}
+
+
 @pytest.mark.parametrize(
     ("shares", "words"),
     [
@@ -279,8 +306,25 @@ async def test_an_exit_whose_fills_are_not_in_the_ledger_yet_waits_for_them(
     await sell_in_the_app(world, 4, record_fills=False)
     world.clock.advance(600)  # no fill at all: it waits however long it takes
 
-    assert (await attribute(world)).waiting == 1
+    assert (await attribute(world)).total == 0
     await world.services.trades.sync_account(ACCOUNT)
+    assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}
+    assert await held(trader_api) == {alpha: 6}
+
+
+async def test_exits_whose_fills_never_come_hold_up_no_later_exit(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attribution_module, "BATCH", 2)
+    alpha = await strategy(world, "alpha")
+    await buy(world, alpha, 10)
+    for _ in range(3):  # exits of another scrip whose trades the ledger never gets
+        stuck = await sell_in_the_app(world, 1, record_fills=False, symbol="TCS")
+        world.broker.trade_book[:] = [
+            t for t in world.broker.trade_book if t.broker_order_id != stuck.broker_order_id
+        ]
+    await sell_in_the_app(world, 4)
+
     assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}
     assert await held(trader_api) == {alpha: 6}
 

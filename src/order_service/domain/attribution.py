@@ -107,6 +107,7 @@ class ExitAttribution:
     created_at: datetime
     updated_at: datetime
     allocations: tuple[Allocation, ...] = ()
+    trade_ids: tuple[TradeId, ...] = ()  # the exit's fills it covers (none named: every one)
     assignee: UserId | None = None
     resolved_by: UserId | None = None
     applied_at: datetime | None = None
@@ -141,11 +142,19 @@ class ExitAttribution:
                 + ("resolve it first" if self.status is CaseStatus.OPEN else "it is final"),
                 details={"status": self.status.value},
             )
-        parts = split(fills, self.allocations)
+        parts = split(self.covered(fills), self.allocations)
         self.status = CaseStatus.APPLIED
         self.applied_at = self.updated_at = at
         self._event(ATTRIBUTION_CASE_APPLIED, by=by, allocations=_listed(self.allocations))
         return parts
+
+    def covered(self, fills: Sequence[Fill]) -> list[Fill]:
+        """The exit's fills this attribution covers: those the ledger held when it was made
+        (a fill recorded later stays with the exit's own strategy)."""
+        if not self.trade_ids:
+            return list(fills)
+        named = set(self.trade_ids)
+        return [fill for fill in fills if fill.trade_id in named]
 
     def _check_open(self, verb: str) -> None:
         if self.status is CaseStatus.APPLIED:

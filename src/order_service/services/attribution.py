@@ -3,14 +3,14 @@ closed, by policy or through a case a person resolves (``domain.attribution``).
 
 The attribution worker runs ``attribute_account`` for each account with work, in the process
 owning the account. An external order is taken once it has settled and the ledger holds what
-it filled (or, ``settle_seconds`` after it settled, those of its fills the ledger holds; with
-none, it waits). Its holders are read from the account's attributed ledger up to its first
-fill, so that ledger must be whole: while an earlier order of the position has filled more than
-the ledger holds of it, the exit waits; ``settle_seconds`` after it settled it becomes a case
-(``LEDGER_INCOMPLETE``), never a guess. The policy is decided, and the attribution (with the
-fills' allocated shares, when the policy allocated them) and its event on the order are written
-in one transaction. Its row is unique per order, so two processes never attribute one exit
-twice.
+it filled (or, ``settle_seconds`` after it settled, those of its fills the ledger holds; one
+with none there is not taken, and holds no place in a batch, until they come). Its holders are
+read from the account's attributed ledger up to its first fill, so that ledger must be whole:
+while an earlier order of the position has filled more than the ledger holds of it, the exit
+waits; ``settle_seconds`` after it settled it becomes a case (``LEDGER_INCOMPLETE``), never a
+guess. The policy is decided, and the attribution (naming the fills it covers, with their
+allocated shares when the policy allocated them) and its event on the order are written in one
+transaction. Its row is unique per order, so two processes never attribute one exit twice.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ class ExitAttributionService:
             created_at=now,
             updated_at=now,
             allocations=allocations,
+            trade_ids=tuple(fill.trade_id for fill in fills),
             applied_at=None if manual else now,
         )
 

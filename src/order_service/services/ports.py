@@ -405,7 +405,8 @@ class CaseQuery:
 
 class AttributionRepository(Protocol):
     async def unattributed_exits(self, account_id: AccountId, limit: int) -> list[Order]:
-        """The account's settled external orders with fills and no attribution, oldest first."""
+        """The account's settled external orders with fills in the ledger and no attribution,
+        oldest first."""
         ...
 
     async def accounts_unattributed(self) -> list[AccountId]:

@@ -6,6 +6,7 @@ Each test runs on the fake, SQLite and PostgreSQL (``contract.py`` says why and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,14 +14,16 @@ from typing import Any
 import pytest
 
 from order_service.domain.attribution import (
+    Allocation,
     AttributionId,
     AttributionPolicy,
     CaseStatus,
     ExitAttribution,
+    Holder,
     PositionKey,
 )
 from order_service.domain.fill import Fill, FillSource
-from order_service.domain.ids import BrokerOrderId, OrderId, new_ulid
+from order_service.domain.ids import BrokerOrderId, OrderId, StrategyId, new_ulid
 from order_service.domain.order import Order, OrderSource
 from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.status import OrderStatus
@@ -130,7 +133,7 @@ async def short_of_fills(
     return found
 
 
-async def test_the_exits_waiting_are_settled_external_filled_and_unattributed_oldest_first(
+async def test_the_exits_waiting_are_settled_external_in_the_ledger_unattributed_oldest_first(
     uow_factory: UowFactory, seed: Seed
 ) -> None:
     later, earlier = an_exit(4, minutes=2), an_exit(3, minutes=1)
@@ -138,7 +141,11 @@ async def test_the_exits_waiting_are_settled_external_filled_and_unattributed_ol
     ours = an_order(5)  # placed through the service
     theirs = an_exit(2, account_id=seed.account_b, strategy_id=seed.default_b)
     done = an_exit(1)
-    await add_orders(uow_factory, later, earlier, working, ours, theirs, done)
+    unlisted = an_exit(2)  # filled, but the ledger holds none of its fills yet
+    await add_orders(uow_factory, later, earlier, working, ours, theirs, done, unlisted)
+    await add_fills(
+        uow_factory, *(fill_of(o, o.filled_quantity) for o in (later, earlier, ours, theirs, done))
+    )
     assert await add_attribution(uow_factory, attribution_of(done, CaseStatus.APPLIED))
 
     waiting: list[Order] = await read(
@@ -152,6 +159,23 @@ async def test_the_exits_waiting_are_settled_external_filled_and_unattributed_ol
     assert [o.order_id for o in waiting] == [earlier.order_id, later.order_id]
     assert [o.order_id for o in first] == [earlier.order_id]
     assert accounts == sorted([seed.account_a, seed.account_b])
+
+
+async def test_an_attribution_comes_back_as_it_was_stored(uow_factory: UowFactory) -> None:
+    exit_ = an_exit(6)
+    await add_orders(uow_factory, exit_)
+    stored = replace(
+        attribution_of(exit_),
+        holders=(Holder(exit_.strategy_id, 5, AT), Holder(StrategyId(new_ulid()), 3, AT)),
+        allocations=(Allocation(exit_.strategy_id, 6),),
+        trade_ids=(TradeId("T-1"), TradeId("T-2")),
+        status=CaseStatus.RESOLVED,
+    )
+    await add_attribution(uow_factory, stored)
+
+    found = await read(uow_factory, lambda uow: uow.attributions.get(stored.attribution_id))
+
+    assert found == stored
 
 
 async def test_an_order_is_attributed_once(uow_factory: UowFactory) -> None:

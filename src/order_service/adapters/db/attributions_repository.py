@@ -38,19 +38,22 @@ from order_service.errors import StaleWrite
 from order_service.services.ports import AllocationMark, CaseQuery
 
 _A = exit_attributions.c
-# A settled external order with fills and no attribution (the partial index holds the
-# external orders alone).
+# A settled external order with fills (some of them in the ledger: one with none there
+# holds no place in a batch until they come) and no attribution. The partial index holds
+# the external orders alone.
 _UNATTRIBUTED = and_(
     EXTERNAL_ORDER,
     orders.c.filled_quantity > 0,
     ~unsettled(orders.c.status),
+    select(literal_column("1")).where(fills.c.order_id == orders.c.order_id).exists(),
     ~select(literal_column("1")).where(_A.order_id == orders.c.order_id).exists(),
 )
 
 
 class SqlAttributionRepository(SqlRepository):
     async def unattributed_exits(self, account_id: AccountId, limit: int) -> list[Order]:
-        """The account's settled external orders with fills and no attribution, oldest first."""
+        """The account's settled external orders with fills in the ledger and no attribution,
+        oldest first."""
         statement = (
             select(orders)
             .where(_UNATTRIBUTED, orders.c.account_id == account_id)
@@ -195,6 +198,7 @@ def attribution_values(attribution: ExitAttribution) -> Values:
         "allocations": [
             {"strategy_id": a.strategy_id, "quantity": a.quantity} for a in attribution.allocations
         ],
+        "trade_ids": list(attribution.trade_ids),
         "assignee": attribution.assignee,
         "resolved_by": attribution.resolved_by,
         "created_at": attribution.created_at,
@@ -223,6 +227,7 @@ def attribution_from_row(row: RowMapping) -> ExitAttribution:
             Allocation(StrategyId(item["strategy_id"]), int(item["quantity"]))
             for item in row["allocations"]
         ),
+        trade_ids=tuple(TradeId(t) for t in row["trade_ids"] or ()),
         assignee=UserId(row["assignee"]) if row["assignee"] else None,
         resolved_by=UserId(row["resolved_by"]) if row["resolved_by"] else None,
         applied_at=row["applied_at"],

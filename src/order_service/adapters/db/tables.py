@@ -589,6 +589,8 @@ exit_attributions = Table(
     Column("status", ENUM_TEXT, nullable=False),
     Column("reason", String(), nullable=True),
     Column("allocations", JSON, nullable=False),
+    # The trade ids of the exit's fills it covers (NULL: every fill of its exit).
+    Column("trade_ids", JSON, nullable=True),
     Column("assignee", ULID, nullable=True),
     Column("resolved_by", ULID, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),

@@ -52,6 +52,11 @@ class AttributionCaseOut(BaseModel):
     status: str = Field(description="open, resolved (allocations given) or applied (final)")
     reason: str | None
     allocations: list[AllocationOut]
+    trade_ids: list[str] = Field(
+        description="the trade ids of the exit's fills it covers, those in the ledger when it "
+        "was made (empty: every fill of the exit); a fill recorded later stays with the exit's "
+        "own strategy"
+    )
     assignee: str | None
     resolved_by: str | None
     created_at: datetime
@@ -81,6 +86,7 @@ class AttributionCaseOut(BaseModel):
                 AllocationOut(strategy_id=a.strategy_id, quantity=a.quantity)
                 for a in case.allocations
             ],
+            trade_ids=list(case.trade_ids),
             assignee=case.assignee,
             resolved_by=case.resolved_by,
             created_at=case.created_at,
