@@ -75,13 +75,16 @@ class FakeAttributionRepository(FakeRepository):
         ]
         return sorted(found, key=lambda a: a.attribution_id)[: query.limit]
 
-    async def unapplied_cases(self, account_id: AccountId, position: PositionKey) -> int:
+    async def unapplied_cases(
+        self, account_id: AccountId, position: PositionKey, before: AttributionId | None = None
+    ) -> int:
         return sum(
             1
             for a in self._view().attributions.values()
             if a.account_id == account_id
             and a.position == position
             and a.status is not CaseStatus.APPLIED
+            and (before is None or a.attribution_id < before)
         )
 
     async def short_of_fills(

@@ -397,6 +397,11 @@ async def test_cases_are_for_the_accounts_people_and_not_for_scripts(
         refused(listed, 404, "NOT_FOUND")
         sent = allocations(**{alpha: 5, await default_of(world): 1})
         refused(await script.post(f"{path}/resolve", json=sent), 403, "FORBIDDEN")
+        to_me = {"assignee": world.trader.user_id}
+        refused(await script.post(f"{path}/assign", json=to_me), 403, "FORBIDDEN")
+        body(await trader_api.post(f"{path}/resolve", json=sent))
+        refused(await script.post(f"{path}/apply"), 403, "FORBIDDEN")
+        assert body(await trader_api.get(path))["status"] == "resolved"
 
     to_outsider = await trader_api.post(f"{path}/assign", json={"assignee": outsider.user_id})
     refused(to_outsider, 422, "INVALID_INPUT")
@@ -409,6 +414,34 @@ async def test_cases_are_for_the_accounts_people_and_not_for_scripts(
         404,
         "NOT_FOUND",
     )
+
+
+async def test_cases_of_one_position_are_applied_in_order_against_the_holders_then(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha, beta = await two_holders(world)
+    first = await open_case(world, trader_api)  # a sell of 6 of the 10 held
+    await sell_in_the_app(world, 4)
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (_, second) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    paths = [f"/api/v1/attribution-cases/{c['attribution_id']}" for c in (first, second)]
+    body(await trader_api.post(f"{paths[0]}/resolve", json=allocations(**{alpha: 5, beta: 1})))
+    # Alpha held 5 when both were opened; the first case gives alpha all of it.
+    body(await trader_api.post(f"{paths[1]}/resolve", json=allocations(**{alpha: 4})))
+
+    early = refused(await trader_api.post(f"{paths[1]}/apply"), 409, "CONFLICT")
+    body(await trader_api.post(f"{paths[0]}/apply"))
+    stale = refused(await trader_api.post(f"{paths[1]}/apply"), 409, "CONFLICT")
+
+    assert early["details"] == {"reason": "earlier_case"}
+    assert (stale["details"]["reason"], stale["details"]["held"]) == ("holders_changed", 0)
+    assert await held(trader_api) == {beta: 4, await default_of(world): -4}
+    again = await trader_api.post(f"{paths[1]}/resolve", json=allocations(**{alpha: 4}))
+    assert refused(again, 422, "INVALID_INPUT")["details"]["held"] == 0
+    resolved = body(await trader_api.post(f"{paths[1]}/resolve", json=allocations(**{beta: 4})))
+    assert [h["quantity"] for h in resolved["holders"]] == [4]  # beta alone, as it is now
+    body(await trader_api.post(f"{paths[1]}/apply"))
+    assert await held(trader_api) == {}
 
 
 async def test_an_exit_attributed_by_policy_is_no_case(

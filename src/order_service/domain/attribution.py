@@ -134,14 +134,30 @@ class ExitAttribution:
         self.updated_at = at
         self._event(ATTRIBUTION_CASE_RESOLVED, by=by, allocations=_listed(allocations))
 
+    def hold(self, holders: Sequence[Holder]) -> None:
+        """Take the holders as the ledger (as attributed) shows them now: an earlier case
+        applied since, or a holder's position closed, changes what each may be given."""
+        self.holders = tuple(holders)
+
     def apply(self, fills: Sequence[Fill], by: UserId, at: datetime) -> list[Part]:
-        """Return the parts the resolved allocations give the exit's fills; now final."""
+        """Return the parts the resolved allocations give the exit's fills; now final.
+
+        The allocations are checked again against the holders (``hold``): ones the holders
+        no longer allow are refused, for a person to resolve the case again.
+        """
         if self.status is not CaseStatus.RESOLVED:
             raise Conflict(
                 f"attribution case {self.attribution_id} is {self.status.value}: "
                 + ("resolve it first" if self.status is CaseStatus.OPEN else "it is final"),
                 details={"status": self.status.value},
             )
+        try:
+            check_allocations(self, self.allocations)
+        except ValidationError as exc:
+            raise Conflict(
+                f"{exc.message}: the holders changed since the case was resolved; resolve it again",
+                details={**exc.details, "reason": "holders_changed"},
+            ) from exc
         parts = split(self.covered(fills), self.allocations)
         self.status = CaseStatus.APPLIED
         self.applied_at = self.updated_at = at

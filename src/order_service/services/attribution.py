@@ -37,9 +37,9 @@ from order_service.domain.attribution import (
     split,
 )
 from order_service.domain.fill import Fill
-from order_service.domain.ids import AccountId, StrategyId, UserId, new_ulid
+from order_service.domain.ids import AccountId, OrderId, StrategyId, UserId, new_ulid
 from order_service.domain.order import Order
-from order_service.errors import NotFound, ValidationError
+from order_service.errors import Conflict, NotFound, ValidationError
 from order_service.services.access import granted, visible_account
 from order_service.services.ledger import LedgerCache
 from order_service.services.ports import CaseQuery, Clock, UnitOfWork, UnitOfWorkFactory
@@ -133,14 +133,16 @@ class ExitAttributionService:
         position = _position(order)
         default = await uow.strategies.get_default(order.account_id)
         default_id = default.strategy_id if default is not None else order.strategy_id
-        prior = await self._before(uow, order, first)
+        # Cases first, holders after: a case applied between the two reads is in the holders.
+        earlier = await uow.attributions.unapplied_cases(order.account_id, position)
+        prior = await self._before(uow, order.account_id, order.order_id, first)
         holders = holders_of(prior, position, order.request.transaction_type)
         quantity = sum(fill.report.quantity for fill in fills)
         reason: str | None = None
         allocations: tuple[Allocation, ...]
         if not whole:
             policy, allocations, reason = AttributionPolicy.MANUAL, (), LEDGER_INCOMPLETE
-        elif await uow.attributions.unapplied_cases(order.account_id, position):
+        elif earlier:
             policy, allocations, reason = AttributionPolicy.MANUAL, (), EARLIER_CASE
         else:
             policy, allocations = decide(quantity, holders, default_id)
@@ -166,11 +168,20 @@ class ExitAttributionService:
         )
 
     async def _before(
-        self, uow: UnitOfWork, order: Order, limit: tuple[datetime, int]
+        self, uow: UnitOfWork, account_id: AccountId, exit_id: OrderId, limit: tuple[datetime, int]
     ) -> list[Fill]:
         """The account's fills (as attributed) executed before the exit's first fill."""
-        history = await self._ledger.history([order.account_id], limit[0] + _TICK, uow)
-        return [f for f in history if f.order_id != order.order_id and _placing(f) < limit]
+        history = await self._ledger.history([account_id], limit[0] + _TICK, uow)
+        return [f for f in history if f.order_id != exit_id and _placing(f) < limit]
+
+    async def _hold(self, uow: UnitOfWork, case: ExitAttribution, fills: Sequence[Fill]) -> None:
+        """Give the case its holders as the ledger (as attributed) shows them now."""
+        covered = case.covered(fills)
+        if not covered:
+            return
+        first = _placing(min(covered, key=_placing))
+        prior = await self._before(uow, case.account_id, case.order_id, first)
+        case.hold(holders_of(prior, case.position, case.transaction_type))
 
     # The cases, for people.
 
@@ -225,6 +236,7 @@ class ExitAttributionService:
         async with self._uow() as uow:
             case = await _visible_case(uow, principal, attribution_id)
             await _check_strategies(uow, case, [a.strategy_id for a in allocations])
+            await self._hold(uow, case, await uow.fills.for_order(case.order_id))
             case.resolve(allocations, principal.user_id, self._clock.now())
             return await self._saved(uow, case)
 
@@ -234,7 +246,10 @@ class ExitAttributionService:
         refuse_scripts(principal)
         async with self._uow() as uow:
             case = await _visible_case(uow, principal, attribution_id)
+            await _refuse_before_earlier(uow, case)
+            await _check_strategies(uow, case, [a.strategy_id for a in case.allocations])
             fills = await uow.fills.for_order(case.order_id)
+            await self._hold(uow, case, fills)
             parts = case.apply(fills, principal.user_id, self._clock.now())
             await uow.attributions.add_parts(case.account_id, case.attribution_id, parts)
             return await self._saved(uow, case)
@@ -263,6 +278,18 @@ async def _visible_case(
             details={"attribution_id": attribution_id},
         )
     return case
+
+
+async def _refuse_before_earlier(uow: UnitOfWork, case: ExitAttribution) -> None:
+    """An earlier case of the position decides what this exit closed: it is applied first."""
+    if case.status is not CaseStatus.RESOLVED:
+        return  # the case's own refusal says why
+    if await uow.attributions.unapplied_cases(case.account_id, case.position, case.attribution_id):
+        raise Conflict(
+            f"an earlier attribution case of {case.position.tradingsymbol} is not applied yet: "
+            "apply it first",
+            details={"reason": "earlier_case"},
+        )
 
 
 async def _check_strategies(

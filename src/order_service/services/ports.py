@@ -421,8 +421,11 @@ class AttributionRepository(Protocol):
 
     async def cases(self, query: CaseQuery) -> list[ExitAttribution]: ...
 
-    async def unapplied_cases(self, account_id: AccountId, position: PositionKey) -> int:
-        """How many of the account's cases of this position are not applied yet."""
+    async def unapplied_cases(
+        self, account_id: AccountId, position: PositionKey, before: AttributionId | None = None
+    ) -> int:
+        """How many of the account's cases of this position (made before ``before``, if
+        named) are not applied yet."""
         ...
 
     async def short_of_fills(

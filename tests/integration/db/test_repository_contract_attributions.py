@@ -211,9 +211,11 @@ async def test_the_cases_not_applied_of_a_position_are_counted(
     statuses = (CaseStatus.OPEN, CaseStatus.RESOLVED, CaseStatus.APPLIED)
     exits = [an_exit(1, minutes=n) for n in range(len(statuses))]
     await add_orders(uow_factory, *exits)
-    for exit_, status in zip(exits, statuses, strict=True):
-        await add_attribution(uow_factory, attribution_of(exit_, status))
+    made = [attribution_of(exit_, status) for exit_, status in zip(exits, statuses, strict=True)]
+    for attribution in made:
+        await add_attribution(uow_factory, attribution)
     other = PositionKey("NSE", "TCS", "MIS")
+    resolved = made[1].attribution_id  # ids are made in order: the open case's is lower
 
     counted = await read(
         uow_factory, lambda uow: uow.attributions.unapplied_cases(seed.account_a, INFY)
@@ -222,7 +224,12 @@ async def test_the_cases_not_applied_of_a_position_are_counted(
         uow_factory, lambda uow: uow.attributions.unapplied_cases(seed.account_a, other)
     )
 
+    before_resolved = await read(
+        uow_factory, lambda uow: uow.attributions.unapplied_cases(seed.account_a, INFY, resolved)
+    )
+
     assert (counted, none) == (2, 0)  # the open and the resolved one
+    assert before_resolved == 1  # the open one alone
 
 
 async def test_the_orders_of_a_position_whose_fills_the_ledger_lacks_are_counted(

@@ -94,8 +94,11 @@ class SqlAttributionRepository(SqlRepository):
         statement = statement.order_by(_A.attribution_id).limit(query.limit)
         return [attribution_from_row(row) for row in await self._all(statement)]
 
-    async def unapplied_cases(self, account_id: AccountId, position: PositionKey) -> int:
-        """How many of the account's cases of ``position`` are not applied yet."""
+    async def unapplied_cases(
+        self, account_id: AccountId, position: PositionKey, before: AttributionId | None = None
+    ) -> int:
+        """How many of the account's cases of ``position`` (made before ``before``, if named:
+        ids are in the order they were made) are not applied yet."""
         statement = select(func.count()).where(
             _A.account_id == account_id,
             _A.exchange == position.exchange,
@@ -103,6 +106,8 @@ class SqlAttributionRepository(SqlRepository):
             _A.product == position.product,
             _A.status != CaseStatus.APPLIED.value,
         )
+        if before is not None:
+            statement = statement.where(_A.attribution_id < before)
         row = the_only(await self._rows(statement))
         return int(row[0]) if row is not None else 0
 
