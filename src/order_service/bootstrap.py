@@ -471,9 +471,9 @@ def _scope_locks(settings: Settings) -> ScopeLocks | None:
     row locks alone serialize them (``lock_scope``)."""
     if not settings.redis_url:
         return None
-    from order_service.adapters.coordination.leases_redis import SCOPE_PREFIX, RedisLeaseStore
+    from order_service.adapters.coordination.scope_locks_redis import RedisScopeLocks
 
-    return RedisLeaseStore(settings.redis_url, prefix=SCOPE_PREFIX)
+    return RedisScopeLocks(settings.redis_url)
 
 
 def _lease_store(settings: Settings, engine: AsyncEngine) -> LeaseStore | None:

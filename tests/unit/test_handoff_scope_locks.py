@@ -5,10 +5,14 @@ request whose lock was taken again since cannot write, and the lock is given bac
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from order_service.adapters.coordination.leases_memory import InProcessLeaseStore
+from order_service.adapters.coordination.scope_locks_redis import RedisScopeLocks
+from order_service.domain.account import Principal
 from order_service.domain.control import ControlMode
-from order_service.errors import OwnershipConflict
+from order_service.domain.ids import AccountId
+from order_service.errors import NotFound, OwnershipConflict, ServiceUnavailableError
 from order_service.services.handoffs import HandoffRequest, HandoffService
 from tests.unit.conftest import ACCOUNT, World
 
@@ -64,3 +68,50 @@ async def test_a_request_writes_its_token_and_gives_the_lock_back(world: World) 
     next_token = await locks.acquire(ACCOUNT, "the next request", 10.0)
     assert next_token is not None
     assert next_token > written
+
+
+class Counting(InProcessLeaseStore):
+    """The in-process store, counting the locks asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    async def acquire(self, account_id: AccountId, holder: str, ttl: float) -> int | None:
+        self.asked += 1
+        return await super().acquire(account_id, holder, ttl)
+
+
+async def test_a_stranger_takes_no_lock_and_holds_up_no_owner(
+    world: World, outsider: Principal
+) -> None:
+    locks = Counting()
+    service = with_locks(world, locks)
+
+    for _ in range(3):
+        with pytest.raises(NotFound):
+            await service.request(outsider, TO_SCRIPT)
+    with pytest.raises(NotFound):
+        await service.request(outsider, HandoffRequest(AccountId("NOSUCH"), None, "to_script"))
+
+    assert locks.asked == 0
+    handoff = await service.request(world.trader, TO_SCRIPT)
+    assert handoff.target_mode is ControlMode.SCRIPT
+    assert locks.asked == 1
+
+
+async def test_a_lock_that_cannot_be_given_back_leaves_the_accepted_handoff_accepted(
+    world: World,
+) -> None:
+    unreachable = RedisScopeLocks("redis://127.0.0.1:1/0")  # nothing listens there
+    before = REGISTRY.get_sample_value(
+        "order_service_errors_total", {"code": "SERVICE_UNAVAILABLE"}
+    )
+
+    await unreachable.release(ACCOUNT, "a request", 7)  # does not raise
+
+    after = REGISTRY.get_sample_value("order_service_errors_total", {"code": "SERVICE_UNAVAILABLE"})
+    assert (after or 0) == (before or 0) + 1
+    with pytest.raises(ServiceUnavailableError):  # taking one fails closed
+        await unreachable.acquire(ACCOUNT, "a request", 10.0)
+    await unreachable.close()

@@ -97,6 +97,8 @@ class HandoffService:
         trigger = _trigger(asked.trigger)
         if self._locks is None:
             return await self._request(principal, asked, trigger, None)
+        async with self._uow() as uow:  # a stranger takes no lock (NOT_FOUND), and spends none
+            await visible_account(uow, principal, asked.account_id)
         holder = new_ulid()
         token = await self._locks.acquire(asked.account_id, holder, SCOPE_LOCK_SECONDS)
         if token is None:

@@ -364,7 +364,8 @@ class ScopeLocks(Protocol):
         ...
 
     async def release(self, account_id: AccountId, holder: str, token: int) -> None:
-        """Free the lock if ``holder`` still holds it with ``token`` (else change nothing)."""
+        """Free the lock if ``holder`` still holds it with ``token`` (else change nothing).
+        Best effort, never raising: a lock a lost store could not free expires by its TTL."""
         ...
 
     async def close(self) -> None: ...

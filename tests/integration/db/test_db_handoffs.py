@@ -6,7 +6,7 @@ handoff left behind by a dead process is finished by the worker."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_service.adapters.broker.fake import FakeBroker
+from order_service.adapters.coordination.scope_locks_redis import RedisScopeLocks
 from order_service.adapters.db.tables import account_events, handoffs
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
-from order_service.domain.account import Role
+from order_service.domain.account import Principal, Role
 from order_service.domain.control import ControlMode, ControlTrigger
 from order_service.domain.handoff import Handoff, HandoffId, HandoffStatus
-from order_service.domain.ids import UserId
+from order_service.domain.ids import AccountId, UserId
 from order_service.entrypoints.api.app import create_app
 from order_service.entrypoints.workers.handoffs import HandoffWorker
-from order_service.errors import Conflict
+from order_service.errors import Conflict, OwnershipConflict
+from order_service.services.handoffs import HandoffRequest, HandoffService
 from tests.conftest import REDIS_URL
 from tests.integration.db.conftest import NOW, Seed, UowFactory
 from tests.unit.conftest import api_client
@@ -40,6 +42,8 @@ RACERS = 50
 class Plant:
     services: Services
     api: httpx.AsyncClient
+    admin: Principal
+    clock: FakeClock
 
 
 @pytest_asyncio.fixture(params=["database", "redis"])
@@ -58,7 +62,7 @@ async def plant(
     key = await services.users.create_api_key(admin.user_id)
     try:
         async with api_client(create_app(services), key) as api:
-            yield Plant(services, api)
+            yield Plant(services, api, await services.users.get_user(admin.user_id), clock)
     finally:
         await services.handoffs.close()
 
@@ -172,3 +176,50 @@ async def test_a_handoff_left_by_a_dead_process_is_finished_by_the_worker(
     assert stored.status is HandoffStatus.COMPLETED
     assert [step.name for step in stored.steps] == ["HandoffCompleted"]
     assert await modes(uow_factory, seed) == (ControlMode.MANUAL, ControlMode.MANUAL)
+
+
+class PausedPastItsLock:
+    """Redis's scope locks, for a request that is paused once it holds its lock: the lock
+    (granted for 50 ms) expires, and ``meanwhile`` runs before the request goes on."""
+
+    def __init__(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        assert REDIS_URL is not None
+        self._locks = RedisScopeLocks(REDIS_URL)
+        self._meanwhile = meanwhile
+
+    async def acquire(self, account_id: AccountId, holder: str, ttl: float) -> int | None:
+        token = await self._locks.acquire(account_id, holder, 0.05)
+        await asyncio.sleep(0.1)  # Redis's own clock expires the lock meanwhile
+        await self._meanwhile()
+        return token
+
+    async def release(self, account_id: AccountId, holder: str, token: int) -> None:
+        await self._locks.release(account_id, holder, token)
+
+    async def close(self) -> None:
+        await self._locks.close()
+
+
+async def test_a_request_paused_past_its_redis_lock_cannot_write_after_the_next(
+    plant: Plant, seed: Seed, uow_factory: UowFactory, engine: AsyncEngine
+) -> None:
+    if plant.services.settings.redis_url is None:
+        pytest.skip("the fencing tokens are Redis's")
+
+    async def the_next_request_hands_over() -> None:
+        ask = {"account_id": seed.account_a, "trigger": "to_script"}
+        assert (await plant.api.post("/api/v1/handoffs", json=ask)).status_code == 202
+        await HandoffWorker(plant.services).run_once()
+
+    paused = HandoffService(
+        uow_factory, plant.services.amendments, plant.clock, 300.0,
+        PausedPastItsLock(the_next_request_hands_over),
+    )  # fmt: skip
+    try:
+        with pytest.raises(OwnershipConflict, match="lock expired"):
+            await paused.request(plant.admin, HandoffRequest(seed.account_a, None, "to_manual"))
+    finally:
+        await paused.close()
+
+    assert await modes(uow_factory, seed) == (ControlMode.SCRIPT, None)
+    assert await counts(engine) == (1, {"HandoffRequested": 1, "HandoffCompleted": 1})

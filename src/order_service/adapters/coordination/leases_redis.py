@@ -10,7 +10,7 @@ expires, so tokens only grow. Every operation is one Lua script, atomic in Redis
 - announce: a sorted set of holders scored by their expiry in Redis's ``TIME``.
 
 The same store, under ``SCOPE_PREFIX``, holds the accounts' scope locks of handoff requests
-(``ScopeLocks``): acquire and release as for a lease, the token written with the modes.
+(``scope_locks_redis``): acquire and release as for a lease, the token written with the modes.
 
 An account's two keys share a hash tag, so they live in one cluster slot; renewals are one
 script per account, sent in one pipeline. The counter is Redis data: a Redis that loses its
