@@ -166,6 +166,23 @@ class Charges:
         """Return the charges of ``items`` together, part by part (as ``+`` would, at once)."""
         return cls(*(sum((getattr(c, name) for c in items), _NIL) for name in _PARTS))
 
+    def shared(self, weights: Sequence[int]) -> list[Charges]:
+        """Return these charges shared by ``weights`` (quantities: positive), part by part,
+        each share rounded to the paisa and the last taking what rounding left, so the
+        shares add up to these charges exactly."""
+        whole = sum(weights)
+        shares: list[list[Decimal]] = [[] for _ in weights]
+        for name in _PARTS:
+            value: Decimal = getattr(self, name)
+            given = _NIL
+            for index, weight in enumerate(weights):
+                last = index == len(weights) - 1
+                portion = _CONTEXT.divide(_CONTEXT.multiply(value, weight), whole)
+                share = value - given if last else _paisa(portion)
+                given += share
+                shares[index].append(share)
+        return [Charges(*parts) for parts in shares]
+
     def as_dict(self) -> dict[str, Decimal]:
         """Return every part by name, plus ``total`` (for API answers)."""
         parts = {part.name: getattr(self, part.name) for part in fields(self)}

@@ -1,7 +1,9 @@
 """Charges of the fills in a range: per executed order, and DP per scrip per day, by group.
 
 An executed order is one order's fills on one trading day: brokerage is per executed order, so
-an order filled in three trades pays it once, on its summed turnover. The DP charge is per
+an order filled in three trades pays it once, on its summed turnover, shared by the groups
+holding its fills by quantity (an exit attributed to several strategies), to the paisa, the
+rounding left to the last group. The DP charge is per
 account, scrip and day of delivery (CNC, MTF) sales; it goes to the group of that day's first such
 sale of the scrip.
 """
@@ -32,16 +34,18 @@ _EQUITY = frozenset({"NSE", "BSE"})
 _BUY, _SELL = TransactionType.BUY, TransactionType.SELL
 
 
-class _Executed:
-    """One executed order's fills summed: its quantity and turnover, its day and whose it is."""
+class _Executed(Generic[K]):
+    """One executed order's fills summed: its quantity and turnover, its day, and the
+    quantity of it each group holds (an attributed exit's fills are several strategies')."""
 
-    __slots__ = ("day", "first", "quantity", "turnover")
+    __slots__ = ("day", "first", "quantity", "shares", "turnover")
 
     def __init__(self, first: Fill, day: date) -> None:
         self.first = first
         self.day = day
         self.quantity = 0
         self.turnover = Decimal(0)
+        self.shares: dict[K, int] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,7 @@ class ChargeRun(Generic[K]):
         self._schedules = schedules
         self._start, self._end = start, end
         self._group = group
-        self._orders: dict[tuple[OrderId, date], _Executed] = {}
+        self._orders: dict[tuple[OrderId, date], _Executed[K]] = {}
         self._sales: dict[tuple[AccountId, date, str], Fill] = {}
         self._priced: dict[tuple[OrderId, date], Charges | Uncharged] = {}
 
@@ -99,7 +103,7 @@ class ChargeRun(Generic[K]):
         of each scrip a day. One pass, one trade date per fill: this runs over every fill of
         a busy day."""
         orders, sales, priced = self._orders, self._sales, self._priced
-        start, end = self._start, self._end
+        start, end, group = self._start, self._end, self._group
         for fill in fills:
             report = fill.report
             day = ist_date(report.exchange_timestamp or fill.recorded_at)
@@ -110,6 +114,8 @@ class ChargeRun(Generic[K]):
                 executed = orders[key] = _Executed(fill, day)
             executed.quantity += report.quantity
             executed.turnover += report.quantity * report.price
+            held = group(fill)
+            executed.shares[held] = executed.shares.get(held, 0) + report.quantity
             if priced:  # priced before: price it again (a fresh run has priced nothing)
                 priced.pop(key, None)
             sold = report.transaction_type is _SELL and report.product in DELIVERY_PRODUCTS
@@ -126,14 +132,19 @@ class ChargeRun(Generic[K]):
                 priced = self._priced[key] = self._price(order)
             if isinstance(priced, Uncharged):
                 charges.uncharged.append(priced)
-            else:
-                parts.setdefault(self._group(order.first), []).append(priced)
+            elif len(order.shares) == 1:
+                parts.setdefault(next(iter(order.shares)), []).append(priced)
+            else:  # shared by quantity, to the paisa
+                groups = list(order.shares)
+                shared = priced.shared([order.shares[g] for g in groups])
+                for held, share in zip(groups, shared, strict=True):
+                    parts.setdefault(held, []).append(share)
         for (_, day, _), first in self._sales.items():
             parts.setdefault(self._group(first), []).append(dp_charges(self._schedules, day, 1))
         charges.totals = {group: Charges.sum(items) for group, items in parts.items()}
         return charges
 
-    def _price(self, order: _Executed) -> Charges | Uncharged:
+    def _price(self, order: _Executed[K]) -> Charges | Uncharged:
         report, first = order.first.report, order.first
         try:
             return order_charges(
