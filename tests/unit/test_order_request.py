@@ -105,12 +105,14 @@ CHANGED_FIELDS: dict[str, dict[str, Any]] = {
     "tag": {"tag": "mine"},
     "strategy_id": {"strategy_id": StrategyId("S2")},
     "autoslice": {"autoslice": True},
+    "auction_number": {"variety": Variety.AUCTION, "auction_number": "22"},
 }
 
 
-def test_a_request_without_autoslice_keeps_the_fingerprint_it_had_before_the_field() -> None:
+def test_a_request_without_the_later_fields_keeps_the_fingerprint_it_had_before_them() -> None:
     request = make_limit_request()
-    body = {f.name: getattr(request, f.name) for f in fields(request) if f.name != "autoslice"}
+    later = {"autoslice", "auction_number"}
+    body = {f.name: getattr(request, f.name) for f in fields(request) if f.name not in later}
     body["price"] = str(Decimal(str(request.price)).normalize())
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
     assert request.fingerprint() == hashlib.sha256(encoded.encode()).hexdigest()

@@ -74,6 +74,8 @@ class OrderRequest:
     # Sent with Kite's autoslice when over the freeze quantity; not stored (each slice is
     # recorded as an order of its own quantity).
     autoslice: bool = False
+    # The auction an ``auction`` variety order bids in (Kite's ``get_auction_instruments``).
+    auction_number: str | None = None
 
     @classmethod
     def create(cls, **terms: Any) -> OrderRequest:
@@ -88,8 +90,9 @@ class OrderRequest:
     def fingerprint(self) -> str:
         """Return a stable hash of the request, to tell a repeat from a different request."""
         body = {f.name: _canonical(getattr(self, f.name)) for f in fields(self)}
-        if not self.autoslice:
-            del body["autoslice"]  # the fingerprints of orders stored before it stay the same
+        for name in ("autoslice", "auction_number"):
+            if not body[name]:
+                del body[name]  # the fingerprints of orders stored before it stay the same
         encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -123,11 +126,30 @@ def _check_request(request: OrderRequest) -> None:
             raise ValidationError(f"{name} must be positive", field=name)
     _check_validity(request.validity, request.validity_ttl)
     _check_market_protection(request.market_protection)
+    _check_variety(request)
     if request.disclosed_quantity is not None and not (
         0 <= request.disclosed_quantity <= request.quantity
     ):
         raise ValidationError(
             "disclosed_quantity must be between 0 and quantity", field="disclosed_quantity"
+        )
+
+
+def _check_variety(request: OrderRequest) -> None:
+    """An auction bid names its auction, and only it does; an iceberg is refused here, so it
+    never reaches the broker: its later legs are orders of their own that we do not follow."""
+    if request.variety is Variety.ICEBERG:
+        raise ValidationError(
+            "iceberg orders are not supported: their later legs would go unfollowed; place the "
+            "legs as orders of their own, or use autoslice",
+            field="variety",
+            details={"variety": request.variety.value},
+        )
+    if request.variety is Variety.AUCTION and not request.auction_number:
+        raise ValidationError("an auction order needs its auction_number", field="auction_number")
+    if request.variety is not Variety.AUCTION and request.auction_number is not None:
+        raise ValidationError(
+            "auction_number is only for the auction variety", field="auction_number"
         )
 
 

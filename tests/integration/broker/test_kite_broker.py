@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from kiteconnect import KiteConnect
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.ids import BrokerOrderId, new_order_id, tag_for
@@ -205,3 +206,23 @@ async def test_the_instruments_list_is_read_with_exact_numbers(
     assert all(f.expiry is not None and f.lot_size > 1 for f in futures)
     options = [i for i in instruments.values() if i.instrument_type in {"CE", "PE"}]
     assert all(isinstance(o.strike, Decimal) and o.strike > 0 for o in options)
+
+
+async def test_an_auction_order_carries_its_auction_number_to_the_broker(
+    kite: tuple[KiteBroker, BrokerSession], admin: httpx.Client, paper: str
+) -> None:
+    broker, session = kite
+    _price(admin, "1500.00")
+    bid = _request(
+        variety=Variety.AUCTION,
+        auction_number="22",
+        order_type=OrderType.LIMIT,
+        price=Decimal("1499.00"),
+    )
+
+    broker_order_id = await broker.place_order(session, bid, tag_for(new_order_id()))
+
+    sdk = KiteConnect("paper", access_token=session.access_token, root=paper)
+    (row,) = [r for r in sdk.orders() if r["order_id"] == broker_order_id]
+    assert (row["variety"], row["auction_number"]) == ("auction", "22")
+    assert row["status"] != "REJECTED"

@@ -73,7 +73,7 @@ async def test_the_stored_revision_is_the_newest(migrated_url: str) -> None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
 
     head = ScriptDirectory.from_config(alembic_config(migrated_url)).get_current_head()
-    assert head == "0021"
+    assert head == "0022"
     assert await _inspect(migrated_url, revision) == head
 
 

@@ -18,7 +18,7 @@ from order_service.domain.events import OrderEvent
 from order_service.domain.ids import BrokerOrderId, ClientOrderId, OrderId
 from order_service.domain.order import Order
 from order_service.domain.status import OrderStatus, OrderTrigger
-from order_service.domain.values import OrderType, Validity
+from order_service.domain.values import OrderType, Validity, Variety
 from order_service.errors import Conflict, DuplicateClientOrderId, StaleWrite
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ async def test_an_order_with_every_field_set_comes_back_equal(
     uow_factory: UowFactory, make_order: MakeOrder, store: Store, seed: Seed
 ) -> None:
     order = make_order(
+        variety=Variety.AUCTION,
+        auction_number="22",
         order_type=OrderType.SL,
         price=Decimal("123456789012.12345678"),
         trigger_price=Decimal("0.00000001"),

@@ -368,6 +368,7 @@ def _place_params(request: OrderRequest, tag: str) -> dict[str, Any]:
         "validity_ttl": request.validity_ttl,
         "disclosed_quantity": request.disclosed_quantity,
         "market_protection": request.market_protection_to_send,
+        "auction_number": request.auction_number,
         "tag": tag,
     }
     return {key: _wire(value) for key, value in params.items() if value is not None}

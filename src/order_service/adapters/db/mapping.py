@@ -90,6 +90,7 @@ def request_values(request: OrderRequest) -> Values:
         "market_protection": request.market_protection,
         "request_tag": request.tag,
         "request_strategy_id": request.strategy_id,
+        "auction_number": request.auction_number,
     }
 
 
@@ -140,7 +141,7 @@ _REQUEST_VALUES = itemgetter(
             "account_id", "exchange", "tradingsymbol", "transaction_type", "quantity",
             "product", "order_type", "variety", "price", "trigger_price", "validity",
             "validity_ttl", "disclosed_quantity", "market_protection", "request_tag",
-            "request_strategy_id",
+            "request_strategy_id", "auction_number",
         )
     )
 )  # fmt: skip
@@ -170,13 +171,13 @@ def _request_from_row(row: Row[Any]) -> OrderRequest:
     (
         account_id, exchange, tradingsymbol, transaction_type, quantity, product, order_type,
         variety, price, trigger_price, validity, validity_ttl, disclosed_quantity,
-        market_protection, request_tag, request_strategy_id,
+        market_protection, request_tag, request_strategy_id, auction_number,
     ) = _REQUEST_VALUES(row)  # fmt: skip
     return OrderRequest(
         account_id, _EXCHANGE(exchange), tradingsymbol, _TRANSACTION_TYPE(transaction_type),
         quantity, _PRODUCT(product), _ORDER_TYPE(order_type), _VARIETY(variety), price,
         trigger_price, _VALIDITY(validity), validity_ttl, disclosed_quantity, market_protection,
-        request_tag, request_strategy_id,
+        request_tag, request_strategy_id, auction_number=auction_number,
     )  # fmt: skip
 
 

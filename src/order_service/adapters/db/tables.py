@@ -217,6 +217,7 @@ orders = Table(
     # "manual" (a person, or the broker's app for an external order) or "script" (a key bound
     # to a strategy): what the control modes of the scope will be checked against.
     Column("origin", ENUM_TEXT, nullable=False, server_default="manual"),
+    Column("auction_number", String(16), nullable=True),  # an auction variety order's auction
     UniqueConstraint("account_id", "client_order_id", name=CLIENT_ORDER_ID_CONSTRAINT),
     # One broker order is at most one of our rows: re-seeing an external order never duplicates.
     UniqueConstraint("account_id", "broker_order_id", name=BROKER_ORDER_CONSTRAINT),

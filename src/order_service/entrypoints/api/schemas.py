@@ -81,6 +81,7 @@ MarketProtection = Annotated[
 ]
 Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
 DisclosedQuantity = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+AuctionNumber = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
 # Kite's rule for a tag: alphanumeric, at most 20 characters.
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")]
 
@@ -109,6 +110,11 @@ class OrderTerms(StrictModel):
     tag: Tag | None = None
     # Over the freeze quantity: sent with Kite's autoslice, each slice recorded as an order.
     autoslice: StrictBool = False
+    auction_number: AuctionNumber | None = Field(
+        default=None,
+        description="the auction to bid in (variety `auction` only), as Kite's auction "
+        "instruments list it",
+    )
 
     def to_request(self, account_id: AccountId) -> OrderRequest:
         """Build the domain request (which checks what the schema cannot) for one account."""
@@ -223,7 +229,11 @@ class OrderOut(BaseModel):
     price: Decimal | None
     trigger_price: Decimal | None
     disclosed_quantity: int | None
-    market_protection: Decimal | None
+    market_protection: Decimal | None = Field(
+        description="the protection sent to the broker: a MARKET or SL-M order without one is "
+        "sent -1 (Kite's automatic protection)"
+    )
+    auction_number: str | None
     filled_quantity: int
     average_price: Decimal | None
     modification_count: int
@@ -268,7 +278,8 @@ class OrderOut(BaseModel):
             price=request.price,
             trigger_price=request.trigger_price,
             disclosed_quantity=request.disclosed_quantity,
-            market_protection=request.market_protection,
+            market_protection=request.market_protection_to_send,
+            auction_number=request.auction_number,
             filled_quantity=order.filled_quantity,
             average_price=order.average_price,
             modification_count=order.modification_count,

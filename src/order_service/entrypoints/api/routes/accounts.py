@@ -136,7 +136,18 @@ async def login_link(
     return LoginLinkOut(login_url=_http_url(link.url), expires_at=link.expires_at)
 
 
-@router.get("/{account_id}/login", status_code=302, responses=ERRORS)
+@router.get(
+    "/{account_id}/login",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={
+        302: {
+            "description": "to the broker's login page, in `Location`",
+            "headers": {"Location": {"description": "the login URL", "schema": {"type": "string"}}},
+        },
+        **ERRORS,
+    },
+)
 async def login(
     account_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> RedirectResponse:

@@ -35,7 +35,46 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=PlacedOrderOut, responses=ERRORS)
+# Where a placed order's answer leads: its own routes, by the order id it carries.
+_BY_ORDER_ID = {"order_id": "$response.body#/order_id"}
+_LINKS = {
+    "GetOrder": {"operationId": "get_order", "parameters": _BY_ORDER_ID},
+    "ModifyOrder": {"operationId": "modify_order", "parameters": _BY_ORDER_ID},
+    "CancelOrder": {"operationId": "cancel_order", "parameters": _BY_ORDER_ID},
+    "OrderEvents": {"operationId": "order_events", "parameters": _BY_ORDER_ID},
+}
+_LOCATION = {
+    "Location": {"description": "the order's own URL", "schema": {"type": "string"}},
+}
+PLACED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "placed: the broker accepted it (or refused it: `status`)",
+        "links": _LINKS,
+    },
+    200: {
+        "model": PlacedOrderOut,
+        "description": "a repeat of an earlier request (the same key and body): that order as "
+        "it stands now; the broker is not called again",
+        "links": _LINKS,
+    },
+    202: {
+        "model": PlacedOrderOut,
+        "description": "the broker's answer was lost: the order is `UNKNOWN` until the order "
+        "sync finds it by its tag; follow `Location`, never place it again",
+        "headers": _LOCATION,
+        "links": _LINKS,
+    },
+    **ERRORS,
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PlacedOrderOut,
+    responses=PLACED,
+    operation_id="place_order",
+)
 async def place_order(
     body: OrderIn,
     services: ServicesDep,
@@ -92,13 +131,13 @@ async def list_orders(
     return OrderPage(items=[OrderOut.of(order) for order in orders], next_cursor=next_cursor)
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS, operation_id="get_order")
 async def get_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
     bind(order_id=order_id)
     return OrderOut.of(await services.orders.get_order(principal, OrderId(order_id)))
 
 
-@router.patch("/{order_id}", response_model=OrderOut, responses=ERRORS)
+@router.patch("/{order_id}", response_model=OrderOut, responses=ERRORS, operation_id="modify_order")
 async def modify_order(
     order_id: str, body: OrderPatch, services: ServicesDep, principal: PrincipalDep
 ) -> OrderOut:
@@ -111,7 +150,9 @@ async def modify_order(
     return OrderOut.of(order)
 
 
-@router.delete("/{order_id}", response_model=OrderOut, responses=ERRORS)
+@router.delete(
+    "/{order_id}", response_model=OrderOut, responses=ERRORS, operation_id="cancel_order"
+)
 async def cancel_order(order_id: str, services: ServicesDep, principal: PrincipalDep) -> OrderOut:
     """Cancel a working order; the answer carries the state the broker reports afterwards."""
     bind(order_id=order_id)
@@ -119,7 +160,12 @@ async def cancel_order(order_id: str, services: ServicesDep, principal: Principa
     return OrderOut.of(order)
 
 
-@router.get("/{order_id}/events", response_model=list[OrderEventOut], responses=ERRORS)
+@router.get(
+    "/{order_id}/events",
+    response_model=list[OrderEventOut],
+    responses=ERRORS,
+    operation_id="order_events",
+)
 async def order_events(
     order_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> list[OrderEventOut]:
