@@ -52,7 +52,23 @@ async def plant(
 ) -> AsyncIterator[Plant]:
     """The service over the database, its scope locks the database's row locks alone, or
     also Redis's (with fencing tokens) when Redis is configured."""
-    if request.param == "redis":
+    async for planted in _planted(settings, uow_factory, redis=request.param == "redis"):
+        yield planted
+
+
+@pytest_asyncio.fixture
+async def redis_plant(
+    settings: Settings, uow_factory: UowFactory, seed: Seed
+) -> AsyncIterator[Plant]:
+    """The service with Redis's scope locks in front of the database's."""
+    async for planted in _planted(settings, uow_factory, redis=True):
+        yield planted
+
+
+async def _planted(
+    settings: Settings, uow_factory: UowFactory, *, redis: bool
+) -> AsyncIterator[Plant]:
+    if redis:
         if REDIS_URL is None:
             pytest.skip("ORDER_SERVICE_TEST_REDIS_URL is not set")
         settings = settings.model_copy(update={"redis_url": REDIS_URL})
@@ -201,10 +217,9 @@ class PausedPastItsLock:
 
 
 async def test_a_request_paused_past_its_redis_lock_cannot_write_after_the_next(
-    plant: Plant, seed: Seed, uow_factory: UowFactory, engine: AsyncEngine
+    redis_plant: Plant, seed: Seed, uow_factory: UowFactory, engine: AsyncEngine
 ) -> None:
-    if plant.services.settings.redis_url is None:
-        pytest.skip("the fencing tokens are Redis's")
+    plant = redis_plant
 
     async def the_next_request_hands_over() -> None:
         ask = {"account_id": seed.account_a, "trigger": "to_script"}
