@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -34,6 +31,7 @@ from order_service.domain.values import (
     Validity,
     Variety,
 )
+from order_service.entrypoints.api.decimals import MarketProtection, PositiveDecimal
 
 Symbol = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9&_\-.]+$")
@@ -42,43 +40,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # Every quantity an order row holds stays below this, far inside the 32-bit columns storing them.
 MAX_MULTIPLIER = 1000
-# ASCII digits, one optional point, no exponent: what a reader of the body sees is the value.
-_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
-
-
-def _exact_decimal(value: object) -> object:
-    """Accept a JSON number or a plain decimal string ("1520.50"); refuse anything looser."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("decimal_type", "a number, not a boolean")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return Decimal(repr(value))
-    if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value):
-        return Decimal(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    raise PydanticCustomError(
-        "decimal_type", 'a finite JSON number or a plain decimal string such as "1520.50"'
-    )
-
-
-# Strict types: a quantity is a JSON integer (never true or "1"), a price a number or a plain
-# decimal string; lax Pydantic would take "１００", "1e3" and "NaN" as well.
-def _plain_decimal_schema(schema: dict[str, Any]) -> None:
-    """Tell OpenAPI readers which strings are decimals: the ones ``_exact_decimal`` accepts."""
-    for option in schema.get("anyOf", ()):
-        if option.get("type") == "string":
-            option["pattern"] = f"^{_PLAIN_DECIMAL.pattern}$"
-
-
-_DIGITS = Field(
-    strict=True, max_digits=18, decimal_places=8, json_schema_extra=_plain_decimal_schema
-)
-PriceIn = Annotated[Decimal, _DIGITS, Field(gt=0), BeforeValidator(_exact_decimal)]
-MarketProtection = Annotated[
-    Decimal, _DIGITS, Field(ge=-1, le=100), BeforeValidator(_exact_decimal)
-]
+PriceIn = PositiveDecimal
 Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
 DisclosedQuantity = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
 AuctionNumber = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
