@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from order_service.domain.feed import FeedEvent
+from order_service.domain.feed import EVERY_ORDER_TYPE, KNOWN_TYPES, FeedEvent
 from order_service.domain.webhook import Delivery, WebhookEndpoint, WebhookEvent
 
 
@@ -44,11 +45,20 @@ class FeedPage(BaseModel):
     next: int = Field(description="pass back as `after` for the events that follow")
 
 
+# The public event types (``order.*`` or one such as ``order.filled``), as one alternation.
+TYPE_NAMES = "|".join(re.escape(name) for name in sorted({EVERY_ORDER_TYPE, *KNOWN_TYPES}))
+# A comma-separated list of them, spaces allowed around each (empty entries are skipped).
+TYPE_LIST = rf"^ *(?:(?:{TYPE_NAMES}) *)?(?:, *(?:(?:{TYPE_NAMES}) *)?)*$"
+EventTypeName = Annotated[str, StringConstraints(pattern=rf"^(?:{TYPE_NAMES})$")]
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=2048)
-    event_types: list[str] = Field(default_factory=lambda: ["order.*"], max_length=64)
+    event_types: list[EventTypeName] = Field(
+        default_factory=lambda: ["order.*"], min_length=1, max_length=64
+    )
     description: str = Field(default="", max_length=500)
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from order_service.domain.ids import AccountId
 from order_service.domain.pnl import PnlMethod
@@ -34,8 +37,27 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429, 502, 503)
 }
 AccountParam = Annotated[str | None, Query(max_length=64)]
-From = Annotated[date | None, Query(alias="from", description="first trading day (IST)")]
-To = Annotated[date | None, Query(alias="to", description="last trading day (IST), included")]
+# The days the books answer for (``services.books``: 1990-01-01 to 2999-12-31), as ISO dates
+# and nothing looser (Pydantic alone would take a datetime at midnight, or "0").
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY = {"pattern": r"^(?:199[0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"}
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_format", "a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+From = Annotated[
+    Day | None,
+    Query(alias="from", description="first trading day (IST)", json_schema_extra=_DAY),
+]
+To = Annotated[
+    Day | None,
+    Query(alias="to", description="last trading day (IST), included", json_schema_extra=_DAY),
+]
 CHARGE_NAMES = ("brokerage", "stt", "exchange_transaction", "sebi_fee", "stamp_duty", "gst", "dp")
 
 
@@ -45,7 +67,10 @@ async def positions(
     principal: PrincipalDep,
     account_id: AccountParam = None,
     group_by: GroupBy = GroupBy.ACCOUNT,
-    day: Annotated[date | None, Query(description="trading day (IST); today if absent")] = None,
+    day: Annotated[
+        Day | None,
+        Query(description="trading day (IST); today if absent", json_schema_extra=_DAY),
+    ] = None,
 ) -> list[PositionOut]:
     """A day's positions as Kite shows them (``net`` and ``day``), per account or strategy.
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from order_service.domain.feed import TypeFilter
 from order_service.domain.ids import AccountId, OrderId
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
-from order_service.entrypoints.api.event_schemas import FeedEventOut, FeedPage
+from order_service.entrypoints.api.event_schemas import TYPE_LIST, FeedEventOut, FeedPage
 from order_service.entrypoints.api.event_stream import EventStreamResponse, frames
 from order_service.entrypoints.api.schemas import ErrorBody
 from order_service.errors import ValidationError
@@ -27,7 +27,11 @@ AccountParam = Annotated[str | None, Query(max_length=64)]
 OrderParam = Annotated[str | None, Query(max_length=64)]
 Types = Annotated[
     str | None,
-    Query(max_length=2000, description="comma-separated event types: order.* or e.g. order.filled"),
+    Query(
+        max_length=2000,
+        pattern=TYPE_LIST,
+        description="comma-separated event types: order.* or e.g. order.filled",
+    ),
 ]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)]
 
