@@ -134,7 +134,8 @@ async def test_a_modification_beyond_the_column_is_refused(
 # C: strict types for the order's terms.
 
 
-@pytest.mark.parametrize("value", [True, False, "1", "10", 10.0, "１０", "1e1", None], ids=repr)
+# A whole float (10.0) is an integer to JSON Schema, and is taken: test_api_query_shapes.
+@pytest.mark.parametrize("value", [True, False, "1", "10", 10.5, "１０", "1e1", None], ids=repr)
 async def test_a_quantity_must_be_a_json_integer(
     world: World, client: httpx.AsyncClient, value: object
 ) -> None:

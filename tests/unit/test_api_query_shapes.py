@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.unit.answers import body, refused
+from tests.unit.answers import LIMIT, body, refused
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,3 +50,18 @@ async def test_a_webhook_names_at_least_one_known_event_type(
             "/api/v1/webhooks", json={"url": url, "event_types": event_types}
         )
         refused(answer, 422, "INVALID_INPUT")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "status"), [(5, 201), (5.0, 201), (5.5, 422), (True, 422), ("5", 422)]
+)
+async def test_a_quantity_is_a_whole_json_number(
+    trader_api: httpx.AsyncClient, quantity: object, status: int
+) -> None:
+    order = {**LIMIT, "quantity": quantity}
+
+    answer = await trader_api.post("/api/v1/orders", json=order)
+
+    assert answer.status_code == status, answer.text
+    if status == 201:
+        assert answer.json()["quantity"] == 5

@@ -113,3 +113,16 @@ MarketProtection = Annotated[
     exact(PROTECTION),
     AfterValidator(_protection),
 ]
+
+
+def _whole(value: object) -> object:
+    """A whole JSON number: 5 or 5.0 (JSON Schema's integer takes both), never true or "5"."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "a whole number, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict but for a whole float: a string, a boolean or 5.5 is refused.
+WholeNumber = Annotated[int, BeforeValidator(_whole), Field(strict=True)]

@@ -5,17 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from order_service.domain.order import MAX_QUANTITY
 from order_service.domain.risk import RiskLimits
-from order_service.entrypoints.api.decimals import NonNegativeDecimal, PositiveDecimal
+from order_service.entrypoints.api.decimals import NonNegativeDecimal, PositiveDecimal, WholeNumber
 from order_service.entrypoints.api.schemas import StrictModel
 from order_service.services.risk_limits import ScopedLimits
 
 Amount = NonNegativeDecimal
 Positive = PositiveDecimal
-Count = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+Count = Annotated[WholeNumber, Field(ge=0, le=MAX_QUANTITY)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 Names = Annotated[list[Name], Field(max_length=16)]
 
