@@ -55,7 +55,13 @@ EventTypeName = Annotated[str, StringConstraints(pattern=rf"^(?:{TYPE_NAMES})$")
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$",
+        description="an http(s) URL of a public host (private, loopback and link-local "
+        "addresses are refused)",
+    )
     event_types: list[EventTypeName] = Field(
         default_factory=lambda: ["order.*"], min_length=1, max_length=64
     )

@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints
 
 from order_service.domain.account import ApiKeyInfo, Strategy
 from order_service.domain.portfolio import Portfolio
 from order_service.entrypoints.api.schemas import Identifier, StrictModel
 
-# A name someone reads in a list: printable, trimmed, at most 100 characters.
+# A name someone reads in a list: at most 100 printable characters, one of them not a space;
+# the spaces around it are trimmed after the check, so the schema says exactly what is taken.
+_PRINTABLE = r"[^\x00-\x1f\x7f]"
 Name = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+        min_length=1,
+        max_length=100,
+        pattern=rf"^{_PRINTABLE}*[^\x00-\x1f\x7f\s]{_PRINTABLE}*$",
     ),
+    AfterValidator(str.strip),
 ]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from order_service.domain.order import MAX_QUANTITY
 from order_service.domain.risk import RiskLimits
+from order_service.domain.values import Exchange, Product
 from order_service.entrypoints.api.decimals import NonNegativeDecimal, PositiveDecimal, WholeNumber
 from order_service.entrypoints.api.schemas import StrictModel
 from order_service.services.risk_limits import ScopedLimits
@@ -16,8 +17,9 @@ from order_service.services.risk_limits import ScopedLimits
 Amount = NonNegativeDecimal
 Positive = PositiveDecimal
 Count = Annotated[WholeNumber, Field(ge=0, le=MAX_QUANTITY)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=16)]
-Names = Annotated[list[Name], Field(max_length=16)]
+# Kite's names of exchanges and products (an unknown one is refused by the schema itself).
+Exchanges = Annotated[list[Exchange], Field(max_length=16)]
+Products = Annotated[list[Product], Field(max_length=16)]
 
 
 class RiskLimitsIn(StrictModel):
@@ -27,8 +29,8 @@ class RiskLimitsIn(StrictModel):
     max_quantity: Count | None = None
     max_open_orders: Count | None = None
     max_orders_per_day: Count | None = None
-    allowed_exchanges: Names | None = None
-    allowed_products: Names | None = None
+    allowed_exchanges: Exchanges | None = None
+    allowed_products: Products | None = None
     max_gross_exposure: Positive | None = None
     max_daily_loss: Positive | None = None
 
@@ -39,8 +41,8 @@ class RiskLimitsIn(StrictModel):
             max_quantity=self.max_quantity,
             max_open_orders=self.max_open_orders,
             max_orders_per_day=self.max_orders_per_day,
-            allowed_exchanges=frozenset(exchanges) if exchanges is not None else None,
-            allowed_products=frozenset(products) if products is not None else None,
+            allowed_exchanges=_names(exchanges),
+            allowed_products=_names(products),
             max_gross_exposure=self.max_gross_exposure,
             max_daily_loss=self.max_daily_loss,
         )
@@ -79,3 +81,7 @@ class RiskLimitsOut(BaseModel):
 
 def _sorted(names: frozenset[str] | None) -> list[str] | None:
     return sorted(names) if names is not None else None
+
+
+def _names(members: list[Exchange] | list[Product] | None) -> frozenset[str] | None:
+    return frozenset(member.value for member in members) if members is not None else None

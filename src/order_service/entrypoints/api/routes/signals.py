@@ -83,11 +83,33 @@ async def revoke_signal_token(
     await services.signals.revoke_token(principal, StrategyId(strategy_id), SignalTokenId(token_id))
 
 
+# The alert is read as JSON whatever its Content-Type (charting tools send text/plain), and
+# mapped through the token's template: its fields are the tool's (README "Alerts").
+_ALERT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "description": "the charting tool's alert"},
+                "example": {
+                    "action": "buy",
+                    "ticker": "NSE:INFY",
+                    "quantity": "5",
+                    "price": "1520.50",
+                    "id": "alert-42",
+                },
+            }
+        },
+    }
+}
+
+
 @router.post(
     SIGNALS_PATH + "/{token}",
     status_code=201,
     response_model=SignalOut,
     responses=SIGNAL_ERRORS,
+    openapi_extra=_ALERT_BODY,
 )
 async def receive_signal(
     token: TokenPath, request: Request, response: Response, services: ServicesDep
