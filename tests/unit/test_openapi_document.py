@@ -97,3 +97,14 @@ async def test_the_login_redirect_is_declared_as_a_redirect(document: dict[str, 
 
     assert set(answers["302"]["headers"]) == {"Location"}
     assert "content" not in answers["302"]
+
+
+async def test_the_order_examples_are_orders_the_service_places(
+    document: dict[str, Any], trader_api: httpx.AsyncClient
+) -> None:
+    examples = document["components"]["schemas"]["OrderIn"]["examples"]
+
+    placed = [await trader_api.post("/api/v1/orders", json=example) for example in examples]
+
+    assert [answer.status_code for answer in placed] == [201] * len(examples)
+    assert {answer.json()["order_type"] for answer in placed} == {"LIMIT", "SL"}

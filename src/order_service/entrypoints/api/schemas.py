@@ -92,6 +92,36 @@ class OrderTerms(StrictModel):
 class OrderIn(OrderTerms):
     """A new order; ``client_order_id`` (or the ``Idempotency-Key`` header) makes it idempotent."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "PAPER1",
+                    "exchange": "NSE",
+                    "tradingsymbol": "INFY",
+                    "transaction_type": "BUY",
+                    "quantity": 1,
+                    "product": "CNC",
+                    "order_type": "LIMIT",
+                    "price": "1450.00",
+                    "client_order_id": "infy-dip-buy-1",
+                },
+                {
+                    "account_id": "PAPER1",
+                    "exchange": "NSE",
+                    "tradingsymbol": "INFY",
+                    "transaction_type": "SELL",
+                    "quantity": 1,
+                    "product": "MIS",
+                    "order_type": "SL",
+                    "price": "1440.00",
+                    "trigger_price": "1442.00",
+                },
+            ]
+        },
+    )
+
     account_id: Identifier
     client_order_id: Key | None = None
     force: StrictBool = False  # a person stepping into a scope under script control
@@ -158,6 +188,10 @@ class BasketOut(BaseModel):
 
 class OrderPatch(StrictModel):
     """A modification: only the fields given change."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"price": "1455.00"}, {"quantity": 2}]}
+    )
 
     quantity: Quantity | None = None
     price: PriceIn | None = None
