@@ -60,6 +60,18 @@ class FakeFillRepository(FakeRepository):
         ]
         return found[: wanted.limit]
 
+    async def accounts_short(self, since: datetime) -> list[AccountId]:
+        view = self._view()
+        held: dict[OrderId, int] = {}
+        for fill in view.fills:
+            held[fill.order_id] = held.get(fill.order_id, 0) + fill.report.quantity
+        short = {
+            o.account_id
+            for o in view.orders.values()
+            if o.updated_at >= since and o.filled_quantity > held.get(o.order_id, 0)
+        }
+        return sorted(short)
+
     async def for_account(
         self, account_id: AccountId, after: int | None = None, limit: int = 100
     ) -> list[Fill]:

@@ -277,3 +277,43 @@ async def test_an_account_owned_again_has_its_trade_book_read_at_once(world: Wor
     await worker.run_once()  # back in our hands: read at once, not at the slow cadence
 
     assert world.broker.calls["trades"] == reads + 1
+
+
+async def test_with_the_stream_up_an_order_settled_without_its_fills_is_read_for_at_once(
+    world: World,
+) -> None:
+    """The book (or a poll) settled the order before the stream was up to bring its trades:
+    exits of its position wait on those fills, so the trade book is not left for the slow
+    cadence."""
+    order, broker_order_id = await placed(world)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()  # the first pass reads the book: nothing filled yet
+    reads = world.broker.calls["trades"]
+    world.broker.fill(broker_order_id)
+    await world.services.reconcile.sync_account(order.account_id)
+    assert world.store.orders[order.order_id].filled_quantity == 10
+    assert world.store.fills == []
+
+    world.clock.advance(1)
+    await worker.run_once()
+
+    assert world.broker.calls["trades"] == reads + 1
+    assert [f.order_id for f in world.store.fills] == [order.order_id]
+    world.clock.advance(1)
+    await worker.run_once()  # the ledger is whole again: back to the slow cadence
+    assert world.broker.calls["trades"] == reads + 1
+
+
+async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_read(
+    world: World,
+) -> None:
+    order, broker_order_id = await placed(world)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    world.broker.fill(broker_order_id)
+    world.broker.trade_book.clear()  # the trade book never shows this order's fills
+    await world.services.reconcile.sync_account(order.account_id)
+    world.clock.advance(world.services.settings.trade_sync_recent_seconds + 1)
+    assert await world.services.trades.accounts_short() == frozenset()

@@ -640,6 +640,11 @@ class FillRepository(Protocol):
         """Return the fills ``wanted`` names, by sequence: a keyset page for a long range."""
         ...
 
+    async def accounts_short(self, since: datetime) -> list[AccountId]:
+        """Return the accounts with an order changed since ``since`` that has filled more, by
+        the order book, than the ledger holds of it."""
+        ...
+
 
 class AccountEventRepository(Protocol):
     async def add(self, event: AccountEvent) -> None:

@@ -145,6 +145,11 @@ class TradeSyncService:
         recent = {o.account_id for o in newest if o.broker_order_id and o.updated_at >= since}
         return sorted(set(unsettled) | recent)
 
+    async def accounts_short(self) -> frozenset[AccountId]:
+        """Return the accounts with a recent order whose fills the ledger lacks in part."""
+        async with self._uow() as uow:
+            return frozenset(await uow.fills.accounts_short(self._clock.now() - self._recent))
+
     async def fills_of(self, order_id: OrderId) -> list[Fill]:
         """Return the order's fills as the ledger holds them."""
         async with self._uow() as uow:

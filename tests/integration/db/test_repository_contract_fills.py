@@ -18,7 +18,7 @@ from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.values import TransactionType
 from order_service.errors import Conflict
 from order_service.services.ports import UnitOfWork
-from tests.integration.db.conftest import Seed, build_order
+from tests.integration.db.conftest import ACCOUNT_A, ACCOUNT_B, NOW, Seed, build_order
 from tests.integration.db.contract import AT, UowFactory, add_orders, read, write
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("seed")]
@@ -133,3 +133,23 @@ async def test_a_fill_of_an_order_that_is_not_stored_is_refused(uow_factory: Uow
         await add_new(uow_factory, fill_of(order, "T1"))
 
     assert await for_order(uow_factory, order) == []
+
+
+async def test_accounts_short_names_recent_orders_the_ledger_holds_less_of(
+    uow_factory: UowFactory,
+) -> None:
+    short = await placed(uow_factory, "250101000000011", filled_quantity=10)
+    whole = await placed(uow_factory, "250101000000012", filled_quantity=5)
+    await placed(uow_factory, "250101000000013")  # nothing filled: nothing to wait for
+    stale = timedelta(hours=2)
+    await placed(
+        uow_factory, "250101000000014", account_id=ACCOUNT_B, filled_quantity=10,
+        created_at=NOW - stale, updated_at=NOW - stale,
+    )  # fmt: skip
+    await add_new(uow_factory, fill_of(short, "T11", 5), fill_of(whole, "T12", 5))
+
+    recent = await read(uow_factory, lambda uow: uow.fills.accounts_short(NOW - timedelta(hours=1)))
+    every = await read(uow_factory, lambda uow: uow.fills.accounts_short(NOW - stale))
+
+    assert recent == [ACCOUNT_A]
+    assert every == [ACCOUNT_A, ACCOUNT_B]

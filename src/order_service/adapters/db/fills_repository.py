@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, func, select, true
 
@@ -14,7 +15,7 @@ from order_service.adapters.db.bulk import (
 )
 from order_service.adapters.db.mapping import Values
 from order_service.adapters.db.repositories import SqlRepository
-from order_service.adapters.db.tables import fills
+from order_service.adapters.db.tables import fills, orders
 from order_service.domain.fill import Fill, FillSource
 from order_service.domain.ids import AccountId, BrokerOrderId, OrderId, StrategyId
 from order_service.domain.reports import FillReport, TradeId
@@ -93,6 +94,24 @@ class SqlFillRepository(SqlRepository):
             statement = statement.where(fills.c.sequence > wanted.after)
         statement = statement.order_by(fills.c.sequence).limit(wanted.limit)
         return _fills(await self._all(statement))
+
+    async def accounts_short(self, since: datetime) -> list[AccountId]:
+        held = (
+            select(func.coalesce(func.sum(fills.c.quantity), 0))
+            .where(fills.c.order_id == orders.c.order_id)
+            .scalar_subquery()
+        )
+        statement = (
+            select(orders.c.account_id)
+            .where(
+                orders.c.updated_at >= since,
+                orders.c.filled_quantity > 0,
+                orders.c.filled_quantity > held,
+            )
+            .distinct()
+            .order_by(orders.c.account_id)
+        )
+        return [AccountId(row["account_id"]) for row in await self._all(statement)]
 
     def _accounts(self, account_ids: Collection[AccountId]) -> ColumnElement[bool]:
         return among(self._runner.dialect_name, fills.c.account_id, account_ids)

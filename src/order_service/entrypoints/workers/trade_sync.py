@@ -37,13 +37,17 @@ class TradeSyncWorker:
         # An account this process stops owning is forgotten: when it comes back, its trade
         # book is read at once.
         self._read_at = {a: at for a, at in self._read_at.items() if owns(a)}
-        accounts = await self._services.trades.accounts_to_sync()
-        due = [account for account in accounts if owns(account) and self._due(account)]
+        trades = self._services.trades
+        short = await trades.accounts_short()
+        accounts = sorted({*await trades.accounts_to_sync(), *short})
+        due = [account for account in accounts if owns(account) and self._due(account, short)]
         await for_each_account("trade sync", due, self._sync, _observe)
 
-    def _due(self, account_id: AccountId) -> bool:
+    def _due(self, account_id: AccountId, short: frozenset[AccountId]) -> bool:
+        # An order the book settled (a book read, a poll, the stream before it was up) while
+        # the ledger lacks some of its fills is read for at once: exits wait on those fills.
         last = self._read_at.get(account_id)
-        if last is None or not self._services.streams.is_up(account_id):
+        if last is None or account_id in short or not self._services.streams.is_up(account_id):
             return True
         return self._services.clock.now() - last >= self._book_interval
 
