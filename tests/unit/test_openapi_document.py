@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from order_service.domain.order import MAX_QUANTITY
 from tests.unit.answers import body
 
 pytestmark = pytest.mark.asyncio
@@ -108,3 +109,31 @@ async def test_the_order_examples_are_orders_the_service_places(
 
     assert [answer.status_code for answer in placed] == [201] * len(examples)
     assert {answer.json()["order_type"] for answer in placed} == {"LIMIT", "SL"}
+
+
+_PYDANTIC_BOUNDS = frozenset({"gt", "ge", "lt", "le"})  # not JSON Schema: a validator ignores them
+
+
+def _schemas_with_pydantic_bounds(node: Any, path: str = "") -> list[str]:
+    """The paths of every schema in ``node`` whose bounds are Pydantic's words, not JSON
+    Schema's (a property named ``le`` in ``properties`` is a name, not a bound)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if _PYDANTIC_BOUNDS & set(node) and not path.endswith("/properties"):
+            found.append(path)
+        for key, value in node.items():
+            found += _schemas_with_pydantic_bounds(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _schemas_with_pydantic_bounds(value, f"{path}/{index}")
+    return found
+
+
+async def test_every_bound_is_stated_in_json_schema_words(document: dict[str, Any]) -> None:
+    assert _schemas_with_pydantic_bounds(document) == []
+    quantity = document["components"]["schemas"]["OrderIn"]["properties"]["quantity"]
+    assert (quantity["type"], quantity["exclusiveMinimum"], quantity["maximum"]) == (
+        "integer",
+        0,
+        MAX_QUANTITY,
+    )

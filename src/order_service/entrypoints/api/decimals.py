@@ -124,5 +124,7 @@ def _whole(value: object) -> object:
     return value
 
 
-# Strict but for a whole float: a string, a boolean or 5.5 is refused.
-WholeNumber = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
+# Strict but for a whole float: a string, a boolean or 5.5 is refused. It goes after the
+# field's `Field(strict=True, gt=..., le=...)`: bounds given in a later `Annotated` over a type
+# holding a validator reach the OpenAPI as Pydantic's own words (`gt`), not JSON Schema's.
+WHOLE_NUMBER = BeforeValidator(_whole)

@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from order_service.domain.order import MAX_QUANTITY
 from order_service.domain.risk import RiskLimits
 from order_service.domain.values import Exchange, Product
-from order_service.entrypoints.api.decimals import NonNegativeDecimal, PositiveDecimal, WholeNumber
+from order_service.entrypoints.api.decimals import WHOLE_NUMBER, NonNegativeDecimal, PositiveDecimal
 from order_service.entrypoints.api.schemas import StrictModel
 from order_service.services.risk_limits import ScopedLimits
 
 Amount = NonNegativeDecimal
 Positive = PositiveDecimal
-Count = Annotated[WholeNumber, Field(ge=0, le=MAX_QUANTITY)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY), WHOLE_NUMBER]
 # Kite's names of exchanges and products (an unknown one is refused by the schema itself).
 Exchanges = Annotated[list[Exchange], Field(max_length=16)]
 Products = Annotated[list[Product], Field(max_length=16)]

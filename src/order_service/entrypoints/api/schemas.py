@@ -30,7 +30,7 @@ from order_service.domain.values import (
     Validity,
     Variety,
 )
-from order_service.entrypoints.api.decimals import MarketProtection, PositiveDecimal, WholeNumber
+from order_service.entrypoints.api.decimals import WHOLE_NUMBER, MarketProtection, PositiveDecimal
 
 Symbol = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9&_\-.]+$")
@@ -40,8 +40,8 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # Every quantity an order row holds stays below this, far inside the 32-bit columns storing them.
 MAX_MULTIPLIER = 1000
 PriceIn = PositiveDecimal
-Quantity = Annotated[WholeNumber, Field(gt=0, le=MAX_QUANTITY)]
-DisclosedQuantity = Annotated[WholeNumber, Field(ge=0, le=MAX_QUANTITY)]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY), WHOLE_NUMBER]
+DisclosedQuantity = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY), WHOLE_NUMBER]
 AuctionNumber = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
 # Kite's rule for a tag: alphanumeric, at most 20 characters.
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")]
@@ -65,7 +65,7 @@ class OrderTerms(StrictModel):
     price: PriceIn | None = None
     trigger_price: PriceIn | None = None
     validity: Validity = Validity.DAY
-    validity_ttl: Annotated[WholeNumber, Field(gt=0, le=1440)] | None = None
+    validity_ttl: Annotated[int, Field(strict=True, gt=0, le=1440), WHOLE_NUMBER] | None = None
     disclosed_quantity: DisclosedQuantity | None = None
     market_protection: MarketProtection | None = None
     tag: Tag | None = None
@@ -129,7 +129,7 @@ class OrderIn(OrderTerms):
 
 class BasketLegIn(StrictModel):
     account_id: Identifier
-    multiplier: Annotated[WholeNumber, Field(ge=1, le=MAX_MULTIPLIER)] = 1
+    multiplier: Annotated[int, Field(strict=True, ge=1, le=MAX_MULTIPLIER), WHOLE_NUMBER] = 1
 
 
 class BasketIn(StrictModel):

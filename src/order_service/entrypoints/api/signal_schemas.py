@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from order_service.domain.signal import OrderTemplate, SignalToken
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
-from order_service.entrypoints.api.decimals import WholeNumber
+from order_service.entrypoints.api.decimals import WHOLE_NUMBER
 from order_service.entrypoints.api.schemas import OrderOut, StrictModel
 
 MAX_TEMPLATE_QUANTITY = 1_000_000
-TemplateQuantity = Annotated[WholeNumber, Field(ge=1, le=MAX_TEMPLATE_QUANTITY)]
+TemplateQuantity = Annotated[int, Field(strict=True, ge=1, le=MAX_TEMPLATE_QUANTITY), WHOLE_NUMBER]
 Symbol = Annotated[
     str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9&_\-]+$")
 ]
