@@ -104,6 +104,33 @@ class FakeAttributionRepository(FakeRepository):
             and o.filled_quantity > held.get(o.order_id, 0)
         )
 
+    async def exits_around(
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        placing: tuple[datetime, int],
+        other_than: OrderId,
+    ) -> tuple[int, int]:
+        view = self._view()
+        taken = {a.order_id for a in view.attributions.values()}
+        placed: dict[OrderId, list[tuple[datetime, int]]] = {}
+        for fill in view.fills:
+            at = fill.report.exchange_timestamp or fill.recorded_at
+            placed.setdefault(fill.order_id, []).append((at, fill.sequence or 0))
+        exits = [
+            o.order_id
+            for o in view.orders.values()
+            if o.source is OrderSource.EXTERNAL
+            and o.account_id == account_id
+            and _position(o) == position
+            and o.order_id != other_than
+        ]
+        before = sum(
+            1 for o in exits if o not in taken and any(p < placing for p in placed.get(o, []))
+        )
+        after = sum(1 for o in exits if o in taken and any(p > placing for p in placed.get(o, [])))
+        return before, after
+
     async def save(self, attribution: ExitAttribution) -> None:
         row, expected = copy.deepcopy(attribution), attribution.version
         row.version += 1

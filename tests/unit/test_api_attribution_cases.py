@@ -3,6 +3,7 @@ through the services and the API: the policies, the books that follow, every ref
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,15 +50,23 @@ async def buy(world: World, strategy_id: StrategyId, quantity: int) -> None:
 
 
 async def sell_in_the_app(
-    world: World, *fills: int, record_fills: bool = True, then: int = 60, symbol: str = "INFY"
+    world: World,
+    *fills: int,
+    record_fills: bool = True,
+    then: int = 60,
+    symbol: str = "INFY",
+    executed_at: datetime | None = None,
+    working: int = 0,
 ) -> Order:
-    """A MIS SELL of INFY placed in the Kite app, filled in trades of these quantities, found
-    by the order sync (and its trades by the trade sync); ``then`` seconds on."""
+    """A MIS SELL of INFY placed in the Kite app, filled in trades of these quantities (at
+    ``executed_at``, else now), ``working`` more still open, found by the order sync (and its
+    trades by the trade sync); ``then`` seconds on."""
     broker_id = BrokerOrderId(f"2511300000{next(_exits)}")
     quantity = sum(fills)
     world.broker.book[broker_id] = app_order_row(
-        broker_id, "COMPLETE", transaction_type="SELL", quantity=quantity, product="MIS",
-        filled_quantity=quantity, average_price=EXIT_PRICE, tradingsymbol=symbol,
+        broker_id, "OPEN" if working else "COMPLETE", transaction_type="SELL",
+        quantity=quantity + working, product="MIS", filled_quantity=quantity,
+        pending_quantity=working, average_price=EXIT_PRICE, tradingsymbol=symbol,
     )  # fmt: skip
     for number, filled in enumerate(fills):
         world.broker.trade_book.append(
@@ -70,7 +79,7 @@ async def sell_in_the_app(
                 TransactionType.SELL,
                 filled,
                 EXIT_PRICE,
-                world.clock.now(),
+                executed_at or world.clock.now(),
             )
         )
     await world.services.reconcile.sync_account(ACCOUNT)
@@ -457,3 +466,55 @@ async def test_an_exit_attributed_by_policy_is_no_case(
 
     refused(answer, 404, "NOT_FOUND")
     assert body(await trader_api.get("/api/v1/attribution-cases"))["items"] == []
+
+
+async def test_exits_are_attributed_in_the_order_they_filled_not_the_order_they_were_found(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha = await strategy(world, "alpha")
+    await buy(world, alpha, 5)
+    start = world.clock.now()
+    await sell_in_the_app(world, 3, executed_at=start + timedelta(seconds=100))  # found first
+    await sell_in_the_app(world, 5, executed_at=start + timedelta(seconds=70))  # filled first
+
+    assert (await attribute(world)).attributed == {
+        AttributionPolicy.SINGLE: 1,  # the first to fill closed alpha's five
+        AttributionPolicy.NONE: 1,  # nobody held anything when the second filled
+    }
+    # In the order they were found, alpha would have been sold eight of its five.
+    assert await held(trader_api) == {await default_of(world): -3}
+
+
+async def test_an_exit_waits_while_one_that_filled_before_it_is_working_then_is_a_case(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha = await strategy(world, "alpha")
+    await buy(world, alpha, 10)
+    start = world.clock.now()
+    await sell_in_the_app(world, 2, working=3, executed_at=start, then=1)  # still open
+    await sell_in_the_app(world, 4, then=10)
+
+    assert (await attribute(world)).waiting == 1  # alpha's holding is not known until then
+    world.clock.advance(50)  # 60 s after the later exit settled: a person decides
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    assert case["reason"] == "an exit that filled before this one is not attributed yet"
+    assert case["quantity"] == 4
+
+
+async def test_an_exit_that_filled_before_an_attributed_one_is_a_case_not_a_second_taking(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha = await strategy(world, "alpha")
+    await buy(world, alpha, 5)
+    start = world.clock.now()
+    await sell_in_the_app(world, 5)
+    assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}
+    # An exit the books learn of only now, although it filled before the one attributed.
+    await sell_in_the_app(world, 3, executed_at=start - timedelta(seconds=1))
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    assert case["reason"] == "an exit that filled after this one was attributed before it"
+    assert await held(trader_api) == {await default_of(world): -3}  # nothing moved from alpha

@@ -43,6 +43,8 @@ ATTRIBUTION_CASE_APPLIED = "AttributionCaseApplied"
 SEVERAL_HOLDERS = "the exit closed part of what several strategies held"
 EARLIER_CASE = "an earlier exit of this position waits for its attribution case"
 LEDGER_INCOMPLETE = "the ledger lacks fills of an earlier order of this position"
+EARLIER_EXIT_OPEN = "an exit that filled before this one is not attributed yet"
+FILLED_AFTER_LATER_EXIT = "an exit that filled after this one was attributed before it"
 
 
 class AttributionPolicy(StrEnum):

@@ -23,7 +23,9 @@ from order_service.domain.account import AccountScope, Principal
 from order_service.domain.attribution import (
     ATTRIBUTION_CASE_OPENED,
     EARLIER_CASE,
+    EARLIER_EXIT_OPEN,
     EXIT_ATTRIBUTED,
+    FILLED_AFTER_LATER_EXIT,
     LEDGER_INCOMPLETE,
     SEVERAL_HOLDERS,
     Allocation,
@@ -84,8 +86,9 @@ class ExitAttributionService:
         oldest first: each exit's holders include what the earlier ones moved)."""
         async with self._uow() as uow:
             pending = await uow.attributions.unattributed_exits(account_id, BATCH)
+            ledger = await uow.fills.for_orders([order.order_id for order in pending])
         done = AttributionPass()
-        for order in pending:
+        for order in _by_first_fill(pending, ledger):
             policy = await self._attribute(order)
             if policy is None:
                 done.waiting += 1
@@ -105,9 +108,15 @@ class ExitAttributionService:
             short = await uow.attributions.short_of_fills(
                 order.account_id, _position(order), first[0] + _SAME_SECOND, order.order_id
             )
-            if short and settling:
-                return None  # an earlier order's fills are not all in: the holders would be wrong
-            attribution = await self._decided(uow, order, fills, first, now, whole=not short)
+            earlier, later = await uow.attributions.exits_around(
+                order.account_id, _position(order), first, order.order_id
+            )
+            # An earlier order's fills not all in, or an exit that filled before this one not
+            # attributed yet: the holders would be wrong. Wait, then leave it to a person.
+            if (short or earlier) and settling:
+                return None
+            held_back = _held_back(short=short, earlier=earlier, later=later)
+            attribution = await self._decided(uow, order, fills, first, now, held_back)
             if not await uow.attributions.add(attribution):
                 return None  # another process attributed it first
             if attribution.status is CaseStatus.APPLIED and attribution.allocations:
@@ -127,8 +136,7 @@ class ExitAttributionService:
         fills: Sequence[Fill],
         first: tuple[datetime, int],
         now: datetime,
-        *,
-        whole: bool,  # the ledger holds every fill of the orders before the exit
+        held_back: str | None,  # why the holders cannot be trusted, if they cannot
     ) -> ExitAttribution:
         position = _position(order)
         default = await uow.strategies.get_default(order.account_id)
@@ -140,8 +148,8 @@ class ExitAttributionService:
         quantity = sum(fill.report.quantity for fill in fills)
         reason: str | None = None
         allocations: tuple[Allocation, ...]
-        if not whole:
-            policy, allocations, reason = AttributionPolicy.MANUAL, (), LEDGER_INCOMPLETE
+        if held_back is not None:
+            policy, allocations, reason = AttributionPolicy.MANUAL, (), held_back
         elif earlier:
             policy, allocations, reason = AttributionPolicy.MANUAL, (), EARLIER_CASE
         else:
@@ -321,6 +329,24 @@ def _record(order: Order, attribution: ExitAttribution, at: datetime) -> None:
             {"strategy_id": a.strategy_id, "quantity": a.quantity} for a in attribution.allocations
         ]
         order.record(EXIT_ATTRIBUTED, at, **data, allocations=allocations)
+
+
+def _held_back(*, short: int, earlier: int, later: int) -> str | None:
+    if short:
+        return LEDGER_INCOMPLETE
+    if earlier:
+        return EARLIER_EXIT_OPEN
+    return FILLED_AFTER_LATER_EXIT if later else None
+
+
+def _by_first_fill(pending: Sequence[Order], ledger: Sequence[Fill]) -> list[Order]:
+    """The exits in the order they began to fill: each one's holders include the earlier."""
+    first: dict[OrderId, tuple[datetime, int]] = {}
+    for fill in ledger:
+        placing = _placing(fill)
+        if fill.order_id not in first or placing < first[fill.order_id]:
+            first[fill.order_id] = placing
+    return sorted(pending, key=lambda o: first.get(o.order_id, (o.created_at, 0)))
 
 
 def _placing(fill: Fill) -> tuple[datetime, int]:

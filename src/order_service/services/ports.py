@@ -436,6 +436,18 @@ class AttributionRepository(Protocol):
         ``other_than``) have filled more than the ledger holds of them."""
         ...
 
+    async def exits_around(
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        placing: tuple[datetime, int],
+        other_than: OrderId,
+    ) -> tuple[int, int]:
+        """How many external orders of ``position`` (bar ``other_than``) are not attributed
+        yet with a fill in the ledger placed before ``placing`` (when executed, then the
+        ledger's sequence), and how many are attributed with a fill placed after it."""
+        ...
+
     async def save(self, attribution: ExitAttribution) -> None:
         """Write it if nobody did since it was read, else raise ``StaleWrite``."""
         ...

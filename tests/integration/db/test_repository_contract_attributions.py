@@ -253,3 +253,32 @@ async def test_the_orders_of_a_position_whose_fills_the_ledger_lacks_are_counted
     assert counted == 2  # short and half
     assert with_the_exit == 3
     assert earlier == 1  # only short was created by then
+
+
+async def test_the_exits_filled_around_an_exits_first_fill_are_counted(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    exit_ = an_exit(4, minutes=5)
+    waiting_before = an_exit(2, minutes=1)  # filled before it, not attributed: counted
+    done_before = an_exit(2, minutes=2)  # filled before it, attributed: in its holders
+    done_after = an_exit(3, minutes=8)  # filled after it, attributed already: counted
+    waiting_after = an_exit(1, minutes=9)  # filled after it, not attributed: waits for it
+    ours = an_order(5, minutes=1)  # placed through the service
+    elsewhere = an_exit(2, minutes=1, tradingsymbol="TCS")
+    theirs = an_exit(2, minutes=1, account_id=seed.account_b, strategy_id=seed.default_b)
+    everything = (exit_, waiting_before, done_before, done_after, waiting_after, ours, elsewhere)
+    await add_orders(uow_factory, *everything, theirs)
+    await add_fills(uow_factory, *(fill_of(o, o.filled_quantity) for o in (*everything, theirs)))
+    for done in (done_before, done_after):
+        assert await add_attribution(uow_factory, attribution_of(done, CaseStatus.APPLIED))
+
+    def around(minutes: int, other_than: Order) -> Any:
+        placing = (AT + timedelta(minutes=minutes), 0)
+        return lambda uow: uow.attributions.exits_around(
+            seed.account_a, INFY, placing, other_than.order_id
+        )
+
+    assert await read(uow_factory, around(5, exit_)) == (1, 1)
+    assert await read(uow_factory, around(10, exit_)) == (2, 0)  # the later one waits too
+    assert await read(uow_factory, around(10, waiting_after)) == (2, 0)  # itself aside
+    assert await read(uow_factory, around(0, exit_)) == (0, 2)

@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, func, insert, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from order_service.adapters.db.bulk import among
 from order_service.adapters.db.mapping import Values, order_from_row
@@ -134,6 +144,47 @@ class SqlAttributionRepository(SqlRepository):
         )
         row = the_only(await self._rows(statement))
         return int(row[0]) if row is not None else 0
+
+    async def exits_around(
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        placing: tuple[datetime, int],
+        other_than: OrderId,
+    ) -> tuple[int, int]:
+        """How many external orders of ``position`` (bar ``other_than``) are not attributed
+        yet with a fill in the ledger placed before ``placing``, and how many are attributed
+        with a fill placed after it."""
+        executed = func.coalesce(fills.c.exchange_timestamp, fills.c.recorded_at)
+        at, sequence = placing
+        before = or_(executed < at, and_(executed == at, fills.c.sequence < sequence))
+        after = or_(executed > at, and_(executed == at, fills.c.sequence > sequence))
+        attributed = select(literal_column("1")).where(_A.order_id == orders.c.order_id).exists()
+        counts = []
+        for placed, is_attributed in ((before, ~attributed), (after, attributed)):
+            statement = select(func.count()).where(
+                self._of_position(account_id, position, other_than),
+                is_attributed,
+                select(literal_column("1"))
+                .where(fills.c.order_id == orders.c.order_id, placed)
+                .exists(),
+            )
+            row = the_only(await self._rows(statement))
+            counts.append(int(row[0]) if row is not None else 0)
+        return counts[0], counts[1]
+
+    @staticmethod
+    def _of_position(
+        account_id: AccountId, position: PositionKey, other_than: OrderId
+    ) -> ColumnElement[bool]:
+        return and_(
+            EXTERNAL_ORDER,
+            orders.c.account_id == account_id,
+            orders.c.exchange == position.exchange,
+            orders.c.tradingsymbol == position.tradingsymbol,
+            orders.c.product == position.product,
+            orders.c.order_id != other_than,
+        )
 
     async def save(self, attribution: ExitAttribution) -> None:
         values = attribution_values(attribution)
