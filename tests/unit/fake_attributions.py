@@ -88,7 +88,11 @@ class FakeAttributionRepository(FakeRepository):
         )
 
     async def short_of_fills(
-        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        created: tuple[datetime, datetime],
+        other_than: OrderId,
     ) -> int:
         view = self._view()
         held: dict[OrderId, int] = {}
@@ -98,7 +102,7 @@ class FakeAttributionRepository(FakeRepository):
             1
             for o in view.orders.values()
             if o.account_id == account_id
-            and o.created_at <= by
+            and created[0] <= o.created_at <= created[1]
             and _position(o) == position
             and o.order_id != other_than
             and o.filled_quantity > held.get(o.order_id, 0)

@@ -23,7 +23,7 @@ from order_service.services.attribution import AttributionPass
 from tests.external_reports import app_order_row
 from tests.factories import ACCOUNT, OTHER_ACCOUNT, make_limit_request
 from tests.unit.answers import body, refused
-from tests.unit.conftest import World, add_trader, api_client
+from tests.unit.conftest import World, add_trader, api_client, log_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -518,3 +518,17 @@ async def test_an_exit_that_filled_before_an_attributed_one_is_a_case_not_a_seco
     (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
     assert case["reason"] == "an exit that filled after this one was attributed before it"
     assert await held(trader_api) == {await default_of(world): -3}  # nothing moved from alpha
+
+
+async def test_an_order_of_an_earlier_day_short_of_fills_holds_up_no_exit_of_today(
+    world: World,
+) -> None:
+    beta = await strategy(world, "beta")
+    await unfilled_buy(world, beta, 5)  # its fills were never listed, and now never will be
+    world.clock.advance(24 * 3600)
+    await log_in(world.services, world.trader, ACCOUNT)
+    alpha = await strategy(world, "alpha")
+    await buy(world, alpha, 10)
+    await sell_in_the_app(world, 4, then=10)
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from order_service.domain.account import AccountScope, Principal
 from order_service.domain.attribution import (
@@ -41,6 +41,7 @@ from order_service.domain.attribution import (
 from order_service.domain.fill import Fill
 from order_service.domain.ids import AccountId, OrderId, StrategyId, UserId, new_ulid
 from order_service.domain.order import Order
+from order_service.domain.position import IST, ist_date
 from order_service.errors import Conflict, NotFound, ValidationError
 from order_service.services.access import granted, visible_account
 from order_service.services.ledger import LedgerCache
@@ -106,7 +107,7 @@ class ExitAttributionService:
                 return None  # the trade book has more to give: wait for it
             first = _placing(min(fills, key=_placing))
             short = await uow.attributions.short_of_fills(
-                order.account_id, _position(order), first[0] + _SAME_SECOND, order.order_id
+                order.account_id, _position(order), _window(first[0]), order.order_id
             )
             earlier, later = await uow.attributions.exits_around(
                 order.account_id, _position(order), first, order.order_id
@@ -329,6 +330,14 @@ def _record(order: Order, attribution: ExitAttribution, at: datetime) -> None:
             {"strategy_id": a.strategy_id, "quantity": a.quantity} for a in attribution.allocations
         ]
         order.record(EXIT_ATTRIBUTED, at, **data, allocations=allocations)
+
+
+def _window(first_fill: datetime) -> tuple[datetime, datetime]:
+    """The orders whose missing fills would change an exit's holders: those of its trading
+    day (the trade book lists only the day's trades: an older one's fills never come) created
+    by its first fill (within the second: the exchange's times have no finer grain)."""
+    day = datetime.combine(ist_date(first_fill), time(), IST)
+    return day, first_fill + _SAME_SECOND
 
 
 def _held_back(*, short: int, earlier: int, later: int) -> str | None:

@@ -430,10 +430,14 @@ class AttributionRepository(Protocol):
         ...
 
     async def short_of_fills(
-        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        created: tuple[datetime, datetime],
+        other_than: OrderId,
     ) -> int:
-        """How many of the account's orders of ``position`` created by ``by`` (bar
-        ``other_than``) have filled more than the ledger holds of them."""
+        """How many of the account's orders of ``position`` created in ``created`` (from,
+        to: both included; bar ``other_than``) have filled more than the ledger holds."""
         ...
 
     async def exits_around(

@@ -123,12 +123,16 @@ async def add_attribution(uow_factory: UowFactory, attribution: ExitAttribution)
 
 
 async def short_of_fills(
-    uow_factory: UowFactory, seed: Seed, by_minutes: int, other_than: OrderId
+    uow_factory: UowFactory,
+    seed: Seed,
+    by_minutes: int,
+    other_than: OrderId,
+    from_minutes: int = -1,
 ) -> int:
-    by = AT + timedelta(minutes=by_minutes)
+    created = (AT + timedelta(minutes=from_minutes), AT + timedelta(minutes=by_minutes))
     found: int = await read(
         uow_factory,
-        lambda uow: uow.attributions.short_of_fills(seed.account_a, INFY, by, other_than),
+        lambda uow: uow.attributions.short_of_fills(seed.account_a, INFY, created, other_than),
     )
     return found
 
@@ -253,6 +257,7 @@ async def test_the_orders_of_a_position_whose_fills_the_ledger_lacks_are_counted
     assert counted == 2  # short and half
     assert with_the_exit == 3
     assert earlier == 1  # only short was created by then
+    assert await short_of_fills(uow_factory, seed, 5, exit_.order_id, from_minutes=1) == 1  # half
 
 
 async def test_the_exits_filled_around_an_exits_first_fill_are_counted(

@@ -122,9 +122,13 @@ class SqlAttributionRepository(SqlRepository):
         return int(row[0]) if row is not None else 0
 
     async def short_of_fills(
-        self, account_id: AccountId, position: PositionKey, by: datetime, other_than: OrderId
+        self,
+        account_id: AccountId,
+        position: PositionKey,
+        created: tuple[datetime, datetime],
+        other_than: OrderId,
     ) -> int:
-        """How many of the account's orders of ``position`` created by ``by`` (bar
+        """How many of the account's orders of ``position`` created in ``created`` (bar
         ``other_than``) have filled more than the ledger holds of them."""
         o = orders.c
         held = (
@@ -134,7 +138,8 @@ class SqlAttributionRepository(SqlRepository):
         )
         statement = select(func.count()).where(
             o.account_id == account_id,
-            o.created_at <= by,
+            o.created_at >= created[0],
+            o.created_at <= created[1],
             o.exchange == position.exchange,
             o.tradingsymbol == position.tradingsymbol,
             o.product == position.product,
