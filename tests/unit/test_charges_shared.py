@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -89,3 +89,34 @@ def test_an_order_one_strategy_holds_keeps_all_its_charges() -> None:
     whole = charges_by_group(SCHEDULES, fills, DAY, DAY, everyone).totals["account"]
 
     assert by_strategy == {"alpha": whole}
+
+
+def test_a_few_paise_shared_many_ways_leave_no_share_below_zero() -> None:
+    shared = Charges(brokerage=Decimal("0.02")).shared([1, 1, 1, 1])
+
+    # Each portion is half a paisa: the last two take the two paise (not 0.01 three times and
+    # -0.01 for the last, as rounding each half up would).
+    assert [s.brokerage for s in shared] == [Decimal(n) for n in ("0", "0", "0.01", "0.01")]
+
+
+@given(
+    st.lists(st.integers(1, 10_000), min_size=1, max_size=8),
+    st.decimals("0", "100", places=2),
+)
+def test_each_share_is_within_a_paisa_of_its_portion_and_never_negative(
+    weights: list[int], value: Decimal
+) -> None:
+    shared = Charges(stt=value).shared(weights)
+
+    for share, weight in zip(shared, weights, strict=True):
+        assert share.stt >= 0
+        assert abs(share.stt - value * weight / sum(weights)) < Decimal("0.01")
+    assert sum(share.stt for share in shared) == value
+
+
+def test_shares_do_not_depend_on_the_callers_decimal_context() -> None:
+    charges = Charges(brokerage=Decimal("123456.78"))
+    with localcontext() as context:
+        context.prec = 3
+        shared = charges.shared([1, 2])
+    assert [s.brokerage for s in shared] == [Decimal("41152.26"), Decimal("82304.52")]

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import (
+    ROUND_FLOOR,
     ROUND_HALF_UP,
     Context,
     Decimal,
@@ -83,6 +84,24 @@ _CONTEXT = Context(
 
 def _paisa(value: Decimal) -> Decimal:
     return value.quantize(PAISA, ROUND_HALF_UP, _CONTEXT)
+
+
+def _shares(value: Decimal, weights: Sequence[int]) -> list[Decimal]:
+    """``value`` shared by ``weights`` to the paisa by the largest remainder: each share is its
+    exact portion rounded down, and the paise that leaves go one each to the shares that lost
+    the most (the later first, on a tie); what is below a paisa in ``value`` goes to the last."""
+    whole = sum(weights)
+    exact = [_CONTEXT.divide(_CONTEXT.multiply(value, weight), whole) for weight in weights]
+    shares = [portion.quantize(PAISA, ROUND_FLOOR, _CONTEXT) for portion in exact]
+    left = _CONTEXT.subtract(value, sum(shares, _NIL))
+    paise = int(_CONTEXT.divide_int(left, PAISA))
+    lost = sorted(
+        range(len(shares)), key=lambda i: (_CONTEXT.subtract(exact[i], shares[i]), i), reverse=True
+    )
+    for index in lost[:paise]:
+        shares[index] = _CONTEXT.add(shares[index], PAISA)
+    shares[-1] = _CONTEXT.add(shares[-1], _CONTEXT.subtract(left, _CONTEXT.multiply(PAISA, paise)))
+    return shares
 
 
 def segment_of(exchange: str, tradingsymbol: str, product: str) -> Segment:
@@ -168,20 +187,10 @@ class Charges:
 
     def shared(self, weights: Sequence[int]) -> list[Charges]:
         """Return these charges shared by ``weights`` (quantities: positive), part by part,
-        each share rounded to the paisa and the last taking what rounding left, so the
-        shares add up to these charges exactly."""
-        whole = sum(weights)
-        shares: list[list[Decimal]] = [[] for _ in weights]
-        for name in _PARTS:
-            value: Decimal = getattr(self, name)
-            given = _NIL
-            for index, weight in enumerate(weights):
-                last = index == len(weights) - 1
-                portion = _CONTEXT.divide(_CONTEXT.multiply(value, weight), whole)
-                share = value - given if last else _paisa(portion)
-                given += share
-                shares[index].append(share)
-        return [Charges(*parts) for parts in shares]
+        each share within a paisa of its exact portion and never below zero for a part that
+        is not, adding up to these charges exactly."""
+        columns = [_shares(getattr(self, name), weights) for name in _PARTS]
+        return [Charges(*parts) for parts in zip(*columns, strict=True)]
 
     def as_dict(self) -> dict[str, Decimal]:
         """Return every part by name, plus ``total`` (for API answers)."""
