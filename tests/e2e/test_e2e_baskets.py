@@ -27,7 +27,12 @@ def test_a_basket_places_one_leg_per_account_with_partial_success(
     response = api.post("/api/v1/baskets", json=body, headers=key)
     assert response.status_code == 200, response.text
     result = response.json()
-    assert (result["placed"], result["failed"]) == (2, 1)
+    assert (result["placed"], result["repeated"], result["unknown"], result["failed"]) == (
+        2,
+        0,
+        0,
+        1,
+    )
     legs = {leg["account_id"]: leg for leg in result["legs"]}
     assert legs["PAPER1"]["outcome"] == "placed"
     assert legs[second]["order"]["quantity"] == 3
@@ -35,6 +40,7 @@ def test_a_basket_places_one_leg_per_account_with_partial_success(
     assert legs["NOSUCH1"]["error"]["code"] == "NOT_FOUND"
 
     again = api.post("/api/v1/baskets", json=body, headers=key).json()
+    assert (again["placed"], again["repeated"], again["failed"]) == (0, 2, 1)  # nothing new
     repeated = {leg["account_id"]: leg for leg in again["legs"]}
     assert repeated["PAPER1"]["outcome"] == "repeated"
     assert repeated["PAPER1"]["order"]["order_id"] == legs["PAPER1"]["order"]["order_id"]

@@ -95,6 +95,10 @@ async def test_an_api_client_keeps_the_json_answer_with_the_sessions_end(
     until = world.store.accounts[ACCOUNT].token_expires_at
     assert until is not None
     assert datetime.fromisoformat(body["token_expires_at"]) == until
+    # The same moment, written as the accounts list writes it: in UTC.
+    listed = (await owner.get(f"/api/v1/accounts/{ACCOUNT}")).json()
+    assert body["token_expires_at"] == listed["token_expires_at"]
+    assert body["token_expires_at"].endswith(("Z", "+00:00"))
 
 
 @pytest.mark.asyncio

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -27,12 +27,13 @@ class Role(StrEnum):
 
 
 def access_token_expiry(login_at: datetime) -> datetime:
-    """Return when a token issued at ``login_at`` expires: the next 06:00 IST."""
+    """Return when a token issued at ``login_at`` expires: the next 06:00 IST, in UTC (as
+    every instant is stored and answered, whoever reads it and however)."""
     local = login_at.astimezone(IST)
     expiry = datetime.combine(local.date(), TOKEN_EXPIRY_TIME, tzinfo=IST)
     if local >= expiry:
         expiry += timedelta(days=1)
-    return expiry
+    return expiry.astimezone(UTC)
 
 
 @dataclass(slots=True)

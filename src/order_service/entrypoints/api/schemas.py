@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -174,16 +174,29 @@ class BasketIn(StrictModel):
 
 class BasketLegOut(BaseModel):
     account_id: str
-    outcome: str = Field(description="placed | repeated | unknown | error")
+    outcome: Literal["placed", "repeated", "unknown", "error"]
     http_status: int
     order: OrderOut | None = None
     error: ErrorInfo | None = None
 
 
 class BasketOut(BaseModel):
-    placed: int
-    failed: int
+    placed: int = Field(description="legs placed by this request")
+    repeated: int = Field(description="legs an earlier request with the same key had placed")
+    unknown: int = Field(description="legs sent whose outcome is not known yet (`UNKNOWN`)")
+    failed: int = Field(description="legs refused, each with its error")
     legs: list[BasketLegOut]
+
+    @classmethod
+    def of(cls, legs: list[BasketLegOut]) -> BasketOut:
+        outcomes = [leg.outcome for leg in legs]
+        return cls(
+            placed=outcomes.count("placed"),
+            repeated=outcomes.count("repeated"),
+            unknown=outcomes.count("unknown"),
+            failed=outcomes.count("error"),
+            legs=legs,
+        )
 
 
 class OrderPatch(StrictModel):

@@ -47,9 +47,7 @@ async def place_basket(
     results = await services.baskets.place_basket(
         principal, template, legs, idempotency_key or body.basket_id
     )
-    outs = [_leg_out(result) for result in results]
-    failed = sum(1 for out in outs if out.error is not None)
-    return BasketOut(placed=len(outs) - failed, failed=failed, legs=outs)
+    return BasketOut.of([_leg_out(result) for result in results])
 
 
 def _leg_out(result: LegResult) -> BasketLegOut:
