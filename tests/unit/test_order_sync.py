@@ -147,6 +147,28 @@ async def test_with_the_stream_up_the_book_is_read_again_only_after_the_slow_cad
     assert world.broker.calls["orders"] == 2
 
 
+async def test_a_stream_that_opens_after_a_book_read_brings_one_more_read_for_the_gap(
+    world: World,
+) -> None:
+    """An order placed in the Kite app between the book read and the stream's opening is in
+    neither: the book is read once more, not at the slow cadence."""
+    await resting(world, world.trader)
+    count_from_here(world)
+    worker = OrderSyncWorker(world.services)
+    await worker.run_once()  # the stream is not up yet: a book read
+    world.services.streams.mark_up(ACCOUNT)
+
+    await after(world, worker, 1)
+    assert world.broker.calls["orders"] == 2  # the read that covers the gap
+    for _ in range(3):
+        await after(world, worker, 1)
+    assert world.broker.calls["orders"] == 2  # then the slow cadence
+    world.services.streams.mark_down(ACCOUNT)
+    world.services.streams.mark_up(ACCOUNT)  # it dropped and opened again between passes
+    await after(world, worker, 1)
+    assert world.broker.calls["orders"] == 3
+
+
 async def test_with_the_stream_down_every_pass_reads_the_whole_book(world: World) -> None:
     await resting(world, world.trader)
     count_from_here(world)

@@ -12,13 +12,22 @@ from order_service.domain.ids import AccountId
 
 
 class StreamHealth:
-    """The set of accounts whose order stream is connected right now."""
+    """The set of accounts whose order stream is connected right now, and each connection's
+    number: what happened before a connection opened is not in its stream, so a reader that
+    last looked before it (``connection`` changed) reads the book once more."""
 
     def __init__(self) -> None:
         self._up: set[AccountId] = set()
+        self._connections: dict[AccountId, int] = {}
 
     def mark_up(self, account_id: AccountId) -> None:
+        if account_id not in self._up:
+            self._connections[account_id] = self._connections.get(account_id, 0) + 1
         self._up.add(account_id)
+
+    def connection(self, account_id: AccountId) -> int:
+        """The number of the account's latest connection (0: none yet)."""
+        return self._connections.get(account_id, 0)
 
     def mark_down(self, account_id: AccountId) -> None:
         self._up.discard(account_id)

@@ -40,10 +40,13 @@ MAX_BOOK_DUTY = 0.1
 
 @dataclass(frozen=True, slots=True)
 class _BookRead:
-    """An account's last complete book read: when it began, and how long until the next one."""
+    """An account's last complete book read: when it began, how long until the next one, and
+    the stream connection it began under (an order placed before a newer one opened is in no
+    stream: the book is read once more for it)."""
 
     started_at: datetime
     spacing: timedelta
+    connection: int = 0
 
 
 class OrderSyncWorker:
@@ -91,16 +94,19 @@ class OrderSyncWorker:
         elapsed = self._services.clock.now() - last.started_at
         if elapsed >= self._book_interval:
             return True
+        if last.connection != self._services.streams.connection(account_id):
+            return True  # the stream (re)opened since: what came before it is in no stream
         return not self._services.streams.is_up(account_id) and elapsed >= last.spacing
 
     async def _read_book(self, account_id: AccountId) -> SyncResult:
         clock = self._services.clock
         started_at = clock.now()
+        connection = self._services.streams.connection(account_id)
         result = await self._services.reconcile.sync_account(account_id)
         took = max(clock.now() - started_at, timedelta(0))
         # Start to next start: long enough for a 10 % share, never longer than the cadence.
         spacing = min(self._book_interval, took / MAX_BOOK_DUTY)
-        self._books[account_id] = _BookRead(started_at, spacing)
+        self._books[account_id] = _BookRead(started_at, spacing, connection)
         return result
 
     async def _observe_unknown(self) -> None:
