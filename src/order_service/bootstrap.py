@@ -55,6 +55,7 @@ from order_service.services.ports import (
 )
 from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
+from order_service.services.previews import PreviewService
 from order_service.services.reconcile import ReconcileService
 from order_service.services.risk import LimitsCache, RiskGuard, RiskPolicy
 from order_service.services.risk_limits import RiskLimitService
@@ -99,6 +100,7 @@ class Services:
     amendments: AmendmentService
     baskets: BasketService
     accounts: AccountService
+    previews: PreviewService
     users: UserService
     strategies: StrategyService
     portfolios: PortfolioService
@@ -260,6 +262,7 @@ def _services(
         baskets=BasketService(orders),
         amendments=amendments,
         accounts=AccountService(uow_factory, broker, clock),
+        previews=PreviewService(uow_factory, broker, clock, instruments),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
         signals=SignalService(uow_factory, clock, orders),

@@ -333,6 +333,32 @@ class OrderServiceClient:
         result: list[JSONObject] = self._json("GET", f"/api/v1/accounts/{_seg(account_id)}/margins")
         return result
 
+    # -- previews: nothing is placed --------------------------------------------------
+
+    def order_margins(self, account_id: str, orders: list[JSONObject]) -> JSONObject:
+        """What each order (our placement's fields, without ``account_id``) would block."""
+        body = {"account_id": account_id, "orders": orders}
+        result: JSONObject = self._json("POST", "/api/v1/margins/orders", body=body)
+        return result
+
+    def basket_margins(
+        self, account_id: str, orders: list[JSONObject], consider_positions: bool = True
+    ) -> JSONObject:
+        """What the orders would block together, and the hedge benefit between them."""
+        body = {
+            "account_id": account_id,
+            "orders": orders,
+            "consider_positions": consider_positions,
+        }
+        result: JSONObject = self._json("POST", "/api/v1/margins/basket", body=body)
+        return result
+
+    def order_charges(self, account_id: str, orders: list[JSONObject]) -> JSONObject:
+        """What each order would cost executed at its ``average_price``."""
+        body = {"account_id": account_id, "orders": orders}
+        result: JSONObject = self._json("POST", "/api/v1/charges/orders", body=body)
+        return result
+
     def login_link(self, account_id: str) -> LoginLink:
         """A one-time link to the broker's login page for the daily login (open it)."""
         path = f"/api/v1/accounts/{_seg(account_id)}/login-link"

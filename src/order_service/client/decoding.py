@@ -15,6 +15,9 @@ MONEY_FIELDS = frozenset(
         "price", "realised", "sell_m2m", "sell_price", "sell_value", "total_charges",
         "trigger_price", "unrealised", "utilised", "value", "limit", "required",
         "brokerage", "stt", "exchange_transaction", "sebi_fee", "stamp_duty", "gst", "dp",
+        "span", "exposure", "option_premium", "additional", "bo", "cash", "var", "leverage",
+        "pnl_realised", "pnl_unrealised", "transaction_tax", "exchange_turnover_charge",
+        "sebi_turnover_charge", "igst", "cgst", "sgst", "total", "hedge_benefit",
     }
 )  # fmt: skip
 

@@ -20,6 +20,7 @@ from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.previews import BasketMargins, ContractNoteLine, Margin, PricedOrder
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -155,6 +156,30 @@ class GuardedBroker:
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._with_session(session, Bucket.OTHER, self._inner.margins)
+
+    async def order_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest]
+    ) -> list[Margin]:
+        def send(current: BrokerSession) -> Awaitable[list[Margin]]:
+            return self._inner.order_margins(current, orders)
+
+        return await self._with_session(session, Bucket.OTHER, send)
+
+    async def basket_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
+    ) -> BasketMargins:
+        def send(current: BrokerSession) -> Awaitable[BasketMargins]:
+            return self._inner.basket_margins(current, orders, consider_positions)
+
+        return await self._with_session(session, Bucket.OTHER, send)
+
+    async def contract_note(
+        self, session: BrokerSession, orders: Sequence[PricedOrder]
+    ) -> list[ContractNoteLine]:
+        def send(current: BrokerSession) -> Awaitable[list[ContractNoteLine]]:
+            return self._inner.contract_note(current, orders)
+
+        return await self._with_session(session, Bucket.OTHER, send)
 
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         return await self._with_session(session, Bucket.OTHER, self._inner.positions)

@@ -48,6 +48,7 @@ from order_service.domain.instrument import Instrument, InstrumentMaster
 from order_service.domain.login import LoginState
 from order_service.domain.order import Order, OrderChanges, OrderRequest
 from order_service.domain.portfolio import Portfolio, PortfolioScope
+from order_service.domain.previews import BasketMargins, ContractNoteLine, Margin, PricedOrder
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -139,6 +140,24 @@ class Broker(Protocol):
     ) -> list[FillReport]: ...
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]: ...
+
+    async def order_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest]
+    ) -> list[Margin]:
+        """Return what each order would block on its own, in the orders' order."""
+        ...
+
+    async def basket_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
+    ) -> BasketMargins:
+        """Return what the orders would block together (with the account's positions, if asked)."""
+        ...
+
+    async def contract_note(
+        self, session: BrokerSession, orders: Sequence[PricedOrder]
+    ) -> list[ContractNoteLine]:
+        """Return each order's charges as if executed at its average price, in the orders' order."""
+        ...
 
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         """Return the account's net position book."""

@@ -13,6 +13,7 @@ from typing import TypeVar
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.previews import BasketMargins, ContractNoteLine, Margin, PricedOrder
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -91,6 +92,22 @@ class SessionExpiry:
 
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         return await self._watched(session, self.inner.margins(session))
+
+    async def order_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest]
+    ) -> list[Margin]:
+        return await self._watched(session, self.inner.order_margins(session, orders))
+
+    async def basket_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
+    ) -> BasketMargins:
+        call = self.inner.basket_margins(session, orders, consider_positions)
+        return await self._watched(session, call)
+
+    async def contract_note(
+        self, session: BrokerSession, orders: Sequence[PricedOrder]
+    ) -> list[ContractNoteLine]:
+        return await self._watched(session, self.inner.contract_note(session, orders))
 
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         return await self._watched(session, self.inner.positions(session))

@@ -13,6 +13,14 @@ from urllib.parse import urlencode
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.previews import (
+    BasketMargins,
+    ChargeBreakdown,
+    ContractNoteLine,
+    Gst,
+    Margin,
+    PricedOrder,
+)
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -29,6 +37,9 @@ from order_service.errors import DataFormatError, InvalidTransition, OrderServic
 from order_service.services.ports import BrokerSession, Clock, SessionGrant
 
 _MARKET_PRICE = Decimal("100.00")
+# The margin calculators value an order without a price at this last price.
+_PREVIEW_LAST_PRICE = Decimal(1500)
+_BROKERAGE = Decimal(20)
 
 
 class FakeBroker:
@@ -56,6 +67,8 @@ class FakeBroker:
         self.tokens: dict[str, str] = {}
         # Request tokens that belong to another broker user (someone else's Kite login).
         self.session_users: dict[str, str] = {}
+        # What basket_margins() takes off the sum of the orders' margins in ``final``.
+        self.hedge_benefit = Decimal(0)
 
     def fail_next(
         self, operation: str, error: OrderServiceError, *, after_accept: bool = False
@@ -161,6 +174,44 @@ class FakeBroker:
         cash = {"cash": Decimal("1000000"), "opening_balance": Decimal("1000000")}
         return [SegmentMargins("equity", True, Decimal("1000000"), cash, {"debits": Decimal(0)})]
 
+    async def order_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest]
+    ) -> list[Margin]:
+        self._raise(self._enter("order_margins"))
+        return [_margin(request) for request in orders]
+
+    async def basket_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
+    ) -> BasketMargins:
+        self._raise(self._enter("basket_margins"))
+        each = tuple(_margin(request) for request in orders)
+        initial = sum((margin.total for margin in each), Decimal(0))
+        return BasketMargins(
+            initial=_total_margin(initial),
+            final=_total_margin(initial - self.hedge_benefit),
+            orders=each,
+            charges=_charges(_BROKERAGE * len(each)),
+        )
+
+    async def contract_note(
+        self, session: BrokerSession, orders: Sequence[PricedOrder]
+    ) -> list[ContractNoteLine]:
+        self._raise(self._enter("contract_note"))
+        return [
+            ContractNoteLine(
+                exchange=order.request.exchange.value,
+                tradingsymbol=order.request.tradingsymbol,
+                transaction_type=order.request.transaction_type.value,
+                variety=order.request.variety.value,
+                product=order.request.product.value,
+                order_type=order.request.order_type.value,
+                quantity=order.request.quantity,
+                price=order.average_price,
+                charges=_charges(_BROKERAGE),
+            )
+            for order in orders
+        ]
+
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         self._raise(self._enter("positions"))
         return list(self.position_book)
@@ -245,4 +296,55 @@ def _new_report(
         price=request.price,
         trigger_price=request.trigger_price,
         average_price=request.price or (None if not market else _MARKET_PRICE),
+    )
+
+
+def _margin(request: OrderRequest) -> Margin:
+    """An equity margin of the order's value, all of it VaR, with a flat ₹20 brokerage."""
+    total = (request.price or _PREVIEW_LAST_PRICE) * request.quantity
+    return replace(
+        _total_margin(total),
+        type="equity",
+        exchange=request.exchange.value,
+        tradingsymbol=request.tradingsymbol,
+        var=total,
+        leverage=Decimal(1),
+        charges=_charges(_BROKERAGE),
+    )
+
+
+def _total_margin(total: Decimal) -> Margin:
+    """A basket's ``initial``/``final``: no instrument, the whole total as VaR, no charges."""
+    zero = Decimal(0)
+    return Margin(
+        type="",
+        exchange="",
+        tradingsymbol="",
+        span=zero,
+        exposure=zero,
+        option_premium=zero,
+        additional=zero,
+        bo=zero,
+        cash=zero,
+        var=total,
+        pnl_realised=zero,
+        pnl_unrealised=zero,
+        leverage=zero,
+        charges=None,
+        total=total,
+    )
+
+
+def _charges(brokerage: Decimal) -> ChargeBreakdown:
+    """Charges of ``brokerage`` alone: every other part zero, so the total is the brokerage."""
+    zero = Decimal(0)
+    return ChargeBreakdown(
+        transaction_tax=zero,
+        transaction_tax_type="stt",
+        exchange_turnover_charge=zero,
+        sebi_turnover_charge=zero,
+        brokerage=brokerage,
+        stamp_duty=zero,
+        gst=Gst(zero, zero, zero, zero),
+        total=brokerage,
     )

@@ -42,10 +42,18 @@ from order_service.adapters.broker.portfolio_parsing import (
     position_reports,
     quote_reports,
 )
+from order_service.adapters.broker.preview_parsing import (
+    basket_margins,
+    contract_note_lines,
+    margin_list,
+    margin_order,
+    priced_order,
+)
 from order_service.adapters.broker.slice_parsing import slice_reports
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
+from order_service.domain.previews import BasketMargins, ContractNoteLine, Margin, PricedOrder
 from order_service.domain.reports import (
     FillReport,
     HoldingReport,
@@ -208,6 +216,33 @@ class KiteBroker:
     async def margins(self, session: BrokerSession) -> list[SegmentMargins]:
         data = await self._call("margins", False, self._client(session).margins)
         return segment_margins(data)
+
+    async def order_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest]
+    ) -> list[Margin]:
+        body = [margin_order(request) for request in orders]
+        data = await self._call("order_margins", False, self._client(session).order_margins, body)
+        return margin_list(data)
+
+    async def basket_margins(
+        self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
+    ) -> BasketMargins:
+        body = [margin_order(request) for request in orders]
+        # mode=None: the full answer (compact mode keeps only the totals).
+        call = partial(
+            self._client(session).basket_order_margins,
+            body,
+            consider_positions=consider_positions,
+            mode=None,
+        )
+        return basket_margins(await self._call("basket_margins", False, call))
+
+    async def contract_note(
+        self, session: BrokerSession, orders: Sequence[PricedOrder]
+    ) -> list[ContractNoteLine]:
+        body = [priced_order(order, number) for number, order in enumerate(orders, 1)]
+        note = self._client(session).get_virtual_contract_note
+        return contract_note_lines(await self._call("contract_note", False, note, body))
 
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         data = await self._call(

@@ -31,6 +31,7 @@ from order_service.entrypoints.api.routes import (
     orders,
     portfolios,
     postbacks,
+    previews,
     risk,
     signals,
     strategies,
@@ -96,6 +97,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         handoffs,
         attribution_cases,
         signals,
+        previews,
     ):
         app.include_router(module.router)
     return app

@@ -1,0 +1,101 @@
+"""Previews over HTTP against the paper broker through the SDK: what the service answers is
+what the broker's own calculators answer when asked directly, to the paisa."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from kiteconnect import KiteConnect
+
+from order_service.client import OrderServiceClient
+from tests.e2e.harness import ServiceThread, add_paper_account
+from tests.e2e.test_e2e_books import kite_of
+
+LIMIT: dict[str, Any] = {
+    "exchange": "NSE",
+    "tradingsymbol": "INFY",
+    "transaction_type": "BUY",
+    "quantity": 10,
+    "product": "MIS",
+    "order_type": "LIMIT",
+    "price": "1500.00",
+}
+SELL = {**LIMIT, "transaction_type": "SELL", "quantity": 4, "price": "1510.00"}
+
+
+def kite_order(order: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The same order as a program calling the SDK would send it."""
+    return {
+        **order,
+        "variety": "regular",
+        "price": float(order["price"]),
+        "trigger_price": 0,
+        **extra,
+    }
+
+
+def exact(value: object) -> Decimal:
+    """A number as the SDK's JSON gives it (a float), read back as the decimal it was sent as."""
+    return Decimal(str(value))
+
+
+def test_order_margins_are_the_brokers_to_the_paisa(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    account = add_paper_account(api, admin)
+    kite: KiteConnect = kite_of(service, paper, account)
+
+    answer = api.post("/api/v1/margins/orders", json={"account_id": account, "orders": [LIMIT]})
+
+    assert answer.status_code == 200, answer.text
+    (ours,) = answer.json()["orders"]
+    (theirs,) = kite.order_margins([kite_order(LIMIT)])
+    for field in ("span", "exposure", "var", "total"):
+        assert Decimal(ours[field]) == exact(theirs[field]), field
+    assert Decimal(ours["total"]) > 0
+    assert Decimal(ours["charges"]["total"]) == exact(theirs["charges"]["total"])
+    orders = api.get("/api/v1/orders", params={"account_id": account}).json()["items"]
+    assert orders == []  # nothing was placed
+
+
+def test_a_basket_shows_the_brokers_hedge_benefit(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    account = add_paper_account(api, admin)
+    kite: KiteConnect = kite_of(service, paper, account)
+    body = {"account_id": account, "orders": [LIMIT, SELL], "consider_positions": False}
+
+    answer = api.post("/api/v1/margins/basket", json=body)
+
+    assert answer.status_code == 200, answer.text
+    ours = answer.json()
+    theirs = kite.basket_order_margins(
+        [kite_order(LIMIT), kite_order(SELL)], consider_positions=False
+    )
+    assert Decimal(ours["initial"]["total"]) == exact(theirs["initial"]["total"])
+    assert Decimal(ours["final"]["total"]) == exact(theirs["final"]["total"])
+    benefit = Decimal(ours["initial"]["total"]) - Decimal(ours["final"]["total"])
+    assert Decimal(ours["hedge_benefit"]) == benefit
+    assert len(ours["orders"]) == 2
+
+
+def test_the_contract_note_is_the_brokers_and_the_client_reads_it_as_decimals(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    account = add_paper_account(api, admin)
+    kite: KiteConnect = kite_of(service, paper, account)
+    priced = {**LIMIT, "average_price": "1500.00"}
+
+    with OrderServiceClient(service.url, service.api_key) as client:
+        note = client.order_charges(account, [priced])
+
+    (line,) = note["orders"]
+    (theirs,) = kite.get_virtual_contract_note(
+        [kite_order(LIMIT, order_id="1", average_price=1500.0)]
+    )
+    assert isinstance(line["charges"]["total"], Decimal)
+    assert line["charges"]["total"] == exact(theirs["charges"]["total"]) == note["total"]
+    assert line["charges"]["brokerage"] == exact(theirs["charges"]["brokerage"])
+    assert line["charges"]["transaction_tax_type"] == "stt"
