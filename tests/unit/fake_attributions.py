@@ -19,7 +19,7 @@ from order_service.domain.attribution import (
 from order_service.domain.ids import AccountId, OrderId
 from order_service.domain.order import Order, OrderSource
 from order_service.errors import Conflict, StaleWrite
-from order_service.services.ports import AllocationMark, CaseQuery
+from order_service.services.ports import AllocationMark, CaseQuery, ExitsAround
 from tests.unit.fake_store import FakeRepository, FakeStore
 
 
@@ -91,7 +91,7 @@ class FakeAttributionRepository(FakeRepository):
         self,
         account_id: AccountId,
         position: PositionKey,
-        created: tuple[datetime, datetime],
+        window: tuple[datetime, datetime],
         other_than: OrderId,
     ) -> int:
         view = self._view()
@@ -102,7 +102,8 @@ class FakeAttributionRepository(FakeRepository):
             1
             for o in view.orders.values()
             if o.account_id == account_id
-            and created[0] <= o.created_at <= created[1]
+            and o.updated_at >= window[0]
+            and o.created_at <= window[1]
             and _position(o) == position
             and o.order_id != other_than
             and o.filled_quantity > held.get(o.order_id, 0)
@@ -114,13 +115,14 @@ class FakeAttributionRepository(FakeRepository):
         position: PositionKey,
         placing: tuple[datetime, int],
         other_than: OrderId,
-    ) -> tuple[int, int]:
+        since: datetime,
+    ) -> ExitsAround:
         view = self._view()
-        taken = {a.order_id for a in view.attributions.values()}
-        placed: dict[OrderId, list[tuple[datetime, int]]] = {}
+        status = {a.order_id: a.status for a in view.attributions.values()}
+        first: dict[OrderId, tuple[datetime, int]] = {}
         for fill in view.fills:
-            at = fill.report.exchange_timestamp or fill.recorded_at
-            placed.setdefault(fill.order_id, []).append((at, fill.sequence or 0))
+            at = (fill.report.exchange_timestamp or fill.recorded_at, fill.sequence or 0)
+            first[fill.order_id] = min(first.get(fill.order_id, at), at)
         exits = [
             o.order_id
             for o in view.orders.values()
@@ -128,12 +130,17 @@ class FakeAttributionRepository(FakeRepository):
             and o.account_id == account_id
             and _position(o) == position
             and o.order_id != other_than
+            and o.updated_at >= since
+            and o.order_id in first
         ]
-        before = sum(
-            1 for o in exits if o not in taken and any(p < placing for p in placed.get(o, []))
+        before = [o for o in exits if first[o] < placing]
+        return ExitsAround(
+            unattributed_before=sum(1 for o in before if o not in status),
+            unapplied_before=sum(
+                1 for o in before if o in status and status[o] is not CaseStatus.APPLIED
+            ),
+            attributed_after=sum(1 for o in exits if first[o] > placing and o in status),
         )
-        after = sum(1 for o in exits if o in taken and any(p > placing for p in placed.get(o, [])))
-        return before, after
 
     async def save(self, attribution: ExitAttribution) -> None:
         row, expected = copy.deepcopy(attribution), attribution.version

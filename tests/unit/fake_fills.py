@@ -60,7 +60,9 @@ class FakeFillRepository(FakeRepository):
         ]
         return found[: wanted.limit]
 
-    async def accounts_short(self, since: datetime) -> list[AccountId]:
+    async def accounts_short(
+        self, account_ids: Collection[AccountId], since: datetime
+    ) -> list[AccountId]:
         view = self._view()
         held: dict[OrderId, int] = {}
         for fill in view.fills:
@@ -68,7 +70,9 @@ class FakeFillRepository(FakeRepository):
         short = {
             o.account_id
             for o in view.orders.values()
-            if o.updated_at >= since and o.filled_quantity > held.get(o.order_id, 0)
+            if o.account_id in account_ids
+            and o.created_at >= since
+            and o.filled_quantity > held.get(o.order_id, 0)
         }
         return sorted(short)
 

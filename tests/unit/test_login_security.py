@@ -116,7 +116,7 @@ async def test_a_state_works_once_and_answers_without_secrets(
     assert first.json() == {
         "account_id": ACCOUNT,
         "session_state": "active",
-        "token_expires_at": until.isoformat(),
+        "token_expires_at": until.isoformat().replace("+00:00", "Z"),
     }
     assert owner_token(world) == "token-fresh"
     assert again.status_code == 401

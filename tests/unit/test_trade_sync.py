@@ -305,6 +305,27 @@ async def test_with_the_stream_up_an_order_settled_without_its_fills_is_read_for
     assert world.broker.calls["trades"] == reads + 1
 
 
+async def test_fills_that_never_come_are_read_for_less_and_less_often(world: World) -> None:
+    order, broker_order_id = await placed(world)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    world.broker.fill(broker_order_id)
+    world.broker.trade_book.clear()  # never listed (another day's, refused by the master, ...)
+    await world.services.reconcile.sync_account(order.account_id)
+    reads = world.broker.calls["trades"]
+    interval = world.services.settings.trade_sync_interval_seconds
+    passes = int(3600 // interval)
+
+    for _ in range(passes):
+        world.clock.advance(interval)
+        await worker.run_once()
+
+    cadence = world.services.settings.sync_book_interval_seconds
+    # After 2, 6, 14 and 30 s, then at the slow cadence: about what a whole ledger costs.
+    assert world.broker.calls["trades"] - reads <= 3600 / cadence + 5
+
+
 async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_read(
     world: World,
 ) -> None:
@@ -316,4 +337,9 @@ async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_rea
     world.broker.trade_book.clear()  # the trade book never shows this order's fills
     await world.services.reconcile.sync_account(order.account_id)
     world.clock.advance(world.services.settings.trade_sync_recent_seconds + 1)
-    assert await world.services.trades.accounts_short() == frozenset()
+    assert await world.services.trades.accounts_short([order.account_id]) == frozenset()
+    reads = world.broker.calls["trades"]
+    for _ in range(10):
+        world.clock.advance(1)
+        await worker.run_once()
+    assert world.broker.calls["trades"] - reads <= 1  # the slow cadence alone

@@ -106,14 +106,16 @@ class ExitAttributionService:
             if not filled or (filled < order.filled_quantity and settling):
                 return None  # the trade book has more to give: wait for it
             first = _placing(min(fills, key=_placing))
+            window = _window(first[0])
             short = await uow.attributions.short_of_fills(
-                order.account_id, _position(order), _window(first[0]), order.order_id
+                order.account_id, _position(order), window, order.order_id
             )
-            earlier, later = await uow.attributions.exits_around(
-                order.account_id, _position(order), first, order.order_id
+            around = await uow.attributions.exits_around(
+                order.account_id, _position(order), first, order.order_id, window[0]
             )
-            # An earlier order's fills not all in, or an exit that filled before this one not
-            # attributed yet: the holders would be wrong. Wait, then leave it to a person.
+            earlier, later = around.unattributed_before, around.attributed_after
+            # An earlier order's fills not all in, or an exit that began to fill before this
+            # one not attributed yet: the holders would be wrong. Wait, then leave it to a person.
             if (short or earlier) and settling:
                 return None
             held_back = _held_back(short=short, earlier=earlier, later=later)
@@ -179,9 +181,12 @@ class ExitAttributionService:
     async def _before(
         self, uow: UnitOfWork, account_id: AccountId, exit_id: OrderId, limit: tuple[datetime, int]
     ) -> list[Fill]:
-        """The account's fills (as attributed) executed before the exit's first fill."""
-        history = await self._ledger.history([account_id], limit[0] + _TICK, uow)
-        return [f for f in history if f.order_id != exit_id and _placing(f) < limit]
+        """The account's fills (as attributed) of the orders that began to fill before the
+        exit did: each order stands whole where its first fill does, so two exits that fill
+        in turns never both take what one of them closed."""
+        history = await self._ledger.history([account_id], self._clock.now() + _TICK, uow)
+        began = _first_fills(history)
+        return [f for f in history if f.order_id != exit_id and began[f.order_id] < limit]
 
     async def _hold(self, uow: UnitOfWork, case: ExitAttribution, fills: Sequence[Fill]) -> None:
         """Give the case its holders as the ledger (as attributed) shows them now."""
@@ -255,9 +260,9 @@ class ExitAttributionService:
         refuse_scripts(principal)
         async with self._uow() as uow:
             case = await _visible_case(uow, principal, attribution_id)
-            await _refuse_before_earlier(uow, case)
-            await _check_strategies(uow, case, [a.strategy_id for a in case.allocations])
             fills = await uow.fills.for_order(case.order_id)
+            await _refuse_before_earlier(uow, case, fills)
+            await _check_strategies(uow, case, [a.strategy_id for a in case.allocations])
             await self._hold(uow, case, fills)
             parts = case.apply(fills, principal.user_id, self._clock.now())
             await uow.attributions.add_parts(case.account_id, case.attribution_id, parts)
@@ -289,14 +294,22 @@ async def _visible_case(
     return case
 
 
-async def _refuse_before_earlier(uow: UnitOfWork, case: ExitAttribution) -> None:
-    """An earlier case of the position decides what this exit closed: it is applied first."""
-    if case.status is not CaseStatus.RESOLVED:
+async def _refuse_before_earlier(
+    uow: UnitOfWork, case: ExitAttribution, fills: Sequence[Fill]
+) -> None:
+    """An exit of the position that began to fill before this one decides what this one
+    closed: it is attributed and applied first."""
+    covered = case.covered(fills)
+    if case.status is not CaseStatus.RESOLVED or not covered:
         return  # the case's own refusal says why
-    if await uow.attributions.unapplied_cases(case.account_id, case.position, case.attribution_id):
+    first = _placing(min(covered, key=_placing))
+    around = await uow.attributions.exits_around(
+        case.account_id, case.position, first, case.order_id, _window(first[0])[0]
+    )
+    if around.unattributed_before or around.unapplied_before:
         raise Conflict(
-            f"an earlier attribution case of {case.position.tradingsymbol} is not applied yet: "
-            "apply it first",
+            f"an exit of {case.position.tradingsymbol} that began to fill before this one is "
+            "not attributed and applied yet: apply its case first",
             details={"reason": "earlier_case"},
         )
 
@@ -348,13 +361,19 @@ def _held_back(*, short: int, earlier: int, later: int) -> str | None:
     return FILLED_AFTER_LATER_EXIT if later else None
 
 
-def _by_first_fill(pending: Sequence[Order], ledger: Sequence[Fill]) -> list[Order]:
-    """The exits in the order they began to fill: each one's holders include the earlier."""
+def _first_fills(fills: Sequence[Fill]) -> dict[OrderId, tuple[datetime, int]]:
+    """Where each order's first fill stands in the account's history."""
     first: dict[OrderId, tuple[datetime, int]] = {}
-    for fill in ledger:
+    for fill in fills:
         placing = _placing(fill)
         if fill.order_id not in first or placing < first[fill.order_id]:
             first[fill.order_id] = placing
+    return first
+
+
+def _by_first_fill(pending: Sequence[Order], ledger: Sequence[Fill]) -> list[Order]:
+    """The exits in the order they began to fill: each one's holders include the earlier."""
+    first = _first_fills(ledger)
     return sorted(pending, key=lambda o: first.get(o.order_id, (o.created_at, 0)))
 
 

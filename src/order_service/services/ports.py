@@ -423,6 +423,15 @@ class CaseQuery:
     limit: int = 50
 
 
+@dataclass(frozen=True, slots=True)
+class ExitsAround:
+    """External orders of a position around an exit's first fill, by their own first fill."""
+
+    unattributed_before: int  # began before it and are not attributed yet
+    unapplied_before: int  # began before it and are a case not applied yet
+    attributed_after: int  # began after it and are attributed already
+
+
 class AttributionRepository(Protocol):
     async def unattributed_exits(self, account_id: AccountId, limit: int) -> list[Order]:
         """The account's settled external orders with fills in the ledger and no attribution,
@@ -452,11 +461,11 @@ class AttributionRepository(Protocol):
         self,
         account_id: AccountId,
         position: PositionKey,
-        created: tuple[datetime, datetime],
+        window: tuple[datetime, datetime],
         other_than: OrderId,
     ) -> int:
-        """How many of the account's orders of ``position`` created in ``created`` (from,
-        to: both included; bar ``other_than``) have filled more than the ledger holds."""
+        """How many of the account's orders of ``position`` changed since ``window[0]`` and
+        created by ``window[1]`` (bar ``other_than``) have filled more than the ledger holds."""
         ...
 
     async def exits_around(
@@ -465,10 +474,11 @@ class AttributionRepository(Protocol):
         position: PositionKey,
         placing: tuple[datetime, int],
         other_than: OrderId,
-    ) -> tuple[int, int]:
-        """How many external orders of ``position`` (bar ``other_than``) are not attributed
-        yet with a fill in the ledger placed before ``placing`` (when executed, then the
-        ledger's sequence), and how many are attributed with a fill placed after it."""
+        since: datetime,
+    ) -> ExitsAround:
+        """The account's external orders of ``position`` changed since ``since`` (bar
+        ``other_than``) counted around ``placing`` (when executed, then the ledger's sequence)
+        by when they began to fill: see ``ExitsAround``."""
         ...
 
     async def save(self, attribution: ExitAttribution) -> None:
@@ -675,9 +685,11 @@ class FillRepository(Protocol):
         """Return the fills ``wanted`` names, by sequence: a keyset page for a long range."""
         ...
 
-    async def accounts_short(self, since: datetime) -> list[AccountId]:
-        """Return the accounts with an order changed since ``since`` that has filled more, by
-        the order book, than the ledger holds of it."""
+    async def accounts_short(
+        self, account_ids: Collection[AccountId], since: datetime
+    ) -> list[AccountId]:
+        """Return those of ``account_ids`` with an order created since ``since`` that has
+        filled more, by the order book, than the ledger holds of it."""
         ...
 
 

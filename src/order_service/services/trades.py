@@ -21,7 +21,7 @@ fills of our order's broker id in a book row with another tag (never attributed)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -145,10 +145,12 @@ class TradeSyncService:
         recent = {o.account_id for o in newest if o.broker_order_id and o.updated_at >= since}
         return sorted(set(unsettled) | recent)
 
-    async def accounts_short(self) -> frozenset[AccountId]:
-        """Return the accounts with a recent order whose fills the ledger lacks in part."""
+    async def accounts_short(self, account_ids: Collection[AccountId]) -> frozenset[AccountId]:
+        """Return those of the accounts with a recent order whose fills the ledger lacks in
+        part."""
+        since = self._clock.now() - self._recent
         async with self._uow() as uow:
-            return frozenset(await uow.fills.accounts_short(self._clock.now() - self._recent))
+            return frozenset(await uow.fills.accounts_short(account_ids, since))
 
     async def fills_of(self, order_id: OrderId) -> list[Fill]:
         """Return the order's fills as the ledger holds them."""

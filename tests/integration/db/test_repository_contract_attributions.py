@@ -7,7 +7,7 @@ Each test runs on the fake, SQLite and PostgreSQL (``contract.py`` says why and 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from order_service.domain.reports import FillReport, TradeId
 from order_service.domain.status import OrderStatus
 from order_service.domain.values import Product, TransactionType
 from order_service.errors import StaleWrite
-from order_service.services.ports import UnitOfWork
+from order_service.services.ports import ExitsAround, UnitOfWork
 from tests.integration.db.conftest import Seed, build_order
 from tests.integration.db.contract import AT, UowFactory, add_orders, read, write
 
@@ -260,30 +260,44 @@ async def test_the_orders_of_a_position_whose_fills_the_ledger_lacks_are_counted
     assert await short_of_fills(uow_factory, seed, 5, exit_.order_id, from_minutes=1) == 1  # half
 
 
-async def test_the_exits_filled_around_an_exits_first_fill_are_counted(
+async def test_the_exits_around_an_exits_first_fill_are_counted_by_their_own_first_fill(
     uow_factory: UowFactory, seed: Seed
 ) -> None:
     exit_ = an_exit(4, minutes=5)
-    waiting_before = an_exit(2, minutes=1)  # filled before it, not attributed: counted
-    done_before = an_exit(2, minutes=2)  # filled before it, attributed: in its holders
-    done_after = an_exit(3, minutes=8)  # filled after it, attributed already: counted
-    waiting_after = an_exit(1, minutes=9)  # filled after it, not attributed: waits for it
+    waiting_before = an_exit(2, minutes=1)  # began before it, not attributed
+    case_before = an_exit(2, minutes=2)  # began before it, a case not applied
+    done_before = an_exit(2, minutes=3)  # began before it, applied: in its holders
+    done_after = an_exit(3, minutes=8)  # began after it, attributed already
+    waiting_after = an_exit(1, minutes=9)  # began after it, not attributed: waits for it
+    overlapping = an_exit(3, minutes=4)  # began before it, filled again after it, applied
+    stale = an_exit(1, minutes=-24 * 60)  # began yesterday, not touched since
     ours = an_order(5, minutes=1)  # placed through the service
     elsewhere = an_exit(2, minutes=1, tradingsymbol="TCS")
     theirs = an_exit(2, minutes=1, account_id=seed.account_b, strategy_id=seed.default_b)
-    everything = (exit_, waiting_before, done_before, done_after, waiting_after, ours, elsewhere)
-    await add_orders(uow_factory, *everything, theirs)
-    await add_fills(uow_factory, *(fill_of(o, o.filled_quantity) for o in (*everything, theirs)))
-    for done in (done_before, done_after):
+    everything = (
+        exit_, waiting_before, case_before, done_before, done_after, waiting_after,
+        overlapping, stale, ours, elsewhere, theirs,
+    )  # fmt: skip
+    await add_orders(uow_factory, *everything)
+    await add_fills(uow_factory, *(fill_of(o, o.filled_quantity) for o in everything))
+    later_fill = fill_of(overlapping, 1)
+    late = replace(later_fill.report, exchange_timestamp=AT + timedelta(minutes=7))
+    await add_fills(uow_factory, replace(later_fill, report=late))
+    assert await add_attribution(uow_factory, attribution_of(case_before, CaseStatus.OPEN))
+    for done in (done_before, done_after, overlapping):
         assert await add_attribution(uow_factory, attribution_of(done, CaseStatus.APPLIED))
+    today = AT - timedelta(hours=1)
 
-    def around(minutes: int, other_than: Order) -> Any:
+    def around(minutes: int, other_than: Order, since: datetime = today) -> Any:
         placing = (AT + timedelta(minutes=minutes), 0)
         return lambda uow: uow.attributions.exits_around(
-            seed.account_a, INFY, placing, other_than.order_id
+            seed.account_a, INFY, placing, other_than.order_id, since
         )
 
-    assert await read(uow_factory, around(5, exit_)) == (1, 1)
-    assert await read(uow_factory, around(10, exit_)) == (2, 0)  # the later one waits too
-    assert await read(uow_factory, around(10, waiting_after)) == (2, 0)  # itself aside
-    assert await read(uow_factory, around(0, exit_)) == (0, 2)
+    # The overlapping exit's late fill (minute 7) does not make it one that began after.
+    assert await read(uow_factory, around(5, exit_)) == ExitsAround(1, 1, 1)
+    assert await read(uow_factory, around(10, exit_)) == ExitsAround(2, 1, 0)
+    assert await read(uow_factory, around(10, waiting_after)) == ExitsAround(2, 1, 0)
+    assert await read(uow_factory, around(0, exit_)) == ExitsAround(0, 0, 4)  # cases too
+    with_yesterday = around(5, exit_, AT - timedelta(days=2))
+    assert await read(uow_factory, with_yesterday) == ExitsAround(2, 1, 1)

@@ -148,8 +148,13 @@ async def test_accounts_short_names_recent_orders_the_ledger_holds_less_of(
     )  # fmt: skip
     await add_new(uow_factory, fill_of(short, "T11", 5), fill_of(whole, "T12", 5))
 
-    recent = await read(uow_factory, lambda uow: uow.fills.accounts_short(NOW - timedelta(hours=1)))
-    every = await read(uow_factory, lambda uow: uow.fills.accounts_short(NOW - stale))
+    both = (ACCOUNT_A, ACCOUNT_B)
+    hour_ago = NOW - timedelta(hours=1)
+    recent = await read(uow_factory, lambda uow: uow.fills.accounts_short(both, hour_ago))
+    every = await read(uow_factory, lambda uow: uow.fills.accounts_short(both, NOW - stale))
+    asked = await read(uow_factory, lambda uow: uow.fills.accounts_short([ACCOUNT_B], NOW - stale))
+    none = await read(uow_factory, lambda uow: uow.fills.accounts_short([], NOW - stale))
 
     assert recent == [ACCOUNT_A]
     assert every == [ACCOUNT_A, ACCOUNT_B]
+    assert (asked, none) == ([ACCOUNT_B], [])

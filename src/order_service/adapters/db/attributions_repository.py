@@ -45,7 +45,7 @@ from order_service.domain.order import Order
 from order_service.domain.reports import TradeId
 from order_service.domain.values import TransactionType
 from order_service.errors import StaleWrite
-from order_service.services.ports import AllocationMark, CaseQuery
+from order_service.services.ports import AllocationMark, CaseQuery, ExitsAround
 
 _A = exit_attributions.c
 # A settled external order with fills (some of them in the ledger: one with none there
@@ -125,11 +125,11 @@ class SqlAttributionRepository(SqlRepository):
         self,
         account_id: AccountId,
         position: PositionKey,
-        created: tuple[datetime, datetime],
+        window: tuple[datetime, datetime],
         other_than: OrderId,
     ) -> int:
-        """How many of the account's orders of ``position`` created in ``created`` (bar
-        ``other_than``) have filled more than the ledger holds of them."""
+        """How many of the account's orders of ``position`` changed since ``window[0]`` and
+        created by ``window[1]`` (bar ``other_than``) have filled more than the ledger holds."""
         o = orders.c
         held = (
             select(func.coalesce(func.sum(fills.c.quantity), 0))
@@ -138,8 +138,8 @@ class SqlAttributionRepository(SqlRepository):
         )
         statement = select(func.count()).where(
             o.account_id == account_id,
-            o.created_at >= created[0],
-            o.created_at <= created[1],
+            o.updated_at >= window[0],
+            o.created_at <= window[1],
             o.exchange == position.exchange,
             o.tradingsymbol == position.tradingsymbol,
             o.product == position.product,
@@ -156,27 +156,40 @@ class SqlAttributionRepository(SqlRepository):
         position: PositionKey,
         placing: tuple[datetime, int],
         other_than: OrderId,
-    ) -> tuple[int, int]:
-        """How many external orders of ``position`` (bar ``other_than``) are not attributed
-        yet with a fill in the ledger placed before ``placing``, and how many are attributed
-        with a fill placed after it."""
+        since: datetime,
+    ) -> ExitsAround:
+        """The external orders of ``position`` changed since ``since`` (bar ``other_than``)
+        around ``placing``: which began to fill before it and are not attributed, or are an
+        unapplied case; which are attributed and began to fill after it."""
         executed = func.coalesce(fills.c.exchange_timestamp, fills.c.recorded_at)
         at, sequence = placing
         before = or_(executed < at, and_(executed == at, fills.c.sequence < sequence))
-        after = or_(executed > at, and_(executed == at, fills.c.sequence > sequence))
-        attributed = select(literal_column("1")).where(_A.order_id == orders.c.order_id).exists()
+        filled = fills.c.order_id == orders.c.order_id
+        began_before = select(literal_column("1")).where(filled, before).exists()
+        not_after = or_(before, and_(executed == at, fills.c.sequence == sequence))
+        began_after = and_(
+            select(literal_column("1")).where(filled).exists(),
+            ~select(literal_column("1")).where(filled, not_after).exists(),
+        )
+        attributed = _A.order_id == orders.c.order_id
+        has_attribution = select(literal_column("1")).where(attributed).exists()
+        unapplied = (
+            select(literal_column("1"))
+            .where(attributed, _A.status != CaseStatus.APPLIED.value)
+            .exists()
+        )
+        of_position = and_(
+            self._of_position(account_id, position, other_than), orders.c.updated_at >= since
+        )
         counts = []
-        for placed, is_attributed in ((before, ~attributed), (after, attributed)):
-            statement = select(func.count()).where(
-                self._of_position(account_id, position, other_than),
-                is_attributed,
-                select(literal_column("1"))
-                .where(fills.c.order_id == orders.c.order_id, placed)
-                .exists(),
-            )
-            row = the_only(await self._rows(statement))
+        for which in (
+            and_(began_before, ~has_attribution),
+            and_(began_before, unapplied),
+            and_(began_after, has_attribution),
+        ):
+            row = the_only(await self._rows(select(func.count()).where(of_position, which)))
             counts.append(int(row[0]) if row is not None else 0)
-        return counts[0], counts[1]
+        return ExitsAround(*counts)
 
     @staticmethod
     def _of_position(

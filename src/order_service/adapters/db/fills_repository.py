@@ -95,7 +95,11 @@ class SqlFillRepository(SqlRepository):
         statement = statement.order_by(fills.c.sequence).limit(wanted.limit)
         return _fills(await self._all(statement))
 
-    async def accounts_short(self, since: datetime) -> list[AccountId]:
+    async def accounts_short(
+        self, account_ids: Collection[AccountId], since: datetime
+    ) -> list[AccountId]:
+        if not account_ids:
+            return []
         held = (
             select(func.coalesce(func.sum(fills.c.quantity), 0))
             .where(fills.c.order_id == orders.c.order_id)
@@ -104,7 +108,8 @@ class SqlFillRepository(SqlRepository):
         statement = (
             select(orders.c.account_id)
             .where(
-                orders.c.updated_at >= since,
+                among(self._runner.dialect_name, orders.c.account_id, account_ids),
+                orders.c.created_at >= since,  # the (account, created_at) index
                 orders.c.filled_quantity > 0,
                 orders.c.filled_quantity > held,
             )
