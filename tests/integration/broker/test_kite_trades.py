@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
-import pytest_asyncio
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.domain.account import Strategy
 from order_service.domain.ids import BrokerOrderId, new_order_id, tag_for
 from order_service.domain.order import Order
 from order_service.domain.values import TransactionType
-from order_service.entrypoints.demo import request_token_from
 from order_service.errors import BrokerAPIError
 from order_service.services.ports import BrokerSession
 from order_service.services.trades import TradeSyncService
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
 from tests.factories import ACCOUNT, default_strategy_id, make_active_account, make_order
 from tests.moments import PAPER_CLOCK_START
 from tests.unit.fakes import FakeClock, FakeStore, FakeUnitOfWork
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture(scope="module")
-def paper() -> Iterator[str]:
-    config = PaperBrokerConfig(port=0, rate_limits=False, seed=3, clock_start=PAPER_CLOCK_START)
-    server = PaperBrokerServer(config)
-    yield server.start()
-    server.stop()
-
-
-@pytest_asyncio.fixture
-async def kite(paper: str) -> AsyncIterator[tuple[KiteBroker, BrokerSession]]:
-    async with httpx.AsyncClient(base_url=f"{paper}/_admin") as admin:
-        (await admin.post("/reset")).raise_for_status()
-    broker = KiteBroker(paper, f"{paper}/connect/login", timeout=2.0, threads=2)
-    token = await request_token_from(broker.login_url("paper", {"state": "s-1"}))
-    grant = await broker.create_session(ACCOUNT, "paper", "paper-secret", token)
-    yield broker, BrokerSession(ACCOUNT, "paper", grant.access_token)
-    await broker.close()
 
 
 async def place_market(broker: KiteBroker, session: BrokerSession, clock: FakeClock) -> Order:

@@ -5,47 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from order_service.adapters.broker.kite import KiteBroker
 from order_service.adapters.broker.preview_parsing import margin_order, priced_order
 from order_service.domain.order import OrderRequest
 from order_service.domain.previews import PricedOrder
 from order_service.domain.values import Exchange, OrderType, Product, TransactionType
-from order_service.entrypoints.demo import request_token_from
 from order_service.services.ports import BrokerSession
-from paper_broker.config import PaperBrokerConfig
-from paper_broker.server import PaperBrokerServer
-from tests.factories import ACCOUNT, make_limit_request
-from tests.moments import PAPER_CLOCK_START
+from tests.factories import make_limit_request
 
 pytestmark = pytest.mark.asyncio
 PRICE = Decimal("1520.35")
-
-
-@pytest.fixture(scope="module")
-def paper() -> Iterator[str]:
-    config = PaperBrokerConfig(port=0, rate_limits=False, seed=3, clock_start=PAPER_CLOCK_START)
-    server = PaperBrokerServer(config)
-    yield server.start()
-    server.stop()
-
-
-@pytest_asyncio.fixture
-async def kite(paper: str) -> AsyncIterator[tuple[KiteBroker, BrokerSession]]:
-    async with httpx.AsyncClient(base_url=f"{paper}/_admin") as admin:
-        (await admin.post("/reset")).raise_for_status()
-    broker = KiteBroker(paper, f"{paper}/connect/login", timeout=2.0, threads=2)
-    token = await request_token_from(broker.login_url("paper", {"state": "s-1"}))
-    grant = await broker.create_session(ACCOUNT, "paper", "paper-secret", token)
-    yield broker, BrokerSession(ACCOUNT, "paper", grant.access_token)
-    await broker.close()
 
 
 async def sent_directly(
