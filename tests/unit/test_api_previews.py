@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from order_service.domain.account import SessionState
 from order_service.domain.instrument import Instrument
 from order_service.entrypoints.api.app import create_app
-from order_service.errors import DataFormatError, OrderRejected, RateLimitError
-from tests.factories import OTHER_ACCOUNT
+from order_service.errors import AuthenticationError, DataFormatError, OrderRejected, RateLimitError
+from tests.factories import ACCOUNT, OTHER_ACCOUNT
 from tests.unit.answers import body, refused
 from tests.unit.conftest import World, add_trader, api_client
 
@@ -166,3 +167,22 @@ async def test_the_brokers_refusals_and_failures_keep_their_codes(
         world.broker.fail_next("order_margins", failure)
         answer = await trader_api.post("/api/v1/margins/orders", json=asked([LIMIT]))
         refused(answer, status, code)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "sent"),
+    [
+        ("order_margins", "/api/v1/margins/orders", asked([LIMIT])),
+        ("basket_margins", "/api/v1/margins/basket", asked([LIMIT])),
+        ("contract_note", "/api/v1/charges/orders", asked(priced(LIMIT))),
+    ],
+)
+async def test_a_token_the_broker_refuses_moves_the_account_to_login_required(
+    world: World, trader_api: httpx.AsyncClient, name: str, path: str, sent: dict[str, Any]
+) -> None:
+    assert world.store.accounts[ACCOUNT].session_state is SessionState.ACTIVE
+    world.broker.fail_next(name, AuthenticationError())
+
+    refused(await trader_api.post(path, json=sent), 409, "BROKER_SESSION_EXPIRED")
+
+    assert world.store.accounts[ACCOUNT].session_state is SessionState.LOGIN_REQUIRED
