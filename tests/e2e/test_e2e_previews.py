@@ -10,7 +10,7 @@ import httpx
 from kiteconnect import KiteConnect
 
 from order_service.client import OrderServiceClient
-from tests.e2e.harness import ServiceThread, add_paper_account
+from tests.e2e.harness import ServiceThread, add_paper_account, wait_for
 from tests.e2e.test_e2e_books import kite_of
 
 LIMIT: dict[str, Any] = {
@@ -99,3 +99,25 @@ def test_the_contract_note_is_the_brokers_and_the_client_reads_it_as_decimals(
     assert line["charges"]["total"] == exact(theirs["charges"]["total"]) == note["total"]
     assert line["charges"]["brokerage"] == exact(theirs["charges"]["brokerage"])
     assert line["charges"]["transaction_tax_type"] == "stt"
+
+
+def test_the_paper_brokers_instruments_are_searched_through_the_client(
+    service: ServiceThread,
+) -> None:
+    with OrderServiceClient(service.url, service.api_key) as client:
+        page = wait_for(
+            lambda: _loaded(client.search_instruments("NIFTY", segment="NFO-FUT", limit=5))
+        )
+        assert isinstance(page, dict)
+        futures = page["items"]
+        assert futures
+        assert all(i["segment"] == "NFO-FUT" for i in futures)
+        assert {i["lot_size"] for i in futures} == {75}
+        assert all(i["tradingsymbol"].startswith("NIFTY") for i in futures)
+        infosys = client.search_instruments("infy", exchange="NSE")["items"]
+    assert [i["tradingsymbol"] for i in infosys] == ["INFY"]
+    assert infosys[0]["tick_size"] == Decimal("0.05")
+
+
+def _loaded(page: dict[str, Any]) -> dict[str, Any] | None:
+    return page if page["items"] else None

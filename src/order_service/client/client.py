@@ -333,6 +333,25 @@ class OrderServiceClient:
         result: list[JSONObject] = self._json("GET", f"/api/v1/accounts/{_seg(account_id)}/margins")
         return result
 
+    def search_instruments(
+        self,
+        q: str = "",
+        *,
+        exchange: str | None = None,
+        segment: str | None = None,
+        instrument_type: str | None = None,
+        expiry: date | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> JSONObject:
+        """Instruments whose symbol begins with ``q`` or whose name is ``q``; pass
+        ``next_after`` back as ``after`` for the next page."""
+        params: dict[str, Any] = {"q": q, "exchange": exchange, "segment": segment}
+        params |= {"instrument_type": instrument_type, "after": after, "limit": limit}
+        params["expiry"] = expiry.isoformat() if expiry is not None else None
+        result: JSONObject = self._json("GET", "/api/v1/instruments", params=params)
+        return result
+
     # -- previews: nothing is placed --------------------------------------------------
 
     def order_margins(self, account_id: str, orders: list[JSONObject]) -> JSONObject:

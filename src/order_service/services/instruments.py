@@ -27,8 +27,9 @@ from order_service.domain.instrument import (
     InstrumentMaster,
     with_freeze_limits,
 )
+from order_service.domain.instrument_search import InstrumentIndex, InstrumentQuery
 from order_service.domain.position import IST
-from order_service.errors import DataFormatError
+from order_service.errors import DataFormatError, ServiceUnavailableError
 from order_service.services.access import session_for
 from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
 
@@ -56,6 +57,7 @@ class InstrumentService:
         self._freeze_limits = freeze_limits
         self._monotonic = monotonic
         self._master = InstrumentMaster((), None)
+        self._index: InstrumentIndex | None = None
         self._followed_at: float | None = None
         self._lock = asyncio.Lock()
 
@@ -86,6 +88,19 @@ class InstrumentService:
                     if master is not None:
                         self._master = master
             self._followed_at = self._monotonic()
+
+    async def search(self, query: InstrumentQuery) -> list[Instrument]:
+        """The master's instruments matching ``query`` (``ServiceUnavailableError`` before any
+        master was loaded: nothing to search yet)."""
+        await self.follow()
+        if not self._master.is_loaded:
+            raise ServiceUnavailableError(
+                "the instrument master is not loaded yet: it loads from the broker once an "
+                "account is logged in"
+            )
+        if self._index is None or self._index.master is not self._master:
+            self._index = InstrumentIndex(self._master)  # once per master: then in memory
+        return self._index.search(query)
 
     def is_due(self) -> bool:
         """True when the master is older than the last refresh time (or was never loaded)."""

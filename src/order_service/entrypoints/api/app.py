@@ -25,6 +25,7 @@ from order_service.entrypoints.api.routes import (
     control,
     events,
     handoffs,
+    instruments,
     keys,
     kill_switch,
     operations,
@@ -98,6 +99,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         attribution_cases,
         signals,
         previews,
+        instruments,
     ):
         app.include_router(module.router)
     return app
