@@ -186,3 +186,17 @@ async def test_a_token_the_broker_refuses_moves_the_account_to_login_required(
     refused(await trader_api.post(path, json=sent), 409, "BROKER_SESSION_EXPIRED")
 
     assert world.store.accounts[ACCOUNT].session_state is SessionState.LOGIN_REQUIRED
+
+
+async def test_a_price_no_json_number_holds_is_refused_before_sending(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    long = "999999999.99999999"  # more significant digits than a float keeps
+    for path, sent, field in (
+        ("/api/v1/margins/orders", asked([{**LIMIT, "price": long}]), "price"),
+        ("/api/v1/margins/basket", asked([{**LIMIT, "price": long}]), "price"),
+        ("/api/v1/charges/orders", asked([{**LIMIT, "average_price": long}]), "average_price"),
+    ):
+        error = refused(await trader_api.post(path, json=sent), 422, "INVALID_INPUT")
+        assert error["details"]["field"] == field
+    assert calls(world) == 0

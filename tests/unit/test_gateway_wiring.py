@@ -252,3 +252,46 @@ async def test_a_late_expiry_of_a_replaced_token_keeps_the_new_login(world: Worl
     )
     await writer.expire_session(BrokerSession(ACCOUNT, "paper", "token-next-login"))
     assert world.store.accounts[ACCOUNT].session_state is SessionState.LOGIN_REQUIRED
+
+
+async def test_failing_previews_never_open_the_circuit_for_the_accounts_orders(
+    settings: Settings,
+    store: FakeStore,
+    clock: FakeClock,
+    guarded: tuple[GuardedBroker, FakeBroker],
+) -> None:
+    broker, inner = guarded
+    services = bootstrap(
+        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
+    )
+    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    for _ in range(6):  # more than the breaker's five failures in a row
+        inner.fail_next("basket_margins", BrokerUnavailable("the calculator timed out"))
+        with pytest.raises(BrokerUnavailable):
+            await services.previews.basket_margins(trader, ACCOUNT, [make_limit_request()], True)
+
+    placed = await services.orders.place_order(trader, make_limit_request(), None)
+
+    assert placed.order.status is OrderStatus.PENDING  # sent: the broker has it
+    assert inner.calls["place_order"] == 1
+
+
+async def test_an_open_circuit_refuses_previews_too_without_probing_it(
+    settings: Settings,
+    store: FakeStore,
+    clock: FakeClock,
+    guarded: tuple[GuardedBroker, FakeBroker],
+) -> None:
+    broker, inner = guarded
+    services = bootstrap(
+        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
+    )
+    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    for _ in range(5):  # the account's funds read fails: the broker is unwell
+        inner.fail_next("margins", BrokerUnavailable())
+        with pytest.raises(BrokerUnavailable):
+            await services.accounts.margins(trader, ACCOUNT)
+
+    with pytest.raises(BrokerUnavailable, match="circuit open"):
+        await services.previews.order_margins(trader, ACCOUNT, [make_limit_request()])
+    assert inner.calls["order_margins"] == 0

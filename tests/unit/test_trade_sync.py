@@ -12,10 +12,12 @@ from order_service.domain.fill import ORDER_FILL_DRIFT_FOUND, ORDER_FILL_RECORDE
 from order_service.domain.ids import BrokerOrderId
 from order_service.domain.order import Order
 from order_service.domain.reports import FillReport, TradeId
+from order_service.domain.status import OrderStatus
 from order_service.domain.values import TransactionType
 from order_service.entrypoints.workers.trade_sync import TradeSyncWorker
 from order_service.errors import AuthenticationError, BrokerUnavailable, DataFormatError
-from tests.factories import make_limit_request, make_request
+from order_service.services.trades import RECENT_PAGE
+from tests.factories import OTHER_ACCOUNT, make_limit_request, make_order, make_request
 from tests.unit.conftest import World
 from tests.unit.fake_ownership import Owns
 
@@ -343,3 +345,30 @@ async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_rea
         world.clock.advance(1)
         await worker.run_once()
     assert world.broker.calls["trades"] - reads <= 1  # the slow cadence alone
+
+
+async def test_a_short_account_is_read_however_many_newer_orders_other_accounts_have(
+    world: World,
+) -> None:
+    order, broker_order_id = await placed(world)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    world.broker.fill(broker_order_id)
+    listed = list(world.broker.trade_book)
+    world.broker.trade_book.clear()  # the trade book lags: the order book settles it first
+    await world.services.reconcile.sync_account(order.account_id)
+    now = world.clock.now()
+    for n in range(RECENT_PAGE):  # a busy platform: other accounts fill the newest page
+        other = make_order(
+            account_id=OTHER_ACCOUNT, status=OrderStatus.COMPLETE, created_at=now,
+            updated_at=now, broker_order_id=BrokerOrderId(f"9{n:012d}"),
+        )  # fmt: skip
+        world.store.orders[other.order_id] = other
+    assert order.account_id not in await world.services.trades.accounts_to_sync()
+    world.broker.trade_book.extend(listed)  # its fills are listed now
+
+    world.clock.advance(1)
+    await worker.run_once()
+
+    assert [f.order_id for f in world.store.fills] == [order.order_id]

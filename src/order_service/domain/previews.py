@@ -1,18 +1,22 @@
 """What an order would block and cost before it is sent: the broker's margin calculators and
 its virtual contract note, as exact values.
 
-The orders asked about are ``OrderRequest``s, checked by our own rules first, so nothing goes
-to the broker's calculators that a placement of the same order would not send. The answers
-are Kite's (``/margins/orders``, ``/margins/basket``, ``/charges/orders``), every amount a
-finite ``Decimal``.
+The orders asked about are ``OrderRequest``s, checked by our own order rules and the instrument
+master first; the risk limits, the kill switch and control modes are not asked (nothing is
+placed), so an answer says what an order would block, not that it would be accepted. Kite's
+calculators take JSON numbers: a price no JSON number holds exactly is refused before sending.
+The answers are Kite's (``/margins/orders``, ``/margins/basket``, ``/charges/orders``), every
+amount a finite ``Decimal``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from order_service.domain.order import OrderRequest
+from order_service.errors import ValidationError
 
 # More orders than a basket of one strategy would hold: a mistake, and Kite's calculators
 # answer slowly for long lists.
@@ -99,3 +103,22 @@ class ContractNoteLine:
     quantity: int
     price: Decimal
     charges: ChargeBreakdown
+
+
+def check_sendable(orders: Sequence[OrderRequest], prices: Sequence[Decimal] = ()) -> None:
+    """Refuse a price that the JSON number Kite's calculators take cannot hold exactly (more
+    significant digits than a float keeps): the broker would price another order."""
+    named = [("price", r.price) for r in orders] + [
+        ("trigger_price", r.trigger_price) for r in orders
+    ]
+    for field, value in [*named, *(("average_price", price) for price in prices)]:
+        if value is not None and not _exact_as_json(value):
+            raise ValidationError(
+                f"{field} {value} has more digits than the broker's calculators take",
+                field=field,
+                details={"value": str(value)},
+            )
+
+
+def _exact_as_json(value: Decimal) -> bool:
+    return value == value.to_integral_value() or Decimal(repr(float(value))) == value

@@ -190,10 +190,11 @@ class ExitAttributionService:
 
     async def _hold(self, uow: UnitOfWork, case: ExitAttribution, fills: Sequence[Fill]) -> None:
         """Give the case its holders as the ledger (as attributed) shows them now."""
-        covered = case.covered(fills)
-        if not covered:
+        if not case.covered(fills):
             return
-        first = _placing(min(covered, key=_placing))
+        # Where the exit stands: its first fill in the ledger, as every other order's is read
+        # (a fill recorded after the case was made may be earlier than those it covers).
+        first = _placing(min(fills, key=_placing))
         prior = await self._before(uow, case.account_id, case.order_id, first)
         case.hold(holders_of(prior, case.position, case.transaction_type))
 
@@ -299,10 +300,9 @@ async def _refuse_before_earlier(
 ) -> None:
     """An exit of the position that began to fill before this one decides what this one
     closed: it is attributed and applied first."""
-    covered = case.covered(fills)
-    if case.status is not CaseStatus.RESOLVED or not covered:
+    if case.status is not CaseStatus.RESOLVED or not case.covered(fills):
         return  # the case's own refusal says why
-    first = _placing(min(covered, key=_placing))
+    first = _placing(min(fills, key=_placing))  # as ``_hold`` and every other order's
     around = await uow.attributions.exits_around(
         case.account_id, case.position, first, case.order_id, _window(first[0])[0]
     )

@@ -50,6 +50,11 @@ class CircuitBreaker:
             return True
         raise self._open_error()
 
+    def admit_uncounted(self) -> None:
+        """Let a call that neither probes nor counts (a preview) through while closed only."""
+        if self.state is not CircuitState.CLOSED:
+            raise self._open_error()
+
     def answered(self) -> None:
         """The broker answered (success or refusal): close the circuit."""
         self._failures, self._opened_at, self._trial = 0, None, False

@@ -163,7 +163,7 @@ class GuardedBroker:
         def send(current: BrokerSession) -> Awaitable[list[Margin]]:
             return self._inner.order_margins(current, orders)
 
-        return await self._with_session(session, Bucket.OTHER, send)
+        return await self._with_session(session, Bucket.OTHER, send, counted=False)
 
     async def basket_margins(
         self, session: BrokerSession, orders: Sequence[OrderRequest], consider_positions: bool
@@ -171,7 +171,7 @@ class GuardedBroker:
         def send(current: BrokerSession) -> Awaitable[BasketMargins]:
             return self._inner.basket_margins(current, orders, consider_positions)
 
-        return await self._with_session(session, Bucket.OTHER, send)
+        return await self._with_session(session, Bucket.OTHER, send, counted=False)
 
     async def contract_note(
         self, session: BrokerSession, orders: Sequence[PricedOrder]
@@ -179,7 +179,7 @@ class GuardedBroker:
         def send(current: BrokerSession) -> Awaitable[list[ContractNoteLine]]:
             return self._inner.contract_note(current, orders)
 
-        return await self._with_session(session, Bucket.OTHER, send)
+        return await self._with_session(session, Bucket.OTHER, send, counted=False)
 
     async def positions(self, session: BrokerSession) -> list[PositionReport]:
         return await self._with_session(session, Bucket.OTHER, self._inner.positions)
@@ -209,27 +209,44 @@ class GuardedBroker:
         session: BrokerSession,
         bucket: Bucket,
         send: Callable[[BrokerSession], Awaitable[T]],
+        *,
+        counted: bool = True,
     ) -> T:
         try:
-            return await self._guarded(session.account_id, bucket, lambda: send(session))
+            return await self._guarded(session.account_id, bucket, lambda: send(session), counted)
         except AuthenticationError:
             fresh = await self._sessions(session.account_id)
             if fresh is None or fresh.access_token == session.access_token:
                 raise
-            return await self._guarded(fresh.account_id, bucket, lambda: send(fresh))
+            return await self._guarded(fresh.account_id, bucket, lambda: send(fresh), counted)
 
     async def _guarded(
-        self, account_id: AccountId, bucket: Bucket, send: Callable[[], Awaitable[T]]
+        self,
+        account_id: AccountId,
+        bucket: Bucket,
+        send: Callable[[], Awaitable[T]],
+        counted: bool = True,
     ) -> T:
+        """Pace the call; ``counted`` calls also feed and probe the account's circuit. A
+        preview is not counted: any caller who may see the account can send one, and its
+        failures (a slow calculator, an answer we cannot read) must not stop the account's
+        orders."""
         breaker = self._breaker(account_id)
+        if not counted:
+            breaker.admit_uncounted()
+            await self._paced(account_id, bucket)
+            return await send()
         trial = breaker.admit()
         try:
-            wait = await self._budget.reserve(account_id, bucket, self._policy.max_wait)
-            if wait > 0:
-                await self._sleep(wait)
+            await self._paced(account_id, bucket)
             return await _observed(breaker, send)
         finally:
             breaker.release(trial)
+
+    async def _paced(self, account_id: AccountId, bucket: Bucket) -> None:
+        wait = await self._budget.reserve(account_id, bucket, self._policy.max_wait)
+        if wait > 0:
+            await self._sleep(wait)
 
     def _breaker(self, account_id: AccountId) -> CircuitBreaker:
         breaker = self._breakers.get(account_id)

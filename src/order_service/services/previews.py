@@ -1,10 +1,12 @@
 """Previews: what orders would block (Kite's margin calculators) and cost (its virtual contract
 note) before they are sent, for one account the caller may see.
 
-Each order is one our placement would accept the terms of (``OrderRequest``'s rules, checked
-by the caller's schema and the domain), and its instrument one the master knows when a master
-is loaded: an order no placement would send is refused here, without a broker call. The calls
-go through the broker gateway, so they spend the account's rate budget as any read does.
+Each order is one whose terms our placement would accept (``OrderRequest``'s rules, checked by
+the caller's schema and the domain), its instrument one the master knows when a master is
+loaded, and its prices ones a JSON number holds: anything else is refused here, without a
+broker call. Risk limits, the kill switch and control modes are not asked: nothing is placed.
+The calls go through the broker gateway, so they spend the account's rate budget as any read
+does, but never feed its circuit breaker (any caller who sees the account may send one).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from order_service.domain.previews import (
     ContractNoteLine,
     Margin,
     PricedOrder,
+    check_sendable,
 )
 from order_service.services.access import session_for, visible_account
 from order_service.services.instruments import InstrumentService
@@ -42,6 +45,7 @@ class PreviewService:
         self, principal: Principal, account_id: AccountId, orders: Sequence[OrderRequest]
     ) -> list[Margin]:
         """What each order would block on its own, as the broker computes it now."""
+        check_sendable(orders)
         session = await self._session(principal, account_id, orders)
         return await self._broker.order_margins(session, orders)
 
@@ -53,6 +57,7 @@ class PreviewService:
         consider_positions: bool,
     ) -> BasketMargins:
         """What the orders would block together (with the account's positions, if asked)."""
+        check_sendable(orders)
         session = await self._session(principal, account_id, orders)
         return await self._broker.basket_margins(session, orders, consider_positions)
 
@@ -60,7 +65,9 @@ class PreviewService:
         self, principal: Principal, account_id: AccountId, orders: Sequence[PricedOrder]
     ) -> list[ContractNoteLine]:
         """What each order would cost, executed at its average price."""
-        session = await self._session(principal, account_id, [o.request for o in orders])
+        requests = [o.request for o in orders]
+        check_sendable(requests, [o.average_price for o in orders])
+        session = await self._session(principal, account_id, requests)
         return await self._broker.contract_note(session, orders)
 
     async def _session(

@@ -45,9 +45,12 @@ class TradeSyncWorker:
         # book is read at once.
         self._read_at = {a: at for a, at in self._read_at.items() if owns(a)}
         trades = self._services.trades
-        accounts = await trades.accounts_to_sync()
-        short = await trades.accounts_short(accounts)
+        # Any logged-in account may hold an order the book settled before its fills came,
+        # however many newer orders of other accounts there are.
+        live = [account.account_id for account in await self._services.startup.live_accounts()]
+        short = await trades.accounts_short(live)
         self._fruitless = {a: n for a, n in self._fruitless.items() if a in short}
+        accounts = sorted({*await trades.accounts_to_sync(), *short})
         due = [account for account in accounts if owns(account) and self._due(account, short)]
         await for_each_account("trade sync", due, self._syncing(short), _observe)
 
