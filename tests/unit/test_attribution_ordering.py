@@ -172,3 +172,36 @@ async def test_an_external_order_left_working_on_an_earlier_day_holds_no_exit_ba
 
     assert (await attribute(world)).attributed == {AttributionPolicy.SINGLE: 1}
     assert body(await trader_api.get("/api/v1/attribution-cases"))["items"] == []
+
+
+async def test_a_fill_recorded_after_a_case_was_made_cannot_make_two_cases_wait_on_each_other(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    alpha, beta = await strategy(world, "alpha"), await strategy(world, "beta")
+    await buy(world, alpha, 5)
+    await buy(world, beta, 5)
+    start = world.clock.now()
+    first, second = (BrokerOrderId(f"2511300003{next(_ids)}") for _ in range(2))
+    app_sell(world, first, [(2, start + timedelta(minutes=2))])
+    app_sell(world, second, [(1, start + timedelta(minutes=1)), (3, start + timedelta(minutes=3))])
+    late = world.broker.trade_book.pop(-2)  # the second exit's first fill is not listed yet
+    await synced(world, 61)
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 2}
+    world.broker.trade_book.append(late)  # now it is: the second exit began first after all
+    await synced(world, 1)
+    cases = {
+        c["order_id"]: c for c in body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    }
+    ids = {b: cases[external(world, b).order_id]["attribution_id"] for b in (first, second)}
+    paths = {b: f"/api/v1/attribution-cases/{ids[b]}" for b in (first, second)}
+    default = await default_of(world)
+    body(await trader_api.post(f"{paths[first]}/resolve", json=allocations(**{default: 2})))
+    body(await trader_api.post(f"{paths[second]}/resolve", json=allocations(**{default: 3})))
+
+    waits = await trader_api.post(f"{paths[first]}/apply")  # the second began first
+    assert (waits.status_code, waits.json()["error"]["details"]) == (
+        409,
+        {"reason": "earlier_case"},
+    )
+    body(await trader_api.post(f"{paths[second]}/apply"))
+    body(await trader_api.post(f"{paths[first]}/apply"))
