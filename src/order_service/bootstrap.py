@@ -33,6 +33,7 @@ from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
 from order_service.services.liveness import Liveness, SharedLiveness, SoloLiveness
 from order_service.services.logins import LoginService
+from order_service.services.market_data import MarketDataService
 from order_service.services.marks import MarkBoard
 from order_service.services.order_feed import OrderFeedService
 from order_service.services.order_updates import OrderUpdateService
@@ -101,6 +102,7 @@ class Services:
     baskets: BasketService
     accounts: AccountService
     previews: PreviewService
+    market_data: MarketDataService
     users: UserService
     strategies: StrategyService
     portfolios: PortfolioService
@@ -263,6 +265,9 @@ def _services(
         amendments=amendments,
         accounts=AccountService(uow_factory, broker, clock),
         previews=PreviewService(uow_factory, broker, clock, instruments),
+        market_data=MarketDataService(
+            uow_factory, broker, clock, settings.quote_cache_seconds, instruments
+        ),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
         signals=SignalService(uow_factory, clock, orders),

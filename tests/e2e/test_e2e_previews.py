@@ -121,3 +121,17 @@ def test_the_paper_brokers_instruments_are_searched_through_the_client(
 
 def _loaded(page: dict[str, Any]) -> dict[str, Any] | None:
     return page if page["items"] else None
+
+
+def test_quotes_come_from_the_paper_broker_through_one_shared_read(service: ServiceThread) -> None:
+    with OrderServiceClient(service.url, service.api_key) as client:
+        first = client.quotes("PAPER1", ["NSE:INFY", "NSE:TCS"])
+        again = client.quotes("PAPER1", ["NSE:INFY"])
+
+    infy = first["items"]["NSE:INFY"]
+    assert isinstance(infy["last_price"], Decimal)
+    assert infy["last_price"] > 0
+    assert infy["lower_circuit"] < infy["last_price"] < infy["upper_circuit"]
+    assert first["missing"] == []
+    # Within the cache's time the second answer is the first read, as old as it says.
+    assert again["items"]["NSE:INFY"]["as_of"] == infy["as_of"]

@@ -100,8 +100,8 @@ def test_a_few_paise_shared_many_ways_leave_no_share_below_zero() -> None:
 
 
 @given(
-    st.lists(st.integers(1, 10_000), min_size=1, max_size=8),
-    st.decimals("0", "100", places=2),
+    st.lists(st.integers(1, 1_000_000), min_size=1, max_size=8),
+    st.one_of(st.decimals("0", "100", places=2), st.decimals("0", "1000", places=6)),
 )
 def test_each_share_is_within_a_paisa_of_its_portion_and_never_negative(
     weights: list[int], value: Decimal

@@ -49,6 +49,7 @@ def _call_everything(client: OrderServiceClient) -> None:
     client.margins("PAPER1")
     client.order_margins("PAPER1", [{"exchange": "NSE"}])
     client.search_instruments("NIFTY", exchange="NFO", expiry=day, limit=10)
+    client.quotes("PAPER1", ["NSE:INFY", "NSE:TCS"])
     client.basket_margins("PAPER1", [{"exchange": "NSE"}], consider_positions=False)
     client.order_charges("PAPER1", [{"exchange": "NSE", "average_price": "1450.00"}])
     client.login_link("PAPER1")

@@ -352,6 +352,13 @@ class OrderServiceClient:
         result: JSONObject = self._json("GET", "/api/v1/instruments", params=params)
         return result
 
+    def quotes(self, account_id: str, instruments: list[str]) -> JSONObject:
+        """The last price, close and circuit limits of each ``EXCHANGE:SYMBOL`` (at most 500),
+        read with the account's session, each with its ``as_of`` and ``age_seconds``."""
+        params = {"account_id": account_id, "i": instruments}
+        result: JSONObject = self._json("GET", "/api/v1/quotes", params=params)
+        return result
+
     # -- previews: nothing is placed --------------------------------------------------
 
     def order_margins(self, account_id: str, orders: list[JSONObject]) -> JSONObject:

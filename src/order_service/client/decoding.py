@@ -18,7 +18,7 @@ MONEY_FIELDS = frozenset(
         "span", "exposure", "option_premium", "additional", "bo", "cash", "var", "leverage",
         "pnl_realised", "pnl_unrealised", "transaction_tax", "exchange_turnover_charge",
         "sebi_turnover_charge", "igst", "cgst", "sgst", "total", "hedge_benefit",
-        "tick_size", "strike",
+        "tick_size", "strike", "lower_circuit", "upper_circuit",
     }
 )  # fmt: skip
 

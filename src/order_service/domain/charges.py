@@ -22,6 +22,7 @@ in a private decimal context, and a caller's context narrower than Python's defa
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -89,18 +90,23 @@ def _paisa(value: Decimal) -> Decimal:
 def _shares(value: Decimal, weights: Sequence[int]) -> list[Decimal]:
     """``value`` shared by ``weights`` to the paisa by the largest remainder: each share is its
     exact portion rounded down, and the paise that leaves go one each to the shares that lost
-    the most (the later first, on a tie); what is below a paisa in ``value`` goes to the last."""
+    the most (the later first, on a tie)."""
     whole = sum(weights)
     exact = [_CONTEXT.divide(_CONTEXT.multiply(value, weight), whole) for weight in weights]
     shares = [portion.quantize(PAISA, ROUND_FLOOR, _CONTEXT) for portion in exact]
-    left = _CONTEXT.subtract(value, sum(shares, _NIL))
+    left = _CONTEXT.subtract(value, functools.reduce(_CONTEXT.add, shares, _NIL))
     paise = int(_CONTEXT.divide_int(left, PAISA))
     lost = sorted(
         range(len(shares)), key=lambda i: (_CONTEXT.subtract(exact[i], shares[i]), i), reverse=True
     )
     for index in lost[:paise]:
         shares[index] = _CONTEXT.add(shares[index], PAISA)
-    shares[-1] = _CONTEXT.add(shares[-1], _CONTEXT.subtract(left, _CONTEXT.multiply(PAISA, paise)))
+    # Below a paisa (a value of more places): to the share that lost the most and took no
+    # paisa (there is one: the paise left are fewer than the shares), so it too stays within
+    # a paisa of its portion.
+    below = _CONTEXT.subtract(left, _CONTEXT.multiply(PAISA, paise))
+    taker = lost[paise]
+    shares[taker] = _CONTEXT.add(shares[taker], below)
     return shares
 
 

@@ -33,6 +33,7 @@ from order_service.entrypoints.api.routes import (
     portfolios,
     postbacks,
     previews,
+    quotes,
     risk,
     signals,
     strategies,
@@ -100,6 +101,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         signals,
         previews,
         instruments,
+        quotes,
     ):
         app.include_router(module.router)
     return app

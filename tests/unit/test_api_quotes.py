@@ -1,0 +1,143 @@
+"""Quotes through the API: one shared cache in front of Kite's one quote call a second, each
+answer saying how old it is; only with a session of an account the caller may see."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from order_service.domain.instrument import Instrument
+from order_service.domain.reports import QuoteReport
+from order_service.entrypoints.api.app import create_app
+from order_service.errors import RateLimitError
+from tests.factories import ACCOUNT, OTHER_ACCOUNT
+from tests.unit.answers import body, refused
+from tests.unit.conftest import World, add_trader, api_client
+
+pytestmark = pytest.mark.asyncio
+INFY = QuoteReport(
+    "NSE", "INFY", Decimal("1510.05"), Decimal("1500.00"), Decimal(1350), Decimal(1650)
+)
+TCS = QuoteReport("NSE", "TCS", Decimal("4100.50"), Decimal("4090.00"))
+
+
+@pytest.fixture(autouse=True)
+def marks(world: World) -> None:
+    world.broker.marks.update({"NSE:INFY": INFY, "NSE:TCS": TCS})
+
+
+def ask(*names: str, account: str = ACCOUNT) -> dict[str, object]:
+    return {"account_id": account, "i": list(names)}
+
+
+async def test_quotes_are_exact_say_when_they_were_read_and_name_what_is_missing(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    answer = body(
+        await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:TCS", "NSE:NOSUCH"))
+    )
+
+    infy = answer["items"]["NSE:INFY"]
+    assert (infy["last_price"], infy["close_price"]) == ("1510.05", "1500.00")
+    assert (infy["lower_circuit"], infy["upper_circuit"]) == ("1350", "1650")
+    assert answer["items"]["NSE:TCS"]["upper_circuit"] is None
+    assert answer["missing"] == ["NSE:NOSUCH"]
+    assert infy["age_seconds"] == 0
+    assert world.broker.calls["quotes"] == 1
+
+
+async def test_every_client_within_the_ttl_shares_one_read_and_sees_its_age(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY")))
+    world.clock.advance(2)
+    ttl = world.services.settings.quote_cache_seconds
+
+    again = body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:TCS")))
+
+    assert again["items"]["NSE:INFY"]["age_seconds"] == 2
+    assert again["items"]["NSE:TCS"]["age_seconds"] == 0  # only it was read
+    assert world.broker.calls["quotes"] == 2
+    world.clock.advance(ttl - 2)  # INFY's quote is as old as the TTL now: read again
+    fresh = body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:TCS")))
+    assert fresh["items"]["NSE:INFY"]["age_seconds"] == 0
+    assert world.broker.calls["quotes"] == 3
+
+
+async def test_concurrent_requests_for_the_same_instruments_cost_one_read(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = world.broker.quotes
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(*args: Any) -> dict[str, QuoteReport]:
+        started.set()
+        await release.wait()  # every other request arrives while this read is in flight
+        return await read(*args)
+
+    monkeypatch.setattr(world.broker, "quotes", slow)
+
+    async def release_once_all_wait() -> None:
+        await started.wait()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        release.set()
+
+    asyncio.get_running_loop().create_task(release_once_all_wait())
+    answers = await asyncio.gather(
+        *(trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:TCS")) for _ in range(20))
+    )
+
+    assert {body(a)["items"]["NSE:INFY"]["last_price"] for a in answers} == {"1510.05"}
+    assert world.broker.calls["quotes"] == 1
+
+
+async def test_a_refused_read_is_the_callers_error_and_is_not_kept(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    world.broker.fail_next("quotes", RateLimitError())
+    refused(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY")), 429, "RATE_LIMITED")
+
+    answer = body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY")))
+
+    assert answer["items"]["NSE:INFY"]["last_price"] == "1510.05"
+    assert world.broker.calls["quotes"] == 2
+
+
+async def test_bad_names_too_many_or_unknown_to_the_master_cost_no_read(
+    world: World, trader_api: httpx.AsyncClient, anonymous_api: httpx.AsyncClient
+) -> None:
+    for params in (
+        ask(),
+        ask("INFY"),
+        ask("nse:INFY"),
+        ask(*(f"NSE:S{n}" for n in range(501))),
+        {"i": ["NSE:INFY"]},  # no account
+    ):
+        refused(await trader_api.get("/api/v1/quotes", params=params), 422, "INVALID_INPUT")
+    world.broker.instrument_list = [
+        Instrument("NSE", "INFY", 408065, "INFOSYS", "EQ", "NSE", Decimal("0.05"), 1)
+    ]
+    assert await world.services.instruments.refresh_if_due() == 1
+    unknown = await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:NOSUCH"))
+    assert refused(unknown, 422, "INVALID_SYMBOL")["details"]["tradingsymbol"] == "NOSUCH"
+    refused(await anonymous_api.get("/api/v1/quotes", params=ask("NSE:INFY")), 401,
+            "UNAUTHENTICATED")  # fmt: skip
+    assert world.broker.calls["quotes"] == 0
+
+
+async def test_another_users_account_is_not_found_and_an_expired_one_must_log_in(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    _, key = await add_trader(world.services, "outsider", OTHER_ACCOUNT)
+    async with api_client(create_app(world.services), key) as theirs:
+        refused(await theirs.get("/api/v1/quotes", params=ask("NSE:INFY")), 404, "NOT_FOUND")
+    world.clock.advance(24 * 3600)  # past 06:00 IST: the day's token has expired
+    expired = await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY"))
+    refused(expired, 409, "BROKER_SESSION_EXPIRED")
+    assert world.broker.calls["quotes"] == 0
