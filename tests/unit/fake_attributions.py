@@ -14,6 +14,7 @@ from order_service.domain.attribution import (
     ExitAttribution,
     Part,
     PartsOf,
+    Placing,
     PositionKey,
 )
 from order_service.domain.ids import AccountId, OrderId
@@ -113,15 +114,16 @@ class FakeAttributionRepository(FakeRepository):
         self,
         account_id: AccountId,
         position: PositionKey,
-        placing: tuple[datetime, int],
+        placing: Placing,
         other_than: OrderId,
         since: datetime,
     ) -> ExitsAround:
         view = self._view()
         status = {a.order_id: a.status for a in view.attributions.values()}
-        first: dict[OrderId, tuple[datetime, int]] = {}
+        first: dict[OrderId, Placing] = {}
         for fill in view.fills:
-            at = (fill.report.exchange_timestamp or fill.recorded_at, fill.sequence or 0)
+            report = fill.report
+            at = (report.exchange_timestamp or fill.recorded_at, report.broker_order_id, 0)
             first[fill.order_id] = min(first.get(fill.order_id, at), at)
         exits = [
             o.order_id

@@ -205,3 +205,28 @@ async def test_a_fill_recorded_after_a_case_was_made_cannot_make_two_cases_wait_
     )
     body(await trader_api.post(f"{paths[second]}/apply"))
     body(await trader_api.post(f"{paths[first]}/apply"))
+
+
+async def test_an_entry_and_an_exit_of_the_same_second_stand_in_the_order_they_were_placed(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    """The exchange's times are to the second: an exit whose fills reached the ledger before
+    those of an entry placed before it, in the same second, still comes after that entry."""
+    alpha, beta = await strategy(world, "alpha"), await strategy(world, "beta")
+    await buy(world, alpha, 5)
+    request = make_limit_request(quantity=3, product=Product.MIS, strategy_id=beta)
+    placed = await world.services.orders.place_order(world.trader, request, None, force=True)
+    assert placed.order.broker_order_id is not None
+    known = len(world.broker.trade_book)
+    world.broker.fill(placed.order.broker_order_id)
+    await world.services.reconcile.sync_account(ACCOUNT)
+    unlisted = world.broker.trade_book[known:]
+    del world.broker.trade_book[known:]  # the entry's trade is listed late
+    await sell_in_the_app(world, 6, then=0)  # the same second: its fill is stored first
+    world.broker.trade_book += unlisted
+    await world.services.trades.sync_account(ACCOUNT)
+    world.clock.advance(10)
+
+    assert (await attribute(world)).attributed == {AttributionPolicy.MANUAL: 1}
+    (case,) = body(await trader_api.get("/api/v1/attribution-cases"))["items"]
+    assert {h["strategy_id"]: h["quantity"] for h in case["holders"]} == {alpha: 5, beta: 3}

@@ -40,6 +40,10 @@ ATTRIBUTION_CASE_ASSIGNED = "AttributionCaseAssigned"
 ATTRIBUTION_CASE_RESOLVED = "AttributionCaseResolved"
 ATTRIBUTION_CASE_APPLIED = "AttributionCaseApplied"
 # Why a case was opened rather than the exit attributed by policy.
+# Where a fill stands in an account's history: when it executed, then (the exchange's times
+# are to the second) its order's broker id (Kite numbers a day's orders in the order they were
+# placed), then the ledger's sequence.
+Placing = tuple[datetime, str, int]
 SEVERAL_HOLDERS = "the exit closed part of what several strategies held"
 EARLIER_CASE = "an earlier exit of this position waits for its attribution case"
 LEDGER_INCOMPLETE = "the ledger lacks fills of an earlier order of this position"

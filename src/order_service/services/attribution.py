@@ -33,6 +33,7 @@ from order_service.domain.attribution import (
     AttributionPolicy,
     CaseStatus,
     ExitAttribution,
+    Placing,
     PositionKey,
     decide,
     holders_of,
@@ -137,7 +138,7 @@ class ExitAttributionService:
         uow: UnitOfWork,
         order: Order,
         fills: Sequence[Fill],
-        first: tuple[datetime, int],
+        first: Placing,
         now: datetime,
         held_back: str | None,  # why the holders cannot be trusted, if they cannot
     ) -> ExitAttribution:
@@ -179,7 +180,7 @@ class ExitAttributionService:
         )
 
     async def _before(
-        self, uow: UnitOfWork, account_id: AccountId, exit_id: OrderId, limit: tuple[datetime, int]
+        self, uow: UnitOfWork, account_id: AccountId, exit_id: OrderId, limit: Placing
     ) -> list[Fill]:
         """The account's fills (as attributed) of the orders that began to fill before the
         exit did: each order stands whole where its first fill does, so two exits that fill
@@ -361,9 +362,9 @@ def _held_back(*, short: int, earlier: int, later: int) -> str | None:
     return FILLED_AFTER_LATER_EXIT if later else None
 
 
-def _first_fills(fills: Sequence[Fill]) -> dict[OrderId, tuple[datetime, int]]:
+def _first_fills(fills: Sequence[Fill]) -> dict[OrderId, Placing]:
     """Where each order's first fill stands in the account's history."""
-    first: dict[OrderId, tuple[datetime, int]] = {}
+    first: dict[OrderId, Placing] = {}
     for fill in fills:
         placing = _placing(fill)
         if fill.order_id not in first or placing < first[fill.order_id]:
@@ -377,9 +378,10 @@ def _by_first_fill(pending: Sequence[Order], ledger: Sequence[Fill]) -> list[Ord
     return sorted(pending, key=lambda o: first.get(o.order_id, (o.created_at, 0)))
 
 
-def _placing(fill: Fill) -> tuple[datetime, int]:
-    """Where a fill stands in the account's history: when executed, then when stored."""
-    return fill.report.exchange_timestamp or fill.recorded_at, fill.sequence or 0
+def _placing(fill: Fill) -> Placing:
+    """Where a fill stands in the account's history (``Placing``)."""
+    report = fill.report
+    return report.exchange_timestamp or fill.recorded_at, report.broker_order_id, fill.sequence or 0
 
 
 def _position(order: Order) -> PositionKey:

@@ -24,6 +24,7 @@ from order_service.domain.attribution import (
     ExitAttribution,
     Part,
     PartsOf,
+    Placing,
     PositionKey,
 )
 from order_service.domain.budget import Bucket
@@ -472,7 +473,7 @@ class AttributionRepository(Protocol):
         self,
         account_id: AccountId,
         position: PositionKey,
-        placing: tuple[datetime, int],
+        placing: Placing,
         other_than: OrderId,
         since: datetime,
     ) -> ExitsAround:

@@ -289,7 +289,7 @@ async def test_the_exits_around_an_exits_first_fill_are_counted_by_their_own_fir
     today = AT - timedelta(hours=1)
 
     def around(minutes: int, other_than: Order, since: datetime = today) -> Any:
-        placing = (AT + timedelta(minutes=minutes), 0)
+        placing = (AT + timedelta(minutes=minutes), "", 0)
         return lambda uow: uow.attributions.exits_around(
             seed.account_a, INFY, placing, other_than.order_id, since
         )

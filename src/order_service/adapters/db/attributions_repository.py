@@ -38,6 +38,7 @@ from order_service.domain.attribution import (
     Holder,
     Part,
     PartsOf,
+    Placing,
     PositionKey,
 )
 from order_service.domain.ids import AccountId, OrderId, StrategyId, UserId
@@ -154,7 +155,7 @@ class SqlAttributionRepository(SqlRepository):
         self,
         account_id: AccountId,
         position: PositionKey,
-        placing: tuple[datetime, int],
+        placing: Placing,
         other_than: OrderId,
         since: datetime,
     ) -> ExitsAround:
@@ -162,11 +163,14 @@ class SqlAttributionRepository(SqlRepository):
         around ``placing``: which began to fill before it and are not attributed, or are an
         unapplied case; which are attributed and began to fill after it."""
         executed = func.coalesce(fills.c.exchange_timestamp, fills.c.recorded_at)
-        at, sequence = placing
-        before = or_(executed < at, and_(executed == at, fills.c.sequence < sequence))
+        # Another order's fills against ``placing``: by time, then by broker order id (never
+        # this order's own, so never equal once the times are).
+        at, broker_order_id, _ = placing
+        same_second = executed == at
+        before = or_(executed < at, and_(same_second, fills.c.broker_order_id < broker_order_id))
         filled = fills.c.order_id == orders.c.order_id
         began_before = select(literal_column("1")).where(filled, before).exists()
-        not_after = or_(before, and_(executed == at, fills.c.sequence == sequence))
+        not_after = or_(before, and_(same_second, fills.c.broker_order_id == broker_order_id))
         began_after = and_(
             select(literal_column("1")).where(filled).exists(),
             ~select(literal_column("1")).where(filled, not_after).exists(),
