@@ -10,7 +10,7 @@ import pytest
 from order_service.adapters.broker.fake import FakeBroker
 from order_service.bootstrap import Services, bootstrap
 from order_service.config import Settings
-from order_service.domain.account import SessionState
+from order_service.domain.account import Principal, SessionState
 from order_service.domain.budget import Bucket
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges
@@ -67,6 +67,17 @@ def guarded(
     return GuardedBroker(inner, budget, sessions, policy), inner
 
 
+async def guarded_services(
+    settings: Settings, store: FakeStore, clock: FakeClock, broker: GuardedBroker
+) -> tuple[Services, Principal]:
+    """The services around the guarded broker, and a trader of ``ACCOUNT``."""
+    services = bootstrap(
+        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
+    )
+    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    return services, trader
+
+
 async def test_the_stored_session_is_read_while_it_is_live(world: World) -> None:
     current = stored_sessions(lambda: FakeUnitOfWork(world.store), world.clock)
 
@@ -84,10 +95,7 @@ async def test_an_unreachable_budget_store_fails_the_placement_unsent(
     guarded: tuple[GuardedBroker, FakeBroker],
 ) -> None:
     broker, inner = guarded
-    services = bootstrap(
-        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
-    )
-    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    services, trader = await guarded_services(settings, store, clock, broker)
     budget.down = True
 
     with pytest.raises(ServiceUnavailableError):
@@ -261,10 +269,7 @@ async def test_failing_previews_never_open_the_circuit_for_the_accounts_orders(
     guarded: tuple[GuardedBroker, FakeBroker],
 ) -> None:
     broker, inner = guarded
-    services = bootstrap(
-        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
-    )
-    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    services, trader = await guarded_services(settings, store, clock, broker)
     for _ in range(6):  # more than the breaker's five failures in a row
         inner.fail_next("basket_margins", BrokerUnavailable("the calculator timed out"))
         with pytest.raises(BrokerUnavailable):
@@ -283,10 +288,7 @@ async def test_an_open_circuit_refuses_previews_too_without_probing_it(
     guarded: tuple[GuardedBroker, FakeBroker],
 ) -> None:
     broker, inner = guarded
-    services = bootstrap(
-        settings, uow_factory=lambda: FakeUnitOfWork(store), broker=broker, clock=clock
-    )
-    trader, _ = await add_trader(services, "trader", ACCOUNT)
+    services, trader = await guarded_services(settings, store, clock, broker)
     for _ in range(5):  # the account's funds read fails: the broker is unwell
         inner.fail_next("margins", BrokerUnavailable())
         with pytest.raises(BrokerUnavailable):

@@ -49,6 +49,22 @@ def a_fill(broker_order_id: BrokerOrderId, trade_id: str, quantity: int, price: 
     )
 
 
+async def settled_before_its_fills(
+    world: World,
+) -> tuple[Order, TradeSyncWorker, list[FillReport]]:
+    """A LIMIT order with the stream up, past the worker's first pass, then filled and settled
+    by a book read while the trade book does not list its trade (returned, taken out)."""
+    order, broker_order_id = await placed(world)
+    world.services.streams.mark_up(order.account_id)
+    worker = TradeSyncWorker(world.services)
+    await worker.run_once()
+    world.broker.fill(broker_order_id)
+    unlisted = list(world.broker.trade_book)
+    world.broker.trade_book.clear()  # the trade book lags: the order book settles it first
+    await world.services.reconcile.sync_account(order.account_id)
+    return order, worker, unlisted
+
+
 def fill_events(world: World, order: Order, name: str = ORDER_FILL_RECORDED) -> list[str]:
     return [e.name for e in world.store.events if e.order_id == order.order_id and e.name == name]
 
@@ -308,13 +324,7 @@ async def test_with_the_stream_up_an_order_settled_without_its_fills_is_read_for
 
 
 async def test_fills_that_never_come_are_read_for_less_and_less_often(world: World) -> None:
-    order, broker_order_id = await placed(world)
-    world.services.streams.mark_up(order.account_id)
-    worker = TradeSyncWorker(world.services)
-    await worker.run_once()
-    world.broker.fill(broker_order_id)
-    world.broker.trade_book.clear()  # never listed (another day's, refused by the master, ...)
-    await world.services.reconcile.sync_account(order.account_id)
+    _, worker, _ = await settled_before_its_fills(world)  # never listed (another day's, ...)
     reads = world.broker.calls["trades"]
     interval = world.services.settings.trade_sync_interval_seconds
     passes = int(3600 // interval)
@@ -331,13 +341,7 @@ async def test_fills_that_never_come_are_read_for_less_and_less_often(world: Wor
 async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_read(
     world: World,
 ) -> None:
-    order, broker_order_id = await placed(world)
-    world.services.streams.mark_up(order.account_id)
-    worker = TradeSyncWorker(world.services)
-    await worker.run_once()
-    world.broker.fill(broker_order_id)
-    world.broker.trade_book.clear()  # the trade book never shows this order's fills
-    await world.services.reconcile.sync_account(order.account_id)
+    order, worker, _ = await settled_before_its_fills(world)  # its fills are never listed
     world.clock.advance(world.services.settings.trade_sync_recent_seconds + 1)
     assert await world.services.trades.accounts_short([order.account_id]) == frozenset()
     reads = world.broker.calls["trades"]
@@ -350,14 +354,7 @@ async def test_an_order_short_of_fills_long_ago_does_not_keep_the_trade_book_rea
 async def test_a_short_account_is_read_however_many_newer_orders_other_accounts_have(
     world: World,
 ) -> None:
-    order, broker_order_id = await placed(world)
-    world.services.streams.mark_up(order.account_id)
-    worker = TradeSyncWorker(world.services)
-    await worker.run_once()
-    world.broker.fill(broker_order_id)
-    listed = list(world.broker.trade_book)
-    world.broker.trade_book.clear()  # the trade book lags: the order book settles it first
-    await world.services.reconcile.sync_account(order.account_id)
+    order, worker, listed = await settled_before_its_fills(world)
     now = world.clock.now()
     for n in range(RECENT_PAGE):  # a busy platform: other accounts fill the newest page
         other = make_order(
