@@ -54,6 +54,7 @@ from order_service.services.ports import (
     UserDirectory,
     WebhookSender,
 )
+from order_service.services.position_close import PositionCloseService
 from order_service.services.position_sync import PositionSyncService
 from order_service.services.postbacks import PostbackService
 from order_service.services.previews import PreviewService
@@ -135,6 +136,7 @@ class Services:
     kill_switch: KillSwitchService
     secrets: SecretService
     flattening: FlattenService
+    position_closes: PositionCloseService
     signals: SignalService
     # Whose background work is this process's, which processes live, which streams are up.
     ownership: Ownership = field(default_factory=OwnEveryAccount)
@@ -306,6 +308,7 @@ def _services(
         kill_switch=kill_switch,
         secrets=SecretService(uow_factory),
         flattening=flattening,
+        position_closes=PositionCloseService(uow_factory, orders, books, broker, clock),
         liveness=liveness,
         ownership=coordination.ownership,
         leases=coordination.leases,

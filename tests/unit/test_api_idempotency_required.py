@@ -64,3 +64,19 @@ async def test_production_requires_a_key_unless_told_not_to_and_demo_does_not() 
     assert not Settings.model_construct(mode=Mode.DEMO).idempotency_key_required
     off = Settings.model_construct(mode=Mode.PRODUCTION, require_idempotency_key=False)
     assert not off.idempotency_key_required
+
+
+async def test_an_unkeyed_close_of_positions_is_refused_before_anything_is_read(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    close = {"account_id": "PAPER1"}
+    error = refused(
+        await trader_api.post("/api/v1/positions/close", json=close), 422, "INVALID_INPUT"
+    )
+    assert error["details"]["header"] == "Idempotency-Key"
+    assert world.broker.calls["positions"] == 0
+    keyed = {"Idempotency-Key": "close-1"}
+    assert (
+        body(await trader_api.post("/api/v1/positions/close", json=close, headers=keyed))["closes"]
+        == []
+    )

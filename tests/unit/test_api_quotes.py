@@ -20,8 +20,9 @@ from tests.unit.conftest import World, add_trader, api_client
 
 pytestmark = pytest.mark.asyncio
 INFY = QuoteReport(
-    "NSE", "INFY", Decimal("1510.05"), Decimal("1500.00"), Decimal(1350), Decimal(1650)
-)
+    "NSE", "INFY", Decimal("1510.05"), Decimal("1500.00"), Decimal(1350), Decimal(1650),
+    Decimal("1502.00"), Decimal("1515.40"), Decimal("1498.10"), 120_345,
+)  # fmt: skip
 TCS = QuoteReport("NSE", "TCS", Decimal("4100.50"), Decimal("4090.00"))
 
 
@@ -141,3 +142,61 @@ async def test_another_users_account_is_not_found_and_an_expired_one_must_log_in
     expired = await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY"))
     refused(expired, 409, "BROKER_SESSION_EXPIRED")
     assert world.broker.calls["quotes"] == 0
+
+
+async def test_a_quote_carries_the_days_ohlc_and_volume(trader_api: httpx.AsyncClient) -> None:
+    answer = body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY", "NSE:TCS")))
+
+    infy, tcs = answer["items"]["NSE:INFY"], answer["items"]["NSE:TCS"]
+    assert infy["ohlc"] == {"open": "1502.00", "high": "1515.40", "low": "1498.10",
+                            "close": "1500.00"}  # fmt: skip
+    assert infy["volume"] == 120_345
+    assert (tcs["ohlc"], tcs["volume"]) == (
+        {"open": None, "high": None, "low": None, "close": "4090.00"}, None,
+    )  # fmt: skip
+
+
+async def test_last_prices_and_ohlc_answer_from_the_quotes_every_client_shares(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    body(await trader_api.get("/api/v1/quotes", params=ask("NSE:INFY")))
+    world.clock.advance(1)
+
+    ltp = body(await trader_api.get("/api/v1/ltp", params=ask("NSE:INFY", "NSE:NOSUCH")))
+    ohlc = body(await trader_api.get("/api/v1/ohlc", params=ask("NSE:INFY")))
+
+    assert ltp["items"] == {
+        "NSE:INFY": {"last_price": "1510.05", "as_of": ltp["items"]["NSE:INFY"]["as_of"],
+                     "age_seconds": 1.0},
+    }  # fmt: skip
+    assert ltp["missing"] == ["NSE:NOSUCH"]
+    assert ohlc["items"]["NSE:INFY"]["ohlc"]["high"] == "1515.40"
+    assert ohlc["items"]["NSE:INFY"]["age_seconds"] == 1.0
+    assert world.broker.calls["quotes"] == 2  # the quote's read, then NOSUCH's: INFY held
+
+
+@pytest.mark.parametrize("route", ["/api/v1/ltp", "/api/v1/ohlc"])
+async def test_up_to_a_thousand_prices_are_read_five_hundred_to_a_broker_call(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    asked: list[int] = []
+    read = world.broker.quotes
+
+    async def counted(session: Any, names: Any) -> Any:
+        asked.append(len(names))
+        return await read(session, names)
+
+    monkeypatch.setattr(world.broker, "quotes", counted)
+    names = ["NSE:INFY", *(f"NSE:S{n}" for n in range(699))]
+
+    answer = body(await trader_api.get(route, params=ask(*names)))
+
+    assert asked == [500, 200]
+    assert list(answer["items"]) == ["NSE:INFY"]
+    assert len(answer["missing"]) == 699
+    error = refused(
+        await trader_api.get(route, params=ask(*(f"NSE:S{n}" for n in range(1001)))),
+        422, "INVALID_INPUT",
+    )  # fmt: skip
+    assert "1000" in str(error)
+    assert asked == [500, 200]

@@ -88,6 +88,15 @@ def test_a_full_quote_gives_the_day_s_circuit_band(
     assert (quote.lower_circuit, quote.upper_circuit) == band
 
 
+def test_a_full_quote_gives_the_days_ohlc_and_volume() -> None:
+    row = {"last_price": 1512.25, "volume": 40210,
+           "ohlc": {"open": 1495.5, "high": 1520, "low": 1490.05, "close": 1490}}  # fmt: skip
+    quote = quote_reports({"NSE:INFY": row})["NSE:INFY"]
+    day = (quote.open_price, quote.high_price, quote.low_price, quote.close_price)
+    assert day == (Decimal("1495.5"), Decimal(1520), Decimal("1490.05"), Decimal(1490))
+    assert quote.volume == 40210
+
+
 def test_a_circuit_limit_that_is_not_finite_is_a_malformed_quote() -> None:
     row = {"last_price": 1490.1, "lower_circuit_limit": "NaN", "upper_circuit_limit": 1639}
     with pytest.raises(DataFormatError):
@@ -129,6 +138,11 @@ def test_malformed_holdings_are_refused(reply: object) -> None:
         {"INFY": {"last_price": 1500}},
         {"NSE:INFY": {"last_price": -1}},
         {"NSE:INFY": {"last_price": float("inf")}},
+        {"NSE:INFY": {"last_price": 1500, "ohlc": {"open": "NaN", "close": 1490}}},
+        {"NSE:INFY": {"last_price": 1500, "ohlc": {"low": -2, "close": 1490}}},
+        {"NSE:INFY": {"last_price": 1500, "volume": 10.5}},
+        {"NSE:INFY": {"last_price": 1500, "volume": -3}},
+        {"NSE:INFY": {"last_price": 1500, "volume": True}},
         ["NSE:INFY"],
     ],
 )

@@ -353,10 +353,23 @@ class OrderServiceClient:
         return result
 
     def quotes(self, account_id: str, instruments: list[str]) -> JSONObject:
-        """The last price, close and circuit limits of each ``EXCHANGE:SYMBOL`` (at most 500),
-        read with the account's session, each with its ``as_of`` and ``age_seconds``."""
+        """The last price, close, circuit limits, OHLC and volume of each ``EXCHANGE:SYMBOL``
+        (at most 500), read with the account's session, each with ``as_of`` and
+        ``age_seconds``."""
         params = {"account_id": account_id, "i": instruments}
         result: JSONObject = self._json("GET", "/api/v1/quotes", params=params)
+        return result
+
+    def ltp(self, account_id: str, instruments: list[str]) -> JSONObject:
+        """The last price of each ``EXCHANGE:SYMBOL`` (at most 1,000)."""
+        params = {"account_id": account_id, "i": instruments}
+        result: JSONObject = self._json("GET", "/api/v1/ltp", params=params)
+        return result
+
+    def ohlc(self, account_id: str, instruments: list[str]) -> JSONObject:
+        """The last price and the day's OHLC of each ``EXCHANGE:SYMBOL`` (at most 1,000)."""
+        params = {"account_id": account_id, "i": instruments}
+        result: JSONObject = self._json("GET", "/api/v1/ohlc", params=params)
         return result
 
     # -- previews: nothing is placed --------------------------------------------------
@@ -527,6 +540,23 @@ class OrderServiceClient:
     ) -> list[JSONObject]:
         params = {"account_id": account_id, "group_by": group_by, "day": _day(day)}
         result: list[JSONObject] = self._json("GET", "/api/v1/positions", params=params)
+        return result
+
+    def close_positions(
+        self, account_id: str, *, idempotency_key: str | None = None, **scope: Any
+    ) -> JSONObject:
+        """Close the account's open positions, narrowed by ``strategy_id``, ``exchange`` with
+        ``tradingsymbol``, ``product``; ``order_type="LIMIT"`` with ``price`` for one
+        instrument. The key (generated unless given) makes every retry the same close."""
+        key = idempotency_key or new_idempotency_key()
+        body = {"account_id": account_id, **{k: v for k, v in scope.items() if v is not None}}
+        result: JSONObject = self._json(
+            "POST",
+            "/api/v1/positions/close",
+            body=body,
+            headers={"Idempotency-Key": key},
+            resend_unanswered=True,
+        )
         return result
 
     def holdings(self, *, account_id: str | None = None) -> JSONObject:

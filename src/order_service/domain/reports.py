@@ -159,3 +159,8 @@ class QuoteReport:
     close_price: Decimal
     lower_circuit: Decimal | None = None
     upper_circuit: Decimal | None = None
+    # The day's open, high and low and its traded volume, when the broker gives them.
+    open_price: Decimal | None = None
+    high_price: Decimal | None = None
+    low_price: Decimal | None = None
+    volume: int | None = None

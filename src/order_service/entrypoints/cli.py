@@ -17,6 +17,7 @@ from order_service.domain.account import Account, Role
 from order_service.domain.halt import HaltScope
 from order_service.domain.ids import AccountId, ApiKeyId, StrategyId, UserId
 from order_service.entrypoints.cli_orders import orders_app
+from order_service.entrypoints.cli_positions import positions_app
 from order_service.entrypoints.cli_secrets import secrets_app
 from order_service.entrypoints.cli_support import console
 from order_service.entrypoints.cli_support import settings as _settings
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(orders_app, name="orders")
+app.add_typer(positions_app, name="positions")
 app.add_typer(kill_switch_app, name="kill-switch")
 app.add_typer(secrets_app, name="secrets")
 

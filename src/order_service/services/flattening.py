@@ -14,23 +14,21 @@ then in our books, not closed a second time. A position is then closed only if t
 net quantity for it equals our books' (a fill the trade book has not given us yet would make
 the close too big), and no order of ours that trades it on the closing side is still
 unsettled (its fill would add to the close); otherwise it is left open and reported with a
-``CONFLICT`` that says why, to flatten again once the orders have settled.
+``CONFLICT`` that says why (``services.closing``), to flatten again once the orders
+have settled.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
 from order_service.domain.account import AccountScope, Principal
 from order_service.domain.halt import Halt, HaltKind
 from order_service.domain.ids import AccountId, ClientOrderId, StrategyId, UserId
-from order_service.domain.order import AUTOMATIC_MARKET_PROTECTION, Order, OrderRequest
+from order_service.domain.order import Order
 from order_service.domain.position import PositionView
-from order_service.domain.reports import PositionReport
-from order_service.domain.values import Exchange, OrderType, Product, TransactionType
+from order_service.domain.values import Product
 from order_service.errors import (
     BROKER_UNREAD,
     AuthenticationError,
@@ -48,6 +46,7 @@ from order_service.services.cancellations import (
     cancel_each,
     working_orders,
 )
+from order_service.services.closing import books_net, broker_net, closing_request, overshoot
 from order_service.services.order_updates import OrderUpdateService
 from order_service.services.orders import OrderService
 from order_service.services.ports import (
@@ -58,8 +57,6 @@ from order_service.services.ports import (
     UnitOfWorkFactory,
 )
 from order_service.services.strategies import refuse_scripts
-
-InstrumentKey = tuple[str, str]  # exchange, tradingsymbol (of MIS positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +209,15 @@ class FlattenService:
         try:
             if session is None:
                 raise AuthenticationError("the account needs its daily login to be flattened")
-            broker = _mis_net(await self._broker.positions(session))
+            broker = broker_net(await self._broker.positions(session))
         except BROKER_UNREAD as exc:  # the broker's positions unread: nothing is closed blind
             return [replace(_found(account_id, line), error=exc) for line in open_lines]
         async with self._uow() as uow:
             unsettled = await uow.orders.list_unsettled(account_id)
-        ours = _books_net(open_lines)
+        ours = books_net(open_lines)
         return [
             await self._close(
-                principal, halt, account_id, line, _unsafe(line, ours, broker, unsettled)
+                principal, halt, account_id, line, overshoot(line, ours, broker, unsettled)
             )
             for line in open_lines
         ]
@@ -253,78 +250,6 @@ def _found(account_id: AccountId, line: PositionLine) -> SquareOff:
     net = line.pair.net
     return SquareOff(
         account_id, line.key.strategy_id, net.exchange, net.tradingsymbol, net.quantity
-    )
-
-
-def _mis_net(reports: Sequence[PositionReport]) -> Counter[InstrumentKey]:
-    """The broker's net MIS quantity of each instrument."""
-    net: Counter[InstrumentKey] = Counter()
-    for report in reports:
-        if report.product == Product.MIS.value:
-            net[(report.exchange, report.tradingsymbol)] += report.quantity
-    return net
-
-
-def _books_net(lines: Sequence[PositionLine]) -> Counter[InstrumentKey]:
-    """Our books' net MIS quantity of each instrument, every strategy's together."""
-    net: Counter[InstrumentKey] = Counter()
-    for line in lines:
-        net[(line.pair.net.exchange, line.pair.net.tradingsymbol)] += line.pair.net.quantity
-    return net
-
-
-def _unsafe(
-    line: PositionLine,
-    ours: Counter[InstrumentKey],
-    broker: Counter[InstrumentKey],
-    unsettled: Sequence[Order],
-) -> Conflict | None:
-    """Why closing this position could overshoot, if it could."""
-    net = line.pair.net
-    key = (net.exchange, net.tradingsymbol)
-    closing = TransactionType.SELL if net.quantity > 0 else TransactionType.BUY
-    live = sorted(
-        order.order_id
-        for order in unsettled
-        if (order.request.exchange.value, order.request.tradingsymbol) == key
-        and order.request.product is Product.MIS
-        and order.request.transaction_type is closing
-    )
-    if live:
-        return Conflict(
-            "not squared off: orders on the closing side of this position are not settled at"
-            " the broker, and a fill of theirs would add to the close; flatten again once they"
-            " are",
-            details={"order_ids": live},
-            retryable=True,
-        )
-    if ours[key] != broker[key]:
-        return Conflict(
-            "not squared off: the broker's net quantity of this instrument differs from our"
-            " books' (a fill not yet recorded, or drift), so the close could overshoot",
-            details={"books_net_quantity": ours[key], "broker_net_quantity": broker[key]},
-            retryable=True,
-        )
-    return None
-
-
-def closing_request(
-    account_id: AccountId, strategy_id: StrategyId | None, net: PositionView
-) -> OrderRequest:
-    """A MARKET order of the opposite side for the whole net quantity, with automatic market
-    protection, sliced by Kite's autoslice if it is over the freeze quantity."""
-    side = TransactionType.SELL if net.quantity > 0 else TransactionType.BUY
-    return OrderRequest.create(
-        account_id=account_id,
-        exchange=Exchange(net.exchange),
-        tradingsymbol=net.tradingsymbol,
-        transaction_type=side,
-        quantity=abs(net.quantity),
-        product=Product.MIS,
-        order_type=OrderType.MARKET,
-        market_protection=Decimal(AUTOMATIC_MARKET_PROTECTION),
-        strategy_id=strategy_id,
-        autoslice=True,
     )
 
 

@@ -27,6 +27,7 @@ from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 
 MAX_QUOTES = 500  # Kite's most instruments in one quote call
+MAX_PRICES = 1000  # Kite's most in one ltp or ohlc call: read here as two quote calls
 _PRUNE_AT = 20_000  # names held before the expired ones are let go
 
 
@@ -56,15 +57,20 @@ class MarketDataService:
         self._reading: dict[str, asyncio.Future[HeldQuote]] = {}
 
     async def quotes(
-        self, principal: Principal, account_id: AccountId, names: Sequence[str]
+        self,
+        principal: Principal,
+        account_id: AccountId,
+        names: Sequence[str],
+        limit: int = MAX_QUOTES,
     ) -> dict[str, HeldQuote]:
-        """Each named instrument's quote, read with the account's session when not held."""
+        """Each named instrument's quote (at most ``limit`` of them), read with the account's
+        session when not held; the names not held are read ``MAX_QUOTES`` to a broker call."""
         wanted = list(dict.fromkeys(names))  # each once, in the order asked
-        if len(wanted) > MAX_QUOTES:
+        if len(wanted) > limit:
             raise ValidationError(
-                f"at most {MAX_QUOTES} instruments in one request",
+                f"at most {limit} instruments in one request",
                 field="i",
-                details={"limit": MAX_QUOTES, "asked": len(wanted)},
+                details={"limit": limit, "asked": len(wanted)},
             )
         await self._check_known(wanted)
         async with self._uow() as uow:
@@ -105,7 +111,9 @@ class MarketDataService:
         futures = {name: loop.create_future() for name in names}
         self._reading |= futures
         try:
-            quotes = await self._broker.quotes(session, names)
+            quotes: dict[str, QuoteReport] = {}
+            for start in range(0, len(names), MAX_QUOTES):
+                quotes |= await self._broker.quotes(session, names[start : start + MAX_QUOTES])
             as_of = self._clock.now()
             if len(self._held) >= _PRUNE_AT:
                 self._held = {n: h for n, h in self._held.items() if as_of - h.as_of < self._ttl}

@@ -223,6 +223,19 @@ class OrderService:
         order.pending_events.append(OrderEvent.requested(order_id, now, _requested_data(order)))
         return order
 
+    async def repeat_of(
+        self, principal: Principal, account_id: AccountId, client_order_id: ClientOrderId
+    ) -> Placement | None:
+        """The placement a key already names in one of the caller's accounts, as a repeat of
+        it is answered; None while the key is free (never used, or its attempt certainly never
+        reached the broker, which a placement with the key tries again)."""
+        async with self._uow() as uow:
+            await visible_account(uow, principal, account_id)
+            existing = await uow.orders.get_by_client_order_id(account_id, client_order_id)
+            if existing is None or await _never_sent(uow, existing):
+                return None
+            return await _answered(uow, existing)
+
     async def _release(self, uow: UnitOfWork, existing: Order, request: OrderRequest) -> bool:
         """Free the key of an attempt that certainly never reached the broker, for a retry.
 
@@ -231,10 +244,7 @@ class OrderService:
         again. The failed attempt keeps its history under its own id.
         """
         _same_request(existing, request)
-        if existing.status is not OrderStatus.FAILED:
-            return False
-        events = await uow.orders.events(existing.order_id)
-        if not events or not is_retryable_failure(events[-1]):
+        if not await _never_sent(uow, existing):
             return False
         key = existing.client_order_id
         existing.client_order_id = ClientOrderId(existing.order_id)
@@ -375,6 +385,14 @@ def _check_key(client_order_id: ClientOrderId | None) -> None:
             "autoslice orders",
             field="client_order_id",
         )
+
+
+async def _never_sent(uow: UnitOfWork, existing: Order) -> bool:
+    """True if the order failed in a way that proves the broker never took it."""
+    if existing.status is not OrderStatus.FAILED:
+        return False
+    events = await uow.orders.events(existing.order_id)
+    return bool(events) and is_retryable_failure(events[-1])
 
 
 async def _answered(uow: UnitOfWork, existing: Order) -> Placement:

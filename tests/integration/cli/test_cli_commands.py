@@ -377,3 +377,21 @@ def test_orders_watch_ends_cleanly_on_ctrl_c(env: Path, monkeypatch: pytest.Monk
     done = CliRunner().invoke(app, ["orders", "watch", "--user", user_id])
     assert done.exit_code == 0, done.output
     assert "Traceback" not in done.output
+
+
+def test_positions_close_acts_as_the_user_and_reports_what_it_refused(env: Path) -> None:
+    user_id = _user_with_account()
+    assert _run("positions", "close", "ab1234", "--user", user_id) == "0 positions"
+    refusals = {
+        ("--instrument", "INFY"): "INVALID_INPUT",  # no exchange
+        ("--instrument", "NSE:INFY", "--limit", "abc"): "INVALID_INPUT",
+        ("--instrument", "NSE:INFY", "--limit", "-5"): "INVALID_INPUT",
+        ("--instrument", "NSE:INFY"): "NOT_FOUND",  # nothing open in it
+        ("--key", "a key with spaces"): "INVALID_INPUT",
+    }
+    for extra, code in refusals.items():
+        done = CliRunner().invoke(app, ["positions", "close", "ab1234", "--user", user_id, *extra])
+        assert (done.exit_code, code in done.output) == (1, True), (extra, done.output)
+    other = _run("users", "create", "mallory")
+    refused = CliRunner().invoke(app, ["positions", "close", "ab1234", "--user", other])
+    assert (refused.exit_code, "NOT_FOUND" in refused.output) == (1, True)

@@ -94,14 +94,26 @@ def _quote(key: str, body: dict[str, Any]) -> QuoteReport:
     if not exchange or not tradingsymbol:
         raise ValueError(f"not an instrument: {key!r}")
     last = finite_decimal(body["last_price"])
-    close = finite_decimal(body.get("ohlc", {}).get("close", last))
-    if last < 0 or close < 0:
+    ohlc = body.get("ohlc", {})
+    close = finite_decimal(ohlc.get("close", last))
+    opened, high, low = (_price(ohlc.get(name)) for name in ("open", "high", "low"))
+    if last < 0 or close < 0 or any(p is not None and p < 0 for p in (opened, high, low)):
         raise ValueError(f"a negative price for {key!r}")
     lower = _circuit(body.get("lower_circuit_limit"))
     upper = _circuit(body.get("upper_circuit_limit"))
     if lower is None or upper is None or lower > upper:
         lower = upper = None  # no band given (Kite sends 0 for instruments without one)
-    return QuoteReport(exchange, tradingsymbol, last, close, lower, upper)
+    volume = body.get("volume")
+    traded = whole(volume) if volume is not None else None
+    if traded is not None and traded < 0:
+        raise ValueError(f"a negative volume for {key!r}")
+    return QuoteReport(
+        exchange, tradingsymbol, last, close, lower, upper, opened, high, low, traded
+    )
+
+
+def _price(value: object) -> Decimal | None:
+    return finite_decimal(value) if value is not None else None
 
 
 def _circuit(value: object) -> Decimal | None:

@@ -1,0 +1,62 @@
+"""Closing positions over HTTP, against the paper broker through the real SDK: the position
+closed at the broker with one protected MARKET order of its strategy, the rest left as they
+are, and a repeat with the same key answered without a second order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.e2e.harness import ServiceThread, add_paper_account, error_body, wait_for
+from tests.e2e.test_e2e_books import kite_of, place, trade_day
+
+PATH = "/api/v1/positions/close"
+
+
+def _net(kite: Any) -> dict[tuple[str, str], int]:
+    return {(p["tradingsymbol"], p["product"]): p["quantity"] for p in kite.positions()["net"]}
+
+
+def _status(api: httpx.Client, order_id: str) -> str:
+    return str(api.get(f"/api/v1/orders/{order_id}").json()["status"])
+
+
+def test_a_position_is_closed_at_the_broker_once_for_one_key(
+    api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
+) -> None:
+    admin.post("/prices", json={"NSE:INFY": "1500.00", "NSE:SBIN": "800.00"}).raise_for_status()
+    account = add_paper_account(api, admin)
+    kite = kite_of(service, paper, account)
+    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
+          quantity=10, product="MIS")  # fmt: skip
+    place(api, account, exchange="NSE", tradingsymbol="SBIN", transaction_type="SELL",
+          quantity=5, product="MIS")  # fmt: skip
+    trade_day(api, account, 2)  # our books hold both fills
+    scope = {"account_id": account, "exchange": "NSE", "tradingsymbol": "INFY"}
+    keyed = {"Idempotency-Key": f"close-{account}"}
+
+    closed = api.post(PATH, json=scope, headers=keyed)
+
+    assert closed.status_code == 200, closed.text
+    (close,) = closed.json()["closes"]
+    assert (close["outcome"], close["net_quantity"]) == ("placed", 10)
+    order_id = close["order"]["order_id"]
+    assert wait_for(lambda: _status(api, order_id) == "COMPLETE")
+    net = _net(kite)
+    assert (net[("INFY", "MIS")], net[("SBIN", "MIS")]) == (0, -5)
+    sells = [
+        o for o in kite.orders() if o["tradingsymbol"] == "INFY" and o["transaction_type"] == "SELL"
+    ]
+    assert [(o["quantity"], o["order_type"], o["product"]) for o in sells] == [
+        (10, "MARKET", "MIS")
+    ]
+
+    again = api.post(PATH, json=scope, headers=keyed)
+
+    assert again.status_code == 200, again.text
+    (repeat,) = again.json()["closes"]
+    assert (repeat["outcome"], repeat["order"]["order_id"]) == ("repeated", order_id)
+    assert len([o for o in kite.orders() if o["transaction_type"] == "SELL"]) == 2  # no third
+    trade_day(api, account, 3)  # the close's fill in our books too: the position is flat
+    error_body(api.post(PATH, json=scope), 404, "NOT_FOUND")  # nothing left to close
