@@ -28,6 +28,7 @@ from order_service.services.event_stream import FeedBroadcaster, StreamPolicy
 from order_service.services.fencing import fence_raiser
 from order_service.services.flattening import FlattenService
 from order_service.services.handoffs import HandoffService
+from order_service.services.history import HistoryService
 from order_service.services.instruments import InstrumentService
 from order_service.services.kill_switch import KillSwitchService
 from order_service.services.leases import LeaseKeeper, LeasePolicy, every_account
@@ -104,6 +105,7 @@ class Services:
     accounts: AccountService
     previews: PreviewService
     market_data: MarketDataService
+    history: HistoryService
     users: UserService
     strategies: StrategyService
     portfolios: PortfolioService
@@ -270,6 +272,7 @@ def _services(
         market_data=MarketDataService(
             uow_factory, broker, clock, settings.quote_cache_seconds, instruments
         ),
+        history=HistoryService(uow_factory, broker, clock, instruments),
         users=UserService(uow_factory, clock),
         strategies=StrategyService(uow_factory, clock),
         signals=SignalService(uow_factory, clock, orders),
@@ -585,6 +588,7 @@ def budget_rules(settings: Settings) -> BudgetRules:
             ),
             Bucket.OTHER: (Window(settings.rate_other_per_second, 1.0),),
             Bucket.QUOTES: (Window(settings.rate_quotes_per_second, 1.0),),
+            Bucket.HISTORICAL: (Window(settings.rate_historical_per_second, 1.0),),
         },
         settings.rate_margin_seconds,
     )

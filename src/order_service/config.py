@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     rate_orders_per_day: Annotated[int, Field(ge=1)] = 5000
     rate_other_per_second: Annotated[int, Field(ge=1)] = 10
     rate_quotes_per_second: Annotated[int, Field(ge=1)] = 1
+    rate_historical_per_second: Annotated[int, Field(ge=1)] = 3
     rate_margin_seconds: Annotated[float, Field(ge=0, le=1)] = 0.05
     rate_max_wait_seconds: Annotated[float, Field(ge=0)] = 5.0
     breaker_failures: Annotated[int, Field(ge=1)] = 5

@@ -61,6 +61,15 @@ class FakeOrderRepository(FakeRepository):
             await asyncio.sleep(0)  # after the read: another request may insert meanwhile
         return found
 
+    async def with_key_prefix(
+        self, account_id: AccountId, prefix: str, limit: int
+    ) -> builtins.list[Order]:
+        orders = sorted(self._view().orders.values(), key=lambda o: o.order_id)
+        found = [
+            o for o in orders if o.account_id == account_id and o.client_order_id.startswith(prefix)
+        ]
+        return [copy.deepcopy(o) for o in found[:limit]]
+
     async def get_by_broker_order_id(
         self, account_id: AccountId, broker_order_id: BrokerOrderId
     ) -> Order | None:

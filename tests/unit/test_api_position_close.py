@@ -3,6 +3,7 @@ ordinary placement, never sent when it could overshoot, never sent twice for one
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -14,12 +15,13 @@ import pytest_asyncio
 from order_service.domain.account import Principal
 from order_service.domain.ids import StrategyId
 from order_service.domain.reports import PositionReport
-from order_service.domain.values import Product, TransactionType
+from order_service.domain.values import OrderType, Product, TransactionType
 from order_service.entrypoints.api.app import create_app
-from order_service.errors import BrokerUnavailable
+from order_service.errors import BrokerUnavailable, Conflict
+from order_service.services.position_close import CloseScope, CloseTerms
 from tests.factories import make_request
-from tests.unit.answers import body, refused
-from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World, api_client
+from tests.unit.answers import LIMIT, body, refused
+from tests.unit.conftest import ACCOUNT, OTHER_ACCOUNT, World, api_client, log_in
 from tests.unit.test_position_sync import logged_out
 
 pytestmark = pytest.mark.asyncio
@@ -37,6 +39,7 @@ async def traded(world: World, **terms: Any) -> None:
     assert placed.created
     await world.services.reconcile.sync_account(ACCOUNT)
     await world.services.trades.sync_account(ACCOUNT)
+    world.clock.advance(1)  # what is placed next comes later, as it does
 
 
 def broker_holds(world: World, *rows: tuple[str, str, int]) -> None:
@@ -373,3 +376,198 @@ async def test_a_limit_close_of_several_instruments_is_refused(
     limit = {"account_id": ACCOUNT, "order_type": "LIMIT", "price": "1500"}
     error = refused(await trader_api.post(PATH, json=limit), 422, "INVALID_INPUT")
     assert error["details"]["field"] == "price"
+
+
+def slow_positions(world: World) -> None:
+    """The broker's positions answer after a round trip, as Kite's do: room for a race."""
+    read = world.broker.positions
+
+    async def positions(session: Any) -> Any:
+        await asyncio.sleep(0.01)
+        return await read(session)
+
+    world.broker.positions = positions  # type: ignore[method-assign]
+
+
+async def test_two_closes_at_once_send_one_order_whatever_their_keys(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10)
+    broker_holds(world, ("INFY", "MIS", 10))
+    slow_positions(world)
+
+    answers = await asyncio.gather(
+        trader_api.post(PATH, json=INFY, headers={"Idempotency-Key": "ui-1"}),
+        trader_api.post(PATH, json=INFY),
+    )
+
+    closes = sorted((body(a)["closes"][0] for a in answers), key=lambda c: c["outcome"])
+    assert [c["outcome"] for c in closes] == ["error", "placed"]
+    assert closes[0]["error"]["code"] == "CONFLICT"
+    assert closes[0]["error"]["details"]["order_ids"] == [closes[1]["order"]["order_id"]]
+    assert sent(world)[1:] == [("SELL", "INFY", 10, "MARKET")]
+
+
+async def test_an_exit_working_when_the_close_begins_holds_it_though_it_fills_meanwhile(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await traded(world, quantity=10)
+    exit_request = make_request(
+        quantity=4, product=Product.MIS, transaction_type=TransactionType.SELL,
+        order_type=OrderType.LIMIT, price=Decimal("1600.00"),
+    )  # fmt: skip
+    exit_order = (await world.services.orders.place_order(world.trader, exit_request, None)).order
+    broker_holds(world, ("INFY", "MIS", 10))  # Kite's positions a moment behind its trades
+    books = world.services.books
+    read = books.positions
+
+    async def positions(*args: Any) -> Any:
+        lines = await read(*args)  # our books, read before the exit's fill is in them
+        assert exit_order.broker_order_id is not None
+        world.broker.fill(exit_order.broker_order_id)
+        await world.services.reconcile.sync_account(ACCOUNT)
+        await world.services.trades.sync_account(ACCOUNT)
+        return lines
+
+    monkeypatch.setattr(books, "positions", positions)
+    scope = CloseScope(ACCOUNT, exchange="NSE", tradingsymbol="INFY")
+
+    (close,) = await world.services.position_closes.close(world.trader, scope, CloseTerms(), None)
+
+    assert isinstance(close.error, Conflict)
+    assert close.error.details == {"order_ids": [exit_order.order_id]}
+    assert len(sent(world)) == 2  # the entry and the exit: no close of 10 against 6
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        {"account_id": ACCOUNT},  # another scope
+        {**INFY, "order_type": "LIMIT", "price": "1400"},  # other terms
+    ],
+)
+async def test_a_key_used_for_another_close_is_refused(
+    world: World, trader_api: httpx.AsyncClient, again: dict[str, Any]
+) -> None:
+    await traded(world, quantity=10)
+    await traded(world, tradingsymbol="SBIN", quantity=5)
+    broker_holds(world, ("INFY", "MIS", 10), ("SBIN", "MIS", 5))
+    keyed = {"Idempotency-Key": "k:2"}  # a key may hold ":": "k" is another key
+    first = body(await trader_api.post(PATH, json={**INFY, "order_type": "LIMIT",
+                                                   "price": "1600"}, headers=keyed))  # fmt: skip
+    other_key = {"Idempotency-Key": "k"}
+    body(await trader_api.post(PATH, json={**INFY, "tradingsymbol": "SBIN"}, headers=other_key))
+    placed = len(sent(world))
+
+    error = refused(await trader_api.post(PATH, json=again, headers=keyed), 409,
+                    "IDEMPOTENCY_CONFLICT")  # fmt: skip
+
+    assert error["details"]["order_ids"] == [first["closes"][0]["order"]["order_id"]]
+    assert len(sent(world)) == placed
+
+
+async def test_a_key_used_on_an_earlier_day_is_refused_not_answered_with_that_days_close(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10)
+    broker_holds(world, ("INFY", "MIS", 10))
+    keyed = {"Idempotency-Key": "eod"}
+    body(await trader_api.post(PATH, json=INFY, headers=keyed))
+    world.clock.advance(24 * 3600)
+    await log_in(world.services, world.trader, ACCOUNT, "day-2")
+    await traded(world, quantity=10)
+
+    refused(await trader_api.post(PATH, json=INFY, headers=keyed), 409, "IDEMPOTENCY_CONFLICT")
+
+
+async def test_a_close_key_is_reserved_from_other_orders(trader_api: httpx.AsyncClient) -> None:
+    order = {**LIMIT, "client_order_id": "close:1:k:x"}
+    error = refused(await trader_api.post("/api/v1/orders", json=order), 422, "INVALID_INPUT")
+    assert "reserved" in error["message"]
+
+
+async def test_a_retry_after_a_send_that_never_reached_the_broker_closes_what_is_open_now(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10)
+    broker_holds(world, ("INFY", "MIS", 10))
+    keyed = {"Idempotency-Key": "k4"}
+    world.broker.fail_next("place_order", BrokerUnavailable("down"))
+    first = body(await trader_api.post(PATH, json=INFY, headers=keyed))
+    assert first["closes"][0]["error"]["code"] == "BROKER_UNAVAILABLE"
+    await traded(world, quantity=5)  # the position grew meanwhile
+    broker_holds(world, ("INFY", "MIS", 15))
+
+    again = body(await trader_api.post(PATH, json=INFY, headers=keyed))
+
+    assert again["placed"] == 1
+    assert sent(world)[-1] == ("SELL", "INFY", 15, "MARKET")
+
+
+async def test_an_accounts_close_leaves_an_instrument_strategies_hold_both_ways(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    swing = await new_strategy(world, "swing")
+    await traded(world, quantity=10)
+    await traded(world, quantity=10, strategy_id=swing, transaction_type=TransactionType.SELL)
+    broker_holds(world, ("INFY", "MIS", 0))  # flat at the broker: crossing closes could open it
+
+    answer = body(await trader_api.post(PATH, json={"account_id": ACCOUNT, "force": True}))
+
+    assert sorted(c["net_quantity"] for c in answer["closes"]) == [-10, 10]
+    assert {c["error"]["code"] for c in answer["closes"]} == {"CONFLICT"}
+    assert "both sides" in answer["closes"][0]["error"]["message"]
+    assert len(sent(world)) == 2
+    scope = {"account_id": ACCOUNT, "strategy_id": swing, "force": True}
+    one = body(await trader_api.post(PATH, json=scope))  # asked for by strategy: its own close
+    assert (one["placed"], sent(world)[-1]) == (1, ("BUY", "INFY", 10, "MARKET"))
+
+
+async def test_an_archived_strategys_position_is_still_closed(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    swing = await new_strategy(world, "swing")
+    await traded(world, quantity=4, strategy_id=swing)
+    broker_holds(world, ("INFY", "MIS", 4))
+    await world.services.strategies.update_strategy(world.trader, swing, None, True)
+
+    answer = body(await trader_api.post(PATH, json={**INFY, "force": True}))
+
+    assert (answer["placed"], answer["closes"][0]["order"]["strategy_id"]) == (1, swing)
+
+
+async def test_a_cover_orders_position_is_left_to_its_own_stop(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10, product=Product.CO, trigger_price=Decimal("1400"))
+    broker_holds(world, ("INFY", "CO", 10))
+
+    answer = body(await trader_api.post(PATH, json=INFY))
+
+    (close,) = answer["closes"]
+    assert (close["product"], close["error"]["code"]) == ("CO", "CONFLICT")
+    assert len(sent(world)) == 1
+
+
+async def test_a_position_the_broker_holds_and_our_books_do_not_is_named(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10)
+    broker_holds(world, ("INFY", "MIS", 10), ("SBIN", "MIS", 7))
+
+    answer = body(await trader_api.post(PATH, json={"account_id": ACCOUNT}))
+
+    unbooked = next(c for c in answer["closes"] if c["tradingsymbol"] == "SBIN")
+    assert (unbooked["strategy_id"], unbooked["net_quantity"]) == (None, 7)
+    assert unbooked["error"]["details"] == {"broker_net_quantity": 7}
+    assert (answer["placed"], answer["failed"]) == (1, 1)
+    assert [s[1] for s in sent(world)] == ["INFY", "INFY"]
+
+
+async def test_a_foreign_accounts_strategies_are_not_revealed(
+    world: World, trader_api: httpx.AsyncClient, outsider: Principal
+) -> None:
+    (theirs,) = await world.services.strategies.list_strategies(outsider, OTHER_ACCOUNT)
+    for strategy_id in (theirs.strategy_id, "01JXXXXXXXXXXXXXXXXXXXXXXX"):
+        scope = {"account_id": OTHER_ACCOUNT, "strategy_id": strategy_id}
+        refused(await trader_api.post(PATH, json=scope), 404, "NOT_FOUND")

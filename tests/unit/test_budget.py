@@ -134,6 +134,7 @@ def test_the_default_rules_are_kites() -> None:
     assert rules.of(Bucket.ORDERS) == (Window(10, 1.0), Window(400, 60.0), Window(5000, 86_400.0))
     assert rules.of(Bucket.OTHER) == (Window(10, 1.0),)
     assert rules.of(Bucket.QUOTES) == (Window(1, 1.0),)
+    assert rules.of(Bucket.HISTORICAL) == (Window(3, 1.0),)
     assert rules.margin == MARGIN == 0.05
     assert rules.horizon(Bucket.ORDERS) == 86_400.0 + MARGIN
 

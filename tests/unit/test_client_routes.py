@@ -51,6 +51,7 @@ def _call_everything(client: OrderServiceClient) -> None:
     client.search_instruments("NIFTY", exchange="NFO", expiry=day, limit=10)
     client.quotes("PAPER1", ["NSE:INFY", "NSE:TCS"])
     client.ltp("PAPER1", ["NSE:INFY"])
+    client.historical("PAPER1", "NSE", "INFY", "day", day, day, oi=True)
     client.ohlc("PAPER1", ["NSE:INFY"])
     client.basket_margins("PAPER1", [{"exchange": "NSE"}], consider_positions=False)
     client.order_charges("PAPER1", [{"exchange": "NSE", "average_price": "1450.00"}])

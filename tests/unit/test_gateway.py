@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,6 +12,7 @@ from order_service.adapters.coordination.memory import InProcessRateBudget
 from order_service.bootstrap import budget_rules
 from order_service.config import Settings
 from order_service.domain.budget import Bucket
+from order_service.domain.history import CandleRequest, Interval
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.order import OrderChanges, OrderRequest
 from order_service.domain.reports import OrderStatusReport
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.asyncio
 
 OTHER = AccountId("PAPER2")
 SESSION = BrokerSession(ACCOUNT, "paper", "token-1")
+SPAN_START = datetime(2026, 1, 5, tzinfo=UTC)
 NEWER = BrokerSession(ACCOUNT, "paper", "token-2")
 INFRASTRUCTURE = [BrokerUnavailable(), BrokerOutcomeUnknown(), DataFormatError()]
 REFUSALS = [
@@ -150,6 +153,19 @@ class TestPacing:
         assert orders_spent.value.details["bucket"] == Bucket.ORDERS.value
         assert others_spent.value.details["bucket"] == Bucket.OTHER.value
         assert gateway.ticker.sleeps == []
+
+    async def test_candles_draw_on_the_historical_bucket_alone(self) -> None:
+        gateway = Gateway(max_wait=0.0)
+        ask = CandleRequest(408065, Interval.DAY, SPAN_START, SPAN_START)
+        for _ in range(3):
+            await gateway.guarded.historical(SESSION, ask)
+
+        with pytest.raises(RateLimitError) as spent:
+            await gateway.guarded.historical(SESSION, ask)
+
+        assert spent.value.details["bucket"] == Bucket.HISTORICAL.value
+        await gateway.orders()  # the other buckets untouched
+        assert gateway.broker.calls["historical"] == 3
 
     async def test_a_slot_beyond_the_wait_limit_is_refused_unsent(self) -> None:
         gateway = Gateway(max_wait=0.5)

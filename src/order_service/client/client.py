@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -370,6 +370,32 @@ class OrderServiceClient:
         """The last price and the day's OHLC of each ``EXCHANGE:SYMBOL`` (at most 1,000)."""
         params = {"account_id": account_id, "i": instruments}
         result: JSONObject = self._json("GET", "/api/v1/ohlc", params=params)
+        return result
+
+    def historical(
+        self,
+        account_id: str,
+        exchange: str,
+        tradingsymbol: str,
+        interval: str,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        oi: bool = False,
+        continuous: bool = False,
+    ) -> JSONObject:
+        """The instrument's candles from ``start`` to ``end`` (days in IST, or aware moments),
+        read in as many Kite requests as the range needs."""
+        params = {
+            "account_id": account_id,
+            "interval": interval,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "oi": oi,
+            "continuous": continuous,
+        }
+        path = f"/api/v1/historical/{_seg(exchange)}/{_seg(tradingsymbol)}"
+        result: JSONObject = self._json("GET", path, params=params)
         return result
 
     # -- previews: nothing is placed --------------------------------------------------

@@ -20,6 +20,7 @@ class Bucket(StrEnum):
     ORDERS = "orders"
     OTHER = "other"
     QUOTES = "quotes"
+    HISTORICAL = "historical"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,13 @@ def found_slices(
 
 # A further slice's client order id: an order id (a ULID) and the slice's place.
 _SLICE_KEY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.[1-9][0-9]*")
+# The client order ids of the orders ``POST /api/v1/positions/close`` places begin so.
+CLOSE_KEY_PREFIX = "close:"
+
+
+def is_close_key(key: str) -> bool:
+    """True if ``key`` has the shape of a position close's order key (reserved as well)."""
+    return key.startswith(CLOSE_KEY_PREFIX)
 
 
 def is_slice_key(key: str) -> bool:

@@ -197,6 +197,10 @@ class FlattenService:
         account_id: AccountId,
         session: BrokerSession | None,
     ) -> list[SquareOff]:
+        # The unsettled orders before the books: an exit that settles between the two reads
+        # is then in one of them (working in the first, or filled in the second).
+        async with self._uow() as uow:
+            unsettled = await uow.orders.list_unsettled(account_id)
         today = self._books.today()
         lines = await self._books.positions(principal, account_id, GroupBy.STRATEGY, today)
         open_lines = [
@@ -212,8 +216,6 @@ class FlattenService:
             broker = broker_net(await self._broker.positions(session))
         except BROKER_UNREAD as exc:  # the broker's positions unread: nothing is closed blind
             return [replace(_found(account_id, line), error=exc) for line in open_lines]
-        async with self._uow() as uow:
-            unsettled = await uow.orders.list_unsettled(account_id)
         ours = books_net(open_lines)
         return [
             await self._close(

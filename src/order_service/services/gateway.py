@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from order_service.domain.budget import Bucket
+from order_service.domain.history import Candle, CandleRequest
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -197,6 +198,12 @@ class GuardedBroker:
             return self._inner.quotes(current, instruments)
 
         return await self._with_session(session, Bucket.QUOTES, send)
+
+    async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
+        def send(current: BrokerSession) -> Awaitable[list[Candle]]:
+            return self._inner.historical(current, ask)
+
+        return await self._with_session(session, Bucket.HISTORICAL, send)
 
     async def close(self) -> None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from order_service.domain.account import Account, AccountScope, Principal, Strategy
 from order_service.domain.control import ControlMode, check_origin, scope_mode, strategy_mode
@@ -19,7 +19,14 @@ from order_service.domain.ids import (
     tag_for,
 )
 from order_service.domain.order import Order, OrderOrigin, OrderRequest
-from order_service.domain.slicing import first_slice, further_slices, is_slice_key, slice_key
+from order_service.domain.slicing import (
+    CLOSE_KEY_PREFIX,
+    first_slice,
+    further_slices,
+    is_close_key,
+    is_slice_key,
+    slice_key,
+)
 from order_service.domain.status import OrderStatus, OrderTrigger
 from order_service.errors import (
     BROKER_REFUSALS,
@@ -61,6 +68,12 @@ class Placement:
     slices: tuple[Order, ...] = ()
 
 
+class PlacementGuard(Protocol):
+    """A close's own check, run under its account's hold just before its order is stored."""
+
+    async def check(self, uow: UnitOfWork, order: Order) -> None: ...
+
+
 class OrderService:
     """Places orders exactly once and answers questions about them."""
 
@@ -97,6 +110,7 @@ class OrderService:
         client_order_id: ClientOrderId | None,
         force: bool = False,
         past_halt: bool = False,
+        closing: PlacementGuard | None = None,
     ) -> Placement:
         """Persist the intent as NEW, then send it once; ambiguous outcomes become UNKNOWN.
 
@@ -104,14 +118,18 @@ class OrderService:
         for it briefly, then fails with ``SERVICE_UNAVAILABLE`` without having stored anything.
         ``force`` lets a person trade a scope under script control (``OWNERSHIP_CONFLICT``
         without it). ``past_halt`` is for a halt's own square-off orders (never for a caller's).
+        ``closing`` is a position's close (``services.position_close``): its check runs under
+        the account's hold, its key may be of the reserved close shape, and it may trade an
+        archived strategy's position down.
         """
         halts = _PAST_HALT if past_halt else self._halts
+        placing = (client_order_id, force, halts, closing)
         try:
-            return await self._place(principal, request, client_order_id, force, halts)
+            return await self._place(principal, request, *placing)
         except AccountReconciling:
             await self._gate.wait(request.account_id)
         try:
-            return await self._place(principal, request, client_order_id, force, halts)
+            return await self._place(principal, request, *placing)
         except AccountReconciling as exc:  # held again meanwhile (another login)
             raise self._gate.refusal(request.account_id) from exc
 
@@ -122,8 +140,9 @@ class OrderService:
         client_order_id: ClientOrderId | None,
         force: bool,
         halts: HaltGuard,
+        closing: PlacementGuard | None,
     ) -> Placement:
-        _check_key(client_order_id)
+        _check_key(client_order_id, closing is not None)
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
         if self._instruments is not None:
@@ -131,21 +150,20 @@ class OrderService:
         async with self._uow() as uow:
             account = await visible_account(uow, principal, request.account_id)
             if client_order_id is not None:  # a fresh ULID key cannot have been used before
-                existing = await uow.orders.get_by_client_order_id(request.account_id, key)
-                if existing is not None and not await self._release(uow, existing, request):
-                    return await _answered(uow, existing)
+                repeat = await self._repeated(uow, request, key, same_terms=closing is None)
+                if repeat is not None:
+                    return repeat
             # A repeat of a placed order is answered with it even while halted: only new ones stop.
             await halts.refuse(principal, request.account_id, uow)
             session = session_for(account, self._clock.now())
-            if account.reconcile_since is not None:
-                raise AccountReconciling(request.account_id)
-            if not self._liveness.vouches():
-                raise _unannounced()
-            if self._instruments is not None:
-                self._instruments.check(request.exchange.value, request.tradingsymbol)
-            order = await self._new_order(uow, principal, account, request, (order_id, key), force)
+            self._check_takes_orders(account, request)
+            order = await self._new_order(
+                uow, principal, account, request, (order_id, key), force, closing is not None
+            )
             await self._check_risk(uow, session, order, keyed=client_order_id is not None)
             await _check_mode_held(uow, order, force)
+            if closing is not None:
+                await closing.check(uow, order)
             try:
                 await uow.orders.add(order)
                 await uow.commit()
@@ -156,6 +174,16 @@ class OrderService:
         if taken:
             return await self._stored_twin(request, key)
         return await self._dispatch(order, session)
+
+    def _check_takes_orders(self, account: Account, request: OrderRequest) -> None:
+        """Refuse while the account's books await reconciliation, while this process is not
+        known to live, or for an instrument a loaded master lacks."""
+        if account.reconcile_since is not None:
+            raise AccountReconciling(request.account_id)
+        if not self._liveness.vouches():
+            raise _unannounced()
+        if self._instruments is not None:
+            self._instruments.check(request.exchange.value, request.tradingsymbol)
 
     async def _dispatch(self, order: Order, session: BrokerSession) -> Placement:
         quantities = self._slices(order.request)
@@ -200,9 +228,10 @@ class OrderService:
         request: OrderRequest,
         ids: tuple[OrderId, ClientOrderId],
         force: bool,
+        closing: bool,
     ) -> Order:
         order_id, key = ids
-        strategy_id, own_mode = await self._strategy_for(uow, principal, request)
+        strategy_id, own_mode = await self._strategy_for(uow, principal, request, closing)
         origin = OrderOrigin.SCRIPT if principal.is_script else OrderOrigin.MANUAL
         # The scope's mode came with the rows already read (the account's, the strategy's).
         check_origin(scope_mode(account.control_mode, own_mode), origin, force)
@@ -236,14 +265,28 @@ class OrderService:
                 return None
             return await _answered(uow, existing)
 
-    async def _release(self, uow: UnitOfWork, existing: Order, request: OrderRequest) -> bool:
+    async def _repeated(
+        self, uow: UnitOfWork, request: OrderRequest, key: ClientOrderId, same_terms: bool
+    ) -> Placement | None:
+        """The answer to a key used before, unless its attempt is released for this one."""
+        existing = await uow.orders.get_by_client_order_id(request.account_id, key)
+        if existing is None or await self._release(uow, existing, request, same_terms):
+            return None
+        return await _answered(uow, existing)
+
+    async def _release(
+        self, uow: UnitOfWork, existing: Order, request: OrderRequest, same_terms: bool
+    ) -> bool:
         """Free the key of an attempt that certainly never reached the broker, for a retry.
 
         A rate limit, an unreachable broker, an expired session or an order of unknown outcome
         that the broker's book proved absent consumed nothing: retrying the same key must try
-        again. The failed attempt keeps its history under its own id.
+        again. The failed attempt keeps its history under its own id. A close's key names
+        the close of its position, whose quantity may have changed since (``same_terms``
+        False): its retry closes what is open now.
         """
-        _same_request(existing, request)
+        if same_terms:
+            _same_request(existing, request)
         if not await _never_sent(uow, existing):
             return False
         key = existing.client_order_id
@@ -305,14 +348,17 @@ class OrderService:
         return self._clock.now()
 
     async def _strategy_for(
-        self, uow: UnitOfWork, principal: Principal, request: OrderRequest
+        self, uow: UnitOfWork, principal: Principal, request: OrderRequest, closing: bool
     ) -> tuple[StrategyId, ControlMode | None]:
         """The strategy the order goes to (the key's, the one named, or the account's default)
-        and its own control mode (None: it follows the account's, as the default one does)."""
+        and its own control mode (None: it follows the account's, as the default one does).
+        A close may go to an archived strategy: archived, it still holds what it opened."""
         if principal.strategy_id is not None:
-            return _with_mode(await _bound_strategy(uow, principal.strategy_id, request))
+            bound = await _bound_strategy(uow, principal.strategy_id, request, closing)
+            return _with_mode(bound)
         if request.strategy_id is not None:
-            return _with_mode(await _named_strategy(uow, request.strategy_id, request.account_id))
+            named = await _named_strategy(uow, request.strategy_id, request.account_id, closing)
+            return _with_mode(named)
         # The default strategy is created with its account and can never be deleted.
         cached = self._default_strategies.get(request.account_id)
         if cached is None:
@@ -329,7 +375,9 @@ def _with_mode(strategy: Strategy) -> tuple[StrategyId, ControlMode | None]:
     return strategy.strategy_id, strategy_mode(strategy.control_mode, strategy.is_default)
 
 
-async def _bound_strategy(uow: UnitOfWork, bound: StrategyId, request: OrderRequest) -> Strategy:
+async def _bound_strategy(
+    uow: UnitOfWork, bound: StrategyId, request: OrderRequest, closing: bool
+) -> Strategy:
     """A script's key trades for its strategy alone, in that strategy's account."""
     named = request.strategy_id
     strategy = await uow.strategies.get(bound)
@@ -340,13 +388,14 @@ async def _bound_strategy(uow: UnitOfWork, bound: StrategyId, request: OrderRequ
             f"this API key places orders for strategy {bound} of its account only",
             details={"strategy_id": named, "key_strategy_id": bound},
         )
-    return await _named_strategy(uow, bound, request.account_id, strategy)
+    return await _named_strategy(uow, bound, request.account_id, closing, strategy)
 
 
 async def _named_strategy(
     uow: UnitOfWork,
     strategy_id: StrategyId,
     account_id: AccountId,
+    closing: bool,
     strategy: Strategy | None = None,
 ) -> Strategy:
     """The named strategy, if it is the account's and takes orders (not archived)."""
@@ -357,7 +406,8 @@ async def _named_strategy(
             field="strategy_id",
             details={"strategy_id": strategy_id},
         )
-    strategy.check_takes_orders()
+    if not closing:
+        strategy.check_takes_orders()
     return strategy
 
 
@@ -377,12 +427,19 @@ async def _check_mode_held(uow: UnitOfWork, order: Order, force: bool) -> None:
         check_origin(mode, order.origin, force)
 
 
-def _check_key(client_order_id: ClientOrderId | None) -> None:
-    """Refuse a caller's key of a slice's shape: it would be taken for another's slice."""
+def _check_key(client_order_id: ClientOrderId | None, closing: bool) -> None:
+    """Refuse a caller's key of a slice's or a close's shape: it would be taken for another
+    order's slice, or answered as a position's close."""
     if client_order_id is not None and is_slice_key(client_order_id):
         raise ValidationError(
             "an idempotency key of the shape <order id>.<n> is reserved for the slices of "
             "autoslice orders",
+            field="client_order_id",
+        )
+    if client_order_id is not None and not closing and is_close_key(client_order_id):
+        raise ValidationError(
+            f"an idempotency key beginning {CLOSE_KEY_PREFIX!r} is reserved for the orders of"
+            " POST /api/v1/positions/close",
             field="client_order_id",
         )
 

@@ -34,6 +34,7 @@ from order_service.domain.feed import FeedEvent
 from order_service.domain.fill import Fill
 from order_service.domain.halt import Halt, HaltScope
 from order_service.domain.handoff import Handoff, HandoffId
+from order_service.domain.history import Candle, CandleRequest
 from order_service.domain.ids import (
     AccountId,
     ApiKeyId,
@@ -176,6 +177,10 @@ class Broker(Protocol):
         """Return the last price and previous close of each ``EXCHANGE:SYMBOL`` it knows."""
         ...
 
+    async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
+        """Return the candles of one span Kite answers in one request (``domain.history``)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -287,6 +292,11 @@ class OrderRepository(Protocol):
     async def get_by_client_order_id(
         self, account_id: AccountId, client_order_id: ClientOrderId
     ) -> Order | None: ...
+
+    async def with_key_prefix(self, account_id: AccountId, prefix: str, limit: int) -> list[Order]:
+        """The account's orders whose client order id begins with ``prefix`` (exactly, case
+        and all), at most ``limit``, oldest first."""
+        ...
 
     async def get_by_broker_order_id(
         self, account_id: AccountId, broker_order_id: BrokerOrderId

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
+from order_service.domain.history import Candle, CandleRequest
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -122,6 +123,9 @@ class SessionExpiry:
         self, session: BrokerSession, instruments: Sequence[str]
     ) -> dict[str, QuoteReport]:
         return await self._watched(session, self.inner.quotes(session, instruments))
+
+    async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
+        return await self._watched(session, self.inner.historical(session, ask))
 
     async def close(self) -> None:
         await self.inner.close()

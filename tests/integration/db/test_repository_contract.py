@@ -324,3 +324,24 @@ async def test_accounts_with_unsettled_orders_are_listed_once_by_id(
     found = await read(uow_factory, lambda uow: uow.orders.accounts_with_unsettled())
 
     assert found == [seed.account_a, seed.account_b]
+
+
+async def test_orders_are_found_by_the_exact_beginning_of_their_key(
+    uow_factory: UowFactory, seed: Seed
+) -> None:
+    keys = ["close:1:k:abc:INFY", "close:1:k:def:SBIN", "close:1:K:abc:INFY", "close:3:k:2:x",
+            "close:1:k_x", "Xclose:1:k:"]  # fmt: skip
+    orders = [build_order(client_order_id=ClientOrderId(key)) for key in keys]
+    other_account = build_order(
+        account_id=seed.account_b, client_order_id=ClientOrderId("close:1:k:abc:INFY")
+    )
+    await add_orders(uow_factory, *orders, other_account)
+
+    async with uow_factory() as uow:
+        found = await uow.orders.with_key_prefix(seed.account_a, "close:1:k:", 10)
+        first = await uow.orders.with_key_prefix(seed.account_a, "close:1:k:", 1)
+        none = await uow.orders.with_key_prefix(seed.account_a, "close:1:k%", 10)
+
+    assert [o.client_order_id for o in found] == ["close:1:k:abc:INFY", "close:1:k:def:SBIN"]
+    assert [o.order_id for o in first] == [orders[0].order_id]
+    assert none == []  # a LIKE wildcard is a character like any other

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from order_service.domain.history import Candle, CandleRequest
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -33,7 +34,12 @@ from order_service.domain.reports import (
     TradeId,
 )
 from order_service.domain.values import OrderType, Variety
-from order_service.errors import DataFormatError, InvalidTransition, OrderServiceError
+from order_service.errors import (
+    DataFormatError,
+    InvalidTransition,
+    OrderServiceError,
+    ValidationError,
+)
 from order_service.services.ports import BrokerSession, Clock, SessionGrant
 
 _MARKET_PRICE = Decimal("100.00")
@@ -62,6 +68,8 @@ class FakeBroker:
         self.holding_book: list[HoldingReport] = []
         self.marks: dict[str, QuoteReport] = {}  # by "EXCHANGE:SYMBOL"
         self.instrument_list: list[Instrument] = []  # what instruments() answers
+        self.candles: dict[int, list[Candle]] = {}  # by instrument token: historical() reads
+        self.candle_requests: list[CandleRequest] = []
         # Book rows the broker sends malformed (``spoil``): left out of the book, named aside.
         self.spoiled: set[BrokerOrderId] = set()
         self.tokens: dict[str, str] = {}
@@ -229,6 +237,14 @@ class FakeBroker:
     ) -> dict[str, QuoteReport]:
         self._raise(self._enter("quotes"))
         return {key: self.marks[key] for key in instruments if key in self.marks}
+
+    async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
+        self._raise(self._enter("historical"))
+        if (ask.end - ask.start).days > ask.interval.max_days:
+            raise ValidationError("interval exceeds max limit")  # as Kite's InputException
+        self.candle_requests.append(ask)
+        held = self.candles.get(ask.instrument_token, [])
+        return [c for c in held if ask.start <= c.at <= ask.end]
 
     async def close(self) -> None:
         self.calls["close"] += 1

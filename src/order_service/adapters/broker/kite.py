@@ -29,6 +29,7 @@ from order_service.adapters.broker.errors import (
     translate,
     unknown_after_bug,
 )
+from order_service.adapters.broker.history_parsing import candles
 from order_service.adapters.broker.instruments_parsing import instrument_list
 from order_service.adapters.broker.parsing import (
     UnreadableRow,
@@ -50,6 +51,8 @@ from order_service.adapters.broker.preview_parsing import (
     priced_order,
 )
 from order_service.adapters.broker.slice_parsing import slice_reports
+from order_service.domain.account import IST
+from order_service.domain.history import Candle, CandleRequest
 from order_service.domain.ids import AccountId, BrokerOrderId
 from order_service.domain.instrument import Instrument
 from order_service.domain.order import OrderChanges, OrderRequest
@@ -273,6 +276,21 @@ class KiteBroker:
         data = await self._call("quotes", False, self._client(session).quote, list(instruments))
         return quote_reports(data)
 
+    async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
+        client = self._client(session)
+        data = await self._call(
+            "historical",
+            False,
+            client.historical_data,
+            ask.instrument_token,
+            _kite_time(ask.start),
+            _kite_time(ask.end),
+            ask.interval.value,
+            ask.continuous,
+            ask.oi,
+        )
+        return await self._parsed(candles, data)
+
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
@@ -354,6 +372,11 @@ class KiteBroker:
             raise _failed(unknown_after_bug(exc, operation), operation, started) from exc
         _observe(operation, "ok", started)
         return result
+
+
+def _kite_time(at: datetime) -> str:
+    """A moment as Kite's historical API reads it: IST, to the second."""
+    return at.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _failed(error: OrderServiceError, operation: str, started: float) -> OrderServiceError:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     Update,
     bindparam,
+    func,
     insert,
     select,
     true,
@@ -104,6 +105,18 @@ class SqlOrderRepository(SqlRepository):
                 orders.c.account_id == account_id, orders.c.client_order_id == client_order_id
             )
         )
+
+    async def with_key_prefix(
+        self, account_id: AccountId, prefix: str, limit: int
+    ) -> builtins.list[Order]:
+        key = orders.c.client_order_id
+        statement = (
+            select(orders)
+            .where(orders.c.account_id == account_id, func.substr(key, 1, len(prefix)) == prefix)
+            .order_by(orders.c.order_id)
+            .limit(limit)
+        )
+        return await self._orders(statement)
 
     async def get_by_broker_order_id(
         self, account_id: AccountId, broker_order_id: BrokerOrderId

@@ -25,6 +25,7 @@ from order_service.entrypoints.api.routes import (
     control,
     events,
     handoffs,
+    history,
     instruments,
     keys,
     kill_switch,
@@ -104,6 +105,7 @@ def create_app(services: Services, supervisor: Supervisor | None = None) -> Fast
         previews,
         instruments,
         quotes,
+        history,
     ):
         app.include_router(module.router)
     return app
