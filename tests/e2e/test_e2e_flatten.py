@@ -26,15 +26,15 @@ def _resting(api: httpx.Client, account: str, **overrides: Any) -> dict[str, Any
              "order_type": "LIMIT", "price": "1450.00", **overrides}  # fmt: skip
     placed = api.post("/api/v1/orders", json=order)
     assert placed.status_code == 201, placed.text
-    assert wait_for(lambda: _status(api, placed.json()["order_id"]) == "OPEN")
+    assert wait_for(lambda: order_status(api, placed.json()["order_id"]) == "OPEN")
     return dict(placed.json())
 
 
-def _status(api: httpx.Client, order_id: str) -> str:
+def order_status(api: httpx.Client, order_id: str) -> str:
     return str(api.get(f"/api/v1/orders/{order_id}").json()["status"])
 
 
-def _net(kite: Any) -> dict[tuple[str, str], int]:
+def net_positions(kite: Any) -> dict[tuple[str, str], int]:
     return {(p["tradingsymbol"], p["product"]): p["quantity"] for p in kite.positions()["net"]}
 
 
@@ -68,7 +68,7 @@ def test_flatten_cancels_working_orders_and_squares_off_mis_positions_only(
     assert {k: v["net_quantity"] for k, v in closes.items()} == {"INFY": 10, "SBIN": -5}
     assert all(s["order_id"] and s["error_code"] is None for s in closes.values())
     for close in closes.values():
-        assert wait_for(lambda close=close: _status(api, close["order_id"]) == "COMPLETE")
+        assert wait_for(lambda close=close: order_status(api, close["order_id"]) == "COMPLETE")
         order = api.get(f"/api/v1/orders/{close['order_id']}").json()
         assert (order["product"], order["order_type"]) == ("MIS", "MARKET")
         assert order["market_protection"] == "-1"
@@ -76,7 +76,7 @@ def test_flatten_cancels_working_orders_and_squares_off_mis_positions_only(
     assert [o["status"] for o in kite.orders() if o["order_id"] == resting["broker_order_id"]] == [
         "CANCELLED"
     ]
-    net = _net(kite)
+    net = net_positions(kite)
     assert (net[("INFY", "MIS")], net[("SBIN", "MIS")], net[("INFY", "CNC")]) == (0, 0, 3)
     refused = api.post("/api/v1/orders", json={**_order(account), "product": "MIS"})
     error_body(refused, 403, "TRADING_HALTED")  # the halt's own orders passed, no other does
@@ -111,8 +111,8 @@ def test_a_cancel_that_fails_is_reported_and_the_rest_goes_on(
     assert cancel["error_code"] == "ORDER_REJECTED"
     (close,) = flattened["square_offs"]
     assert close["net_quantity"] == 2
-    assert wait_for(lambda: _status(api, close["order_id"]) == "COMPLETE")
-    assert _net(kite)[("INFY", "MIS")] == 0
+    assert wait_for(lambda: order_status(api, close["order_id"]) == "COMPLETE")
+    assert net_positions(kite)[("INFY", "MIS")] == 0
     _release(api, account)
 
 
@@ -140,11 +140,11 @@ def test_an_exit_order_cancelled_at_the_broker_is_confirmed_before_the_close_is_
     assert [(c["order_id"], c["cancelled"]) for c in flattened["cancels"]] == [
         (exit_order["order_id"], True)
     ]
-    assert _status(api, exit_order["order_id"]) == "CANCELLED"  # read back before the close
+    assert order_status(api, exit_order["order_id"]) == "CANCELLED"  # read back before the close
     (close,) = flattened["square_offs"]
     assert (close["net_quantity"], close["error_code"]) == (2, None)
-    assert wait_for(lambda: _status(api, close["order_id"]) == "COMPLETE")
-    assert _net(kite)[("INFY", "MIS")] == 0
+    assert wait_for(lambda: order_status(api, close["order_id"]) == "COMPLETE")
+    assert net_positions(kite)[("INFY", "MIS")] == 0
     _release(api, account)
 
 
@@ -167,7 +167,9 @@ def test_an_exit_order_whose_cancel_fails_leaves_its_position_open_and_says_so(
     assert (close["order_id"], close["error_code"]) == (None, "CONFLICT")
     assert close["error_details"] == {"order_ids": [exit_order["order_id"]]}
     assert "closing side" in close["error_message"]
-    assert _net(kite)[("INFY", "MIS")] == 2  # nothing sent that the exit order could double
+    assert (
+        net_positions(kite)[("INFY", "MIS")] == 2
+    )  # nothing sent that the exit order could double
     sells = [o for o in kite.orders() if o["transaction_type"] == "SELL"]
     assert [o["order_id"] for o in sells] == [exit_order["broker_order_id"]]
     _release(api, account)
@@ -197,7 +199,7 @@ def test_a_position_the_broker_holds_otherwise_than_our_books_is_not_closed_blin
             order_type="MARKET",
             market_protection=-1,
         )  # placed outside the service (in the Kite app, say)
-        assert wait_for(lambda: _net(kite).get(("INFY", "MIS")) == 5)
+        assert wait_for(lambda: net_positions(kite).get(("INFY", "MIS")) == 5)
 
         engaged = api.post(PATH, json={"account_id": account, "flatten": True})
     finally:
@@ -207,5 +209,5 @@ def test_a_position_the_broker_holds_otherwise_than_our_books_is_not_closed_blin
     (close,) = engaged.json()["flattened"]["square_offs"]
     assert (close["net_quantity"], close["order_id"], close["error_code"]) == (2, None, "CONFLICT")
     assert close["error_details"] == {"books_net_quantity": 2, "broker_net_quantity": 5}
-    assert _net(kite)[("INFY", "MIS")] == 5
+    assert net_positions(kite)[("INFY", "MIS")] == 5
     _release(api, account)

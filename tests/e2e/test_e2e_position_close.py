@@ -4,22 +4,13 @@ are, and a repeat with the same key answered without a second order."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from tests.e2e.harness import ServiceThread, add_paper_account, error_body, wait_for
 from tests.e2e.test_e2e_books import kite_of, place, trade_day
+from tests.e2e.test_e2e_flatten import net_positions, order_status
 
 PATH = "/api/v1/positions/close"
-
-
-def _net(kite: Any) -> dict[tuple[str, str], int]:
-    return {(p["tradingsymbol"], p["product"]): p["quantity"] for p in kite.positions()["net"]}
-
-
-def _status(api: httpx.Client, order_id: str) -> str:
-    return str(api.get(f"/api/v1/orders/{order_id}").json()["status"])
 
 
 def test_a_position_is_closed_at_the_broker_once_for_one_key(
@@ -42,8 +33,8 @@ def test_a_position_is_closed_at_the_broker_once_for_one_key(
     (close,) = closed.json()["closes"]
     assert (close["outcome"], close["net_quantity"]) == ("placed", 10)
     order_id = close["order"]["order_id"]
-    assert wait_for(lambda: _status(api, order_id) == "COMPLETE")
-    net = _net(kite)
+    assert wait_for(lambda: order_status(api, order_id) == "COMPLETE")
+    net = net_positions(kite)
     assert (net[("INFY", "MIS")], net[("SBIN", "MIS")]) == (0, -5)
     sells = [
         o for o in kite.orders() if o["tradingsymbol"] == "INFY" and o["transaction_type"] == "SELL"

@@ -9,16 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import AUTOMATIC_MARKET_PROTECTION
-from order_service.domain.status import OrderStatus
 from order_service.domain.values import Exchange, Product
 from order_service.entrypoints.api.decimals import MarketProtection
 from order_service.entrypoints.api.schemas import (
     ErrorInfo,
     Identifier,
     OrderOut,
+    Outcome,
     PriceIn,
     StrictModel,
     Symbol,
+    outcome_counts,
+    placed_outcome,
 )
 from order_service.services.position_close import Close, CloseScope, CloseTerms
 
@@ -93,7 +95,7 @@ class CloseLineOut(BaseModel):
     tradingsymbol: str
     product: str
     net_quantity: int = Field(description="the position's net quantity when it was found")
-    outcome: Literal["placed", "repeated", "unknown", "error"]
+    outcome: Outcome
     http_status: int
     order: OrderOut | None = None
     slices: list[OrderOut] = Field(
@@ -116,9 +118,7 @@ class CloseLineOut(BaseModel):
             return cls(**line, outcome="error", http_status=error_status or 500, error=info)
         assert close.placement is not None
         placement = close.placement
-        outcome, status = ("placed", 201) if placement.created else ("repeated", 200)
-        if placement.order.status is OrderStatus.UNKNOWN:
-            outcome, status = "unknown", 202
+        outcome, status = placed_outcome(placement.order, placement.created)
         return cls(
             **line,
             outcome=outcome,
@@ -137,11 +137,4 @@ class CloseOut(BaseModel):
 
     @classmethod
     def of(cls, closes: list[CloseLineOut]) -> CloseOut:
-        outcomes = [close.outcome for close in closes]
-        return cls(
-            placed=outcomes.count("placed"),
-            repeated=outcomes.count("repeated"),
-            unknown=outcomes.count("unknown"),
-            failed=outcomes.count("error"),
-            closes=closes,
-        )
+        return cls(**outcome_counts([close.outcome for close in closes]), closes=closes)

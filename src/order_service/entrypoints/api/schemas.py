@@ -22,6 +22,7 @@ from order_service.domain.account import Account
 from order_service.domain.events import OrderEvent
 from order_service.domain.ids import AccountId, StrategyId
 from order_service.domain.order import MAX_MODIFICATIONS, MAX_QUANTITY, Order, OrderRequest
+from order_service.domain.status import OrderStatus
 from order_service.domain.values import (
     Exchange,
     OrderType,
@@ -174,10 +175,30 @@ class BasketIn(StrictModel):
 
 class BasketLegOut(BaseModel):
     account_id: str
-    outcome: Literal["placed", "repeated", "unknown", "error"]
+    outcome: Outcome
     http_status: int
     order: OrderOut | None = None
     error: ErrorInfo | None = None
+
+
+Outcome = Literal["placed", "repeated", "unknown", "error"]
+
+
+def placed_outcome(order: Order, created: bool) -> tuple[Outcome, int]:
+    """A placement's outcome among several, and the status it alone would have been given."""
+    if order.status is OrderStatus.UNKNOWN:
+        return "unknown", 202
+    return ("placed", 201) if created else ("repeated", 200)
+
+
+def outcome_counts(outcomes: list[Outcome]) -> dict[str, int]:
+    """How many of each outcome: the counts a basket's or a close's answer begins with."""
+    return {
+        "placed": outcomes.count("placed"),
+        "repeated": outcomes.count("repeated"),
+        "unknown": outcomes.count("unknown"),
+        "failed": outcomes.count("error"),
+    }
 
 
 class BasketOut(BaseModel):
@@ -189,14 +210,7 @@ class BasketOut(BaseModel):
 
     @classmethod
     def of(cls, legs: list[BasketLegOut]) -> BasketOut:
-        outcomes = [leg.outcome for leg in legs]
-        return cls(
-            placed=outcomes.count("placed"),
-            repeated=outcomes.count("repeated"),
-            unknown=outcomes.count("unknown"),
-            failed=outcomes.count("error"),
-            legs=legs,
-        )
+        return cls(**outcome_counts([leg.outcome for leg in legs]), legs=legs)
 
 
 class OrderPatch(StrictModel):

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 
 from order_service.domain.ids import AccountId
-from order_service.domain.status import OrderStatus
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.errors import status_for
 from order_service.entrypoints.api.routes.orders import key_required
@@ -18,6 +17,7 @@ from order_service.entrypoints.api.schemas import (
     ErrorBody,
     ErrorInfo,
     OrderOut,
+    placed_outcome,
 )
 from order_service.errors import ValidationError
 from order_service.observability.metrics import ERRORS as ERROR_COUNT
@@ -62,9 +62,7 @@ def _leg_out(result: LegResult) -> BasketLegOut:
         )
     assert result.placement is not None
     order = result.placement.order
-    outcome, status = ("placed", 201) if result.placement.created else ("repeated", 200)
-    if order.status is OrderStatus.UNKNOWN:
-        outcome, status = "unknown", 202
+    outcome, status = placed_outcome(order, result.placement.created)
     return BasketLegOut(
         account_id=result.account_id, outcome=outcome, http_status=status, order=OrderOut.of(order)
     )
