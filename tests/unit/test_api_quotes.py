@@ -117,7 +117,7 @@ async def test_bad_names_too_many_or_unknown_to_the_master_cost_no_read(
         ask(),
         ask("INFY"),
         ask("nse:INFY"),
-        ask(*(f"NSE:S{n}" for n in range(501))),
+        ask(*(f"NSE:S{n}" for n in range(1001))),
         {"i": ["NSE:INFY"]},  # no account
     ):
         refused(await trader_api.get("/api/v1/quotes", params=params), 422, "INVALID_INPUT")
@@ -175,7 +175,7 @@ async def test_last_prices_and_ohlc_answer_from_the_quotes_every_client_shares(
     assert world.broker.calls["quotes"] == 2  # the quote's read, then NOSUCH's: INFY held
 
 
-@pytest.mark.parametrize("route", ["/api/v1/ltp", "/api/v1/ohlc"])
+@pytest.mark.parametrize("route", ["/api/v1/quotes", "/api/v1/ltp", "/api/v1/ohlc"])
 async def test_up_to_a_thousand_prices_are_read_five_hundred_to_a_broker_call(
     world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, route: str
 ) -> None:

@@ -354,7 +354,7 @@ class OrderServiceClient:
 
     def quotes(self, account_id: str, instruments: list[str]) -> JSONObject:
         """The last price, close, circuit limits, OHLC and volume of each ``EXCHANGE:SYMBOL``
-        (at most 500), read with the account's session, each with ``as_of`` and
+        (at most 1,000), read with the account's session, each with ``as_of`` and
         ``age_seconds``."""
         params = {"account_id": account_id, "i": instruments}
         result: JSONObject = self._json("GET", "/api/v1/quotes", params=params)

@@ -1,9 +1,10 @@
 """Quotes for every client, within Kite's one quote request a second: one shared, short-lived
 cache in front of the broker, so a hundred strategies asking each second cost one read.
 
-A request names up to ``MAX_QUOTES`` instruments (``EXCHANGE:SYMBOL``) and the account whose
+A request names up to ``MAX_PRICES`` instruments (``EXCHANGE:SYMBOL``) and the account whose
 session reads them. Names held younger than ``ttl_seconds`` are answered from the cache; the
-rest are read in one broker call (Kite's ``quote``, which carries the circuit limits), and
+rest are read ``MAX_QUOTES`` to a broker call (Kite's ``quote``, which carries the circuit
+limits, and its OHLC: ``ltp`` and ``ohlc`` are answered from the same quotes), and
 while a read is in flight every other request for those names waits for it instead of reading
 again. Each answer says when its quote was read (``as_of``, by the clock port, which the TTL
 follows too), so a client knows how old it is. A name the broker does not know is answered as
@@ -27,7 +28,7 @@ from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
 
 MAX_QUOTES = 500  # Kite's most instruments in one quote call
-MAX_PRICES = 1000  # Kite's most in one ltp or ohlc call: read here as two quote calls
+MAX_PRICES = 1000  # the most one request names (Kite's most in an ltp or ohlc call)
 _PRUNE_AT = 20_000  # names held before the expired ones are let go
 
 
@@ -61,7 +62,7 @@ class MarketDataService:
         principal: Principal,
         account_id: AccountId,
         names: Sequence[str],
-        limit: int = MAX_QUOTES,
+        limit: int = MAX_PRICES,
     ) -> dict[str, HeldQuote]:
         """Each named instrument's quote (at most ``limit`` of them), read with the account's
         session when not held; the names not held are read ``MAX_QUOTES`` to a broker call."""

@@ -16,7 +16,7 @@ from order_service.domain.ids import AccountId
 from order_service.domain.reports import QuoteReport
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.schemas import ErrorBody
-from order_service.services.market_data import MAX_PRICES, MAX_QUOTES, HeldQuote
+from order_service.services.market_data import MAX_PRICES, HeldQuote
 
 router = APIRouter(prefix="/api/v1", tags=["market data"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -79,12 +79,13 @@ async def quotes(
     services: ServicesDep,
     principal: PrincipalDep,
     account_id: AccountParam,
-    i: Annotated[list[Name], Query(min_length=1, max_length=MAX_QUOTES)],
+    i: Annotated[list[Name], Query(min_length=1, max_length=MAX_PRICES)],
 ) -> QuotesOut:
     """The last price, previous close, circuit limits, OHLC and volume of each ``i``
-    (``EXCHANGE:SYMBOL``, repeated, at most 500), read with ``account_id``'s session; a quote
-    younger than ``QUOTE_CACHE_SECONDS`` is shared by every client that asks."""
-    found = await services.market_data.quotes(principal, AccountId(account_id), i)
+    (``EXCHANGE:SYMBOL``, repeated, at most 1,000: read 500 to a broker call, Kite's most),
+    read with ``account_id``'s session; a quote younger than ``QUOTE_CACHE_SECONDS`` is shared
+    by every client that asks."""
+    found = await services.market_data.quotes(principal, AccountId(account_id), i, MAX_PRICES)
     now = services.clock.now()
     return QuotesOut(items=_items(found, now, _quote), missing=_missing(found))
 
