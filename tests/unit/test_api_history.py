@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from order_service.domain.account import IST
-from order_service.domain.history import Candle, Interval
+from order_service.domain.history import MAX_CANDLES, Candle, Interval
 from order_service.domain.instrument import Instrument
 from order_service.entrypoints.api.app import create_app
 from order_service.errors import RateLimitError
@@ -74,7 +74,7 @@ async def test_a_long_range_is_read_in_spans_kite_answers_and_joined_once(
 
     spans = [(r.start, r.end) for r in world.broker.candle_requests]
     assert answer["requests"] == len(spans) == 3
-    assert all(end - start <= timedelta(days=60) for start, end in spans)
+    assert all(end - start <= timedelta(days=59) for start, end in spans)  # a day inside Kite's
     assert all(b[0] == a[1] + timedelta(seconds=1) for a, b in pairwise(spans))
     dates = [c["date"] for c in answer["candles"]]
     assert dates == [at.isoformat() for at in days]  # every day once, in order
@@ -101,6 +101,11 @@ async def test_moments_with_their_offset_bound_the_range_to_the_second(
         ask("minute", "2026-01-05T09:15:00", "2026-01-05"),  # a moment without its offset
         ask("minute", "2026-02-30", "2026-03-01"),  # no such day
         ask("second", "2026-01-05", "2026-01-05"),  # no such interval
+        ask("day", "9999-12-01", "9999-12-31"),  # beyond the days candles are asked for
+        ask("minute", "9999-12-31T00:00:00-05:00", "9999-12-31T23:00:00-05:00"),
+        ask("day", "1989-12-31", "1990-01-05"),
+        ask("day", "2026-01-05", "2026-01-05", continuous="true"),  # an equity: no such data
+        ask("minute", "2026-01-05", "2026-01-05", continuous="true"),
         {"interval": "day", "from": "2026-01-05", "to": "2026-01-05"},  # no account
     ],
 )
@@ -117,7 +122,7 @@ async def test_a_range_too_long_names_the_limit(
     too_long = ask("minute", "2020-01-01", "2026-01-05")
     error = refused(await trader_api.get(PATH, params=too_long), 422, "INVALID_INPUT")
     assert error["details"]["limit"] == 20
-    assert error["details"]["max_days_per_request"] == 60
+    assert error["details"]["days_per_request"] == 59
 
 
 async def test_an_instrument_the_master_lacks_or_no_master_at_all_is_refused(
@@ -144,3 +149,36 @@ async def test_another_users_account_is_not_found_and_a_refused_read_is_the_answ
     refused(await trader_api.get(PATH, params=day), 429, "RATE_LIMITED")
     world.clock.advance(24 * 3600)  # past 06:00 IST: the day's token has expired
     refused(await trader_api.get(PATH, params=day), 409, "BROKER_SESSION_EXPIRED")
+
+
+async def test_a_range_of_more_candles_than_one_answer_holds_is_refused(
+    world: World, trader_api: httpx.AsyncClient, master: None
+) -> None:
+    minutes = [START + timedelta(minutes=n) for n in range(MAX_CANDLES + 1)]
+    world.broker.candles[TOKEN] = [candle(at) for at in minutes]
+
+    error = refused(
+        await trader_api.get(PATH, params=ask("minute", "2026-01-05", "2026-03-05")),
+        422, "INVALID_INPUT",
+    )  # fmt: skip
+
+    assert error["details"]["limit"] == MAX_CANDLES
+    assert world.broker.calls["historical"] == 1  # refused as soon as it was known
+
+
+async def test_continuous_day_candles_of_a_future_are_asked_for(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    future = Instrument(
+        "NFO", "NIFTY26JANFUT", 9001, "NIFTY", "FUT", "NFO-FUT", Decimal("0.05"), 75
+    )
+    world.broker.instrument_list = [future]
+    await world.services.instruments.refresh_if_due()
+    world.broker.candles[9001] = [candle(START.replace(hour=0, minute=0), "-37.63")]
+    path = "/api/v1/historical/NFO/NIFTY26JANFUT"
+
+    answer = body(await trader_api.get(path, params=ask("day", "2026-01-01", "2026-01-31",
+                                                        continuous="true")))  # fmt: skip
+
+    assert answer["candles"][0]["close"] == "-37.63"  # a price below zero is a price
+    assert world.broker.candle_requests[0].continuous is True

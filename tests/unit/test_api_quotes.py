@@ -13,7 +13,7 @@ import pytest
 from order_service.domain.instrument import Instrument
 from order_service.domain.reports import QuoteReport
 from order_service.entrypoints.api.app import create_app
-from order_service.errors import RateLimitError
+from order_service.errors import BrokerUnavailable, RateLimitError
 from tests.factories import ACCOUNT, OTHER_ACCOUNT
 from tests.unit.answers import body, refused
 from tests.unit.conftest import World, add_trader, api_client
@@ -200,3 +200,82 @@ async def test_up_to_a_thousand_prices_are_read_five_hundred_to_a_broker_call(
     )  # fmt: skip
     assert "1000" in str(error)
     assert asked == [500, 200]
+
+
+async def test_a_flood_of_reads_holds_one_call_of_the_accounts_budget_at_a_time(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-trade checks read quotes from the same budget: requests wait their turn in the
+    service, never booking the budget's future slots ahead of a placement's read."""
+    in_flight, most = 0, 0
+    read = world.broker.quotes
+
+    async def slow(session: Any, names: Any) -> Any:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return await read(session, names)
+
+    monkeypatch.setattr(world.broker, "quotes", slow)
+    floods = [ask(*(f"NSE:F{k}{n}" for n in range(700))) for k in range(4)]
+
+    answers = await asyncio.gather(*(trader_api.get("/api/v1/ltp", params=p) for p in floods))
+
+    assert [a.status_code for a in answers] == [200] * 4
+    assert (most, world.broker.calls["quotes"]) == (1, 8)
+
+
+async def test_a_read_refused_for_another_account_is_read_again_with_the_callers_session(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, key = await add_trader(world.services, "other", OTHER_ACCOUNT)
+    started, release = asyncio.Event(), asyncio.Event()
+    read = world.broker.quotes
+
+    async def quotes(session: Any, names: Any) -> Any:
+        if session.account_id == OTHER_ACCOUNT:
+            started.set()
+            await release.wait()
+            raise BrokerUnavailable("the other account's read failed")
+        return await read(session, names)
+
+    monkeypatch.setattr(world.broker, "quotes", quotes)
+    async with api_client(create_app(world.services), key) as theirs:
+        first = asyncio.create_task(
+            theirs.get("/api/v1/quotes", params=ask("NSE:INFY", account=OTHER_ACCOUNT))
+        )
+        await started.wait()
+        mine = asyncio.create_task(trader_api.get("/api/v1/quotes", params=ask("NSE:INFY")))
+        await asyncio.sleep(0.01)  # waiting on the other account's read
+        release.set()
+        theirs_answer, my_answer = await first, await mine
+
+    refused(theirs_answer, 503, "BROKER_UNAVAILABLE")
+    assert body(my_answer)["items"]["NSE:INFY"]["last_price"] == "1510.05"
+    assert OTHER_ACCOUNT not in my_answer.text
+
+
+async def test_each_call_of_a_split_read_is_stamped_and_held_when_it_answers(
+    world: World, trader_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    read = world.broker.quotes
+
+    async def quotes(session: Any, names: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            world.clock.advance(4)  # the second call waited for its slot of the budget
+            raise RateLimitError()
+        return await read(session, names)
+
+    monkeypatch.setattr(world.broker, "quotes", quotes)
+    names = ["NSE:INFY", *(f"NSE:S{n}" for n in range(599))]
+    refused(await trader_api.get("/api/v1/ltp", params=ask(*names)), 429, "RATE_LIMITED")
+
+    again = body(await trader_api.get("/api/v1/ltp", params=ask("NSE:INFY")))
+
+    assert calls == 2  # the first call's quotes were held: INFY is not read again
+    assert again["items"]["NSE:INFY"]["age_seconds"] == 4.0  # as old as its own call

@@ -192,6 +192,25 @@ class TestCircuitBreaker:
         assert gateway.broker.calls["place_order"] == 0
         await gateway.orders(OTHER)  # another account's circuit is its own
 
+    async def test_market_data_failures_never_open_it_for_the_accounts_orders(
+        self, gateway: Gateway
+    ) -> None:
+        guarded = gateway.guarded
+        ask = CandleRequest(408065, Interval.DAY, SPAN_START, SPAN_START)
+        for operation, read in (
+            ("historical", lambda: guarded.historical(SESSION, ask)),
+            ("quotes", lambda: guarded.quotes(SESSION, ["NSE:INFY"])),
+        ):
+            for _ in range(6):
+                gateway.ticker.current += 1.0  # each in its own slot of the budget
+                gateway.broker.fail_next(operation, BrokerUnavailable())
+                with pytest.raises(BrokerUnavailable):
+                    await read()
+
+        await gateway.place()  # the breaker never heard of them
+
+        assert gateway.broker.calls["place_order"] == 1
+
     async def test_refusals_never_open_it_and_reset_the_count(self, gateway: Gateway) -> None:
         await failing(gateway, [*REFUSALS, *REFUSALS])
         await failing(gateway, [BrokerUnavailable()] * 4 + [OrderRejected()])

@@ -29,6 +29,11 @@ def test_a_candle_is_exact_with_its_offset_and_open_interest_when_given() -> Non
     assert candles([row(date=AT.astimezone(UTC))])[0].at == AT
 
 
+def test_a_price_below_zero_is_a_price() -> None:
+    (crude,) = candles([row(open=17.73, high=17.85, low=-40.32, close=-37.63)])
+    assert (crude.low, crude.close) == (Decimal("-40.32"), Decimal("-37.63"))
+
+
 @pytest.mark.parametrize(
     "bad",
     [

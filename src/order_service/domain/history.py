@@ -4,7 +4,7 @@ split into as many requests as it needs (KITE.md, "Historical interval names")."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -13,6 +13,12 @@ from order_service.errors import ValidationError
 # The most requests one range may take (each is one of the account's 3 a second): a longer
 # range is refused with this limit, never read half.
 MAX_CALLS = 20
+# The most candles one answer holds: a range that gives more is refused once they are read
+# (about 66 days of NSE minute candles; a shorter range, or a longer interval, fits).
+MAX_CANDLES = 25_000
+# The days candles are asked for (the books' own range): no date arithmetic overflows inside.
+FIRST = datetime(1990, 1, 1, tzinfo=UTC)
+LAST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _STEP = timedelta(seconds=1)  # Kite's times are to the second: a span starts after the last
 
 
@@ -78,16 +84,22 @@ def spans(start: datetime, end: datetime, interval: Interval) -> list[tuple[date
         raise ValidationError(
             "from is after to", field="from", details={"from": str(start), "to": str(end)}
         )
-    width = timedelta(days=interval.max_days)
+    if start < FIRST or end > LAST:
+        raise ValidationError(
+            f"candles are asked for between {FIRST.date()} and {LAST.date()}",
+            field="from" if start < FIRST else "to",
+        )
+    # A day short of Kite's span, and never more than it, however Kite counts the ends.
+    width = timedelta(days=interval.max_days - 1)
     found: list[tuple[datetime, datetime]] = []
     at = start
     while at <= end:
         if len(found) == MAX_CALLS:
             raise ValidationError(
                 f"the range needs more than {MAX_CALLS} requests of {interval.value} candles"
-                f" ({interval.max_days} days each): ask for a shorter one",
+                f" ({width.days} days each): ask for a shorter one",
                 field="from",
-                details={"limit": MAX_CALLS, "max_days_per_request": interval.max_days},
+                details={"limit": MAX_CALLS, "days_per_request": width.days},
             )
         last = min(at + width, end)
         found.append((at, last))

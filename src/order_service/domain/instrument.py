@@ -39,6 +39,10 @@ class Instrument:
         return self.exchange, self.tradingsymbol
 
     @property
+    def is_future(self) -> bool:
+        return self.instrument_type == "FUT"
+
+    @property
     def is_derivative(self) -> bool:
         return self.instrument_type in {"FUT", "CE", "PE"}
 

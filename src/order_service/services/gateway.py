@@ -197,13 +197,15 @@ class GuardedBroker:
         def send(current: BrokerSession) -> Awaitable[dict[str, QuoteReport]]:
             return self._inner.quotes(current, instruments)
 
-        return await self._with_session(session, Bucket.QUOTES, send)
+        # Not counted, as previews: any caller who may see the account can ask for market
+        # data, and its failures must not stop the account's orders.
+        return await self._with_session(session, Bucket.QUOTES, send, counted=False)
 
     async def historical(self, session: BrokerSession, ask: CandleRequest) -> list[Candle]:
         def send(current: BrokerSession) -> Awaitable[list[Candle]]:
             return self._inner.historical(current, ask)
 
-        return await self._with_session(session, Bucket.HISTORICAL, send)
+        return await self._with_session(session, Bucket.HISTORICAL, send, counted=False)
 
     async def close(self) -> None:
         try:
@@ -235,9 +237,9 @@ class GuardedBroker:
         counted: bool = True,
     ) -> T:
         """Pace the call; ``counted`` calls also feed and probe the account's circuit. A
-        preview is not counted: any caller who may see the account can send one, and its
-        failures (a slow calculator, an answer we cannot read) must not stop the account's
-        orders."""
+        preview or a market-data read is not counted: any caller who may see the account can
+        send one, and its failures (a slow calculator, an answer we cannot read) must not stop
+        the account's orders."""
         breaker = self._breaker(account_id)
         if not counted:
             breaker.admit_uncounted()

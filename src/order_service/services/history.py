@@ -14,10 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from order_service.domain.account import Principal
-from order_service.domain.history import Candle, CandleRequest, Interval, joined, spans
+from order_service.domain.history import (
+    MAX_CANDLES,
+    Candle,
+    CandleRequest,
+    Interval,
+    joined,
+    spans,
+)
 from order_service.domain.ids import AccountId
 from order_service.domain.instrument import Instrument
-from order_service.errors import ServiceUnavailableError
+from order_service.errors import ServiceUnavailableError, ValidationError
 from order_service.services.access import session_for, visible_account
 from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, Clock, UnitOfWorkFactory
@@ -61,15 +68,17 @@ class HistoryService:
         """The query's candles, read with the account's session."""
         parts = spans(query.start, query.end, query.interval)
         instrument = await self._instrument(query.exchange, query.tradingsymbol)
+        _check_continuous(query, instrument)
         async with self._uow() as uow:
             account = await visible_account(uow, principal, account_id)
         session = session_for(account, self._clock.now())
-        read = []
+        read: list[list[Candle]] = []
         for start, end in parts:
             ask = CandleRequest(
                 instrument.instrument_token, query.interval, start, end, query.oi, query.continuous
             )
             read.append(await self._broker.historical(session, ask))
+            _check_size(read)
         # Kite reads its times to the second: nothing outside the range asked is answered.
         series = [c for c in joined(read) if query.start <= c.at <= query.end]
         return History(instrument, query, series, len(parts))
@@ -83,3 +92,25 @@ class HistoryService:
                 " account is logged in): historical candles are asked for by its tokens"
             )
         return found
+
+
+def _check_continuous(query: CandleQuery, instrument: Instrument) -> None:
+    """Kite keeps continuous data for the day candles of futures only."""
+    if query.continuous and (query.interval is not Interval.DAY or not instrument.is_future):
+        raise ValidationError(
+            "continuous candles are the day candles of a future (interval day, a FUT)",
+            field="continuous",
+            details={"interval": query.interval.value, "type": instrument.instrument_type},
+        )
+
+
+def _check_size(read: list[list[Candle]]) -> None:
+    """Refuse, as soon as it is known, a range that gives more candles than one answer holds."""
+    count = sum(len(part) for part in read)
+    if count > MAX_CANDLES:
+        raise ValidationError(
+            f"the range holds more than {MAX_CANDLES} candles: ask for a shorter range or a"
+            " longer interval",
+            field="from",
+            details={"limit": MAX_CANDLES},
+        )

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from order_service.domain.account import Principal
 from order_service.domain.ids import AccountId
 from order_service.domain.reports import QuoteReport
-from order_service.errors import ValidationError
+from order_service.errors import OrderServiceError, ValidationError
 from order_service.services.access import session_for, visible_account
 from order_service.services.instruments import InstrumentService
 from order_service.services.ports import Broker, BrokerSession, Clock, UnitOfWorkFactory
@@ -40,6 +40,14 @@ class HeldQuote:
     as_of: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A read in flight: its quote to come, and the account whose session reads it."""
+
+    future: asyncio.Future[HeldQuote]
+    account_id: AccountId
+
+
 class MarketDataService:
     def __init__(
         self,
@@ -55,7 +63,8 @@ class MarketDataService:
         self._ttl = timedelta(seconds=ttl_seconds)
         self._instruments = instruments
         self._held: dict[str, HeldQuote] = {}
-        self._reading: dict[str, asyncio.Future[HeldQuote]] = {}
+        self._reading: dict[str, _Reading] = {}
+        self._locks: dict[AccountId, asyncio.Lock] = {}
 
     async def quotes(
         self,
@@ -99,40 +108,64 @@ class MarketDataService:
         if missing:
             found |= await self._read(session, missing)
         for name, reading in waiting.items():
-            try:
-                found[name] = await asyncio.shield(reading)
-            except asyncio.CancelledError:
-                if not reading.cancelled():
-                    raise  # this request was cancelled, not the read it waited for
-                found |= await self._read(session, [name])  # that read's caller left
+            found[name] = await self._waited(session, name, reading)
         return {name: found[name] for name in names}
 
-    async def _read(self, session: BrokerSession, names: list[str]) -> dict[str, HeldQuote]:
-        loop = asyncio.get_running_loop()
-        futures = {name: loop.create_future() for name in names}
-        self._reading |= futures
+    async def _waited(self, session: BrokerSession, name: str, reading: _Reading) -> HeldQuote:
+        """The quote another request is reading; read again with this request's own session
+        if that read's caller left, or if it was refused for another account (its session,
+        its budget: never this caller's to be told)."""
         try:
-            quotes: dict[str, QuoteReport] = {}
-            for start in range(0, len(names), MAX_QUOTES):
-                quotes |= await self._broker.quotes(session, names[start : start + MAX_QUOTES])
-            as_of = self._clock.now()
-            if len(self._held) >= _PRUNE_AT:
-                self._held = {n: h for n, h in self._held.items() if as_of - h.as_of < self._ttl}
-            answered = {name: HeldQuote(quotes.get(name), as_of) for name in names}
-            for name, held in answered.items():
-                self._held[name] = held
-                futures[name].set_result(held)
+            return await asyncio.shield(reading.future)
+        except asyncio.CancelledError:
+            if not reading.future.cancelled():
+                raise  # this request was cancelled, not the read it waited for
+        except OrderServiceError:
+            if reading.account_id == session.account_id:
+                raise
+        return (await self._read(session, [name]))[name]
+
+    async def _read(self, session: BrokerSession, names: list[str]) -> dict[str, HeldQuote]:
+        """Read the names, ``MAX_QUOTES`` to a broker call, one read of the account's at a
+        time: the quote budget is the pre-trade checks' too, and a flood of requests must
+        never hold more than the next slot of it. Each call's quotes are held as it answers,
+        stamped when it answered; a refused call refuses the names not read yet."""
+        loop = asyncio.get_running_loop()
+        futures = {name: _Reading(loop.create_future(), session.account_id) for name in names}
+        self._reading |= futures
+        answered: dict[str, HeldQuote] = {}
+        try:
+            async with self._lock_of(session.account_id):
+                for start in range(0, len(names), MAX_QUOTES):
+                    chunk = names[start : start + MAX_QUOTES]
+                    answered |= self._hold(chunk, await self._broker.quotes(session, chunk))
+                    for name in chunk:
+                        futures[name].future.set_result(answered[name])
             return answered
         except asyncio.CancelledError:
-            for future in futures.values():
-                future.cancel()  # the waiters read for themselves
+            for reading in futures.values():
+                reading.future.cancel()  # the waiters read for themselves
             raise
         except Exception as exc:  # every waiter gets the refusal, and the caller too
-            for future in futures.values():
-                if not future.done():
-                    future.set_exception(exc)
-                    future.exception()  # seen here: a waiter that left must not warn of it
+            for reading in futures.values():
+                if not reading.future.done():
+                    reading.future.set_exception(exc)
+                    reading.future.exception()  # seen: a waiter that left must not warn of it
             raise
         finally:
             for name in names:
                 self._reading.pop(name, None)
+
+    def _hold(self, names: list[str], quotes: dict[str, QuoteReport]) -> dict[str, HeldQuote]:
+        as_of = self._clock.now()
+        if len(self._held) >= _PRUNE_AT:
+            self._held = {n: h for n, h in self._held.items() if as_of - h.as_of < self._ttl}
+        answered = {name: HeldQuote(quotes.get(name), as_of) for name in names}
+        self._held |= answered
+        return answered
+
+    def _lock_of(self, account_id: AccountId) -> asyncio.Lock:
+        lock = self._locks.get(account_id)
+        if lock is None:
+            lock = self._locks[account_id] = asyncio.Lock()
+        return lock

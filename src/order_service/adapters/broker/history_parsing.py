@@ -2,10 +2,11 @@
 
 The SDK (``historical_data``) gives each candle as ``{"date", "open", "high", "low", "close",
 "volume"(, "oi")}`` with the date parsed to an aware datetime. Every number goes through
-``finite_decimal``: NaN, infinities and booleans are refused; a price below zero, a low above
-a high, a fractional or negative volume, or a date without its offset is malformed too, and a
-malformed candle refuses the whole reply (``DataFormatError``): a chart with a hole in it
-would pass for the market's.
+``finite_decimal``: NaN, infinities and booleans are refused; an open or a close outside the
+low and the high, a fractional or negative volume, or a date without its offset is malformed
+too, and a malformed candle refuses the whole reply (``DataFormatError``): a chart with a hole
+in it would pass for the market's. A price below zero is a price (MCX crude oil futures
+settled below zero on 20 April 2020).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _candle(row: dict[str, Any]) -> Candle:
     if not isinstance(at, datetime) or at.utcoffset() is None:
         raise ValueError(f"a candle's date without its offset: {at!r}")
     opened, high, low, close = (finite_decimal(row[k]) for k in ("open", "high", "low", "close"))
-    if min(opened, high, low, close) < 0 or low > high or not low <= opened <= high:
+    if not low <= opened <= high:
         raise ValueError(f"a candle's prices out of their range: {row!r}")
     if not low <= close <= high:
         raise ValueError(f"a candle's close out of its range: {row!r}")
