@@ -167,8 +167,9 @@ class PositionCloseService:
                 f"no open position in {scope.exchange}:{scope.tradingsymbol}",
                 details={"exchange": scope.exchange, "tradingsymbol": scope.tradingsymbol},
             )
-        if not open_lines and repeated:
-            return repeated
+        if not open_lines and (repeated or scope.strategy_id is not None):
+            return repeated  # nothing to close; an account's close still asks the broker
+
         closing = _Closing(scope, terms, keys, started, unsettled, lines)
         return [*repeated, *await self._close_open(principal, closing, open_lines)]
 
