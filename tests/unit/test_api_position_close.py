@@ -571,3 +571,18 @@ async def test_a_foreign_accounts_strategies_are_not_revealed(
     for strategy_id in (theirs.strategy_id, "01JXXXXXXXXXXXXXXXXXXXXXXX"):
         scope = {"account_id": OTHER_ACCOUNT, "strategy_id": strategy_id}
         refused(await trader_api.post(PATH, json=scope), 404, "NOT_FOUND")
+
+
+async def test_one_price_in_other_digits_is_the_same_close(
+    world: World, trader_api: httpx.AsyncClient
+) -> None:
+    await traded(world, quantity=10)
+    broker_holds(world, ("INFY", "MIS", 10))
+    keyed = {"Idempotency-Key": "same-price"}
+    limit = {**INFY, "order_type": "LIMIT", "price": "1600"}
+    first = body(await trader_api.post(PATH, json=limit, headers=keyed))
+
+    again = body(await trader_api.post(PATH, json={**limit, "price": "1600.00"}, headers=keyed))
+
+    assert again["closes"][0]["outcome"] == "repeated"
+    assert again["closes"][0]["order"]["order_id"] == first["closes"][0]["order"]["order_id"]

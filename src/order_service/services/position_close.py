@@ -169,7 +169,6 @@ class PositionCloseService:
             )
         if not open_lines and (repeated or scope.strategy_id is not None):
             return repeated  # nothing to close; an account's close still asks the broker
-
         closing = _Closing(scope, terms, keys, started, unsettled, lines)
         return [*repeated, *await self._close_open(principal, closing, open_lines)]
 
@@ -315,8 +314,9 @@ class _Keys:
                 scope.exchange,
                 scope.tradingsymbol,
                 scope.product,
-                terms.price,
-                terms.market_protection,
+                # A number's value, not its digits: 1600 and 1600.00 ask for the same close.
+                terms.price.normalize() if terms.price is not None else None,
+                terms.market_protection.normalize(),
             )
         )
         digest = hashlib.sha256(asked.encode()).hexdigest()[:12]
