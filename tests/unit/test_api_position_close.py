@@ -480,8 +480,11 @@ async def test_a_key_used_on_an_earlier_day_is_refused_not_answered_with_that_da
     refused(await trader_api.post(PATH, json=INFY, headers=keyed), 409, "IDEMPOTENCY_CONFLICT")
 
 
-async def test_a_close_key_is_reserved_from_other_orders(trader_api: httpx.AsyncClient) -> None:
-    order = {**LIMIT, "client_order_id": "close:1:k:x"}
+@pytest.mark.parametrize("key", ["close:1:k:x", "flatten:1:PAPER1"])
+async def test_a_close_or_square_off_key_is_reserved_from_other_orders(
+    trader_api: httpx.AsyncClient, key: str
+) -> None:
+    order = {**LIMIT, "client_order_id": key}
     error = refused(await trader_api.post("/api/v1/orders", json=order), 422, "INVALID_INPUT")
     assert "reserved" in error["message"]
 

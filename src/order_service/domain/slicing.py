@@ -75,13 +75,15 @@ def found_slices(
 
 # A further slice's client order id: an order id (a ULID) and the slice's place.
 _SLICE_KEY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}\.[1-9][0-9]*")
-# The client order ids of the orders ``POST /api/v1/positions/close`` places begin so.
+# The client order ids of the orders ``POST /api/v1/positions/close`` places begin so, and
+# those of a halt's square-offs (the kill switch's flatten): reserved, as slices' are.
 CLOSE_KEY_PREFIX = "close:"
+FLATTEN_KEY_PREFIX = "flatten:"
 
 
-def is_close_key(key: str) -> bool:
-    """True if ``key`` has the shape of a position close's order key (reserved as well)."""
-    return key.startswith(CLOSE_KEY_PREFIX)
+def is_internal_key(key: str) -> bool:
+    """True if ``key`` has the shape of a close's or a square-off's order key (reserved)."""
+    return key.startswith((CLOSE_KEY_PREFIX, FLATTEN_KEY_PREFIX))
 
 
 def is_slice_key(key: str) -> bool:

@@ -28,6 +28,7 @@ from order_service.domain.halt import Halt, HaltKind
 from order_service.domain.ids import AccountId, ClientOrderId, StrategyId, UserId
 from order_service.domain.order import Order
 from order_service.domain.position import PositionView
+from order_service.domain.slicing import FLATTEN_KEY_PREFIX
 from order_service.domain.values import Product
 from order_service.errors import (
     BROKER_UNREAD,
@@ -260,5 +261,6 @@ def _key(
 ) -> ClientOrderId:
     engaged = int(halt.engaged_at.timestamp() * 1_000_000)
     return ClientOrderId(
-        f"flatten:{engaged}:{account_id}:{strategy_id}:{net.exchange}:{net.tradingsymbol}"
+        f"{FLATTEN_KEY_PREFIX}{engaged}:{account_id}:{strategy_id}:{net.exchange}"
+        f":{net.tradingsymbol}"
     )

@@ -21,9 +21,10 @@ from order_service.domain.ids import (
 from order_service.domain.order import Order, OrderOrigin, OrderRequest
 from order_service.domain.slicing import (
     CLOSE_KEY_PREFIX,
+    FLATTEN_KEY_PREFIX,
     first_slice,
     further_slices,
-    is_close_key,
+    is_internal_key,
     is_slice_key,
     slice_key,
 )
@@ -142,7 +143,7 @@ class OrderService:
         halts: HaltGuard,
         closing: PlacementGuard | None,
     ) -> Placement:
-        _check_key(client_order_id, closing is not None)
+        _check_key(client_order_id, closing is not None or halts is _PAST_HALT)
         order_id = new_order_id()
         key = client_order_id or ClientOrderId(order_id)
         if self._instruments is not None:
@@ -427,19 +428,20 @@ async def _check_mode_held(uow: UnitOfWork, order: Order, force: bool) -> None:
         check_origin(mode, order.origin, force)
 
 
-def _check_key(client_order_id: ClientOrderId | None, closing: bool) -> None:
-    """Refuse a caller's key of a slice's or a close's shape: it would be taken for another
-    order's slice, or answered as a position's close."""
+def _check_key(client_order_id: ClientOrderId | None, internal: bool) -> None:
+    """Refuse a caller's key of a slice's, a close's or a square-off's shape: it would be
+    taken for another order's slice, or answered as a position's close or a halt's."""
     if client_order_id is not None and is_slice_key(client_order_id):
         raise ValidationError(
             "an idempotency key of the shape <order id>.<n> is reserved for the slices of "
             "autoslice orders",
             field="client_order_id",
         )
-    if client_order_id is not None and not closing and is_close_key(client_order_id):
+    if client_order_id is not None and not internal and is_internal_key(client_order_id):
         raise ValidationError(
-            f"an idempotency key beginning {CLOSE_KEY_PREFIX!r} is reserved for the orders of"
-            " POST /api/v1/positions/close",
+            f"an idempotency key beginning {CLOSE_KEY_PREFIX!r} or {FLATTEN_KEY_PREFIX!r} is"
+            " reserved for the orders of POST /api/v1/positions/close and of the kill"
+            " switch's flatten",
             field="client_order_id",
         )
 
