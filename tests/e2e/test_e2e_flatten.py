@@ -38,6 +38,17 @@ def net_positions(kite: Any) -> dict[tuple[str, str], int]:
     return {(p["tradingsymbol"], p["product"]): p["quantity"] for p in kite.positions()["net"]}
 
 
+def long_and_short(api: httpx.Client, admin: httpx.Client) -> str:
+    """A new paper account long 10 INFY and short 5 SBIN (MIS) at the broker and in our books."""
+    admin.post("/prices", json={"NSE:INFY": "1500.00", "NSE:SBIN": "800.00"}).raise_for_status()
+    account = add_paper_account(api, admin)
+    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
+          quantity=10, product="MIS")  # fmt: skip
+    place(api, account, exchange="NSE", tradingsymbol="SBIN", transaction_type="SELL",
+          quantity=5, product="MIS")  # fmt: skip
+    return account
+
+
 def _release(api: httpx.Client, account: str) -> None:
     api.request("DELETE", PATH, json={"account_id": account}).raise_for_status()
 
@@ -45,13 +56,8 @@ def _release(api: httpx.Client, account: str) -> None:
 def test_flatten_cancels_working_orders_and_squares_off_mis_positions_only(
     api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
 ) -> None:
-    admin.post("/prices", json={"NSE:INFY": "1500.00", "NSE:SBIN": "800.00"}).raise_for_status()
-    account = add_paper_account(api, admin)
+    account = long_and_short(api, admin)
     kite = kite_of(service, paper, account)
-    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
-          quantity=10, product="MIS")  # fmt: skip
-    place(api, account, exchange="NSE", tradingsymbol="SBIN", transaction_type="SELL",
-          quantity=5, product="MIS")  # fmt: skip
     place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
           quantity=3, product="CNC")  # fmt: skip
     trade_day(api, account, 3)  # our books hold the three fills

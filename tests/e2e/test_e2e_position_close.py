@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.harness import ServiceThread, add_paper_account, error_body, wait_for
-from tests.e2e.test_e2e_books import kite_of, place, trade_day
-from tests.e2e.test_e2e_flatten import net_positions, order_status
+from tests.e2e.harness import ServiceThread, error_body, wait_for
+from tests.e2e.test_e2e_books import kite_of, trade_day
+from tests.e2e.test_e2e_flatten import long_and_short, net_positions, order_status
 
 PATH = "/api/v1/positions/close"
 
@@ -16,13 +16,8 @@ PATH = "/api/v1/positions/close"
 def test_a_position_is_closed_at_the_broker_once_for_one_key(
     api: httpx.Client, admin: httpx.Client, service: ServiceThread, paper: str
 ) -> None:
-    admin.post("/prices", json={"NSE:INFY": "1500.00", "NSE:SBIN": "800.00"}).raise_for_status()
-    account = add_paper_account(api, admin)
+    account = long_and_short(api, admin)
     kite = kite_of(service, paper, account)
-    place(api, account, exchange="NSE", tradingsymbol="INFY", transaction_type="BUY",
-          quantity=10, product="MIS")  # fmt: skip
-    place(api, account, exchange="NSE", tradingsymbol="SBIN", transaction_type="SELL",
-          quantity=5, product="MIS")  # fmt: skip
     trade_day(api, account, 2)  # our books hold both fills
     scope = {"account_id": account, "exchange": "NSE", "tradingsymbol": "INFY"}
     keyed = {"Idempotency-Key": f"close-{account}"}
