@@ -49,6 +49,17 @@ def closing_side(net: PositionView) -> TransactionType:
     return TransactionType.SELL if net.quantity > 0 else TransactionType.BUY
 
 
+def trades_on_side(order: Order, key: PositionKey, side: TransactionType) -> bool:
+    """True if ``order`` trades the position ``key`` on ``side``: a fill of it moves the
+    position that way."""
+    request = order.request
+    return (
+        request.exchange.value,
+        request.tradingsymbol,
+        request.product.value,
+    ) == key and request.transaction_type is side
+
+
 def overshoot(
     line: PositionLine,
     ours: Counter[PositionKey],
@@ -59,13 +70,7 @@ def overshoot(
     net = line.pair.net
     key = key_of(net)
     closing = closing_side(net)
-    live = sorted(
-        order.order_id
-        for order in unsettled
-        if (order.request.exchange.value, order.request.tradingsymbol) == key[:2]
-        and order.request.product.value == net.product
-        and order.request.transaction_type is closing
-    )
+    live = sorted(order.order_id for order in unsettled if trades_on_side(order, key, closing))
     if live:
         return Conflict(
             "not closed: orders on the closing side of this position are not settled at the"

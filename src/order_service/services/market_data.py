@@ -67,20 +67,17 @@ class MarketDataService:
         self._locks: dict[AccountId, asyncio.Lock] = {}
 
     async def quotes(
-        self,
-        principal: Principal,
-        account_id: AccountId,
-        names: Sequence[str],
-        limit: int = MAX_PRICES,
+        self, principal: Principal, account_id: AccountId, names: Sequence[str]
     ) -> dict[str, HeldQuote]:
-        """Each named instrument's quote (at most ``limit`` of them), read with the account's
-        session when not held; the names not held are read ``MAX_QUOTES`` to a broker call."""
+        """Each named instrument's quote (at most ``MAX_PRICES`` of them), read with the
+        account's session when not held; the names not held are read ``MAX_QUOTES`` to a
+        broker call."""
         wanted = list(dict.fromkeys(names))  # each once, in the order asked
-        if len(wanted) > limit:
+        if len(wanted) > MAX_PRICES:
             raise ValidationError(
-                f"at most {limit} instruments in one request",
+                f"at most {MAX_PRICES} instruments in one request",
                 field="i",
-                details={"limit": limit, "asked": len(wanted)},
+                details={"limit": MAX_PRICES, "asked": len(wanted)},
             )
         await self._check_known(wanted)
         async with self._uow() as uow:

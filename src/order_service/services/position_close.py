@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from order_service.domain.account import EVERY_ACCOUNT, Principal
+from order_service.domain.account import EVERY_ACCOUNT, Account, Principal
 from order_service.domain.ids import AccountId, ClientOrderId, OrderId, StrategyId
 from order_service.domain.order import AUTOMATIC_MARKET_PROTECTION, Order
 from order_service.domain.slicing import CLOSE_KEY_PREFIX
@@ -59,6 +59,7 @@ from order_service.services.closing import (
     closing_request,
     key_of,
     overshoot,
+    trades_on_side,
 )
 from order_service.services.orders import OrderService, Placement
 from order_service.services.ports import (
@@ -147,18 +148,16 @@ class PositionCloseService:
         self, principal: Principal, scope: CloseScope, terms: CloseTerms, key: str | None
     ) -> list[Close]:
         """Close every open position of the scope; a repeated key answers the first closes."""
-        started = self._clock.now()
-        scope = await self._checked(principal, scope, terms, key)
-        keys = _Keys.of(key, scope, terms, self._books.today()) if key is not None else None
+        started, today = self._clock.now(), self._books.today()
+        scope, account = await self._checked(principal, scope, terms, key)
+        keys = _Keys.of(key, scope, terms, today) if key is not None else None
         if keys is not None:
             await self._check_reuse(scope.account_id, keys)
         # The unsettled orders before the books: an exit that settles between the two reads
         # is then in one of them (working in the first, or filled in the second).
         async with self._uow() as uow:
             unsettled = await uow.orders.list_unsettled(scope.account_id)
-        lines = await self._books.positions(
-            principal, scope.account_id, GroupBy.STRATEGY, self._books.today()
-        )
+        lines = await self._books.positions(principal, scope.account_id, GroupBy.STRATEGY, today)
         covered = [line for line in lines if scope.covers(line)]
         repeated, unanswered = await self._repeats(principal, scope.account_id, covered, keys)
         open_lines = [line for line in unanswered if line.pair.net.quantity != 0]
@@ -169,13 +168,14 @@ class PositionCloseService:
             )
         if not open_lines and (repeated or scope.strategy_id is not None):
             return repeated  # nothing to close; an account's close still asks the broker
-        closing = _Closing(scope, terms, keys, started, unsettled, lines)
+        closing = _Closing(scope, account, terms, keys, started, unsettled, lines)
         return [*repeated, *await self._close_open(principal, closing, open_lines)]
 
     async def _checked(
         self, principal: Principal, scope: CloseScope, terms: CloseTerms, key: str | None
-    ) -> CloseScope:
-        """The scope as this caller may close it: a script's key closes its strategy only."""
+    ) -> tuple[CloseScope, Account]:
+        """The scope as this caller may close it (a script's key closes its strategy only),
+        and the account, which the caller may see."""
         if key is not None and not _KEY.fullmatch(key):
             raise ValidationError(
                 "an idempotency key is 1 to 64 letters, digits and _-:.", field="idempotency_key"
@@ -187,7 +187,7 @@ class PositionCloseService:
                 field="price",
             )
         async with self._uow() as uow:
-            await visible_account(uow, principal, scope.account_id)  # before any strategy's
+            account = await visible_account(uow, principal, scope.account_id)  # before all else
         bound = principal.strategy_id
         if bound is not None and scope.strategy_id not in (None, bound):
             raise PermissionDenied(
@@ -198,7 +198,7 @@ class PositionCloseService:
             scope = replace(scope, strategy_id=bound)
         if scope.strategy_id is not None:
             await self._check_strategy(scope.account_id, scope.strategy_id)
-        return scope
+        return scope, account
 
     async def _check_strategy(self, account_id: AccountId, strategy_id: StrategyId) -> None:
         async with self._uow() as uow:
@@ -247,7 +247,7 @@ class PositionCloseService:
     ) -> list[Close]:
         """Close each of ``lines``, and name what the broker holds that our books do not."""
         account_id = closing.scope.account_id
-        broker = await self._broker_net(account_id)
+        broker = await self._broker_net(closing.account)
         ours = books_net(closing.every)
         crossed = _crossed(closing.every) if closing.scope.strategy_id is None else set()
         closes = []
@@ -264,13 +264,9 @@ class PositionCloseService:
             closes += _unbooked(closing.scope, ours, broker)
         return closes
 
-    async def _broker_net(self, account_id: AccountId) -> Counter[PositionKey]:
-        """The broker's net quantities. Unread, nothing is closed blind: the error is the
-        answer."""
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-        if account is None:
-            raise NotFound(f"account {account_id} not found")
+    async def _broker_net(self, account: Account) -> Counter[PositionKey]:
+        """The broker's net quantities (a token refused meanwhile is reloaded by the gateway).
+        Unread, nothing is closed blind: the error is the answer."""
         session = session_for(account, self._clock.now())
         return broker_net(await self._broker.positions(session))
 
@@ -334,6 +330,7 @@ class _Closing:
     """One close request as it goes: what it asked, what it read first, what it placed."""
 
     scope: CloseScope
+    account: Account
     terms: CloseTerms
     keys: _Keys | None
     started: datetime
@@ -365,19 +362,12 @@ class _Unraced:
             {
                 other.order_id
                 for other in [*unsettled, *recent]
-                if other.order_id not in self.closing.placed and self._trades(other)
+                if other.order_id not in self.closing.placed
+                and trades_on_side(other, self.key, self.side)
             }
         )
         if rivals:
             raise _raced(rivals)
-
-    def _trades(self, order: Order) -> bool:
-        request = order.request
-        return (
-            request.exchange.value,
-            request.tradingsymbol,
-            request.product.value,
-        ) == self.key and request.transaction_type is self.side
 
 
 def _may_have_filled(order: Order) -> bool:

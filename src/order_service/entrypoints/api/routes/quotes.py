@@ -12,11 +12,13 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from order_service.bootstrap import Services
+from order_service.domain.account import Principal
 from order_service.domain.ids import AccountId
 from order_service.domain.reports import QuoteReport
 from order_service.entrypoints.api.deps import PrincipalDep, ServicesDep
 from order_service.entrypoints.api.schemas import ErrorBody
-from order_service.services.market_data import MAX_PRICES, HeldQuote
+from order_service.services.market_data import MAX_PRICES
 
 router = APIRouter(prefix="/api/v1", tags=["market data"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -85,9 +87,8 @@ async def quotes(
     (``EXCHANGE:SYMBOL``, repeated, at most 1,000: read 500 to a broker call, Kite's most),
     read with ``account_id``'s session; a quote younger than ``QUOTE_CACHE_SECONDS`` is shared
     by every client that asks."""
-    found = await services.market_data.quotes(principal, AccountId(account_id), i, MAX_PRICES)
-    now = services.clock.now()
-    return QuotesOut(items=_items(found, now, _quote), missing=_missing(found))
+    items, missing = await _read(services, principal, account_id, i, _quote)
+    return QuotesOut(items=items, missing=missing)
 
 
 @router.get("/ltp", response_model=LtpsOut, responses=ERRORS)
@@ -99,9 +100,8 @@ async def ltp(
 ) -> LtpsOut:
     """The last price of each ``i`` (at most 1,000, as Kite's ``ltp``), from the quotes
     every client shares (read 500 to a broker call)."""
-    found = await services.market_data.quotes(principal, AccountId(account_id), i, MAX_PRICES)
-    now = services.clock.now()
-    return LtpsOut(items=_items(found, now, _ltp), missing=_missing(found))
+    items, missing = await _read(services, principal, account_id, i, _ltp)
+    return LtpsOut(items=items, missing=missing)
 
 
 @router.get("/ohlc", response_model=OhlcsOut, responses=ERRORS)
@@ -113,25 +113,26 @@ async def ohlc(
 ) -> OhlcsOut:
     """The last price and the day's OHLC of each ``i`` (at most 1,000, as Kite's ``ohlc``),
     from the quotes every client shares."""
-    found = await services.market_data.quotes(principal, AccountId(account_id), i, MAX_PRICES)
+    items, missing = await _read(services, principal, account_id, i, _ohlc)
+    return OhlcsOut(items=items, missing=missing)
+
+
+async def _read(
+    services: Services,
+    principal: Principal,
+    account_id: str,
+    names: list[str],
+    shape: Callable[[QuoteReport, dict[str, Any]], T],
+) -> tuple[dict[str, T], list[str]]:
+    """Each quote the broker gave, in ``shape`` with its age, and the names it has none of."""
+    found = await services.market_data.quotes(principal, AccountId(account_id), names)
     now = services.clock.now()
-    return OhlcsOut(items=_items(found, now, _ohlc), missing=_missing(found))
-
-
-def _items(
-    found: dict[str, HeldQuote], now: datetime, shape: Callable[[QuoteReport, dict[str, Any]], T]
-) -> dict[str, T]:
-    """Each quote the broker gave, in ``shape``, with its age."""
-    items = {}
+    items: dict[str, T] = {}
     for name, held in found.items():
         if held.quote is not None:
             age = round(max((now - held.as_of).total_seconds(), 0.0), 3)
             items[name] = shape(held.quote, {"as_of": held.as_of, "age_seconds": age})
-    return items
-
-
-def _missing(found: dict[str, HeldQuote]) -> list[str]:
-    return [name for name, held in found.items() if held.quote is None]
+    return items, [name for name, held in found.items() if held.quote is None]
 
 
 def _day(quote: QuoteReport) -> Ohlc:
